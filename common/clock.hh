@@ -1,0 +1,21 @@
+// Monotonic time in one place, so that timeouts, poll ages and latencies all
+// use the same clock (CLOCK_MONOTONIC survives wall-clock steps).
+#pragma once
+
+#include <time.h>
+
+#include <cstdint>
+
+namespace causeway::common {
+
+inline std::uint64_t monotonic_ns() noexcept
+{
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::uint64_t(ts.tv_sec) * 1000000000u + std::uint64_t(ts.tv_nsec);
+}
+
+inline std::uint64_t monotonic_us() noexcept { return monotonic_ns() / 1000u; }
+inline std::uint64_t monotonic_ms() noexcept { return monotonic_ns() / 1000000u; }
+
+}  // namespace causeway::common

@@ -1,0 +1,311 @@
+// The config key table and the INI loader (see config.hh). inih tokenizes;
+// this file types, range-checks and cross-checks, and counts lines so that
+// every error names file:line.
+#include "common/config.hh"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <charconv>
+#include <cstring>
+#include <set>
+
+namespace causeway::common {
+
+namespace {
+
+const config_key keys[] = {
+    {"causeway", "listen", key_type::address, "127.0.0.1:6446", 0, 0, "", false,
+     "address clients connect to (host:port)"},
+    {"causeway", "workers", key_type::integer, "2", 1, 256, "", true,
+     "pre-spawned worker processes"},
+    {"causeway", "mode", key_type::choice, "bridge", 0, 0, "bridge|direct|smartscale", true,
+     "bridge: all to the primary"},
+    {"causeway", "pid_file", key_type::string, "/run/causeway/causeway.pid", 0, 0, "", false,
+     "where causewayd writes its pid"},
+    {"causeway", "max_connections", key_type::integer, "10000", 1, 1000000, "", true,
+     "client connections per worker before new ones are refused"},
+    {"causeway", "server_version", key_type::string, "5.5.5-10.11.0-MariaDB-causeway", 0, 0, "",
+     true, "version string sent to clients in the handshake"},
+    {"causeway", "connect_timeout_ms", key_type::integer, "3000", 1, 600000, "", true,
+     "backend connect and login timeout"},
+    {"causeway", "log_level", key_type::integer, "6", 0, 7, "", true,
+     "syslog level: 3 errors, 4 warnings, 6 info, 7 debug"},
+    {"causeway", "shm_name", key_type::string, "", 0, 0, "", false,
+     "POSIX shared memory name (default /causeway-PORT)"},
+    {"causeway", "users_file", key_type::string, "", 0, 0, "", true,
+     "file of user = password lines (mode 0600), instead of [users]"},
+    {"causeway", "shutdown_timeout_ms", key_type::integer, "30000", 0, 3600000, "", true,
+     "graceful stop: time old workers get to finish before they are killed"},
+    {"monitor", "user", key_type::string, "", 0, 0, "", true, "the poller's login"},
+    {"monitor", "password", key_type::password, "", 0, 0, "", true, "the poller's password"},
+    {"monitor", "poll_interval_ms", key_type::integer, "10", 1, 60000, "", true,
+     "how often replica positions are polled"},
+    {"monitor", "health_interval_ms", key_type::integer, "1000", 10, 600000, "", true,
+     "how often replication health is checked"},
+    {"monitor", "progress_max_age_ms", key_type::integer, "500", 1, 600000, "", true,
+     "progress older than this is treated as unknown"},
+    {"monitor", "session_table_size", key_type::integer, "1048576", 1024, 1 << 26, "", false,
+     "entries in the shared session table"},
+    {"primary", "address", key_type::address, "", 0, 0, "", true, "the primary (host:port)"},
+    {"replicas", "*", key_type::address, "", 0, 0, "", true, "name = host:port, one per replica"},
+    {"users", "*", key_type::password, "", 0, 0, "", true, "user = password"},
+};
+
+struct parse_state {
+    config cfg;
+    std::string name;
+    int line = 0;                 // counted by the reader below
+    std::string error;            // first error, "file:line: ..."
+    std::set<std::string> seen;   // "section.key" already set
+    bool in_users_file = false;
+};
+
+bool fail(parse_state& st, const std::string& what)
+{
+    if (st.error.empty()) st.error = st.name + ":" + std::to_string(st.line) + ": " + what;
+    return false;
+}
+
+const config_key* find_key(std::string_view section, std::string_view name)
+{
+    for (const auto& k : keys) {
+        if (section != k.section) continue;
+        if (std::strcmp(k.name, "*") == 0 || name == k.name) return &k;
+    }
+    return nullptr;
+}
+
+bool section_exists(std::string_view section)
+{
+    for (const auto& k : keys)
+        if (section == k.section) return true;
+    return false;
+}
+
+result<long> parse_integer(std::string_view v)
+{
+    long n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || end != v.data() + v.size()) return error{0, "not an integer"};
+    return n;
+}
+
+bool assign(parse_state& st, const config_key& k, std::string_view name, std::string_view value)
+{
+    config& c = st.cfg;
+    std::string key = std::string(k.section) + "." + std::string(name);
+    if (!st.seen.insert(key).second) return fail(st, "'" + std::string(name) + "' set twice in [" + k.section + "]");
+
+    long number = 0;
+    int choice = -1;
+    address addr;
+    switch (k.type) {
+    case key_type::integer: {
+        auto n = parse_integer(value);
+        if (!n || *n < k.min || *n > k.max)
+            return fail(st, std::string(k.name) + " = '" + std::string(value) + "': expected an integer in " +
+                                std::to_string(k.min) + ".." + std::to_string(k.max));
+        number = *n;
+        break;
+    }
+    case key_type::choice: {
+        std::string_view all = k.choices;
+        int i = 0;
+        for (size_t start = 0; start <= all.size(); ++i) {
+            size_t bar = all.find('|', start);
+            if (bar == std::string_view::npos) bar = all.size();
+            if (all.substr(start, bar - start) == value) choice = i;
+            start = bar + 1;
+        }
+        if (choice < 0)
+            return fail(st, std::string(k.name) + " = '" + std::string(value) + "': expected one of " + k.choices);
+        break;
+    }
+    case key_type::address: {
+        auto a = parse_address(value);
+        if (!a) return fail(st, std::string(name) + ": " + a.err().message);
+        addr = *a;
+        break;
+    }
+    case key_type::string:
+    case key_type::password:
+        break;
+    }
+
+    std::string_view s = k.section, n = k.name;
+    std::string v(value);
+    if (s == "replicas") {
+        for (auto& r : c.replicas)
+            if (r.addr == addr) return fail(st, "replica '" + std::string(name) + "' repeats " + addr.to_string());
+        c.replicas.push_back({std::string(name), addr});
+    } else if (s == "users") {
+        c.users[std::string(name)] = v;
+    } else if (s == "primary") {
+        c.primary = {"primary", addr};
+    } else if (s == "monitor") {
+        if (n == "user") c.monitor_user = v;
+        else if (n == "password") c.monitor_password = v;
+        else if (n == "poll_interval_ms") c.poll_interval_ms = int(number);
+        else if (n == "health_interval_ms") c.health_interval_ms = int(number);
+        else if (n == "progress_max_age_ms") c.progress_max_age_ms = int(number);
+        else if (n == "session_table_size") c.session_table_size = int(number);
+    } else {
+        if (n == "listen") c.listen = addr;
+        else if (n == "workers") c.workers = int(number);
+        else if (n == "mode") c.mode = choice;
+        else if (n == "pid_file") c.pid_file = v;
+        else if (n == "max_connections") c.max_connections = int(number);
+        else if (n == "server_version") c.server_version = v;
+        else if (n == "connect_timeout_ms") c.connect_timeout_ms = int(number);
+        else if (n == "log_level") c.log_level = int(number);
+        else if (n == "shm_name") c.shm_name = v;
+        else if (n == "users_file") c.users_file = v;
+        else if (n == "shutdown_timeout_ms") c.shutdown_timeout_ms = int(number);
+    }
+    return true;
+}
+
+int on_entry(void* user, const char* section, const char* name, const char* value)
+{
+    auto& st = *static_cast<parse_state*>(user);
+    if (!st.error.empty()) return 0;
+    if (st.in_users_file) {
+        if (*section) return fail(st, "users file: no sections expected, got [" + std::string(section) + "]");
+        st.seen.erase("users." + std::string(name));
+        if (st.cfg.users.count(name)) return fail(st, "user '" + std::string(name) + "' set twice");
+        st.cfg.users[name] = value;
+        return 1;
+    }
+    if (!name) {   // a section header ([x] with no keys yet): inih calls with name == NULL only if INI_CALL_HANDLER_ON_NEW_SECTION
+        if (!section_exists(section)) return fail(st, "unknown section [" + std::string(section) + "]");
+        return 1;
+    }
+    if (!*section) return fail(st, "'" + std::string(name) + "' is outside any section");
+    if (!section_exists(section)) return fail(st, "unknown section [" + std::string(section) + "]");
+    const config_key* k = find_key(section, name);
+    if (!k) return fail(st, "unknown key '" + std::string(name) + "' in [" + section + "]");
+    return assign(st, *k, name, value) ? 1 : 0;
+}
+
+// inih reads through this, one line per call, which lets us count lines (the
+// Debian build of inih does not pass line numbers to the handler).
+struct line_source {
+    FILE* file = nullptr;
+    const char* text = nullptr;
+    parse_state* st = nullptr;
+};
+
+char* read_line(char* str, int num, void* stream)
+{
+    auto& src = *static_cast<line_source*>(stream);
+    char* out = nullptr;
+    if (src.file) {
+        out = fgets(str, num, src.file);
+    } else if (*src.text) {
+        const char* nl = strchr(src.text, '\n');
+        size_t len = nl ? size_t(nl - src.text + 1) : strlen(src.text);
+        if (len > size_t(num - 1)) len = size_t(num - 1);
+        memcpy(str, src.text, len);
+        str[len] = '\0';
+        src.text += len;
+        out = str;
+    }
+    if (out) ++src.st->line;
+    return out;
+}
+
+void apply_defaults(config& c)
+{
+    for (const auto& k : keys) {
+        if (!*k.default_value || std::strcmp(k.name, "*") == 0) continue;
+        parse_state tmp;
+        tmp.cfg = c;
+        assign(tmp, k, k.name, k.default_value);
+        c = tmp.cfg;
+    }
+}
+
+status check_whole(const parse_state& st)
+{
+    const config& c = st.cfg;
+    if (c.primary.addr.port == 0) return error{0, st.name + ": [primary] address is required"};
+    if (c.users.empty()) return error{0, st.name + ": no users: add a [users] section or users_file"};
+    if (c.poll_interval_ms > c.progress_max_age_ms)
+        return error{0, st.name + ": poll_interval_ms (" + std::to_string(c.poll_interval_ms) +
+                            ") must not exceed progress_max_age_ms (" + std::to_string(c.progress_max_age_ms) + ")"};
+    if (c.routing() != routing_mode::bridge)
+        return error{0, st.name + ": mode = " + (c.routing() == routing_mode::direct ? "direct" : "smartscale") +
+                            " is not available in this version; use mode = bridge"};
+    return {};
+}
+
+result<config> finish(parse_state& st, int rc)
+{
+    if (!st.error.empty()) return error{0, st.error};
+    if (rc > 0) return error{0, st.name + ":" + std::to_string(rc) + ": syntax error (expected [section] or key = value)"};
+    if (rc < 0) return error{0, st.name + ": cannot read"};
+    if (!st.cfg.users_file.empty()) {
+        if (!st.cfg.users.empty()) return error{0, st.name + ": use either [users] or users_file, not both"};
+        const std::string& path = st.cfg.users_file;
+        struct stat sb;
+        if (stat(path.c_str(), &sb) != 0) return sys_error(st.name + ": users_file " + path, errno);
+        if (sb.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH))
+            return error{0, path + ": group or others may read it (mode " + std::to_string(sb.st_mode & 0777) +
+                                "); run chmod 600 " + path};
+        FILE* f = fopen(path.c_str(), "r");
+        if (!f) return sys_error("open " + path, errno);
+        parse_state ust;
+        ust.name = path;
+        ust.in_users_file = true;
+        line_source src{f, nullptr, &ust};
+        int urc = ini_parse_stream(read_line, &src, on_entry, &ust);
+        fclose(f);
+        if (!ust.error.empty()) return error{0, ust.error};
+        if (urc > 0) return error{0, path + ":" + std::to_string(urc) + ": syntax error (expected user = password)"};
+        st.cfg.users = ust.cfg.users;
+    }
+    if (auto s = check_whole(st); !s) return s.err();
+    return st.cfg;
+}
+
+}  // namespace
+
+std::span<const config_key> config_keys() { return keys; }
+
+std::string config::effective_shm_name() const
+{
+    if (!shm_name.empty()) return shm_name;
+    return "/causeway-" + std::to_string(listen.port);
+}
+
+result<config> parse_config_text(const std::string& text, const std::string& name)
+{
+    parse_state st;
+    st.name = name;
+    apply_defaults(st.cfg);
+    st.seen.clear();
+    st.cfg.file = name;
+    line_source src{nullptr, text.c_str(), &st};
+    int rc = ini_parse_stream(read_line, &src, on_entry, &st);
+    return finish(st, rc);
+}
+
+result<config> load_config(const std::string& path)
+{
+    FILE* f = fopen(path.c_str(), "r");
+    if (!f) return sys_error("open " + path, errno);
+    parse_state st;
+    st.name = path;
+    apply_defaults(st.cfg);
+    st.cfg.file = path;
+    line_source src{f, nullptr, &st};
+    int rc = ini_parse_stream(read_line, &src, on_entry, &st);
+    fclose(f);
+    return finish(st, rc);
+}
+
+}  // namespace causeway::common

@@ -1,0 +1,80 @@
+// The configuration: one table of keys (config_keys()) is the single source of
+// truth for names, types, defaults, ranges, reloadability and help. The parser
+// (inih only tokenizes), `causewayd -t`, the man page and etc/causeway.ini are
+// all checked against it. No libevent, no Boost here.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/address.hh"
+#include "common/result.hh"
+
+namespace causeway::common {
+
+enum class routing_mode { bridge = 0, direct = 1, smartscale = 2 };
+
+struct backend_config {
+    std::string name;   // "primary" or the replica's key in [replicas]
+    address addr;
+};
+
+struct config {
+    std::string file;   // where it was read from, for messages
+
+    // [causeway]
+    address listen;
+    int workers = 2;
+    int mode = int(routing_mode::bridge);   // index into the key's choices
+    std::string pid_file;
+    int max_connections = 10000;
+    std::string server_version;
+    int connect_timeout_ms = 3000;
+    int log_level = 6;            // syslog level: 3 err .. 7 debug
+    std::string shm_name;          // empty: derived from the listen port
+    std::string users_file;
+    int shutdown_timeout_ms = 30000;
+
+    // [monitor] (the poller's credentials and rates)
+    std::string monitor_user;
+    std::string monitor_password;
+    int poll_interval_ms = 10;
+    int health_interval_ms = 1000;
+    int progress_max_age_ms = 500;
+    int session_table_size = 1048576;
+
+    // [primary], [replicas], [users]
+    backend_config primary;
+    std::vector<backend_config> replicas;
+    std::map<std::string, std::string> users;   // user -> password
+
+    routing_mode routing() const { return routing_mode(mode); }
+    std::string effective_shm_name() const;
+};
+
+enum class key_type { integer, string, choice, address, password };
+
+struct config_key {
+    const char* section;
+    const char* name;        // "*" for sections whose keys are names (replicas, users)
+    key_type type;
+    const char* default_value;   // as written in the file; "" for none
+    long min = 0, max = 0;       // integers
+    const char* choices = "";    // choice keys: "bridge|direct|smartscale"
+    bool reloadable = true;      // false: a SIGHUP that changes it is refused for that key
+    const char* help = "";
+};
+
+std::span<const config_key> config_keys();
+
+// Reads and checks a file. Errors name "file:line: what is wrong"; checks that
+// span keys (a primary, at least one user) name the file only.
+result<config> load_config(const std::string& path);
+
+// Same, from text (tests). `name` is used in messages.
+result<config> parse_config_text(const std::string& text, const std::string& name);
+
+}  // namespace causeway::common

@@ -1,0 +1,114 @@
+// The config loader: defaults, types, ranges, file:line in every error, and
+// that the man page and the example INI document every key of the table.
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/config.hh"
+
+using namespace causeway::common;
+
+namespace {
+const char* minimal = "[primary]\naddress = 127.0.0.1:3306\n[users]\napp = secret\n";
+
+std::string slurp(const char* path)
+{
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+}  // namespace
+
+class config_test : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(config_test);
+    CPPUNIT_TEST(defaults_apply);
+    CPPUNIT_TEST(full_file_parses);
+    CPPUNIT_TEST(errors_name_file_and_line);
+    CPPUNIT_TEST(cross_checks);
+    CPPUNIT_TEST(every_key_is_documented);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void defaults_apply()
+    {
+        auto c = parse_config_text(minimal, "x.ini");
+        CPPUNIT_ASSERT_MESSAGE(c ? "" : c.err().message, c.ok());
+        CPPUNIT_ASSERT_EQUAL(2, c->workers);
+        CPPUNIT_ASSERT_EQUAL(std::uint16_t(6446), c->listen.port);
+        CPPUNIT_ASSERT_EQUAL(std::string("/run/causeway/causeway.pid"), c->pid_file);
+        CPPUNIT_ASSERT(c->routing() == routing_mode::bridge);
+        CPPUNIT_ASSERT_EQUAL(std::string("/causeway-6446"), c->effective_shm_name());
+        CPPUNIT_ASSERT_EQUAL(std::string("secret"), c->users["app"]);
+    }
+
+    void full_file_parses()
+    {
+        auto c = parse_config_text("; comment\n[causeway]\nlisten = 0.0.0.0:7000\nworkers = 4\nmode = bridge\n"
+                                   "max_connections = 50\n[primary]\naddress = 10.0.0.1:3306\n"
+                                   "[replicas]\nr1 = 10.0.0.2:3306\nr2 = [::1]:3307\n[users]\na = x\nb =\n",
+                                   "f.ini");
+        CPPUNIT_ASSERT_MESSAGE(c ? "" : c.err().message, c.ok());
+        CPPUNIT_ASSERT_EQUAL(4, c->workers);
+        CPPUNIT_ASSERT_EQUAL(size_t(2), c->replicas.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("r2"), c->replicas[1].name);
+        CPPUNIT_ASSERT_EQUAL(std::string("::1"), c->replicas[1].addr.host);
+        CPPUNIT_ASSERT_EQUAL(std::string(""), c->users["b"]);
+    }
+
+    void expect_error(const std::string& text, const std::string& expected)
+    {
+        auto c = parse_config_text(text, "e.ini");
+        CPPUNIT_ASSERT_MESSAGE("accepted: " + text, !c.ok());
+        CPPUNIT_ASSERT_MESSAGE(c.err().message + " lacks " + expected,
+                               c.err().message.find(expected) != std::string::npos);
+    }
+
+    void errors_name_file_and_line()
+    {
+        expect_error(std::string(minimal) + "[bogus]\nx = 1\n", "e.ini:6: unknown section [bogus]");
+        expect_error(std::string("[causeway]\nwrkers = 2\n") + minimal, "e.ini:2: unknown key 'wrkers'");
+        expect_error(std::string("[causeway]\n\nworkers = 0\n") + minimal, "e.ini:3: workers = '0'");
+        expect_error(std::string("[causeway]\nworkers = two\n") + minimal, "e.ini:2:");
+        expect_error(std::string("[causeway]\nmode = fast\n") + minimal, "e.ini:2: mode = 'fast': expected one of");
+        expect_error(std::string("[causeway]\nlisten = 127.0.0.1\n") + minimal, "e.ini:2: listen");
+        expect_error(std::string("[causeway]\nlisten = 1.2.3.4:99999\n") + minimal, "e.ini:2:");
+        expect_error(std::string(minimal) + "[replicas]\nr1 = 127.0.0.1:1\nr2 = 127.0.0.1:1\n", "e.ini:7:");
+        expect_error(std::string("[causeway]\nworkers = 1\nworkers = 2\n") + minimal, "e.ini:3: 'workers' set twice");
+        expect_error(std::string("[causeway]\nthis line is junk\n") + minimal, "e.ini:2: syntax error");
+        expect_error("orphan = 1\n" + std::string(minimal), "e.ini:1: 'orphan' is outside any section");
+    }
+
+    void cross_checks()
+    {
+        expect_error("[users]\na = b\n", "[primary] address is required");
+        expect_error("[primary]\naddress = 127.0.0.1:3306\n", "no users");
+        expect_error("[causeway]\nusers_file = /nonexistent/users\n" + std::string(minimal), "not both");
+        expect_error("[causeway]\nusers_file = /nonexistent/users\n[primary]\naddress = 127.0.0.1:3306\n",
+                     "/nonexistent/users");
+    }
+
+    void every_key_is_documented()
+    {
+        std::string man = slurp("man/causeway.ini.5");
+        std::string ini = slurp("etc/causeway.ini");
+        CPPUNIT_ASSERT_MESSAGE("man/causeway.ini.5 missing (run from the repo root)", !man.empty());
+        CPPUNIT_ASSERT_MESSAGE("etc/causeway.ini missing (run from the repo root)", !ini.empty());
+        for (const auto& k : config_keys()) {
+            std::string section = std::string("[") + k.section + "]";
+            CPPUNIT_ASSERT_MESSAGE(section + " not in man page", man.find(section) != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(section + " not in etc/causeway.ini", ini.find(section) != std::string::npos);
+            if (std::string(k.name) == "*") continue;
+            CPPUNIT_ASSERT_MESSAGE(std::string(k.name) + " not in man page",
+                                   man.find(std::string(".It Cm ") + k.name) != std::string::npos);
+            CPPUNIT_ASSERT_MESSAGE(std::string(k.name) + " not in etc/causeway.ini",
+                                   ini.find(std::string(k.name) + " =") != std::string::npos);
+        }
+        // And the example file itself must load (apart from its users_file).
+        auto c = parse_config_text(ini, "etc/causeway.ini");
+        CPPUNIT_ASSERT_MESSAGE(c ? "" : c.err().message, c.ok());
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(config_test);
