@@ -17,7 +17,9 @@ LIB_SRC  := $(filter-out %_main.cc,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.cc)
 LIB_OBJ  := $(LIB_SRC:%.cc=build/%.o)
 TEST_SRC := $(wildcard t/unit/*.cc t/unit/*/*.cc)
 TEST_OBJ := $(TEST_SRC:%.cc=build/%.o)
+BENCH_SRC := $(wildcard t/bench/*_bench.cc)
 PROGRAMS := bin/causewayd bin/causewayctl
+BENCH_PROGRAMS := $(BENCH_SRC:t/bench/%.cc=bin/%)
 
 .PHONY: all check unit integration bench demo deps clean format format-check install
 all: $(PROGRAMS)
@@ -35,6 +37,11 @@ bin/causewayd: build/daemon/causewayd_main.o build/libcauseway.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 bin/causewayctl: build/daemon/causewayctl_main.o build/libcauseway.a
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+# t/bench/NAME_bench.cc -> bin/NAME_bench (micro-benchmarks run by t/bench/run)
+bin/%_bench: build/t/bench/%_bench.o build/libcauseway.a
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -57,7 +64,7 @@ check: deps
 	bin/unit-tests
 	prove t/*.t
 
-bench: deps all
+bench: deps all $(BENCH_PROGRAMS)
 	t/bench/run
 
 demo: deps all
