@@ -18,7 +18,7 @@ LIB_OBJ  := $(LIB_SRC:%.cc=build/%.o)
 TEST_SRC := $(wildcard t/unit/*.cc t/unit/*/*.cc)
 TEST_OBJ := $(TEST_SRC:%.cc=build/%.o)
 BENCH_SRC := $(wildcard t/bench/*_bench.cc)
-PROGRAMS := bin/causewayd bin/causewayctl
+PROGRAMS := bin/causewayd $(if $(wildcard daemon/causewayctl_main.cc),bin/causewayctl)
 BENCH_PROGRAMS := $(BENCH_SRC:t/bench/%.cc=bin/%)
 
 .PHONY: all check unit integration bench demo deps clean format format-check install

@@ -1,0 +1,65 @@
+// OK, EOF and ERR packets: parsing (with the session-state block, where the
+// server reports last_gtid), building, and the rewrite that removes session
+// tracking for clients that did not ask for it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.hh"
+
+namespace causeway::protocol {
+
+struct ok_packet {
+    std::uint8_t marker = 0;   // 0x00, or 0xfe when it ends a result set (DEPRECATE_EOF)
+    std::uint64_t affected_rows = 0;
+    std::uint64_t last_insert_id = 0;
+    std::uint16_t status = 0;
+    std::uint16_t warnings = 0;
+    std::string_view info;
+    std::string_view session_state;   // the raw tracker block, empty if none
+};
+
+// `capabilities` are those negotiated on the connection the packet came from.
+common::result<ok_packet> parse_ok(std::string_view payload, std::uint32_t capabilities);
+
+// The value of a system variable in a session-state block ("last_gtid"), or
+// an empty view when it is not there.
+std::string_view tracked_variable(std::string_view session_state, std::string_view name);
+
+// The OK as a client without CLIENT_SESSION_TRACK expects it (MariaDB writes
+// the info as a length-encoded string when it is not empty, and nothing
+// otherwise; SERVER_SESSION_STATE_CHANGED is cleared).
+std::string build_ok(const ok_packet& ok, std::uint32_t client_capabilities);
+
+struct eof_packet {
+    std::uint16_t warnings = 0;
+    std::uint16_t status = 0;
+};
+// A classic EOF: 0xfe and fewer than 9 bytes.
+bool is_eof(std::string_view payload);
+eof_packet parse_eof(std::string_view payload);
+
+struct err_packet {
+    std::uint16_t code = 0;
+    std::string_view sql_state;   // 5 characters, or empty before the handshake
+    std::string_view message;
+};
+common::result<err_packet> parse_err(std::string_view payload);
+std::string build_err(std::uint16_t code, std::string_view sql_state, std::string_view message);
+
+// Error codes the proxy itself sends, with the server's SQLSTATEs.
+namespace er {
+inline constexpr std::uint16_t con_count = 1040;          // 08004 Too many connections
+inline constexpr std::uint16_t access_denied = 1045;      // 28000
+inline constexpr std::uint16_t unknown_com = 1047;        // 08S01
+inline constexpr std::uint16_t out_of_order = 1156;       // 08S01
+inline constexpr std::uint16_t net_read_error = 1158;     // 08S01
+inline constexpr std::uint16_t malformed_packet = 1835;   // HY000
+inline constexpr std::uint16_t conn_host_error = 2003;    // HY000 (client-side code: can't connect)
+inline constexpr std::uint16_t server_lost = 2013;        // HY000
+inline constexpr std::uint16_t not_supported_auth = 1251; // 08004
+}  // namespace er
+
+}  // namespace causeway::protocol
