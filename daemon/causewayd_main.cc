@@ -1,0 +1,64 @@
+// causewayd: parse the command line and the configuration, bind, detach,
+// write the pid file, and hand over to the supervisor.
+#include <stdio.h>
+#include <unistd.h>
+
+#include "common/config.hh"
+#include "common/log.hh"
+#include "daemon/options.hh"
+#include "daemon/process.hh"
+#include "daemon/supervisor.hh"
+
+using namespace causeway;
+
+int main(int argc, char** argv)
+{
+    auto opts = daemon::parse_options(argc, argv);
+    if (!opts) {
+        fprintf(stderr, "causewayd: %s\n%s", opts.err().message.c_str(), daemon::usage());
+        return 64;
+    }
+    if (opts->help) {
+        fputs(daemon::usage(), stdout);
+        return 0;
+    }
+    if (opts->version) {
+        printf("causewayd %s\n", CAUSEWAY_VERSION);
+        return 0;
+    }
+    auto cfg = common::load_config(opts->config_file);
+    if (!cfg) {
+        fprintf(stderr, "causewayd: %s\n", cfg.err().message.c_str());
+        return 1;
+    }
+    if (opts->test_config) {
+        printf("causewayd: configuration file %s is ok\n", opts->config_file.c_str());
+        return 0;
+    }
+    common::log_open(opts->foreground ? common::log_target::stderr_stream : common::log_target::syslog, "supervisor",
+                     cfg->log_level);
+    auto listener = daemon::listen_on(cfg->listen);
+    if (!listener) {
+        fprintf(stderr, "causewayd: %s\n", listener.err().message.c_str());
+        return 1;
+    }
+    if (!opts->foreground) {
+        if (auto s = daemon::detach(); !s) {
+            CW_LOG(LOG_ERR, "%s", s.err().message.c_str());
+            return 1;
+        }
+    }
+    if (auto s = daemon::write_pid_file(cfg->pid_file); !s) {
+        CW_LOG(LOG_ERR, "%s", s.err().message.c_str());
+        fprintf(stderr, "causewayd: %s\n", s.err().message.c_str());
+        return 1;
+    }
+    std::string pid_file = cfg->pid_file;
+    int status;
+    {
+        daemon::supervisor sup(std::move(*cfg), std::move(*listener));
+        status = sup.run();
+    }
+    daemon::remove_pid_file(pid_file);
+    return status;
+}

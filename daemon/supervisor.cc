@@ -1,0 +1,296 @@
+// The supervisor's loop (see supervisor.hh): poll() on a signalfd and the
+// workers' ready pipes, with a timeout for the next respawn or deadline.
+#include "daemon/supervisor.hh"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/clock.hh"
+#include "common/log.hh"
+#include "worker/worker.hh"
+
+namespace causeway::daemon {
+
+using common::monotonic_ms;
+
+namespace {
+constexpr unsigned min_backoff_ms = 100;
+constexpr unsigned max_backoff_ms = 10000;
+constexpr std::uint64_t ready_timeout_ms = 10000;
+constexpr int handled_signals[] = {SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGQUIT};
+
+// Keys a reload cannot change: the running value is kept and a warning logged.
+void keep_restart_only_keys(const common::config& old_cfg, common::config& next)
+{
+    auto keep = [](const char* key, auto& old_value, auto& new_value, auto to_text) {
+        if (old_value == new_value) return;
+        CW_LOG(LOG_WARNING, "reload: %s changed (%s -> %s); it takes effect only on restart", key,
+               to_text(old_value).c_str(), to_text(new_value).c_str());
+        new_value = old_value;
+    };
+    auto same = [](const std::string& s) { return s; };
+    auto addr = [](const common::address& a) { return a.to_string(); };
+    auto num = [](int v) { return std::to_string(v); };
+    keep("listen", old_cfg.listen, next.listen, addr);
+    keep("pid_file", old_cfg.pid_file, next.pid_file, same);
+    keep("shm_name", old_cfg.shm_name, next.shm_name, same);
+    keep("session_table_size", old_cfg.session_table_size, next.session_table_size, num);
+}
+}  // namespace
+
+supervisor::supervisor(common::config cfg, common::unique_fd listen_fd)
+    : cfg_(std::make_unique<common::config>(std::move(cfg))), listen_fd_(std::move(listen_fd))
+{
+}
+
+supervisor::~supervisor() = default;
+
+int supervisor::free_slot() const
+{
+    for (int slot = 0;; ++slot) {
+        bool used = std::any_of(children_.begin(), children_.end(), [&](auto& c) { return c->slot == slot; }) ||
+                    std::any_of(pending_.begin(), pending_.end(), [&](auto& p) { return p.slot == slot; });
+        if (!used) return slot;
+    }
+}
+
+bool supervisor::spawn_worker(int slot)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        CW_LOG(LOG_ERR, "pipe2: %s", strerror(errno));
+        return false;
+    }
+    common::unique_fd read_end(fds[0]), write_end(fds[1]);
+    pid_t pid = fork();
+    if (pid < 0) {
+        CW_LOG(LOG_ERR, "fork: %s", strerror(errno));
+        return false;
+    }
+    if (pid == 0) {
+        // The child keeps the listening socket and its own ready pipe only.
+        signal_fd_.reset();
+        for (auto& c : children_) c->ready_pipe.reset();
+        read_end.reset();
+        worker::worker_start start{cfg_.get(), listen_fd_.get(), slot, generation_, write_end.release()};
+        _exit(worker::run_worker(start));
+    }
+    auto c = std::make_unique<child>();
+    c->pid = pid;
+    c->slot = slot;
+    c->generation = generation_;
+    c->started_ms = monotonic_ms();
+    c->ready_pipe = std::move(read_end);
+    CW_LOG(LOG_INFO, "started worker %d (pid %d, generation %u)", slot, int(pid), generation_);
+    children_.push_back(std::move(c));
+    return true;
+}
+
+void supervisor::handle_child_exit(child& c, int status)
+{
+    bool fatal = WIFEXITED(status) && WEXITSTATUS(status) == exit_fatal_config;
+    bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    std::string how = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                                        : std::string("killed by signal ") + strsignal(WTERMSIG(status));
+    bool expected = c.stopping || stopping_;
+    CW_LOG(expected && (clean || WIFSIGNALED(status)) ? LOG_INFO : LOG_ERR, "worker %d (pid %d, generation %u) %s",
+           c.slot, int(c.pid), c.generation, how.c_str());
+    if (expected || c.generation != generation_) return;
+    if (fatal) {
+        CW_LOG(LOG_ALERT, "worker %d exited for a fatal configuration error; not respawning it", c.slot);
+        return;
+    }
+    if (std::size_t(c.slot) >= backoff_ms_.size()) backoff_ms_.resize(std::size_t(c.slot) + 1, min_backoff_ms);
+    unsigned& backoff = backoff_ms_[std::size_t(c.slot)];
+    // A worker that lived a while gets a fresh start; one that keeps dying waits longer each time.
+    if (monotonic_ms() - c.started_ms > 5000) backoff = min_backoff_ms;
+    CW_LOG(LOG_NOTICE, "respawning worker %d in %u ms", c.slot, backoff);
+    pending_.push_back({c.slot, monotonic_ms() + backoff});
+    backoff = std::min(backoff * 2, max_backoff_ms);
+}
+
+void supervisor::reap_children()
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        auto it = std::find_if(children_.begin(), children_.end(), [&](auto& c) { return c->pid == pid; });
+        if (it == children_.end()) continue;
+        std::unique_ptr<child> c = std::move(*it);
+        children_.erase(it);
+        handle_child_exit(*c, status);
+    }
+}
+
+void supervisor::spawn_due()
+{
+    std::uint64_t now = monotonic_ms();
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        if (it->at_ms > now || stopping_) {
+            ++it;
+            continue;
+        }
+        int slot = it->slot;
+        it = pending_.erase(it);
+        if (!spawn_worker(slot)) pending_.push_back({slot, now + max_backoff_ms});
+    }
+}
+
+void supervisor::check_ready()
+{
+    // Ready pipes are read in run(); here we finish a reload once the whole new
+    // generation accepts, or abandon it at the deadline.
+    if (!reload_pending_) return;
+    std::size_t want = std::size_t(cfg_->workers), ready = 0;
+    for (auto& c : children_)
+        if (c->generation == generation_ && c->ready) ++ready;
+    if (ready >= want) {
+        reload_pending_ = false;
+        CW_LOG(LOG_NOTICE, "reload: generation %u is accepting; draining generation %u", generation_, generation_ - 1);
+        retire_generation(generation_ - 1, SIGQUIT);
+        return;
+    }
+    if (monotonic_ms() > reload_deadline_ms_) {
+        reload_pending_ = false;
+        CW_LOG(LOG_ERR, "reload: generation %u did not start within %llu ms; it is stopped and generation %u keeps running",
+               generation_, (unsigned long long)ready_timeout_ms, generation_ - 1);
+        retire_generation(generation_, SIGTERM);
+        --generation_;
+    }
+}
+
+void supervisor::retire_generation(unsigned generation, int sig)
+{
+    for (auto& c : children_) {
+        if (c->generation > generation || c->stopping) continue;
+        c->stopping = true;
+        kill(c->pid, sig);
+    }
+    pending_.clear();
+}
+
+void supervisor::begin_reload()
+{
+    auto next = common::load_config(cfg_->file);
+    if (!next) {
+        CW_LOG(LOG_ERR, "reload: %s; keeping the running configuration", next.err().message.c_str());
+        return;
+    }
+    if (reload_pending_) {
+        CW_LOG(LOG_WARNING, "reload: a reload is already in progress; try again when it is done");
+        return;
+    }
+    keep_restart_only_keys(*cfg_, *next);
+    common::log_set_level(next->log_level);
+    // Children of older generations keep the copy they were forked with.
+    cfg_ = std::make_unique<common::config>(std::move(*next));
+    ++generation_;
+    CW_LOG(LOG_NOTICE, "reload: configuration %s read; starting generation %u", cfg_->file.c_str(), generation_);
+    pending_.clear();
+    for (int i = 0; i < cfg_->workers; ++i) spawn_worker(free_slot());
+    reload_pending_ = true;
+    reload_deadline_ms_ = monotonic_ms() + ready_timeout_ms;
+}
+
+void supervisor::stop_all(int sig)
+{
+    if (stopping_ && sig == SIGQUIT) return;
+    stopping_ = true;
+    stop_signal_ = sig;
+    pending_.clear();
+    std::uint64_t grace = sig == SIGQUIT ? std::uint64_t(cfg_->shutdown_timeout_ms) + 5000 : 5000;
+    stop_deadline_ms_ = monotonic_ms() + grace;
+    CW_LOG(LOG_NOTICE, "%s: stopping %zu children%s", strsignal(sig), children_.size(), sig == SIGQUIT ? " gracefully" : "");
+    for (auto& c : children_) {
+        c->stopping = true;
+        kill(c->pid, sig == SIGQUIT ? SIGQUIT : SIGTERM);
+    }
+    listen_fd_.reset();
+}
+
+void supervisor::on_signal(int sig)
+{
+    switch (sig) {
+    case SIGCHLD: reap_children(); break;
+    case SIGHUP:
+        if (!stopping_) begin_reload();
+        break;
+    case SIGTERM:
+    case SIGINT:
+    case SIGQUIT:
+        stop_all(sig);
+        break;
+    default: break;
+    }
+}
+
+int supervisor::poll_timeout_ms() const
+{
+    std::uint64_t now = monotonic_ms(), next = now + 1000;
+    for (auto& p : pending_) next = std::min(next, p.at_ms);
+    if (reload_pending_) next = std::min(next, reload_deadline_ms_);
+    if (stopping_) next = std::min(next, stop_deadline_ms_);
+    return next > now ? int(next - now) : 0;
+}
+
+int supervisor::run()
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : handled_signals) sigaddset(&set, s);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+    signal_fd_.reset(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!signal_fd_) {
+        CW_LOG(LOG_ERR, "signalfd: %s", strerror(errno));
+        return 1;
+    }
+    for (int i = 0; i < cfg_->workers; ++i) spawn_worker(free_slot());
+    CW_LOG(LOG_NOTICE, "causewayd %s listening on %s with %d workers (pid %d)", CAUSEWAY_VERSION,
+           cfg_->listen.to_string().c_str(), cfg_->workers, int(getpid()));
+
+    while (!(stopping_ && children_.empty())) {
+        std::vector<pollfd> fds{{signal_fd_.get(), POLLIN, 0}};
+        std::vector<child*> waiting;
+        for (auto& c : children_)
+            if (c->ready_pipe) fds.push_back({c->ready_pipe.get(), POLLIN, 0}), waiting.push_back(c.get());
+        int n = poll(fds.data(), fds.size(), poll_timeout_ms());
+        if (n < 0 && errno != EINTR) {
+            CW_LOG(LOG_ERR, "poll: %s", strerror(errno));
+            return 1;
+        }
+        for (std::size_t i = 1; i < fds.size(); ++i) {
+            if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            child* c = waiting[i - 1];
+            char byte;
+            c->ready = read(c->ready_pipe.get(), &byte, 1) == 1;
+            c->ready_pipe.reset();
+        }
+        if (fds[0].revents & POLLIN) {
+            signalfd_siginfo info;
+            while (read(signal_fd_.get(), &info, sizeof info) == ssize_t(sizeof info)) on_signal(int(info.ssi_signo));
+        }
+        reap_children();   // SIGCHLD coalesces; reaping here misses none
+        spawn_due();
+        check_ready();
+        if (stopping_ && monotonic_ms() >= stop_deadline_ms_) {
+            for (auto& c : children_) {
+                CW_LOG(LOG_WARNING, "worker %d (pid %d) did not stop in time; killing it", c->slot, int(c->pid));
+                kill(c->pid, SIGKILL);
+            }
+            stop_deadline_ms_ = monotonic_ms() + 5000;
+        }
+    }
+    CW_LOG(LOG_NOTICE, "stopped");
+    return 0;
+}
+
+}  // namespace causeway::daemon

@@ -1,0 +1,72 @@
+// The supervisor: owns the configuration, the listening socket and the table
+// of child processes. It forks workers, respawns the ones that die (with
+// backoff; never one that exited for a fatal configuration error), reloads on
+// SIGHUP by starting a new generation and draining the old one (nginx's
+// sequence), and stops everything on SIGTERM/SIGINT (now) or SIGQUIT
+// (gracefully). Signals arrive through a signalfd: no handlers at all.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config.hh"
+#include "common/unique_fd.hh"
+
+namespace causeway::daemon {
+
+// Exit status of a child that must not be respawned (bad configuration).
+inline constexpr int exit_fatal_config = 2;
+
+class supervisor {
+public:
+    supervisor(common::config cfg, common::unique_fd listen_fd);
+    ~supervisor();
+    // Runs until stopped; returns causewayd's exit status.
+    int run();
+
+private:
+    struct child {
+        pid_t pid = -1;
+        int slot = 0;              // worker number, unique among live workers
+        unsigned generation = 0;
+        std::uint64_t started_ms = 0;
+        common::unique_fd ready_pipe;   // read end: one byte when the worker accepts
+        bool ready = false;
+        bool stopping = false;     // told to stop: not respawned
+    };
+    struct pending_spawn {
+        int slot;
+        std::uint64_t at_ms;
+    };
+
+    bool spawn_worker(int slot);
+    void on_signal(int sig);
+    void reap_children();
+    void handle_child_exit(child& c, int status);
+    void spawn_due();
+    void check_ready();
+    void begin_reload();
+    void retire_generation(unsigned generation, int sig);
+    void stop_all(int sig);
+    int free_slot() const;
+    int poll_timeout_ms() const;
+
+    std::unique_ptr<common::config> cfg_;
+    common::unique_fd listen_fd_;
+    common::unique_fd signal_fd_;
+    std::vector<std::unique_ptr<child>> children_;
+    std::vector<pending_spawn> pending_;
+    std::vector<unsigned> backoff_ms_;   // per slot
+    unsigned generation_ = 1;
+    bool reload_pending_ = false;        // a new generation is starting
+    std::uint64_t reload_deadline_ms_ = 0;
+    bool stopping_ = false;
+    std::uint64_t stop_deadline_ms_ = 0;
+    int stop_signal_ = 0;
+};
+
+}  // namespace causeway::daemon

@@ -1,0 +1,150 @@
+// Backend connect and login (see backend_conn.hh): greeting, handshake
+// response with mysql_native_password, an optional auth switch, then OK/ERR.
+#include "worker/backend_conn.hh"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/log.hh"
+#include "protocol/auth.hh"
+#include "protocol/bytes.hh"
+#include "protocol/constants.hh"
+#include "protocol/ok_err.hh"
+
+namespace causeway::worker {
+
+using namespace protocol;
+
+backend_conn::backend_conn(event_base* base, std::string name, const common::address& addr, backend_events& events)
+    : base_(base), name_(std::move(name)), addr_(addr), events_(events)
+{
+}
+
+std::string backend_conn::describe() const { return "backend '" + name_ + "' (" + addr_.to_string() + ")"; }
+
+void backend_conn::start(const common::resolved_address& addr, const login_params& params, int timeout_ms)
+{
+    params_ = params;
+    bev_.reset(bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE));
+    if (!bev_) return fail("bufferevent_socket_new failed");
+    bufferevent_setcb(bev_.get(), on_read, on_write, on_event, this);
+    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    bufferevent_set_timeouts(bev_.get(), &tv, &tv);
+    state_ = state::connecting;
+    if (bufferevent_socket_connect(bev_.get(), const_cast<sockaddr*>(addr.get()), int(addr.length)) != 0)
+        return fail(std::string("connect: ") + strerror(errno));
+    bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+}
+
+void backend_conn::fail(const std::string& why, const std::string& server_error)
+{
+    bool was_ready = state_ == state::ready;
+    state_ = state::failed;
+    if (bev_) bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+    if (was_ready) events_.backend_closed(*this, why);
+    else events_.backend_login_failed(*this, why, server_error);
+}
+
+void backend_conn::on_event(bufferevent*, short what, void* arg)
+{
+    auto& self = *static_cast<backend_conn*>(arg);
+    if (what & BEV_EVENT_CONNECTED) {
+        int one = 1;
+        setsockopt(bufferevent_getfd(self.bev_.get()), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        self.state_ = state::greeting;
+        return;
+    }
+    std::string why;
+    if (what & BEV_EVENT_TIMEOUT) why = "timed out";
+    else if (what & BEV_EVENT_EOF) why = "closed the connection";
+    else why = strerror(EVUTIL_SOCKET_ERROR());
+    if (self.state_ == state::connecting) why = "connect: " + why;
+    self.fail(why);
+}
+
+void backend_conn::on_read(bufferevent*, void* arg)
+{
+    auto& self = *static_cast<backend_conn*>(arg);
+    if (self.state_ == state::ready) self.events_.backend_readable(self);
+    else if (self.state_ == state::greeting || self.state_ == state::auth_sent) self.login_step();
+}
+
+void backend_conn::on_write(bufferevent*, void* arg)
+{
+    auto& self = *static_cast<backend_conn*>(arg);
+    if (self.state_ == state::ready) self.events_.backend_writable(self);
+}
+
+void backend_conn::answer_greeting(const server_greeting& g)
+{
+    server_connection_id_ = g.connection_id;
+    // What the client negotiated with us, minus what we cannot relay, plus what
+    // the proxy needs itself (session tracking carries each write's GTID).
+    std::uint32_t want = (params_.client_capabilities & cap::proxy_offers) | cap::protocol_41 |
+                         cap::secure_connection | cap::plugin_auth | cap::session_track | cap::long_password;
+    want &= ~(cap::connect_with_db | cap::ssl | cap::compress);
+    if (!params_.database.empty()) want |= cap::connect_with_db;
+    capabilities_ = want & (g.capabilities | cap::long_password);
+
+    handshake_response r;
+    r.capabilities = capabilities_;
+    r.max_packet = 1u << 30;
+    r.charset = params_.charset ? params_.charset : g.charset;
+    r.user = params_.user;
+    r.auth_response = native_password_token(params_.password, g.scramble);
+    r.database = params_.database;
+    r.auth_plugin = native_password_plugin;
+    r.connect_attrs = params_.connect_attrs;
+    std::string pkt = frame_packet(build_handshake_response(r), next_seq_++);
+    bufferevent_write(bev_.get(), pkt.data(), pkt.size());
+    state_ = state::auth_sent;
+}
+
+void backend_conn::login_step()
+{
+    evbuffer* in = input();
+    while (state_ == state::greeting || state_ == state::auth_sent) {
+        std::size_t avail = evbuffer_get_length(in);
+        if (avail < header_size) return;
+        unsigned char hdr[4];
+        evbuffer_copyout(in, hdr, 4);
+        std::uint32_t len = hdr[0] | hdr[1] << 8 | hdr[2] << 16;
+        if (len > 65536) return fail("login: packet too large (" + std::to_string(len) + " bytes)");
+        if (avail < header_size + len) return;
+        std::string payload(len, '\0');
+        evbuffer_drain(in, 4);
+        evbuffer_remove(in, payload.data(), len);
+        next_seq_ = std::uint8_t(hdr[3] + 1);
+        if (payload.empty()) return fail("login: empty packet");
+        std::uint8_t first = std::uint8_t(payload[0]);
+        if (first == err_marker) return fail("login refused", payload);
+        if (state_ == state::greeting) {
+            auto g = parse_greeting(payload);
+            if (!g) return fail("bad greeting: " + g.err().message);
+            answer_greeting(*g);
+            continue;
+        }
+        if (first == ok_marker) {
+            // The server must not have kept bytes we would misread later.
+            bufferevent_set_timeouts(bev_.get(), nullptr, nullptr);
+            state_ = state::ready;
+            events_.backend_ready(*this);
+            return;
+        }
+        if (first == auth_switch_marker) {
+            auto sw = parse_auth_switch(payload);
+            if (!sw) return fail(sw.err().message);
+            if (sw->plugin != native_password_plugin)
+                return fail("backend asks for auth plugin '" + sw->plugin + "'; only mysql_native_password is supported");
+            std::string token = native_password_token(params_.password, sw->data);
+            std::string pkt = frame_packet(token, next_seq_++);
+            bufferevent_write(bev_.get(), pkt.data(), pkt.size());
+            continue;
+        }
+        return fail("unexpected login packet 0x" + std::to_string(first));
+    }
+}
+
+}  // namespace causeway::worker

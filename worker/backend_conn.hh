@@ -1,0 +1,83 @@
+// One connection from a worker to a MariaDB server, logged in with the
+// client's credentials. It owns the socket and runs the login exchange; once
+// ready, the client session drives it (it reads and writes the bufferevent
+// directly to relay packets without copies).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/address.hh"
+#include "protocol/handshake.hh"
+#include "worker/libevent_raii.hh"
+
+namespace causeway::worker {
+
+class backend_conn;
+
+// Who is told what happens to a backend connection.
+class backend_events {
+public:
+    virtual void backend_ready(backend_conn& b) = 0;
+    // The login failed. `server_error` is the server's own ERR payload when it
+    // refused us (forward it), else empty and `why` says what failed.
+    virtual void backend_login_failed(backend_conn& b, const std::string& why, const std::string& server_error) = 0;
+    virtual void backend_readable(backend_conn& b) = 0;
+    virtual void backend_writable(backend_conn& b) = 0;
+    // EOF or a socket error after login.
+    virtual void backend_closed(backend_conn& b, const std::string& why) = 0;
+
+protected:
+    ~backend_events() = default;
+};
+
+struct login_params {
+    std::string user;
+    std::string password;
+    std::string database;
+    std::uint8_t charset = 0;
+    std::uint32_t client_capabilities = 0;   // what the client negotiated with us
+    std::string connect_attrs;
+};
+
+class backend_conn {
+public:
+    backend_conn(event_base* base, std::string name, const common::address& addr, backend_events& events);
+    backend_conn(const backend_conn&) = delete;
+    backend_conn& operator=(const backend_conn&) = delete;
+
+    // Starts a non-blocking connect and login; the outcome arrives through
+    // backend_events. Times out after `timeout_ms`.
+    void start(const common::resolved_address& addr, const login_params& params, int timeout_ms);
+
+    bool ready() const { return state_ == state::ready; }
+    const std::string& name() const { return name_; }
+    std::string describe() const;   // "primary (127.0.0.1:3306)"
+    std::uint32_t capabilities() const { return capabilities_; }
+    std::uint32_t server_connection_id() const { return server_connection_id_; }
+    bufferevent* bev() const { return bev_.get(); }
+    evbuffer* input() const { return bufferevent_get_input(bev_.get()); }
+    evbuffer* output() const { return bufferevent_get_output(bev_.get()); }
+
+private:
+    enum class state : std::uint8_t { idle, connecting, greeting, auth_sent, ready, failed };
+    static void on_read(bufferevent*, void* arg);
+    static void on_write(bufferevent*, void* arg);
+    static void on_event(bufferevent*, short what, void* arg);
+    void login_step();
+    void fail(const std::string& why, const std::string& server_error = {});
+    void answer_greeting(const protocol::server_greeting& g);
+
+    event_base* base_;
+    std::string name_;
+    common::address addr_;
+    backend_events& events_;
+    bufferevent_ptr bev_;
+    state state_ = state::idle;
+    login_params params_;
+    std::uint32_t capabilities_ = 0;
+    std::uint32_t server_connection_id_ = 0;
+    std::uint8_t next_seq_ = 0;
+};
+
+}  // namespace causeway::worker

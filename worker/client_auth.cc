@@ -1,0 +1,115 @@
+// The client side of the connection phase: greeting, HandshakeResponse41,
+// mysql_native_password check against the configured users (with an auth
+// switch for clients that start with another plugin), and COM_CHANGE_USER.
+#include <string.h>
+
+#include "common/log.hh"
+#include "protocol/auth.hh"
+#include "protocol/bytes.hh"
+#include "protocol/constants.hh"
+#include "protocol/ok_err.hh"
+#include "worker/client_session.hh"
+
+namespace causeway::worker {
+
+using namespace protocol;
+
+namespace {
+// utf8mb4_general_ci: what a MariaDB 10.11 server announces by default.
+constexpr std::uint8_t default_charset = 45;
+
+std::string access_denied(std::string_view user, std::string_view host, bool with_password)
+{
+    return "Access denied for user '" + std::string(user) + "'@'" + std::string(host) +
+           "' (using password: " + (with_password ? "YES" : "NO") + ")";
+}
+}  // namespace
+
+void client_session::start()
+{
+    scramble_ = random_scramble();
+    server_greeting g;
+    g.server_version = ctx_.cfg->server_version;
+    g.connection_id = id_;
+    g.scramble = scramble_;
+    g.capabilities = cap::proxy_offers;
+    g.charset = default_charset;
+    g.status = server_status::autocommit;
+    g.auth_plugin = native_password_plugin;
+    send_packet(build_greeting(g), 0);
+    bufferevent_enable(client_.get(), EV_READ | EV_WRITE);
+}
+
+void client_session::handle_login_packet(std::string_view payload, std::uint8_t seq)
+{
+    auto r = parse_handshake_response(payload);
+    if (!r) return protocol_error(er::malformed_packet, "Bad handshake: " + r.err().message);
+    if (r->ssl_request) {
+        // We never offered SSL; a client that asks anyway cannot continue.
+        return protocol_error(er::malformed_packet, "SSL is not supported by this proxy");
+    }
+    login_ = std::move(*r);
+    if (login_.auth_plugin.empty() || login_.auth_plugin == native_password_plugin)
+        return finish_login(login_.auth_response, seq);
+    // Another plugin (caching_sha2_password, client_ed25519...): ask for ours.
+    state_ = state::auth_switch;
+    send_packet(build_auth_switch(native_password_plugin, scramble_), std::uint8_t(seq + 1));
+}
+
+void client_session::handle_auth_switch_answer(std::string_view token, std::uint8_t seq)
+{
+    finish_login(token, seq);
+}
+
+void client_session::finish_login(std::string_view token, std::uint8_t seq)
+{
+    std::string host = peer_.substr(0, peer_.rfind(':'));
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    auto user = ctx_.cfg->users.find(login_.user);
+    bool ok = user != ctx_.cfg->users.end() && native_password_matches(token, user->second, scramble_);
+    if (!ok) {
+        ++ctx_.counters.auth_failures;
+        CW_LOG(LOG_NOTICE, "%s: authentication failed for user '%s'", who(), login_.user.c_str());
+        send_error(er::access_denied, "28000", access_denied(login_.user, host, !token.empty()), std::uint8_t(seq + 1));
+        close_after_flush();
+        return;
+    }
+    set_who(login_.user);
+    CW_LOG(LOG_DEBUG, "%s: logged in%s%s", who(), login_.database.empty() ? "" : " to ", login_.database.c_str());
+    state_ = state::ready;
+    if (!login_.database.empty()) {
+        // A server refuses an unknown database at login, not at the first
+        // query: log in to the primary now and answer the client after it.
+        login_ok_seq_ = std::uint8_t(seq + 1);
+        ensure_backend();
+        return;
+    }
+    ok_packet okp;
+    okp.status = server_status::autocommit;
+    send_packet(build_ok(okp, login_.capabilities), std::uint8_t(seq + 1));
+}
+
+void client_session::handle_change_user(std::string_view payload)
+{
+    auto c = parse_change_user(payload, login_.capabilities);
+    if (!c) return protocol_error(er::malformed_packet, "Bad COM_CHANGE_USER: " + c.err().message);
+    // The new identity logs in afresh: the old backend session (its temporary
+    // tables, variables, transaction) ends, exactly as a server's change-user does.
+    retire_backend();
+    login_.user = c->user;
+    login_.database = c->database;
+    if (c->charset) login_.charset = std::uint8_t(c->charset);
+    if (!c->connect_attrs.empty()) login_.connect_attrs = c->connect_attrs;
+    set_who("?");
+    server_status_ = server_status::autocommit;
+    if (c->auth_plugin.empty() || c->auth_plugin == native_password_plugin) {
+        // The token answers the scramble of the original greeting.
+        login_.auth_plugin = native_password_plugin;
+        return finish_login(c->auth_response, 0);
+    }
+    scramble_ = random_scramble();
+    state_ = state::auth_switch;
+    send_packet(build_auth_switch(native_password_plugin, scramble_), 1);
+}
+
+}  // namespace causeway::worker

@@ -1,0 +1,197 @@
+// The worker process main loop (see worker.hh): accept, serve, and stop on
+// SIGTERM (now) or SIGQUIT (gracefully: stop accepting, let clients finish
+// their statements and leave, then exit; stragglers are closed at
+// shutdown_timeout_ms).
+#include "worker/worker.hh"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "common/log.hh"
+#include "protocol/bytes.hh"
+#include "protocol/ok_err.hh"
+#include "worker/client_session.hh"
+
+namespace causeway::worker {
+
+namespace {
+
+struct worker_state {
+    worker_context ctx;
+    listener_ptr listener;
+    event_ptr sigterm, sigint, sigquit, drain_timer;
+    std::uint64_t drain_started_ms = 0;
+};
+
+std::string peer_name(const sockaddr* sa)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (sa->sa_family == AF_INET) {
+        auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        port = ntohs(in->sin_port);
+        return std::string(host) + ":" + std::to_string(port);
+    }
+    if (sa->sa_family == AF_INET6) {
+        auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        port = ntohs(in6->sin6_port);
+    }
+    return "[" + std::string(host) + "]:" + std::to_string(port);
+}
+
+void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, void* arg)
+{
+    auto& st = *static_cast<worker_state*>(arg);
+    auto& ctx = st.ctx;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (ctx.active >= std::size_t(ctx.cfg->max_connections)) {
+        // As a server does: an ERR instead of the greeting, then close.
+        ++ctx.counters.refused;
+        std::string pkt = protocol::frame_packet(protocol::build_err(protocol::er::con_count, "08004", "Too many connections"), 0);
+        ssize_t ignored = ::write(fd, pkt.data(), pkt.size());
+        (void)ignored;
+        ::close(fd);
+        static common::log_rate_limit limit;
+        if (limit.allow()) CW_LOG(LOG_WARNING, "refused %s: max_connections (%d) reached", peer_name(sa).c_str(), ctx.cfg->max_connections);
+        return;
+    }
+    ++ctx.counters.accepted;
+    auto* s = new client_session(ctx, fd, peer_name(sa));
+    s->start();
+}
+
+void on_accept_error(evconnlistener*, void*)
+{
+    static common::log_rate_limit limit;
+    int err = EVUTIL_SOCKET_ERROR();
+    if (limit.allow()) CW_LOG(LOG_ERR, "accept: %s", evutil_socket_error_to_string(err));
+}
+
+void on_fast_stop(evutil_socket_t sig, short, void* arg)
+{
+    auto& st = *static_cast<worker_state*>(arg);
+    CW_LOG(LOG_DEBUG, "signal %d: stopping now", int(sig));
+    st.listener.reset();
+    // The loop ends below, so deletions that destroy() deferred never run:
+    // free every session (dead ones included) here; each unlinks itself.
+    std::size_t n = st.ctx.active;
+    while (st.ctx.sessions) delete st.ctx.sessions;
+    if (n) CW_LOG(LOG_INFO, "closed %zu client connections", n);
+    event_base_loopbreak(st.ctx.base);
+}
+
+void on_drain_tick(evutil_socket_t, short, void* arg)
+{
+    auto& st = *static_cast<worker_state*>(arg);
+    if (st.ctx.active == 0) {
+        event_base_loopbreak(st.ctx.base);
+        return;
+    }
+    std::uint64_t limit = std::uint64_t(st.ctx.cfg->shutdown_timeout_ms);
+    timeval tv{0, 0};
+    event_base_gettimeofday_cached(st.ctx.base, &tv);
+    std::uint64_t now = std::uint64_t(tv.tv_sec) * 1000 + std::uint64_t(tv.tv_usec) / 1000;
+    if (now - st.drain_started_ms >= limit) {
+        CW_LOG(LOG_WARNING, "shutdown_timeout_ms reached: closing %zu client connections", st.ctx.active);
+        on_fast_stop(SIGTERM, 0, arg);
+    }
+}
+
+void on_graceful_stop(evutil_socket_t, short, void* arg)
+{
+    auto& st = *static_cast<worker_state*>(arg);
+    if (st.ctx.draining) return;
+    st.ctx.draining = true;
+    st.listener.reset();
+    timeval tv{0, 0};
+    event_base_gettimeofday_cached(st.ctx.base, &tv);
+    st.drain_started_ms = std::uint64_t(tv.tv_sec) * 1000 + std::uint64_t(tv.tv_usec) / 1000;
+    CW_LOG(LOG_INFO, "stopping gracefully: %zu client connections to finish", st.ctx.active);
+    for (client_session* s = st.ctx.sessions; s;) {
+        client_session* next = s->next;
+        s->close_when_idle();
+        s = next;
+    }
+    st.drain_timer.reset(event_new(st.ctx.base, -1, EV_PERSIST, on_drain_tick, &st));
+    timeval every{0, 50 * 1000};
+    event_add(st.drain_timer.get(), &every);
+}
+
+}  // namespace
+
+int run_worker(const worker_start& start)
+{
+    char role[32];
+    snprintf(role, sizeof role, "worker %d", start.worker_id);
+    common::log_set_role(role);
+    // Die with the supervisor, whatever killed it.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+
+    auto resolved = common::resolve(start.cfg->primary.addr);
+    if (!resolved) {
+        CW_LOG(LOG_ERR, "%s", resolved.err().message.c_str());
+        return 2;
+    }
+    event_base_ptr base(event_base_new());
+    if (!base) {
+        CW_LOG(LOG_ERR, "event_base_new failed");
+        return 1;
+    }
+    auto st = std::make_unique<worker_state>();
+    st->ctx.cfg = start.cfg;
+    st->ctx.base = base.get();
+    st->ctx.worker_id = start.worker_id;
+    st->ctx.generation = start.generation;
+    st->ctx.primary_addr = *resolved;
+    st->listener.reset(evconnlistener_new(base.get(), on_accept, st.get(), LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, start.listen_fd));
+    if (!st->listener) {
+        CW_LOG(LOG_ERR, "evconnlistener_new on fd %d failed", start.listen_fd);
+        return 1;
+    }
+    evconnlistener_set_error_cb(st->listener.get(), on_accept_error);
+    st->sigterm.reset(evsignal_new(base.get(), SIGTERM, on_fast_stop, st.get()));
+    st->sigint.reset(evsignal_new(base.get(), SIGINT, on_fast_stop, st.get()));
+    st->sigquit.reset(evsignal_new(base.get(), SIGQUIT, on_graceful_stop, st.get()));
+    event_add(st->sigterm.get(), nullptr);
+    event_add(st->sigint.get(), nullptr);
+    event_add(st->sigquit.get(), nullptr);
+
+    if (start.ready_fd >= 0) {
+        char r = 'R';
+        ssize_t ignored = ::write(start.ready_fd, &r, 1);
+        (void)ignored;
+        ::close(start.ready_fd);
+    }
+    CW_LOG(LOG_DEBUG, "accepting (generation %u)", start.generation);
+    event_base_dispatch(base.get());
+
+    const auto& c = st->ctx.counters;
+    CW_LOG(LOG_INFO, "exiting: accepted %llu, refused %llu, auth failures %llu, commands %llu, backend connect failures %llu, protocol errors %llu",
+           (unsigned long long)c.accepted, (unsigned long long)c.refused, (unsigned long long)c.auth_failures,
+           (unsigned long long)c.commands, (unsigned long long)c.backend_connect_failures,
+           (unsigned long long)c.protocol_errors);
+    // Sessions free their libevent objects before the base goes.
+    st->drain_timer.reset();
+    st->sigterm.reset();
+    st->sigint.reset();
+    st->sigquit.reset();
+    st->listener.reset();
+    st.reset();
+    return 0;
+}
+
+}  // namespace causeway::worker
