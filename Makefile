@@ -62,6 +62,7 @@ integration: all
 check: deps
 	$(MAKE) all bin/unit-tests
 	bin/unit-tests
+	mandoc -Tlint -Wwarning man/*.5 man/*.8
 	prove t/*.t
 
 bench: deps all $(BENCH_PROGRAMS)
