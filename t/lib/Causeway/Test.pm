@@ -173,8 +173,8 @@ sub script_checks {
     my $r = $self->run($cmd, timeout => $o{timeout} // 120, %o);
     my %seen;
     for my $line (split /\n/, $r->{out}) {
-        if ($line =~ /^ok (\S+)/) { $seen{$1} = 'ok' }
-        elsif ($line =~ /^not ok (\S+)(.*)/) { $seen{$1} = "not ok$2" }
+        if ($line =~ /^ok ([^\s:]+)/) { $seen{$1} = 'ok' }
+        elsif ($line =~ /^not ok ([^\s:]+)(.*)/) { $seen{$1} = "not ok$2" }
     }
     is($r->{exit}, 0, "$label: script exits 0") or diag("stdout:\n$r->{out}\nstderr:\n$r->{err}");
     for my $name (@$expected) {
