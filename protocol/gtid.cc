@@ -82,6 +82,19 @@ bool gtid_position::merge_max(const gtid_position& other) noexcept
     return all;
 }
 
+void gtid_position::meet(const gtid_position& other) noexcept
+{
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < n_; ++i) {
+        std::uint64_t s = std::min(v_[i].seqno, other.seqno(v_[i].domain));
+        if (s == 0) continue;
+        v_[kept] = v_[i];
+        v_[kept].seqno = s;
+        ++kept;
+    }
+    n_ = std::uint8_t(kept);
+}
+
 bool gtid_position::covers(const gtid_position& required) const noexcept
 {
     for (const gtid& g : required)

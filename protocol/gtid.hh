@@ -55,6 +55,9 @@ public:
     // merge_max of every domain of `other`; false when some domain did not fit
     // (the domains that fit are merged).
     [[nodiscard]] bool merge_max(const gtid_position& other) noexcept;
+    // Keeps, per domain, min(this, other); a domain absent from either is
+    // dropped (seqno 0). The position every one of several replicas has applied.
+    void meet(const gtid_position& other) noexcept;
     void clear() noexcept { n_ = 0; }
 
     // "a covers b": for every domain in b, a's seqno there >= b's. A replica

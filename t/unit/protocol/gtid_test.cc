@@ -26,6 +26,7 @@ class gtid_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(capacity);
     CPPUNIT_TEST(covers_per_domain);
     CPPUNIT_TEST(merge_max);
+    CPPUNIT_TEST(meet);
     CPPUNIT_TEST(formats_round_trip);
     CPPUNIT_TEST_SUITE_END();
 
@@ -114,6 +115,15 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("0-1-10,1-3-9,4-1-1"), a.to_string());
         CPPUNIT_ASSERT(a.covers(parse_ok("0-1-10,1-1-5")));
         CPPUNIT_ASSERT(a.covers(parse_ok("0-2-8,1-3-9,4-1-1")));
+    }
+
+    void meet()
+    {
+        auto a = parse_ok("0-1-10,1-1-5,2-1-3");
+        a.meet(parse_ok("0-2-8,1-3-9,5-1-1"));
+        CPPUNIT_ASSERT_EQUAL(std::string("0-1-8,1-1-5"), a.to_string());
+        a.meet(gtid_position{});
+        CPPUNIT_ASSERT(a.empty());
     }
 
     void formats_round_trip()

@@ -1,0 +1,274 @@
+// The shared-memory layout: the ONLY file that defines what lives in the
+// segment. Plain structs of lock-free std::atomic words at fixed offsets (no
+// pointers, no allocator), so every process maps the same bytes. Each field
+// names its writer and its readers. Bump layout_version on any change here.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "protocol/gtid.hh"
+
+namespace causeway::shm {
+
+using word = std::atomic<std::uint64_t>;
+static_assert(word::is_always_lock_free, "shm needs lock-free 64-bit atomics");
+static_assert(sizeof(word) == 8 && alignof(word) == 8);
+
+inline constexpr std::uint64_t segment_magic = 0x5941'5745'5355'4143ull;   // "CAUSEWAY"
+inline constexpr std::uint64_t layout_version = 1;
+
+inline constexpr std::size_t max_backends = 64;       // index 0 is the primary
+inline constexpr std::size_t max_worker_slots = 256;  // two generations during a reload
+inline constexpr std::size_t max_domains = protocol::gtid_max_domains;
+inline constexpr std::size_t backend_text_words = 6;  // 48 bytes: name, address
+
+// ---------------------------------------------------------------- progress
+
+enum class backend_state : std::uint8_t { unknown = 0, up = 1, down = 2, replication_stopped = 3 };
+
+// One GTID of a position: (domain << 32 | server) and seqno.
+struct gtid_slot {
+    word domain_server;
+    word seqno;
+};
+
+// One backend's replication progress. Writer: the poller only. Readers: workers,
+// causewayctl, through the seqlock `seq` (odd while a write is in progress; see
+// shm/seqlock.hh); every payload word is read and written relaxed between the
+// fences, so a torn copy is detected, never undefined.
+struct alignas(64) progress_entry {
+    word seq;
+    word backend_id;          // backend_identity() of the config entry polled
+    word status;              // see status_* below
+    gtid_slot gtid[max_domains];
+    word last_good_poll_ns;   // CLOCK_MONOTONIC of the last successful poll
+    word poll_rtt_ns;         // round trip of that poll
+    word advanced_ns;         // CLOCK_MONOTONIC when the position last moved
+    word polls;
+    word poll_errors;
+};
+// progress_entry::status bits: state, thread flags, gtid count, last error.
+inline constexpr std::uint64_t status_io_running = 1u << 8;
+inline constexpr std::uint64_t status_sql_running = 1u << 9;
+inline constexpr std::uint64_t status_read_only = 1u << 10;
+inline constexpr unsigned status_count_shift = 16;   // 8 bits: gtids in use
+inline constexpr unsigned status_error_shift = 32;   // 32 bits: last MySQL/errno code
+
+// Backend names and addresses for causewayctl. Writer: the supervisor (at
+// create and on reload), under the seqlock `seq`. Text is NUL-padded, truncated.
+struct backend_label {
+    word name[backend_text_words];
+    word address[backend_text_words];
+};
+struct alignas(64) backend_labels {
+    word seq;
+    word count;   // backends in use: primary + replicas
+    backend_label label[max_backends];
+};
+
+// ---------------------------------------------------------------- counters
+
+// Why a statement went where it went. Counted per worker; the router picks one
+// reason per routed statement.
+enum class route_reason : std::uint8_t {
+    replica_caught_up,        // a replica already at the session's position
+    replica_after_wait,       // one caught up within the wait budget
+    replica_direct,           // direct mode: freshness not checked
+    primary_write,
+    primary_transaction,
+    primary_locking_read,     // FOR UPDATE / LOCK IN SHARE MODE
+    primary_unclassified,
+    primary_not_caught_up,    // no replica caught up within the budget
+    primary_table_full,       // session table full: position unknown
+    primary_session_unknown,  // overflow, spill, no floor yet, torn snapshot
+    primary_progress_old,     // poller heartbeat or snapshot older than progress_max_age_ms
+    primary_bridge,           // bridge mode
+    count
+};
+inline constexpr std::size_t route_reason_count = std::size_t(route_reason::count);
+
+// One worker's counters. Writer: that worker only (relaxed load + store, see
+// shm/counters.hh); the supervisor writes pid/generation before the worker runs
+// and resets connections_active after reaping it. Readers: causewayctl, tests.
+// Totals are sums over slots; a reused slot keeps counting up.
+struct alignas(64) worker_counters {
+    word pid;          // 0: slot free
+    word generation;   // config generation the worker runs
+    word started_ns;
+    word connections_accepted;
+    word connections_active;   // a gauge
+    word connections_refused;
+    word auth_failures;
+    word queries_forwarded;
+    word bytes_in;
+    word bytes_out;
+    word backend_connect_failures;
+    word protocol_errors;
+    word waits;        // bounded waits for a replica to catch up
+    word wait_us;      // time spent in them
+    word routed[route_reason_count];
+};
+
+// Writer: the poller; readers: causewayctl, the supervisor.
+struct alignas(64) poller_counters {
+    word pid;
+    word generation;
+    word polls;
+    word poll_errors;
+    word rounds;
+    word reclaim_sweeps;       // full passes over the session table
+    word reclaimed_entries;
+    word reclaimed_spills;
+    word table_occupied;       // entries in use at the end of the last full pass
+};
+
+// ---------------------------------------------------------------- session table
+
+// Open addressing in buckets of one cache line: a meta word and 7 key words.
+// A key hashes to two buckets; the entry's value lives in a parallel array so
+// that a miss reads one line per bucket.
+inline constexpr std::size_t bucket_entries = 7;
+
+struct alignas(64) table_bucket {
+    word meta;                   // bucket_* bits below
+    word key[bucket_entries];    // key_* bits below; 0 = empty
+};
+// The position of an entry: two slots, each one domain's seqno (slot_* bits).
+struct table_value {
+    word slot[2];
+};
+struct table_value_bucket {
+    table_value value[bucket_entries];
+};
+
+// Key word: tag (32 high bits of the session key, never 0) | overflow | version.
+// The version is bumped by every update and by a reclaim, so a reclaim whose
+// compare-and-swap still sees the version it read has raced with no update.
+inline constexpr unsigned key_tag_shift = 32;
+inline constexpr std::uint64_t key_overflow = 1ull << 31;     // a domain did not fit
+inline constexpr std::uint64_t key_version_mask = (1ull << 31) - 1;
+
+// Slot word: domain index + 1 (4 bits, 0 = slot unused) | seqno (60 bits).
+inline constexpr unsigned slot_domain_shift = 60;
+inline constexpr std::uint64_t slot_seqno_max = (1ull << 60) - 1;
+
+// Bucket meta: spill (an insert found both buckets full; lookups that touch this
+// bucket answer unknown until the spill position is reclaimed) | version.
+inline constexpr std::uint64_t bucket_spill = 1ull << 63;
+inline constexpr std::uint64_t bucket_version_mask = bucket_spill - 1;
+
+// Multi-writer counts, bumped with fetch_add on rare paths only.
+struct alignas(64) table_stats {
+    word updates_full;              // no room in either bucket: spilled
+    word updates_overflow;          // a domain did not fit the entry (or seqno >= 2^60)
+    word updates_unrepresentable;   // more GTID domains than the directory holds
+    word update_restarts;           // an update raced with a reclaim and started over
+    word inline_reclaims;           // entries freed by an update that found its buckets full
+};
+
+// A table region: keys and values at these offsets. Region 0 holds the
+// position of each session's last write. Region 1 is reserved for monotonic
+// reads (the position of each session's last replica read) and has 0 buckets
+// in this layout version.
+struct table_region {
+    std::uint64_t keys_offset;
+    std::uint64_t values_offset;
+    std::uint64_t buckets;
+    std::uint64_t entries;   // buckets * bucket_entries
+};
+inline constexpr std::size_t table_regions = 2;
+
+// State shared by the table regions: the GTID domain directory (a table slot
+// stores a 3-bit domain index, not the 32-bit id), the floor, the reclaim
+// watermark and the spill position. Indexes are directory positions.
+struct alignas(64) session_state {
+    word domain_id[max_domains];   // id + 1, 0 = free; claimed once by CAS, never freed
+    word floor_set;                // 0 until the poller's first primary poll (init_floor)
+    word directory_full;           // a domain past max_domains was seen: all lookups unknown
+    alignas(64) word floor[max_domains];       // CAS-max; writers: init_floor, reclaimers
+    alignas(64) word watermark[max_domains];   // CAS-max; writer: poller (applied by all live replicas)
+    alignas(64) word spill[max_domains];       // CAS-max; writers: updaters that could not store
+};
+
+// ---------------------------------------------------------------- header
+
+// Written by the creator (the supervisor) before it publishes `magic` with a
+// release store; immutable afterwards except where a field says otherwise.
+// Readers check magic (acquire) and layout_version before anything else.
+struct alignas(64) segment_header {
+    word magic;
+    word layout_version;
+    word creator_pid;           // written first, so a half-built segment has an owner
+    word creator_start_ticks;   // /proc/PID/stat starttime: detects pid reuse
+    std::uint64_t header_size;
+    std::uint64_t total_size;
+    std::uint64_t progress_offset;
+    std::uint64_t labels_offset;
+    std::uint64_t workers_offset;
+    std::uint64_t poller_offset;
+    std::uint64_t created_realtime_ns;   // instance start, for display
+    std::uint64_t hash_seed;             // session_key() seed, random per segment
+    table_region table[table_regions];
+    word config_generation;   // writer: supervisor (bumped per applied reload)
+    word flags;               // reserved
+
+    alignas(64) word poller_heartbeat_ns;   // writer: poller, each round (CLOCK_MONOTONIC)
+
+    session_state sessions;
+    table_stats stats[table_regions];
+};
+
+// ---------------------------------------------------------------- sizes
+
+inline constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a) { return (n + a - 1) / a * a; }
+
+struct segment_plan {
+    std::uint64_t progress_offset, labels_offset, workers_offset, poller_offset;
+    table_region table;
+    std::uint64_t total_size;
+};
+
+// Where everything goes for a table of at least `entries` entries (rounded up
+// to whole buckets, at least two). The creator writes these numbers into the
+// header; attach() checks them against the mapping's size.
+constexpr segment_plan plan_segment(std::uint64_t entries)
+{
+    segment_plan p{};
+    std::uint64_t buckets = (entries + bucket_entries - 1) / bucket_entries;
+    if (buckets < 2) buckets = 2;
+    p.progress_offset = align_up(sizeof(segment_header), 4096);
+    p.labels_offset = align_up(p.progress_offset + max_backends * sizeof(progress_entry), 64);
+    p.workers_offset = align_up(p.labels_offset + sizeof(backend_labels), 64);
+    p.poller_offset = align_up(p.workers_offset + max_worker_slots * sizeof(worker_counters), 64);
+    p.table.keys_offset = align_up(p.poller_offset + sizeof(poller_counters), 4096);
+    p.table.values_offset = align_up(p.table.keys_offset + buckets * sizeof(table_bucket), 4096);
+    p.table.buckets = buckets;
+    p.table.entries = buckets * bucket_entries;
+    p.total_size = align_up(p.table.values_offset + buckets * sizeof(table_value_bucket), 4096);
+    return p;
+}
+
+// The sizes the comments above promise; a change here is a layout change.
+static_assert(sizeof(gtid_slot) == 16);
+static_assert(sizeof(progress_entry) == 192);
+static_assert(sizeof(backend_label) == 96);
+static_assert(sizeof(backend_labels) == 64 + max_backends * 96);
+static_assert(sizeof(worker_counters) == 256);
+static_assert(sizeof(poller_counters) == 128);
+static_assert(sizeof(table_bucket) == 64 && alignof(table_bucket) == 64);
+static_assert(sizeof(table_value) == 16);
+static_assert(sizeof(table_value_bucket) == 112 && 112 % sizeof(table_value) == 0);
+static_assert(sizeof(table_stats) == 64);
+static_assert(sizeof(session_state) == 5 * 64);
+static_assert(sizeof(segment_header) <= 4096);
+static_assert(max_domains < 16, "a slot stores the domain index + 1 in 4 bits");
+static_assert(route_reason_count + 14 <= 32, "worker_counters must stay 256 bytes");
+static_assert(std::is_standard_layout_v<segment_header> && std::is_standard_layout_v<progress_entry> &&
+              std::is_standard_layout_v<table_bucket> && std::is_standard_layout_v<worker_counters>);
+// 1 M sessions: 1,048,576 entries fit well under 64 MiB.
+static_assert(plan_segment(1048576).total_size <= 64ull << 20);
+
+}  // namespace causeway::shm

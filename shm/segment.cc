@@ -1,0 +1,319 @@
+// Creating, validating, attaching and unlinking the segment (see segment.hh).
+// This is the edge of shm/ where Boost.Interprocess exceptions are caught and
+// turned into common::error; nothing past it throws. The creator writes every
+// field, then publishes `magic` with a release store; readers acquire it.
+#include "shm/segment.hh"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <limits.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "common/clock.hh"
+#include "common/log.hh"
+
+namespace bip = boost::interprocess;
+
+namespace causeway::shm {
+
+namespace {
+
+constexpr mode_t segment_mode = 0640;   // causewayctl may read it as the group
+
+common::error ipc_error(const std::string& what, const bip::interprocess_exception& e)
+{
+    int code = e.get_native_error();
+    if (code == 0 && e.get_error_code() == bip::not_found_error) code = ENOENT;
+    if (code != 0) return common::sys_error(what, code);
+    return common::error{0, what + ": " + e.what()};
+}
+
+common::status check_name(const std::string& name)
+{
+    if (name.size() < 2 || name[0] != '/' || name.find('/', 1) != std::string::npos || name.size() > NAME_MAX)
+        return common::error{EINVAL, "shared memory name '" + name + "' must be '/' followed by up to " +
+                                         std::to_string(NAME_MAX - 1) + " characters without '/'"};
+    return {};
+}
+
+std::uint64_t random_seed()
+{
+    std::uint64_t seed = 0;
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) != sizeof seed)
+        seed = common::monotonic_ns() * 0x9e3779b97f4a7c15ull ^ std::uint64_t(getpid());
+    return seed;
+}
+
+std::uint64_t realtime_ns()
+{
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return std::uint64_t(ts.tv_sec) * 1000000000u + std::uint64_t(ts.tv_nsec);
+}
+
+// Checks everything attach() relies on: identity, then that the offsets are
+// exactly what this layout version computes for the recorded table size, and
+// that the mapping is large enough for them.
+common::status validate(const segment_header& h, std::size_t size, const std::string& name)
+{
+    auto bad = [&](const std::string& why) { return common::error{EPROTO, "shared memory " + name + ": " + why}; };
+    if (size < sizeof(segment_header)) return bad("too small to be a causeway segment");
+    if (h.magic.load(std::memory_order_acquire) != segment_magic) return bad("not a causeway segment (bad magic)");
+    std::uint64_t version = h.layout_version.load(std::memory_order_relaxed);
+    if (version != layout_version)
+        return bad("layout version " + std::to_string(version) + ", this build uses " + std::to_string(layout_version));
+    segment_plan p = plan_segment(h.table[0].entries);
+    if (h.header_size != sizeof(segment_header) || h.total_size != p.total_size || h.total_size > size ||
+        h.progress_offset != p.progress_offset || h.labels_offset != p.labels_offset ||
+        h.workers_offset != p.workers_offset || h.poller_offset != p.poller_offset ||
+        h.table[0].keys_offset != p.table.keys_offset || h.table[0].values_offset != p.table.values_offset ||
+        h.table[0].buckets != p.table.buckets || h.table[1].buckets != 0)
+        return bad("sizes or offsets do not match this layout");
+    return {};
+}
+
+// What is already under `name`, for create(): nothing, a live owner (refuse),
+// a dead owner, or something invalid.
+enum class found { nothing, live, dead, invalid };
+
+found inspect(const std::string& name, pid_t& owner, std::string& why)
+{
+    try {
+        bip::shared_memory_object shm(bip::open_only, name.c_str(), bip::read_only);
+        bip::offset_t size = 0;
+        if (!shm.get_size(size) || std::size_t(size) < sizeof(segment_header)) {
+            why = "shared memory " + name + ": too small to be a causeway segment";
+            return found::invalid;
+        }
+        bip::mapped_region region(shm, bip::read_only, 0, sizeof(segment_header));
+        const auto& h = *static_cast<const segment_header*>(region.get_address());
+        owner = pid_t(h.creator_pid.load(std::memory_order_acquire));
+        bool alive = owner > 0 && process_alive(owner, h.creator_start_ticks.load(std::memory_order_relaxed));
+        std::uint64_t magic = h.magic.load(std::memory_order_acquire);
+        if (magic == 0 && alive) return found::live;   // being created by a live process right now
+        // Only the header is mapped here: validate against the full object size.
+        auto ok = validate(h, std::size_t(size), name);
+        if (!ok) {
+            why = ok.err().message;
+            return found::invalid;
+        }
+        return alive ? found::live : found::dead;
+    } catch (const bip::interprocess_exception& e) {
+        if (e.get_error_code() == bip::not_found_error || e.get_native_error() == ENOENT) return found::nothing;
+        why = ipc_error("open " + name, e).message;
+        return found::invalid;
+    }
+}
+
+template <typename T>
+T* construct(std::byte* base, std::uint64_t offset, std::size_t n = 1)
+{
+    T* p = reinterpret_cast<T*>(base + offset);
+    std::uninitialized_value_construct_n(p, n);
+    return p;
+}
+
+}  // namespace
+
+std::uint64_t process_start_ticks(pid_t pid)
+{
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", int(pid));
+    std::ifstream in(path);
+    std::string line;
+    if (pid <= 0 || !std::getline(in, line)) return 0;
+    // "pid (comm) state ppid ...": comm may hold spaces and ')', so split after the last ')'.
+    auto close = line.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::istringstream fields(line.substr(close + 1));
+    std::string state;
+    fields >> state;
+    if (state == "Z" || state == "X") return 0;
+    std::string field;
+    for (int i = 4; i <= 22 && fields >> field; ++i) {   // field 22 is starttime
+        if (i == 22) return std::strtoull(field.c_str(), nullptr, 10);
+    }
+    return 0;
+}
+
+bool process_alive(pid_t pid, std::uint64_t start_ticks)
+{
+    return start_ticks != 0 && process_start_ticks(pid) == start_ticks;
+}
+
+segment::segment(segment&&) noexcept = default;
+segment& segment::operator=(segment&&) noexcept = default;
+segment::~segment() = default;
+
+common::result<segment> segment::create(const common::config& cfg)
+{
+    const std::string name = cfg.effective_shm_name();
+    if (auto ok = check_name(name); !ok) return ok.err();
+    const segment_plan plan = plan_segment(std::uint64_t(std::max(cfg.session_table_size, 1)));
+
+    pid_t owner = 0;
+    std::string why;
+    segment_origin origin = segment_origin::created;
+    switch (inspect(name, owner, why)) {
+    case found::nothing:
+        break;
+    case found::live:
+        return common::error{EBUSY, "shared memory " + name + " is in use by causewayd pid " + std::to_string(owner) +
+                                        ": is another instance running with the same listen port or shm_name?"};
+    case found::dead:
+        CW_LOG(LOG_WARNING, "replacing shared memory %s: its creator (pid %d) is no longer running", name.c_str(),
+               int(owner));
+        origin = segment_origin::replaced_dead;
+        break;
+    case found::invalid:
+        CW_LOG(LOG_WARNING, "recreating %s", why.c_str());
+        origin = segment_origin::replaced_invalid;
+        break;
+    }
+    if (origin != segment_origin::created) bip::shared_memory_object::remove(name.c_str());
+
+    try {
+        bip::permissions perm(segment_mode);
+        bip::shared_memory_object shm(bip::create_only, name.c_str(), bip::read_write, perm);
+        shm.truncate(bip::offset_t(plan.total_size));
+        // Reserve the pages now: tmpfs would otherwise SIGBUS on first touch when full.
+        int fd = shm.get_mapping_handle().handle;
+        if (int rc = posix_fallocate(fd, 0, off_t(plan.total_size)); rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) {
+            bip::shared_memory_object::remove(name.c_str());
+            return common::sys_error("reserve " + std::to_string(plan.total_size) + " bytes for shared memory " + name,
+                                     rc);
+        }
+        auto region = std::make_unique<bip::mapped_region>(shm, bip::read_write);
+        auto* base = static_cast<std::byte*>(region->get_address());
+
+        auto* h = construct<segment_header>(base, 0);
+        h->creator_pid.store(std::uint64_t(getpid()), std::memory_order_relaxed);
+        h->creator_start_ticks.store(process_start_ticks(getpid()), std::memory_order_relaxed);
+        h->header_size = sizeof(segment_header);
+        h->total_size = plan.total_size;
+        h->progress_offset = plan.progress_offset;
+        h->labels_offset = plan.labels_offset;
+        h->workers_offset = plan.workers_offset;
+        h->poller_offset = plan.poller_offset;
+        h->created_realtime_ns = realtime_ns();
+        h->hash_seed = random_seed();
+        h->table[0] = plan.table;
+        h->table[1] = table_region{};
+        construct<progress_entry>(base, plan.progress_offset, max_backends);
+        auto* labels = construct<backend_labels>(base, plan.labels_offset);
+        construct<worker_counters>(base, plan.workers_offset, max_worker_slots);
+        construct<poller_counters>(base, plan.poller_offset);
+        construct<table_bucket>(base, plan.table.keys_offset, plan.table.buckets);
+        construct<table_value_bucket>(base, plan.table.values_offset, plan.table.buckets);
+        progress_block(h, nullptr, labels).set_labels(cfg);
+        h->layout_version.store(layout_version, std::memory_order_relaxed);
+        h->magic.store(segment_magic, std::memory_order_release);   // publishes everything above
+
+        segment s;
+        s.region_ = std::move(region);
+        s.base_ = base;
+        s.size_ = plan.total_size;
+        s.name_ = name;
+        s.origin_ = origin;
+        s.read_only_ = false;
+        return s;
+    } catch (const bip::interprocess_exception& e) {
+        return ipc_error("create shared memory " + name + " (" + std::to_string(plan.total_size) + " bytes)", e);
+    }
+}
+
+common::result<segment> segment::attach(const std::string& name, bool read_only)
+{
+    if (auto ok = check_name(name); !ok) return ok.err();
+    return map(name, read_only, segment_origin::attached);
+}
+
+common::result<segment> segment::map(const std::string& name, bool read_only, segment_origin origin)
+{
+    try {
+        auto mode = read_only ? bip::read_only : bip::read_write;
+        bip::shared_memory_object shm(bip::open_only, name.c_str(), mode);
+        bip::offset_t size = 0;
+        if (!shm.get_size(size) || std::size_t(size) < sizeof(segment_header))
+            return common::error{EPROTO, "shared memory " + name + ": too small to be a causeway segment"};
+        auto region = std::make_unique<bip::mapped_region>(shm, mode);
+        auto* base = static_cast<std::byte*>(region->get_address());
+        if (auto ok = validate(*reinterpret_cast<segment_header*>(base), region->get_size(), name); !ok)
+            return ok.err();
+        segment s;
+        s.region_ = std::move(region);
+        s.base_ = base;
+        s.size_ = s.header().total_size;
+        s.name_ = name;
+        s.origin_ = origin;
+        s.read_only_ = read_only;
+        return s;
+    } catch (const bip::interprocess_exception& e) {
+        return ipc_error("open shared memory " + name, e);
+    }
+}
+
+common::status segment::remove(const std::string& name)
+{
+    if (auto ok = check_name(name); !ok) return ok;
+    // Boost's remove() reports only a bool; call shm_unlink for the errno.
+    if (shm_unlink(name.c_str()) != 0 && errno != ENOENT) return common::sys_error("shm_unlink " + name, errno);
+    return {};
+}
+
+common::status segment::unlink()
+{
+    if (!base_) return common::error{EINVAL, "unlink: no segment mapped"};
+    // Is the name still ours? A later instance may have replaced it if it
+    // wrongly judged us dead; its seed differs (random per segment).
+    auto current = map(name_, true, segment_origin::attached);
+    if (!current) {
+        if (current.err().code == ENOENT) return {};
+        return current.err();
+    }
+    if (current->header().hash_seed != header().hash_seed ||
+        current->header().created_realtime_ns != header().created_realtime_ns)
+        return common::error{EEXIST, "shared memory " + name_ + " now belongs to another instance: not removed"};
+    return remove(name_);
+}
+
+bool segment::creator_alive() const noexcept
+{
+    const segment_header& h = header();
+    return process_alive(pid_t(h.creator_pid.load(std::memory_order_relaxed)),
+                         h.creator_start_ticks.load(std::memory_order_relaxed));
+}
+
+progress_block segment::progress() const noexcept
+{
+    segment_header& h = header();
+    return progress_block(&h, reinterpret_cast<progress_entry*>(base_ + h.progress_offset),
+                          reinterpret_cast<backend_labels*>(base_ + h.labels_offset));
+}
+
+session_table segment::sessions() const noexcept { return session_table(&header(), 0, base_); }
+
+worker_counters* segment::worker(std::size_t slot) const noexcept
+{
+    if (slot >= max_worker_slots) return nullptr;
+    return reinterpret_cast<worker_counters*>(base_ + header().workers_offset) + slot;
+}
+
+poller_counters& segment::poller() const noexcept
+{
+    return *reinterpret_cast<poller_counters*>(base_ + header().poller_offset);
+}
+
+}  // namespace causeway::shm

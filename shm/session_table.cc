@@ -1,0 +1,413 @@
+// The session-seqno table (see session_table.hh for the contract, layout.hh
+// for the words). The protocol between updaters and reclaimers:
+//   update:  find or claim the key word; CAS-max the slot; then CAS the key
+//            word to bump its version. If the tag is gone by then (a reclaim
+//            freed the entry), start over: the write is not yet acknowledged.
+//   reclaim: read key word, then slots; if the watermark covers them, raise the
+//            floor, CAS each slot to 0, then CAS the key word (same version) to
+//            free. A racing update either changed a slot (the slot CAS fails)
+//            or bumps the version (the key CAS fails) or sees its tag gone.
+// Lookups read key words, then slots (acquire), then the floor: a slot found
+// cleared was cleared after the floor was raised, so the floor load sees it.
+#include "shm/session_table.hh"
+
+#include <algorithm>
+
+namespace causeway::shm {
+
+namespace {
+
+constexpr auto relaxed = std::memory_order_relaxed;
+constexpr auto acquire = std::memory_order_acquire;
+constexpr auto release = std::memory_order_release;
+constexpr auto acq_rel = std::memory_order_acq_rel;
+
+constexpr int max_update_restarts = 16;   // each needs a reclaim racing this very key
+
+struct item {
+    int idx;               // directory index
+    std::uint64_t seqno;
+};
+
+std::uint64_t tag_of(std::uint64_t key) noexcept
+{
+    std::uint64_t t = key >> 32;
+    return t ? t : 1;   // tag 0 marks an empty key word
+}
+std::uint64_t key_tag(std::uint64_t kw) noexcept { return kw >> key_tag_shift; }
+std::uint64_t bump_version(std::uint64_t kw) noexcept
+{
+    return (kw & ~key_version_mask) | ((kw + 1) & key_version_mask);
+}
+int slot_domain(std::uint64_t w) noexcept { return int(w >> slot_domain_shift) - 1; }   // -1: unused
+std::uint64_t slot_seqno(std::uint64_t w) noexcept { return w & slot_seqno_max; }
+std::uint64_t make_slot(int idx, std::uint64_t seqno) noexcept
+{
+    return (std::uint64_t(idx + 1) << slot_domain_shift) | seqno;
+}
+
+// Raises w to at least v. The load may be relaxed: a value >= v already there
+// was written before this load, and coherence carries it to anyone who later
+// synchronizes with this thread. The successful CAS is seq_cst (a release):
+// the floor raise is ordered before the slot clear that follows it.
+void cas_max(word& w, std::uint64_t v) noexcept
+{
+    std::uint64_t cur = w.load(relaxed);
+    while (cur < v && !w.compare_exchange_weak(cur, v, std::memory_order_seq_cst, relaxed)) {
+    }
+}
+
+bool slot_covered(std::uint64_t w, const std::uint64_t (&wm)[max_domains]) noexcept
+{
+    if (w == 0) return true;
+    int d = slot_domain(w);
+    return d >= 0 && std::size_t(d) < max_domains && wm[d] >= slot_seqno(w);
+}
+
+}  // namespace
+
+session_table::session_table(segment_header* header, std::size_t region, std::byte* base) noexcept
+    : header_(header),
+      state_(&header->sessions),
+      stats_(&header->stats[region]),
+      keys_(reinterpret_cast<table_bucket*>(base + header->table[region].keys_offset)),
+      values_(reinterpret_cast<table_value_bucket*>(base + header->table[region].values_offset)),
+      buckets_(header->table[region].buckets)
+{
+}
+
+// Two buckets from independent bits of the key (the tag is the high 32 bits;
+// bucket 1 the low 32, bucket 2 a remix of all 64), by multiply-shift range
+// reduction, so the bucket count need not be a power of two.
+void session_table::buckets_of(std::uint64_t key, std::size_t& b1, std::size_t& b2) const noexcept
+{
+    b1 = std::size_t((std::uint64_t(std::uint32_t(key)) * buckets_) >> 32);
+    std::uint64_t m = (key ^ (key >> 29)) * 0xbf58476d1ce4e5b9ull;
+    b2 = std::size_t(((m >> 32) * buckets_) >> 32);
+    if (b2 == b1) b2 = b1 + 1 == buckets_ ? 0 : b1 + 1;
+}
+
+// The directory fills in order and never frees, so the first free slot means
+// "not there". Acquire: a slot naming index i implies the directory entry i
+// was claimed before; readers that find the id read it with acquire.
+int session_table::domain_index(std::uint32_t domain, bool claim) const noexcept
+{
+    const std::uint64_t want = std::uint64_t(domain) + 1;
+    for (std::size_t i = 0; i < max_domains; ++i) {
+        std::uint64_t v = state_->domain_id[i].load(acquire);
+        while (true) {
+            if (v == want) return int(i);
+            if (v != 0) break;
+            if (!claim) return -1;
+            if (state_->domain_id[i].compare_exchange_strong(v, want, acq_rel, acquire)) return int(i);
+        }
+    }
+    return -1;
+}
+
+lookup_result session_table::lookup(std::uint64_t key) const noexcept
+{
+    lookup_result r;
+    if (!state_->floor_set.load(acquire)) return r;   // no_floor
+    if (state_->directory_full.load(relaxed) || buckets_ == 0) {
+        r.status = lookup_status::unrepresentable;
+        return r;
+    }
+    std::size_t b1, b2;
+    buckets_of(key, b1, b2);
+    __builtin_prefetch(&keys_[b2]);
+    if (keys_[b1].meta.load(acquire) & bucket_spill) {
+        r.status = lookup_status::spilled;
+        return r;
+    }
+    const std::uint64_t tag = tag_of(key);
+    std::uint64_t seq[max_domains] = {};
+    for (std::size_t b : {b1, b2}) {
+        const table_bucket& kb = keys_[b];
+        for (std::size_t i = 0; i < bucket_entries; ++i) {
+            std::uint64_t kw = kb.key[i].load(acquire);
+            if (key_tag(kw) != tag) continue;
+            if (kw & key_overflow) {
+                r.status = lookup_status::overflow;
+                return r;
+            }
+            // Every entry with this tag counts (a racing insert may have made
+            // two): the answer is the max over them.
+            const table_value& v = values_[b].value[i];
+            for (const word& s : v.slot) {
+                std::uint64_t w = s.load(acquire);
+                int d = slot_domain(w);
+                if (d >= 0 && std::size_t(d) < max_domains) seq[d] = std::max(seq[d], slot_seqno(w));
+            }
+        }
+    }
+    // After the slot loads (acquire): a slot a reclaim cleared implies its floor raise is visible.
+    for (std::size_t d = 0; d < max_domains; ++d) seq[d] = std::max(seq[d], state_->floor[d].load(acquire));
+    for (std::size_t d = 0; d < max_domains; ++d) {
+        if (seq[d] == 0) continue;
+        std::uint64_t id = state_->domain_id[d].load(acquire);
+        if (id == 0) continue;   // cannot happen: an index is used only once claimed
+        (void)r.position.set(protocol::gtid{std::uint32_t(id - 1), 0, seq[d]});   // <= max_domains: fits
+    }
+    r.status = lookup_status::known;
+    return r;
+}
+
+bool session_table::find_or_claim(std::uint64_t key, place& where, std::uint64_t& kw) noexcept
+{
+    std::size_t b[2];
+    buckets_of(key, b[0], b[1]);
+    const std::uint64_t tag = tag_of(key);
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        std::size_t free_count[2] = {0, 0};
+        for (int n = 0; n < 2; ++n) {
+            for (std::size_t i = 0; i < bucket_entries; ++i) {
+                std::uint64_t k = keys_[b[n]].key[i].load(acquire);
+                if (key_tag(k) == tag) {
+                    where = {b[n], i};
+                    kw = k;
+                    return true;
+                }
+                if (key_tag(k) == 0) ++free_count[n];
+            }
+        }
+        if (free_count[0] + free_count[1] == 0) return false;
+        // The emptier bucket first (two-choice balancing keeps both under ~80%).
+        int first = free_count[1] > free_count[0] ? 1 : 0;
+        for (int n : {first, 1 - first}) {
+            for (std::size_t i = 0; i < bucket_entries; ++i) {
+                word& slot = keys_[b[n]].key[i];
+                std::uint64_t k = slot.load(acquire);
+                if (key_tag(k) != 0) continue;
+                std::uint64_t claimed = (tag << key_tag_shift) | ((k + 1) & key_version_mask);
+                if (slot.compare_exchange_strong(k, claimed, acq_rel, acquire)) {
+                    where = {b[n], i};
+                    kw = claimed;
+                    return true;
+                }
+                // Lost a race for this word: rescan, the winner may be this key.
+                goto rescan;
+            }
+        }
+    rescan:;
+    }
+    return false;
+}
+
+bool session_table::raise_slot(table_value& v, int idx, std::uint64_t seqno) noexcept
+{
+    const std::uint64_t want = make_slot(idx, seqno);
+    for (int round = 0; round < 4; ++round) {
+        for (word& s : v.slot) {
+            std::uint64_t w = s.load(acquire);
+            while (slot_domain(w) == idx) {
+                // Already at least as high: a reclaim may clear it, but only
+                // after raising the floor past it.
+                if (slot_seqno(w) >= seqno) return true;
+                if (s.compare_exchange_weak(w, want, acq_rel, acquire)) return true;
+            }
+        }
+        bool raced = false;
+        for (word& s : v.slot) {
+            std::uint64_t w = s.load(acquire);
+            if (w != 0) continue;
+            if (s.compare_exchange_strong(w, want, acq_rel, acquire)) return true;
+            raced = true;
+        }
+        if (!raced) return false;   // both slots hold other domains
+    }
+    return false;
+}
+
+// Records positions that found no room: first the spill position (CAS-max),
+// then the bucket's flag with a release RMW, so a reclaimer that acquires the
+// flag reads a spill position covering them.
+void session_table::spill(std::size_t bucket) noexcept
+{
+    word& meta = keys_[bucket].meta;
+    std::uint64_t m = meta.load(relaxed);
+    while (!meta.compare_exchange_weak(m, ((m + 1) & bucket_version_mask) | bucket_spill, acq_rel, relaxed)) {
+    }
+}
+
+update_status session_table::update(std::uint64_t key, const protocol::gtid_position& pos) noexcept
+{
+    if (state_->directory_full.load(relaxed)) {
+        stats_->updates_unrepresentable.fetch_add(1, relaxed);
+        return update_status::unrepresentable;
+    }
+    item items[max_domains];
+    std::size_t n = 0;
+    for (const protocol::gtid& g : pos) {
+        int idx = domain_index(g.domain, true);
+        if (idx < 0) {
+            state_->directory_full.store(1, release);
+            stats_->updates_unrepresentable.fetch_add(1, relaxed);
+            return update_status::unrepresentable;
+        }
+        if (g.seqno != 0) items[n++] = item{idx, g.seqno};
+    }
+    if (n == 0) return update_status::stored;
+
+    std::size_t b1 = 0, b2 = 0;
+    if (buckets_ != 0) buckets_of(key, b1, b2);
+    const std::uint64_t tag = tag_of(key);
+    for (int attempt = 0; buckets_ != 0 && attempt < max_update_restarts; ++attempt) {
+        place p;
+        std::uint64_t kw;
+        if (!find_or_claim(key, p, kw)) {
+            // Both buckets full: free what the watermark allows, then once more.
+            std::uint64_t wm[max_domains];
+            for (std::size_t d = 0; d < max_domains; ++d) wm[d] = state_->watermark[d].load(acquire);
+            reclaim_result r;
+            std::size_t freed = reclaim_bucket(b1, wm, r) + reclaim_bucket(b2, wm, r);
+            if (freed) stats_->inline_reclaims.fetch_add(freed, relaxed);
+            if (!freed || !find_or_claim(key, p, kw)) break;
+        }
+        table_value& v = values_[p.bucket].value[p.slot];
+        bool overflow = false;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (items[i].seqno <= slot_seqno_max && raise_slot(v, items[i].idx, items[i].seqno)) continue;
+            overflow = true;
+            cas_max(state_->spill[items[i].idx], items[i].seqno);   // before the flag (release below)
+        }
+        // Acknowledge: bump the version (and set overflow) while the tag is
+        // still ours, so a reclaim that read the old version cannot free it.
+        word& kword = keys_[p.bucket].key[p.slot];
+        while (true) {
+            std::uint64_t next = bump_version(kw) | (overflow ? key_overflow : 0);
+            if (kword.compare_exchange_weak(kw, next, acq_rel, acquire)) {
+                if (!overflow) return update_status::stored;
+                stats_->updates_overflow.fetch_add(1, relaxed);
+                return update_status::overflow;
+            }
+            if (key_tag(kw) != tag) break;
+        }
+        stats_->update_restarts.fetch_add(1, relaxed);
+    }
+    // No room (or an improbable run of reclaim races): spill, so that lookups
+    // touching this bucket answer unknown until the position is applied everywhere.
+    for (std::size_t i = 0; i < n; ++i) cas_max(state_->spill[items[i].idx], items[i].seqno);
+    if (buckets_ != 0) spill(b1);
+    stats_->updates_full.fetch_add(1, relaxed);
+    return update_status::full;
+}
+
+bool session_table::init_floor(const protocol::gtid_position& primary) noexcept
+{
+    if (state_->floor_set.load(acquire)) return false;
+    for (const protocol::gtid& g : primary) {
+        int idx = domain_index(g.domain, true);
+        if (idx < 0) {
+            state_->directory_full.store(1, release);
+            return false;
+        }
+        cas_max(state_->floor[idx], g.seqno);
+    }
+    state_->floor_set.store(1, release);   // after the floor: lookups that see it see the floor
+    return true;
+}
+
+void session_table::publish_watermark(const protocol::gtid_position& applied) noexcept
+{
+    for (const protocol::gtid& g : applied) {
+        int idx = domain_index(g.domain, false);   // no session wrote there: nothing to reclaim
+        if (idx >= 0) cas_max(state_->watermark[idx], g.seqno);
+    }
+}
+
+std::size_t session_table::reclaim_bucket(std::size_t b, const std::uint64_t (&wm)[max_domains],
+                                          reclaim_result& r) noexcept
+{
+    auto covered_spill = [&](std::uint64_t (&sp)[max_domains]) {
+        for (std::size_t d = 0; d < max_domains; ++d) {
+            sp[d] = state_->spill[d].load(relaxed);   // after an acquire of the flag
+            if (sp[d] > wm[d]) return false;
+        }
+        return true;
+    };
+    auto raise_floor_to_spill = [&](const std::uint64_t (&sp)[max_domains]) {
+        for (std::size_t d = 0; d < max_domains; ++d)
+            if (sp[d]) cas_max(state_->floor[d], sp[d]);
+    };
+
+    table_bucket& kb = keys_[b];
+    std::uint64_t sp[max_domains];
+    std::uint64_t meta = kb.meta.load(acquire);
+    if ((meta & bucket_spill) && covered_spill(sp)) {
+        raise_floor_to_spill(sp);
+        // Fails if a new spill arrived after our read of the spill position.
+        if (kb.meta.compare_exchange_strong(meta, (meta + 1) & bucket_version_mask, acq_rel, relaxed)) ++r.spills;
+    }
+
+    std::size_t freed = 0;
+    for (std::size_t i = 0; i < bucket_entries; ++i) {
+        std::uint64_t kw = kb.key[i].load(acquire);
+        table_value& v = values_[b].value[i];
+        std::uint64_t s[2] = {v.slot[0].load(acquire), v.slot[1].load(acquire)};
+        const bool used = key_tag(kw) != 0;
+        if (!used && s[0] == 0 && s[1] == 0) continue;
+        if (used) ++r.scanned;
+        if (!slot_covered(s[0], wm) || !slot_covered(s[1], wm)) continue;
+        if (used && (kw & key_overflow)) {
+            if (!covered_spill(sp)) continue;
+            raise_floor_to_spill(sp);
+        }
+        // Floor first (seq_cst CAS), then clear (release): see the file comment.
+        for (std::uint64_t w : s)
+            if (w) cas_max(state_->floor[slot_domain(w)], slot_seqno(w));
+        bool cleared = true;
+        for (int j = 0; j < 2 && cleared; ++j)
+            if (s[j] && !v.slot[j].compare_exchange_strong(s[j], 0, acq_rel, relaxed)) cleared = false;
+        // A free word with leftover slots (an update that restarted) is just tidied.
+        if (!cleared || !used) continue;
+        if (kb.key[i].compare_exchange_strong(kw, (kw + 1) & key_version_mask, acq_rel, relaxed)) {
+            ++r.reclaimed;
+            ++freed;
+        }
+    }
+    return freed;
+}
+
+reclaim_result session_table::reclaim(std::size_t first, std::size_t count) noexcept
+{
+    reclaim_result r;
+    if (buckets_ == 0) return r;
+    std::uint64_t wm[max_domains];
+    for (std::size_t d = 0; d < max_domains; ++d) wm[d] = state_->watermark[d].load(acquire);
+    count = std::min(count, buckets_);
+    for (std::size_t k = 0; k < count; ++k) reclaim_bucket((first + k) % buckets_, wm, r);
+    return r;
+}
+
+bool session_table::floor_set() const noexcept { return state_->floor_set.load(acquire) != 0; }
+
+namespace {
+protocol::gtid_position by_directory(const session_state& st, const word (&values)[max_domains])
+{
+    protocol::gtid_position p;
+    for (std::size_t d = 0; d < max_domains; ++d) {
+        std::uint64_t id = st.domain_id[d].load(acquire);
+        std::uint64_t v = values[d].load(acquire);
+        if (id != 0 && v != 0) (void)p.set(protocol::gtid{std::uint32_t(id - 1), 0, v});
+    }
+    return p;
+}
+}  // namespace
+
+protocol::gtid_position session_table::floor() const noexcept { return by_directory(*state_, state_->floor); }
+
+protocol::gtid_position session_table::watermark() const noexcept
+{
+    return by_directory(*state_, state_->watermark);
+}
+
+std::size_t session_table::occupied() const noexcept
+{
+    std::size_t n = 0;
+    for (std::size_t b = 0; b < buckets_; ++b)
+        for (const word& k : keys_[b].key) n += key_tag(k.load(relaxed)) != 0;
+    return n;
+}
+
+}  // namespace causeway::shm

@@ -1,0 +1,119 @@
+// The session-seqno table (DESIGN.md §4): for each session, the GTID position
+// of its last write, in a fixed-capacity lock-free hash table shared by every
+// worker. Loads to read, CAS to write, no lock anywhere. Lookups answer
+// max(session position, floor) or "unknown" (then the caller routes to the primary).
+//
+// Invariant: once update(k, p) has returned, every lookup(k) answers a position
+// covering p, or unknown. An entry leaves the table only after the floor has
+// been raised to its position, so forgetting it never forgets a write.
+// Two keys that share an entry share the higher position: slower, never stale.
+// Limits (each answers unknown, is counted, and is documented in layout.hh):
+// an entry holds 2 GTID domains (a third marks it "overflow"); a seqno must be
+// below 2^60; the segment knows at most max_domains domains; a key whose two
+// buckets are full "spills" its bucket. All clear when the poller's reclaim
+// finds the lost positions applied by every live replica.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "protocol/gtid.hh"
+#include "shm/hash.hh"
+#include "shm/layout.hh"
+
+namespace causeway::shm {
+
+enum class lookup_status : std::uint8_t {
+    known,            // position = max(session's last write, floor)
+    no_floor,         // the poller has not set the floor yet (segment just created)
+    overflow,         // the session wrote in more domains than an entry holds
+    spilled,          // a write hashing to the same buckets found the table full
+    unrepresentable,  // more GTID domains seen than the segment can hold
+};
+
+struct lookup_result {
+    lookup_status status = lookup_status::no_floor;
+    // The position a replica must cover to serve the session's read. Server
+    // ids are 0 (the table stores seqnos only; compare with covers()).
+    protocol::gtid_position position;
+    bool known() const noexcept { return status == lookup_status::known; }
+};
+
+enum class update_status : std::uint8_t {
+    stored,
+    overflow,          // stored, but lookups answer unknown until reclaimed
+    full,              // not stored: the key's buckets are full (spilled)
+    unrepresentable,   // not stored: too many GTID domains; all lookups unknown
+};
+
+struct reclaim_result {
+    std::size_t scanned = 0;     // entries in use that were looked at
+    std::size_t reclaimed = 0;   // entries freed
+    std::size_t spills = 0;      // bucket spill marks cleared
+};
+
+class session_table {
+public:
+    session_table() = default;
+    // A view of table region `region` of a mapped segment (see segment.hh).
+    session_table(segment_header* header, std::size_t region, std::byte* base) noexcept;
+
+    // The key of a session, seeded per segment.
+    std::uint64_t key(session_kind kind, std::string_view id) const noexcept
+    {
+        return session_key(kind, id, header_->hash_seed);
+    }
+    std::uint64_t key(session_kind kind, std::uint64_t id) const noexcept
+    {
+        return session_key(kind, id, header_->hash_seed);
+    }
+
+    // Workers. lookup() only reads, so it also works on a read-only mapping.
+    lookup_result lookup(std::uint64_t key) const noexcept;
+    // Raises the session's position to max(current, pos) per domain (the
+    // last_gtid of a committed write). Call before the client sees the OK.
+    update_status update(std::uint64_t key, const protocol::gtid_position& pos) noexcept;
+
+    // Poller. On its first primary poll: sets the floor to the primary's
+    // position unless already set; until then lookups answer no_floor. Returns
+    // false when it was already set (or the primary has too many domains).
+    bool init_floor(const protocol::gtid_position& primary) noexcept;
+    // Each round: the position every live replica has applied (per domain min,
+    // see gtid_position::meet). Kept as a running max: a replica that falls
+    // behind or comes back later is then held back by the floor instead.
+    void publish_watermark(const protocol::gtid_position& applied) noexcept;
+    // Frees entries (and bucket spill marks) whose position the watermark
+    // covers, raising the floor to that position first. Scans `count` buckets
+    // from `first` (wrapping); call with a moving cursor to spread the work.
+    reclaim_result reclaim(std::size_t first, std::size_t count) noexcept;
+
+    // Readers (causewayctl, tests).
+    bool floor_set() const noexcept;
+    protocol::gtid_position floor() const noexcept;
+    protocol::gtid_position watermark() const noexcept;
+    std::size_t buckets() const noexcept { return buckets_; }
+    std::size_t capacity() const noexcept { return buckets_ * bucket_entries; }
+    std::size_t occupied() const noexcept;   // scans the whole table
+    const table_stats& stats() const noexcept { return *stats_; }
+
+private:
+    struct place {
+        std::size_t bucket, slot;
+    };
+    void buckets_of(std::uint64_t key, std::size_t& b1, std::size_t& b2) const noexcept;
+    int domain_index(std::uint32_t domain, bool claim) const noexcept;
+    bool find_or_claim(std::uint64_t key, place& where, std::uint64_t& kw) noexcept;
+    bool raise_slot(table_value& v, int idx, std::uint64_t seqno) noexcept;
+    void spill(std::size_t bucket) noexcept;
+    std::size_t reclaim_bucket(std::size_t b, const std::uint64_t (&wm)[max_domains], reclaim_result& r) noexcept;
+
+    segment_header* header_ = nullptr;
+    session_state* state_ = nullptr;
+    table_stats* stats_ = nullptr;
+    table_bucket* keys_ = nullptr;
+    table_value_bucket* values_ = nullptr;
+    std::size_t buckets_ = 0;
+};
+
+}  // namespace causeway::shm
