@@ -3,6 +3,7 @@
 // collide with each other or leave /dev/shm litter.
 #pragma once
 
+#include <cppunit/extensions/HelperMacros.h>
 #include <unistd.h>
 
 #include <string>
@@ -35,5 +36,12 @@ struct scratch_segment {
 
     const std::string& name() const { return cfg.shm_name; }
 };
+
+// The segment of a result that must have succeeded (the error message otherwise).
+inline segment must(common::result<segment> r)
+{
+    CPPUNIT_ASSERT_MESSAGE(r ? "" : r.err().message, r.ok());
+    return std::move(*r);
+}
 
 }  // namespace causeway::shm::test

@@ -18,15 +18,10 @@
 
 using namespace causeway;
 using namespace causeway::shm;
+using causeway::shm::test::must;
 using causeway::shm::test::scratch_segment;
 
 namespace {
-segment must(common::result<segment> r)
-{
-    CPPUNIT_ASSERT_MESSAGE(r ? "" : r.err().message, r.ok());
-    return std::move(*r);
-}
-
 void wait_child(pid_t pid)
 {
     int st = 0;

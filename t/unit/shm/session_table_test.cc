@@ -1,0 +1,271 @@
+// Session table semantics on small tables: the floor (unset, init once),
+// insert and CAS-max, two domains per entry and overflow on a third, reclaim
+// raising the floor, a full table spilling and recovering, inline reclaim,
+// colliding keys sharing the higher position, and the limits that answer
+// unknown (seqno >= 2^60, too many GTID domains).
+#include <cppunit/extensions/HelperMacros.h>
+
+#include "shm/segment.hh"
+#include "shm/session_table.hh"
+#include "t/unit/shm/scratch_segment.hh"
+
+using namespace causeway;
+using namespace causeway::shm;
+using causeway::shm::test::must;
+using causeway::shm::test::scratch_segment;
+
+namespace {
+protocol::gtid_position pos(const char* text)
+{
+    auto p = protocol::parse_gtid_position(text);
+    CPPUNIT_ASSERT_MESSAGE(text, p.ok());
+    return *p;
+}
+
+std::string known(const session_table& t, std::uint64_t key)
+{
+    lookup_result r = t.lookup(key);
+    CPPUNIT_ASSERT_MESSAGE("status " + std::to_string(int(r.status)), r.known());
+    return r.position.to_string();
+}
+
+// Raw keys with distinct tags (high 32 bits); in a 2-bucket table every key
+// uses both buckets, so these fill it exactly.
+std::uint64_t raw_key(std::uint32_t tag, std::uint32_t low = 7) { return std::uint64_t(tag) << 32 | low; }
+}  // namespace
+
+class session_table_test : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(session_table_test);
+    CPPUNIT_TEST(floor_until_first_primary_poll);
+    CPPUNIT_TEST(insert_and_max);
+    CPPUNIT_TEST(overflow_on_third_domain);
+    CPPUNIT_TEST(reclaim_raises_floor);
+    CPPUNIT_TEST(full_table_spills_and_recovers);
+    CPPUNIT_TEST(inline_reclaim_when_full);
+    CPPUNIT_TEST(colliding_keys_share_the_higher);
+    CPPUNIT_TEST(seqno_too_large);
+    CPPUNIT_TEST(too_many_domains);
+    CPPUNIT_TEST(session_keys);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void floor_until_first_primary_poll()
+    {
+        scratch_segment s;
+        segment seg = must(segment::create(s.cfg));
+        session_table t = seg.sessions();
+        const std::uint64_t k = t.key(session_kind::user, "app");
+        CPPUNIT_ASSERT(!t.floor_set());
+        CPPUNIT_ASSERT(t.lookup(k).status == lookup_status::no_floor);
+        // Writes before the floor is known are kept.
+        CPPUNIT_ASSERT(t.update(k, pos("0-1-120")) == update_status::stored);
+        CPPUNIT_ASSERT(t.lookup(k).status == lookup_status::no_floor);
+        CPPUNIT_ASSERT(t.init_floor(pos("0-1-100,1-1-50")));
+        CPPUNIT_ASSERT(t.floor_set());
+        CPPUNIT_ASSERT(!t.init_floor(pos("0-1-999")));   // once only
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-100,1-0-50"), t.floor().to_string());
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-120,1-0-50"), known(t, k));
+        // A session that never wrote must still wait for the floor.
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-100,1-0-50"), known(t, t.key(session_kind::user, "other")));
+    }
+
+    void insert_and_max()
+    {
+        scratch_segment s;
+        segment seg = must(segment::create(s.cfg));
+        session_table t = seg.sessions();
+        CPPUNIT_ASSERT(t.init_floor(pos("0-1-100")));
+        const std::uint64_t k = t.key(session_kind::connection, 1);
+        CPPUNIT_ASSERT(t.update(k, pos("0-1-150")) == update_status::stored);
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-150"), known(t, k));
+        CPPUNIT_ASSERT(t.update(k, pos("0-1-120")) == update_status::stored);   // lower: no change
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-150"), known(t, k));
+        CPPUNIT_ASSERT(t.update(k, pos("5-2-60")) == update_status::stored);    // second domain
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-150,5-0-60"), known(t, k));
+        CPPUNIT_ASSERT(t.update(k, pos("0-1-151,5-2-61")) == update_status::stored);
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-151,5-0-61"), known(t, k));
+        CPPUNIT_ASSERT(t.update(k, pos("")) == update_status::stored);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), t.occupied());
+        // The position is per session.
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-100"), known(t, t.key(session_kind::connection, 2)));
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-100"), known(t, t.key(session_kind::user, "1")));
+    }
+
+    void overflow_on_third_domain()
+    {
+        scratch_segment s;
+        segment seg = must(segment::create(s.cfg));
+        session_table t = seg.sessions();
+        CPPUNIT_ASSERT(t.init_floor(pos("0-1-1")));
+        const std::uint64_t k = t.key(session_kind::database, "db1");
+        const std::uint64_t other = t.key(session_kind::database, "db2");
+        CPPUNIT_ASSERT(t.update(k, pos("0-1-10,1-1-10")) == update_status::stored);
+        CPPUNIT_ASSERT(t.update(other, pos("0-1-5")) == update_status::stored);
+        CPPUNIT_ASSERT(t.update(k, pos("2-1-30")) == update_status::overflow);
+        CPPUNIT_ASSERT(t.lookup(k).status == lookup_status::overflow);
+        CPPUNIT_ASSERT(t.update(k, pos("0-1-11")) == update_status::stored);   // still recorded...
+        CPPUNIT_ASSERT(t.lookup(k).status == lookup_status::overflow);         // ...but unknown
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-5"), known(t, other));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), t.stats().updates_overflow.load());
+
+        // The slots are applied everywhere but the third domain is not: kept.
+        t.publish_watermark(pos("0-1-11,1-1-10"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), t.reclaim(0, t.buckets()).reclaimed);   // only other
+        CPPUNIT_ASSERT(t.lookup(k).status == lookup_status::overflow);
+        t.publish_watermark(pos("0-1-11,1-1-10,2-1-30"));
+        reclaim_result r = t.reclaim(0, t.buckets());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), r.reclaimed);
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-11,1-0-10,2-0-30"), known(t, k));
+    }
+
+    void reclaim_raises_floor()
+    {
+        scratch_segment s;
+        segment seg = must(segment::create(s.cfg));
+        session_table t = seg.sessions();
+        CPPUNIT_ASSERT(t.init_floor(pos("0-1-100")));
+        const std::uint64_t k1 = t.key(session_kind::user, "a"), k2 = t.key(session_kind::user, "b");
+        CPPUNIT_ASSERT(t.update(k1, pos("0-1-200")) == update_status::stored);
+        CPPUNIT_ASSERT(t.update(k2, pos("0-1-300")) == update_status::stored);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), t.occupied());
+
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), t.reclaim(0, t.buckets()).reclaimed);   // no watermark yet
+        t.publish_watermark(pos("0-1-250"));
+        t.publish_watermark(pos("0-1-240"));   // a lagging round does not lower it
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-250"), t.watermark().to_string());
+        reclaim_result r = t.reclaim(0, t.buckets());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), r.reclaimed);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), r.scanned);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), t.occupied());
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-200"), t.floor().to_string());   // raised first
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-200"), known(t, k1));
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-300"), known(t, k2));
+        // A session that never wrote now waits for the raised floor.
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-200"), known(t, t.key(session_kind::user, "c")));
+
+        // A cursor over part of the table, wrapping, reaches the rest.
+        t.publish_watermark(pos("0-1-300"));
+        std::size_t freed = 0;
+        for (std::size_t c = 0; c < t.buckets() + 10; c += 10) freed += t.reclaim(c, 10).reclaimed;
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), freed);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), t.occupied());
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-300"), known(t, k2));
+        // A write after the reclaim starts a fresh entry.
+        CPPUNIT_ASSERT(t.update(k1, pos("0-1-400")) == update_status::stored);
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-400"), known(t, k1));
+    }
+
+    void full_table_spills_and_recovers()
+    {
+        scratch_segment s(14);   // 2 buckets of 7
+        segment seg = must(segment::create(s.cfg));
+        session_table t = seg.sessions();
+        CPPUNIT_ASSERT_EQUAL(std::size_t(14), t.capacity());
+        CPPUNIT_ASSERT(t.init_floor(pos("0-1-1")));
+        for (std::uint32_t i = 1; i <= 14; ++i)
+            CPPUNIT_ASSERT(t.update(raw_key(i), pos(("0-1-" + std::to_string(10 + i)).c_str())) ==
+                           update_status::stored);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(14), t.occupied());
+        const std::uint64_t extra = raw_key(99);
+        CPPUNIT_ASSERT(t.update(extra, pos("0-1-500")) == update_status::full);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), t.stats().updates_full.load());
+        CPPUNIT_ASSERT(t.lookup(extra).status == lookup_status::spilled);
+        // Existing sessions still update in place.
+        CPPUNIT_ASSERT(t.update(raw_key(3), pos("0-1-600")) == update_status::stored);
+
+        // Entries up to 20 are applied everywhere, the spilled write is not.
+        t.publish_watermark(pos("0-1-20"));
+        reclaim_result r = t.reclaim(0, t.buckets());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(9), r.reclaimed);   // 11..20 except key 3 (now 600)
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), r.spills);
+        CPPUNIT_ASSERT(t.lookup(extra).status == lookup_status::spilled);
+        t.publish_watermark(pos("0-1-500"));
+        r = t.reclaim(0, t.buckets());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), r.spills);
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-500"), known(t, extra));   // via the floor
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-600"), known(t, raw_key(3)));
+        CPPUNIT_ASSERT(t.update(extra, pos("0-1-700")) == update_status::stored);
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-700"), known(t, extra));
+    }
+
+    void inline_reclaim_when_full()
+    {
+        scratch_segment s(14);
+        segment seg = must(segment::create(s.cfg));
+        session_table t = seg.sessions();
+        CPPUNIT_ASSERT(t.init_floor(pos("0-1-1")));
+        for (std::uint32_t i = 1; i <= 14; ++i) CPPUNIT_ASSERT(t.update(raw_key(i), pos("0-1-50")) == update_status::stored);
+        t.publish_watermark(pos("0-1-50"));   // all applied, but no sweep has run
+        CPPUNIT_ASSERT(t.update(raw_key(99), pos("0-1-60")) == update_status::stored);
+        CPPUNIT_ASSERT(t.stats().inline_reclaims.load() > 0);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), t.stats().updates_full.load());
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-60"), known(t, raw_key(99)));
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-50"), known(t, raw_key(1)));   // evicted: floor
+    }
+
+    void colliding_keys_share_the_higher()
+    {
+        scratch_segment s(14);
+        segment seg = must(segment::create(s.cfg));
+        session_table t = seg.sessions();
+        CPPUNIT_ASSERT(t.init_floor(pos("0-1-1")));
+        const std::uint64_t a = raw_key(5, 1), b = raw_key(5, 2);   // same tag, same buckets
+        CPPUNIT_ASSERT(t.update(a, pos("0-1-10")) == update_status::stored);
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-10"), known(t, b));   // slower, never stale
+        CPPUNIT_ASSERT(t.update(b, pos("0-1-20")) == update_status::stored);
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-20"), known(t, a));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), t.occupied());
+        // A key whose tag would be 0 still gets a real entry.
+        CPPUNIT_ASSERT(t.update(raw_key(0, 3), pos("0-1-30")) == update_status::stored);
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-30"), known(t, raw_key(0, 3)));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), t.occupied());
+    }
+
+    void seqno_too_large()
+    {
+        scratch_segment s;
+        segment seg = must(segment::create(s.cfg));
+        session_table t = seg.sessions();
+        CPPUNIT_ASSERT(t.init_floor(pos("0-1-1")));
+        const std::uint64_t k = t.key(session_kind::provided, "x");
+        CPPUNIT_ASSERT(t.update(k, pos("0-1-1152921504606846976")) == update_status::overflow);   // 2^60
+        CPPUNIT_ASSERT(t.lookup(k).status == lookup_status::overflow);
+        t.publish_watermark(pos("0-1-1152921504606846976"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), t.reclaim(0, t.buckets()).reclaimed);
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-1152921504606846976"), known(t, k));
+    }
+
+    void too_many_domains()
+    {
+        scratch_segment s;
+        segment seg = must(segment::create(s.cfg));
+        session_table t = seg.sessions();
+        CPPUNIT_ASSERT(t.init_floor(pos("0-1-1,1-1-1,2-1-1,3-1-1")));
+        CPPUNIT_ASSERT(t.update(t.key(session_kind::user, "a"), pos("4-1-1,5-1-1")) == update_status::stored);
+        CPPUNIT_ASSERT(t.update(t.key(session_kind::user, "b"), pos("6-1-1,7-1-1")) == update_status::stored);
+        CPPUNIT_ASSERT(t.lookup(t.key(session_kind::user, "a")).known());
+        CPPUNIT_ASSERT(t.update(t.key(session_kind::user, "c"), pos("8-1-1")) == update_status::unrepresentable);
+        CPPUNIT_ASSERT(t.lookup(t.key(session_kind::user, "a")).status == lookup_status::unrepresentable);
+        CPPUNIT_ASSERT(t.update(t.key(session_kind::user, "a"), pos("0-1-2")) == update_status::unrepresentable);
+    }
+
+    void session_keys()
+    {
+        scratch_segment s1, s2;
+        segment g1 = must(segment::create(s1.cfg)), g2 = must(segment::create(s2.cfg));
+        session_table t = g1.sessions();
+        CPPUNIT_ASSERT_EQUAL(t.key(session_kind::user, "app"), t.key(session_kind::user, "app"));
+        CPPUNIT_ASSERT(t.key(session_kind::user, "app") != t.key(session_kind::database, "app"));
+        CPPUNIT_ASSERT(t.key(session_kind::user, "app") != t.key(session_kind::user, "apq"));
+        CPPUNIT_ASSERT(t.key(session_kind::connection, 1) != t.key(session_kind::connection, 2));
+        CPPUNIT_ASSERT(t.key(session_kind::user, "") != t.key(session_kind::database, ""));
+        // Seeded per segment: the same id gives another key in another instance.
+        CPPUNIT_ASSERT(t.key(session_kind::user, "app") != g2.sessions().key(session_kind::user, "app"));
+        // Long ids hash every byte.
+        std::string a(100, 'x'), b = a;
+        b[99] = 'y';
+        CPPUNIT_ASSERT(t.key(session_kind::provided, a) != t.key(session_kind::provided, b));
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(session_table_test);
