@@ -1,0 +1,256 @@
+# Failures and odd commands through the proxy, with the raw client (Causeway::Wire):
+# COM_FIELD_LIST, COM_SET_OPTION, COM_RESET_CONNECTION, COM_PING, COM_STATISTICS, COM_INIT_DB,
+# COM_QUIT; malformed client packets (ERR or close, never a crash); a client that disconnects
+# mid-result (its backend connection goes away); the primary killed mid-session (the client
+# gets an error and is closed; a new connection works after a restart); the primary down
+# before a client connects (an ERR naming the backend, quickly).
+use strict;
+use warnings;
+use Test::More;
+use Time::HiRes qw(time sleep);
+use Socket qw(SHUT_WR);
+use lib 't/lib';
+use Causeway::Test;
+use Causeway::Wire qw(COM_FIELD_LIST COM_SET_OPTION COM_RESET_CONNECTION COM_PING
+  COM_STATISTICS COM_INIT_DB COM_QUIT COM_QUERY);
+
+my $t = Causeway::Test->new;
+my $topo = $t->topology;
+my $p = $topo->primary;
+my $cw = $t->causeway;
+my $port = $cw->port;
+
+$p->sql('CREATE TABLE test.kv (id INT PRIMARY KEY, name VARCHAR(20), v INT)');
+$p->sql("INSERT INTO test.kv VALUES (1, 'a', 10), (2, 'b', 20)");
+
+sub client {
+    my (%o) = @_;
+    my $w = Causeway::Wire->new(port => $o{port} // $port, timeout => 10);
+    my $r = $w->login(user => 'app', password => 'secret', db => 'test');
+    die "login failed: " . ($r->{message} // $r->{type}) . "\n" unless $r->{type} eq 'ok';
+    return $w;
+}
+
+sub value {
+    my ($w, $sql) = @_;
+    my ($r) = $w->query($sql);
+    return $r->{type} eq 'rows' ? $r->{rows}[0][0] : "($r->{type}: " . ($r->{message} // '') . ')';
+}
+
+sub err_or_close {    # the response to a bad packet: 'err', 'closed', or what else came
+    my ($w, $timeout) = @_;
+    my $r = $w->read_response($timeout // 5);
+    return $r->{type} eq 'err' || $r->{type} eq 'closed' ? 'err or close' : "$r->{type}";
+}
+
+# ------------------------------------------------------------------ commands
+{
+    my $w = client();
+    $w->command(COM_FIELD_LIST, "kv\0");
+    my (@names, $end);
+    for (1 .. 10) {
+        my $pk = $w->read_packet // last;
+        if (ord($pk) == 0xfe && length $pk < 9) { $end = 'eof'; last }
+        if (ord($pk) == 0xff) { $end = 'err'; last }
+        my $pos = 0;
+        my $name;
+        for (1 .. 5) {
+            my $len = ord substr($pk, $pos, 1);
+            $name = substr($pk, $pos + 1, $len);
+            $pos += 1 + $len;
+        }
+        push @names, $name;
+    }
+    is(join(',', @names), 'id,name,v', 'COM_FIELD_LIST returns the table\'s columns');
+    is($end, 'eof', 'COM_FIELD_LIST ends with EOF');
+    $w->command(COM_FIELD_LIST, "kv\0na%");
+    my $pk = $w->read_packet;
+    my $eof = $w->read_packet;
+    ok($pk && $pk =~ /name/ && $eof && ord($eof) == 0xfe, 'COM_FIELD_LIST with a wildcard');
+    is(value($w, 'SELECT 1'), 1, 'the connection works after COM_FIELD_LIST');
+
+    $w->command(COM_SET_OPTION, pack('v', 1));    # MYSQL_OPTION_MULTI_STATEMENTS_OFF
+    my $r = $w->read_response;
+    like($r->{type}, qr/^(eof|ok)$/, 'COM_SET_OPTION MULTI_STATEMENTS_OFF is acknowledged');
+    my @res = $w->query('SELECT 1; SELECT 2');
+    is($res[0]{type} . ' ' . ($res[0]{code} // ''), 'err 1064',
+       'with multi-statements off, "SELECT 1; SELECT 2" is a syntax error');
+    $w->command(COM_SET_OPTION, pack('v', 0));    # MYSQL_OPTION_MULTI_STATEMENTS_ON
+    $r = $w->read_response;
+    like($r->{type}, qr/^(eof|ok)$/, 'COM_SET_OPTION MULTI_STATEMENTS_ON is acknowledged');
+    @res = $w->query('SELECT 1; SELECT 2');
+    is(join(',', map { $_->{type} eq 'rows' ? $_->{rows}[0][0] : $_->{type} } @res), '1,2',
+       'with multi-statements on, both results come back');
+
+    @res = $w->query("SET \@v = 'kept'; CREATE TEMPORARY TABLE tmp1 (a INT)");
+    is(value($w, 'SELECT @v'), 'kept', 'a session variable is set');
+    $w->command(COM_RESET_CONNECTION);
+    $r = $w->read_response;
+    is($r->{type}, 'ok', 'COM_RESET_CONNECTION returns OK');
+    is(value($w, 'SELECT @v IS NULL'), 1, 'COM_RESET_CONNECTION cleared the session variable');
+    @res = $w->query('SELECT * FROM tmp1');
+    is($res[0]{code}, 1146, 'COM_RESET_CONNECTION dropped the temporary table');
+    is(value($w, 'SELECT DATABASE()'), 'test', 'COM_RESET_CONNECTION keeps the database');
+
+    $w->command(COM_PING);
+    is($w->read_response->{type}, 'ok', 'COM_PING returns OK');
+    $w->command(COM_STATISTICS);
+    my $stat = $w->read_packet;
+    like($stat // '', qr/^Uptime: \d+\s+Threads: \d+\s+Questions: \d+/, 'COM_STATISTICS returns the status string');
+    $w->command(COM_INIT_DB, 'mysql');
+    is($w->read_response->{type}, 'ok', 'COM_INIT_DB returns OK');
+    is(value($w, 'SELECT DATABASE()'), 'mysql', 'COM_INIT_DB changed the database');
+    $w->command(COM_INIT_DB, 'nosuchdb');
+    $r = $w->read_response;
+    is("$r->{type} " . ($r->{code} // ''), 'err 1049', 'COM_INIT_DB to an unknown database gives ERR 1049');
+    is(value($w, 'SELECT 5'), 5, 'the connection works after that error');
+    $w->command(COM_QUIT);
+    ok($w->closed_within(5), 'COM_QUIT closes the connection');
+}
+
+# ------------------------------------------------------------------ malformed packets
+my @kids = $cw->direct ? () : $cw->children;
+my @malformed = (
+    ['a command with a wrong sequence id', sub { $_[0]->send_packet("\x03SELECT 1", 5) }],
+    ['a zero-length packet', sub { $_[0]->send_raw("\0\0\0\0") }],
+    ['an unknown command byte', sub { $_[0]->command(0xee, 'xyz') }],
+    ['COM_STMT_EXECUTE of an unknown statement', sub { $_[0]->command(0x17, pack('VCV', 12345, 0, 1)) }],
+    ['a truncated COM_STMT_EXECUTE', sub { $_[0]->command(0x17, "\x01") }],
+    ['COM_STMT_FETCH of an unknown statement', sub { $_[0]->command(0x1c, pack('VV', 999, 1)) }],
+    ['COM_CHANGE_USER with a garbage body', sub { $_[0]->command(0x11, "\xff" x 40) }],
+);
+for my $m (@malformed) {
+    my ($what, $send) = @$m;
+    my $w = client();
+    $send->($w);
+    is(err_or_close($w), 'err or close', "$what: ERR or close");
+    $w->close;
+}
+my @cut = (
+    ['a truncated header, then close', sub { $_[0]->send_raw("\x05\x00") }],
+    ['a packet shorter than its length, then close', sub { $_[0]->send_raw("\xe8\x03\x00\x00\x03SEL") }],
+    ['a 16 MiB length with 10 bytes, then close', sub { $_[0]->send_raw("\xff\xff\xff\x00\x03SELECT 1 ") }],
+);
+for my $m (@cut) {
+    my ($what, $send) = @$m;
+    my $w = client();
+    $send->($w);
+    shutdown($w->sock, SHUT_WR);
+    ok($w->closed_within(5), "$what: the connection is closed");
+    $w->close;
+}
+my @prelogin = (
+    ['garbage instead of the handshake response', sub { $_[0]->send_packet(join('', map { chr(($_ * 37) & 0xff) } 1 .. 40), 1) }],
+    ['a 5-byte handshake response', sub { $_[0]->send_packet("\x85\xa6\x0f\x00\x00", 1) }],
+    ['a handshake response without a user name terminator', sub {
+        $_[0]->send_packet(pack('VVC', 0x000fa68d, 1 << 24, 45) . ("\0" x 23) . ('u' x 50), 1) }],
+    ['a handshake response with an auth length past the end', sub {
+        $_[0]->send_packet(pack('VVC', 0x000fa68d, 1 << 24, 45) . ("\0" x 23) . "app\0\xfc\xff\xff", 1) }],
+    ['a zero-length handshake response', sub { $_[0]->send_raw("\0\0\0\x01") }],
+);
+for my $m (@prelogin) {
+    my ($what, $send) = @$m;
+    my $w = Causeway::Wire->new(port => $port, timeout => 10);
+    $send->($w);
+    is(err_or_close($w), 'err or close', "before login, $what: ERR or close");
+    $w->close;
+}
+{
+    my $w = Causeway::Wire->new(port => $port, timeout => 10);
+    $w->send_raw("\x20\x00");
+    shutdown($w->sock, SHUT_WR);
+    ok($w->closed_within(5), 'before login, a truncated header then close: the connection is closed');
+}
+is(value(client(), 'SELECT 42'), 42, 'after the malformed packets a new client is served');
+unless ($cw->direct) {
+    ok($cw->is_running, 'causewayd is still running');
+    is(join(' ', $cw->children), join(' ', @kids), 'no causewayd child died (same pids)');
+    $t->log_is_clean($cw, 'after malformed packets');
+}
+
+# ------------------------------------------------------------------ client gone mid-result
+sub thread_alive {
+    my ($id) = @_;
+    return $p->value('SELECT COUNT(*) FROM information_schema.processlist WHERE id = ?', $id);
+}
+{
+    my $w = client();
+    my $id = value($w, 'SELECT CONNECTION_ID()');
+    like($id, qr/^\d+$/, 'the backend connection id');
+    $w->command(COM_QUERY, "SELECT /* midresult-raw */ REPEAT('x', 1000) FROM seq_1_to_10000000");
+    my $got = $w->discard_bytes(2_000_000, 10);
+    cmp_ok($got, '>=', 2_000_000, 'the raw client got the first 2 MB of a 10 GB result');
+    is(thread_alive($id), 1, 'its backend connection is on the primary');
+    $w->close;
+    ok(wait_until(sub { !thread_alive($id) }, timeout => 5),
+       'after the raw client closes mid-result, its backend connection leaves the primary\'s processlist within 5 s');
+}
+{
+    my $out = $t->dir . '/cli-mid.out';
+    my $pid = $t->spawn_bg(['mariadb', '--no-defaults', '-h127.0.0.1', "-P$port", '-uapp', '-psecret',
+                            '--quick', '--comments', '-N', '-B', '-e',
+                            "SELECT /* midresult-cli */ REPEAT('y', 1000) FROM seq_1_to_10000000", 'test'],
+                           stdout => '/dev/null', stderr => $out);
+    my $id;
+    wait_until(sub {
+        $id = $p->value("SELECT id FROM information_schema.processlist WHERE info LIKE '%midresult-cli%' "
+                        . "AND info NOT LIKE '%processlist%'");
+        return defined $id;
+    }, timeout => 10);
+    ok($id, 'the CLI\'s query runs on the primary');
+    sleep 0.3;
+    kill 'KILL', $pid;
+    reap($pid, 5);
+    ok($id && wait_until(sub { !thread_alive($id) }, timeout => 5),
+       'after the CLI is killed with SIGKILL mid-result, its backend connection leaves the processlist within 5 s');
+}
+
+# ------------------------------------------------------------------ primary killed mid-session
+{
+    my $busy = client();
+    my $idle = client();
+    is(value($busy, 'SELECT 1'), 1, 'a session works before the primary dies');
+    $p->kill9;
+    my $t0 = time;
+    $busy->command(COM_QUERY, 'SELECT 2');
+    my $r = $busy->read_response(10);
+    like($r->{type}, qr/^(err|closed)$/, 'the next query after the primary is killed gets an error (ERR or close)');
+    cmp_ok(time - $t0, '<', 10, '... within 10 s');
+    note("error after the kill: $r->{type} " . ($r->{code} // '') . ' ' . ($r->{message} // ''));
+    ok($busy->closed_within(5), 'that client\'s connection is then closed');
+    ok($idle->closed_within(5), 'an idle client of the dead primary is closed too');
+    $p->start;
+    my $w = eval { client() };
+    ok($w, 'a new connection after restarting the primary logs in') or diag($@);
+    is($w && value($w, 'SELECT COUNT(*) FROM kv'), 2, 'and queries the restarted primary');
+    ok($topo->wait_for_replicas(20), 'replicas reconnect to the restarted primary');
+}
+
+# ------------------------------------------------------------------ primary down before connecting
+SKIP: {
+    skip('the primary is down: only a proxy can answer with an ERR (CAUSEWAY_TEST_DIRECT)', 9) if $cw->direct;
+    $p->stop;
+    my $addr = $p->address;
+    my $t0 = time;
+    my $w = Causeway::Wire->new(port => $port, timeout => 15);
+    my $r = $w->login(user => 'app', password => 'secret', db => 'test');
+    ($r) = $w->query('SELECT 1', 15) if $r->{type} eq 'ok';
+    my $took = time - $t0;
+    is($r->{type}, 'err', 'with the primary down, the client gets an ERR (at login or on its first query)');
+    like($r->{message} // '', qr/primary/, 'the ERR names the backend "primary"');
+    like($r->{message} // '', qr/\Q$addr\E/, "the ERR names the primary's address $addr");
+    cmp_ok($took, '<', 5, 'the ERR comes within 5 s (not a hang)');
+    note("ERR $r->{code} ($r->{state}): $r->{message}") if $r->{type} eq 'err';
+
+    my $cli = $t->mariadb(['-e', 'select 1']);
+    isnt($cli->{exit}, 0, 'mariadb CLI fails with the primary down');
+    like($cli->{err}, qr/primary.*\Q$addr\E|\Q$addr\E.*primary/, 'mariadb CLI shows the ERR naming the primary and its address');
+    $cli = $t->mariadb(['--default-auth=client_ed25519', '-e', 'select 1']);
+    like($cli->{err}, qr/primary.*\Q$addr\E|\Q$addr\E.*primary/,
+         'after an auth switch, mariadb CLI shows the same ERR (not a malformed packet)');
+    $p->start;
+    ok($topo->wait_for_replicas(20), 'replicas catch up after the primary is back');
+    is(value(client(), 'SELECT 7'), 7, 'a new connection works once the primary is back');
+}
+
+$t->done;
