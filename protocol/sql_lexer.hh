@@ -1,0 +1,90 @@
+// A byte-level tokenizer for MySQL/MariaDB SQL text, used by the statement
+// classifier: words, quoted names, strings, variables and punctuation, with
+// comments skipped and executable comments (/*! */, /*M!NNNNNN */) expanded the
+// way the server expands them. It builds no tree, never allocates and does not
+// know keywords; doubtful input is reported (unterminated(), doubtful()), never rejected.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace causeway::protocol {
+
+// What the server's lexer depends on, besides the text. The router tracks
+// sql_mode per client session and passes what it knows.
+struct lex_options {
+    // MYSQL_VERSION_ID of the backend (10.11.6 -> 101106): decides whether
+    // /*!NNNNN ... */ is SQL or a comment.
+    std::uint32_t server_version = 101100;
+    bool no_backslash_escapes = false;       // sql_mode NO_BACKSLASH_ESCAPES: '\' is an ordinary byte
+    bool ansi_quotes = false;                // sql_mode ANSI_QUOTES: "x" is a name, not a string
+    // big5, cp932, gbk, sjis: a trailing byte of a multibyte character can be
+    // 0x5C ('\'), so byte-level string scanning can disagree with the server.
+    bool multibyte_unsafe_charset = false;
+};
+
+// A /* causeway:primary */ or /* causeway:replica */ comment.
+enum class route_hint : std::uint8_t { none, primary, replica };
+
+enum class token_kind : std::uint8_t {
+    end,               // no more input
+    word,              // unquoted identifier, keyword or number: [A-Za-z0-9_$] and bytes >= 0x80
+    quoted_name,       // `name` (or "name" under ANSI_QUOTES)
+    string,            // 'text' or "text"
+    user_variable,     // @name, @'name', @"name", @`name`
+    system_variable,   // @@name, @@session.name, @@global.name, @@local.name
+    assign,            // :=
+    punct,             // any other single byte (ch)
+};
+
+struct token {
+    token_kind kind = token_kind::end;
+    char ch = 0;             // punct: the byte
+    // quoted_name, string, variables: the text contains a doubled quote or a
+    // backslash escape, so `text` is the raw spelling, not the value.
+    bool escaped = false;
+    // word: as written. quoted_name, string: between the quotes (raw).
+    // user_variable: the name without @ and quotes. system_variable: after @@,
+    // scope prefix included ("session.sql_mode").
+    std::string_view text;
+    std::size_t begin = 0;   // offsets of the token in the input
+    std::size_t end = 0;
+};
+
+class sql_lexer {
+public:
+    sql_lexer(std::string_view sql, const lex_options& options) : sql_(sql), options_(options) {}
+
+    // The next token; token_kind::end forever after the input is used up.
+    token next();
+
+    route_hint hint() const { return hint_; }
+    // A string, quoted name, variable or comment was still open at the end.
+    bool unterminated() const { return unterminated_; }
+    // Something the server may read differently: a control byte outside a
+    // string, a comment or nested executable comment inside an executable
+    // comment, a byte the charset option makes ambiguous.
+    bool doubtful() const { return doubtful_; }
+
+private:
+    bool skip_space_and_comments();
+    void skip_line_comment();
+    void skip_block_comment();
+    void skip_versioned_comment_body(std::size_t from);
+    void note_hint(std::string_view comment);
+    token lex_word(std::size_t begin);
+    token lex_quoted(std::size_t begin, char quote, token_kind kind, bool backslash_escapes);
+    token lex_variable(std::size_t begin);
+    char at(std::size_t i) const { return i < sql_.size() ? sql_[i] : '\0'; }
+
+    std::string_view sql_;
+    lex_options options_;
+    std::size_t pos_ = 0;
+    bool in_executable_comment_ = false;
+    route_hint hint_ = route_hint::none;
+    bool unterminated_ = false;
+    bool doubtful_ = false;
+};
+
+}  // namespace causeway::protocol
