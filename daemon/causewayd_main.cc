@@ -8,6 +8,7 @@
 #include "daemon/options.hh"
 #include "daemon/process.hh"
 #include "daemon/supervisor.hh"
+#include "shm/segment.hh"
 
 using namespace causeway;
 
@@ -53,12 +54,22 @@ int main(int argc, char** argv)
         fprintf(stderr, "causewayd: %s\n", s.err().message.c_str());
         return 1;
     }
+    auto seg = shm::segment::create(*cfg);
+    if (!seg) {
+        CW_LOG(LOG_ERR, "%s", seg.err().message.c_str());
+        fprintf(stderr, "causewayd: %s\n", seg.err().message.c_str());
+        daemon::remove_pid_file(cfg->pid_file);
+        return 1;
+    }
+    if (seg->origin() == shm::segment_origin::replaced_dead)
+        CW_LOG(LOG_NOTICE, "replaced shared memory %s left by a stopped instance", seg->name().c_str());
     std::string pid_file = cfg->pid_file;
     int status;
     {
-        daemon::supervisor sup(std::move(*cfg), std::move(*listener));
+        daemon::supervisor sup(std::move(*cfg), std::move(*listener), *seg);
         status = sup.run();
     }
+    if (auto s = seg->unlink(); !s) CW_LOG(LOG_WARNING, "%s", s.err().message.c_str());
     daemon::remove_pid_file(pid_file);
     return status;
 }

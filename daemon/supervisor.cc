@@ -15,6 +15,7 @@
 
 #include "common/clock.hh"
 #include "common/log.hh"
+#include "daemon/poller.hh"
 #include "worker/worker.hh"
 
 namespace causeway::daemon {
@@ -46,10 +47,12 @@ void keep_restart_only_keys(const common::config& old_cfg, common::config& next)
 }
 }  // namespace
 
-supervisor::supervisor(common::config cfg, common::unique_fd listen_fd)
-    : cfg_(std::make_unique<common::config>(std::move(cfg))), listen_fd_(std::move(listen_fd))
+supervisor::supervisor(common::config cfg, common::unique_fd listen_fd, shm::segment& seg)
+    : cfg_(std::make_unique<common::config>(std::move(cfg))), listen_fd_(std::move(listen_fd)), seg_(seg)
 {
 }
+
+static const char* role_name(int slot) { return slot < 0 ? "poller" : "worker"; }
 
 supervisor::~supervisor() = default;
 
@@ -62,7 +65,16 @@ int supervisor::free_slot() const
     }
 }
 
-bool supervisor::spawn_worker(int slot)
+void supervisor::spawn_poller()
+{
+    if (cfg_->monitor_user.empty()) {
+        CW_LOG(LOG_NOTICE, "no [monitor] user: replica progress is not polled");
+        return;
+    }
+    spawn(role::poller, -1);
+}
+
+bool supervisor::spawn(role kind, int slot)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
@@ -80,16 +92,24 @@ bool supervisor::spawn_worker(int slot)
         signal_fd_.reset();
         for (auto& c : children_) c->ready_pipe.reset();
         read_end.reset();
-        worker::worker_start start{cfg_.get(), listen_fd_.get(), slot, generation_, write_end.release()};
+        if (kind == role::poller) {
+            listen_fd_.reset();
+            write_end.reset();
+            _exit(run_poller(*cfg_, seg_, generation_));
+        }
+        worker::worker_start start{cfg_.get(), listen_fd_.get(), slot, generation_, write_end.release(), &seg_};
         _exit(worker::run_worker(start));
     }
+    if (kind == role::poller) read_end.reset();   // the poller accepts nothing: no readiness to wait for
     auto c = std::make_unique<child>();
     c->pid = pid;
+    c->kind = kind;
     c->slot = slot;
     c->generation = generation_;
     c->started_ms = monotonic_ms();
     c->ready_pipe = std::move(read_end);
-    CW_LOG(LOG_INFO, "started worker %d (pid %d, generation %u)", slot, int(pid), generation_);
+    if (kind == role::poller) CW_LOG(LOG_INFO, "started poller (pid %d, generation %u)", int(pid), generation_);
+    else CW_LOG(LOG_INFO, "started worker %d (pid %d, generation %u)", slot, int(pid), generation_);
     children_.push_back(std::move(c));
     return true;
 }
@@ -101,18 +121,25 @@ void supervisor::handle_child_exit(child& c, int status)
     std::string how = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
                                         : std::string("killed by signal ") + strsignal(WTERMSIG(status));
     bool expected = c.stopping || stopping_;
-    CW_LOG(expected && (clean || WIFSIGNALED(status)) ? LOG_INFO : LOG_ERR, "worker %d (pid %d, generation %u) %s",
-           c.slot, int(c.pid), c.generation, how.c_str());
+    CW_LOG(expected && (clean || WIFSIGNALED(status)) ? LOG_INFO : LOG_ERR, "%s %d (pid %d, generation %u) %s",
+           role_name(c.slot), c.slot, int(c.pid), c.generation, how.c_str());
+    if (c.kind == role::worker) {
+        if (auto* w = seg_.worker(std::size_t(c.slot))) {
+            w->connections_active.store(0, std::memory_order_relaxed);
+            w->pid.store(0, std::memory_order_relaxed);
+        }
+    }
     if (expected || c.generation != generation_) return;
     if (fatal) {
-        CW_LOG(LOG_ALERT, "worker %d exited for a fatal configuration error; not respawning it", c.slot);
+        CW_LOG(LOG_ALERT, "%s %d exited for a fatal configuration error; not respawning it", role_name(c.slot), c.slot);
         return;
     }
-    if (std::size_t(c.slot) >= backoff_ms_.size()) backoff_ms_.resize(std::size_t(c.slot) + 1, min_backoff_ms);
-    unsigned& backoff = backoff_ms_[std::size_t(c.slot)];
+    std::size_t b = std::size_t(c.slot + 1);   // the poller (-1) uses backoff_ms_[0]
+    if (b >= backoff_ms_.size()) backoff_ms_.resize(b + 1, min_backoff_ms);
+    unsigned& backoff = backoff_ms_[b];
     // A worker that lived a while gets a fresh start; one that keeps dying waits longer each time.
     if (monotonic_ms() - c.started_ms > 5000) backoff = min_backoff_ms;
-    CW_LOG(LOG_NOTICE, "respawning worker %d in %u ms", c.slot, backoff);
+    CW_LOG(LOG_NOTICE, "respawning %s %d in %u ms", role_name(c.slot), c.slot, backoff);
     pending_.push_back({c.slot, monotonic_ms() + backoff});
     backoff = std::min(backoff * 2, max_backoff_ms);
 }
@@ -140,7 +167,8 @@ void supervisor::spawn_due()
         }
         int slot = it->slot;
         it = pending_.erase(it);
-        if (!spawn_worker(slot)) pending_.push_back({slot, now + max_backoff_ms});
+        bool ok = slot < 0 ? spawn(role::poller, -1) : spawn_worker(slot);
+        if (!ok) pending_.push_back({slot, now + max_backoff_ms});
     }
 }
 
@@ -151,7 +179,7 @@ void supervisor::check_ready()
     if (!reload_pending_) return;
     std::size_t want = std::size_t(cfg_->workers), ready = 0;
     for (auto& c : children_)
-        if (c->generation == generation_ && c->ready) ++ready;
+        if (c->kind == role::worker && c->generation == generation_ && c->ready) ++ready;
     if (ready >= want) {
         reload_pending_ = false;
         CW_LOG(LOG_NOTICE, "reload: generation %u is accepting; draining generation %u", generation_, generation_ - 1);
@@ -162,15 +190,17 @@ void supervisor::check_ready()
         reload_pending_ = false;
         CW_LOG(LOG_ERR, "reload: generation %u did not start within %llu ms; it is stopped and generation %u keeps running",
                generation_, (unsigned long long)ready_timeout_ms, generation_ - 1);
-        retire_generation(generation_, SIGTERM);
+        for (auto& c : children_)
+            if (c->kind == role::worker && c->generation == generation_) c->stopping = true, kill(c->pid, SIGTERM);
         --generation_;
     }
 }
 
 void supervisor::retire_generation(unsigned generation, int sig)
 {
+    // Workers of `generation` and older; the poller is replaced by begin_reload().
     for (auto& c : children_) {
-        if (c->generation > generation || c->stopping) continue;
+        if (c->kind != role::worker || c->generation > generation || c->stopping) continue;
         c->stopping = true;
         kill(c->pid, sig);
     }
@@ -195,7 +225,13 @@ void supervisor::begin_reload()
     ++generation_;
     CW_LOG(LOG_NOTICE, "reload: configuration %s read; starting generation %u", cfg_->file.c_str(), generation_);
     pending_.clear();
+    seg_.progress().set_labels(*cfg_);
+    seg_.header().config_generation.fetch_add(1, std::memory_order_release);
     for (int i = 0; i < cfg_->workers; ++i) spawn_worker(free_slot());
+    // The new poller starts at once: its config may name other servers.
+    for (auto& c : children_)
+        if (c->kind == role::poller && !c->stopping) c->stopping = true, kill(c->pid, SIGTERM);
+    spawn_poller();
     reload_pending_ = true;
     reload_deadline_ms_ = monotonic_ms() + ready_timeout_ms;
 }
@@ -253,6 +289,7 @@ int supervisor::run()
         CW_LOG(LOG_ERR, "signalfd: %s", strerror(errno));
         return 1;
     }
+    spawn_poller();
     for (int i = 0; i < cfg_->workers; ++i) spawn_worker(free_slot());
     CW_LOG(LOG_NOTICE, "causewayd %s listening on %s with %d workers (pid %d)", CAUSEWAY_VERSION,
            cfg_->listen.to_string().c_str(), cfg_->workers, int(getpid()));
@@ -283,7 +320,7 @@ int supervisor::run()
         check_ready();
         if (stopping_ && monotonic_ms() >= stop_deadline_ms_) {
             for (auto& c : children_) {
-                CW_LOG(LOG_WARNING, "worker %d (pid %d) did not stop in time; killing it", c->slot, int(c->pid));
+                CW_LOG(LOG_WARNING, "%s %d (pid %d) did not stop in time; killing it", role_name(c->slot), c->slot, int(c->pid));
                 kill(c->pid, SIGKILL);
             }
             stop_deadline_ms_ = monotonic_ms() + 5000;

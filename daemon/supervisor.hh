@@ -15,6 +15,7 @@
 
 #include "common/config.hh"
 #include "common/unique_fd.hh"
+#include "shm/segment.hh"
 
 namespace causeway::daemon {
 
@@ -23,15 +24,17 @@ inline constexpr int exit_fatal_config = 2;
 
 class supervisor {
 public:
-    supervisor(common::config cfg, common::unique_fd listen_fd);
+    supervisor(common::config cfg, common::unique_fd listen_fd, shm::segment& seg);
     ~supervisor();
     // Runs until stopped; returns causewayd's exit status.
     int run();
 
 private:
+    enum class role : std::uint8_t { worker, poller };
     struct child {
         pid_t pid = -1;
-        int slot = 0;              // worker number, unique among live workers
+        role kind = role::worker;
+        int slot = 0;              // worker number, unique among live workers; -1 for the poller
         unsigned generation = 0;
         std::uint64_t started_ms = 0;
         common::unique_fd ready_pipe;   // read end: one byte when the worker accepts
@@ -43,7 +46,9 @@ private:
         std::uint64_t at_ms;
     };
 
-    bool spawn_worker(int slot);
+    bool spawn(role kind, int slot);
+    bool spawn_worker(int slot) { return spawn(role::worker, slot); }
+    void spawn_poller();
     void on_signal(int sig);
     void reap_children();
     void handle_child_exit(child& c, int status);
@@ -57,6 +62,7 @@ private:
 
     std::unique_ptr<common::config> cfg_;
     common::unique_fd listen_fd_;
+    shm::segment& seg_;
     common::unique_fd signal_fd_;
     std::vector<std::unique_ptr<child>> children_;
     std::vector<pending_spawn> pending_;

@@ -57,8 +57,11 @@ inline constexpr std::uint16_t unknown_com = 1047;        // 08S01
 inline constexpr std::uint16_t out_of_order = 1156;       // 08S01
 inline constexpr std::uint16_t net_read_error = 1158;     // 08S01
 inline constexpr std::uint16_t malformed_packet = 1835;   // HY000
-inline constexpr std::uint16_t conn_host_error = 2003;    // HY000 (client-side code: can't connect)
-inline constexpr std::uint16_t server_lost = 2013;        // HY000
+// Causeway's own codes. Not 2003/2013: those are client-library codes, and
+// Connector/C turns a server ERR carrying a code in 2000-2999 into 2027
+// "Received malformed packet".
+inline constexpr std::uint16_t backend_unavailable = 9001;   // HY000
+inline constexpr std::uint16_t backend_lost = 9002;          // HY000
 inline constexpr std::uint16_t not_supported_auth = 1251; // 08004
 }  // namespace er
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/log.hh"
+#include "shm/counters.hh"
 #include "protocol/auth.hh"
 #include "protocol/bytes.hh"
 #include "protocol/constants.hh"
@@ -68,7 +69,7 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
     auto user = ctx_.cfg->users.find(login_.user);
     bool ok = user != ctx_.cfg->users.end() && native_password_matches(token, user->second, scramble_);
     if (!ok) {
-        ++ctx_.counters.auth_failures;
+        shm::add(ctx_.counters->auth_failures);
         CW_LOG(LOG_NOTICE, "%s: authentication failed for user '%s'", who(), login_.user.c_str());
         send_error(er::access_denied, "28000", access_denied(login_.user, host, !token.empty()), std::uint8_t(seq + 1));
         close_after_flush();

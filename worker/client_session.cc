@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/log.hh"
+#include "shm/counters.hh"
 #include "protocol/bytes.hh"
 #include "protocol/constants.hh"
 #include "protocol/ok_err.hh"
@@ -79,6 +80,7 @@ client_session::client_session(worker_context& ctx, int fd, const std::string& p
     bufferevent_setwatermark(client_.get(), EV_WRITE, output_low_water, 0);
     bufferevent_setwatermark(client_.get(), EV_READ, 0, 4 * command_inspect_limit);
     ++ctx_.active;
+    shm::add(ctx_.counters->connections_active);
     next = ctx_.sessions;
     if (next) next->prev = this;
     ctx_.sessions = this;
@@ -90,6 +92,7 @@ client_session::~client_session()
     else ctx_.sessions = next;
     if (next) next->prev = prev;
     --ctx_.active;
+    shm::sub(ctx_.counters->connections_active);
 }
 
 void client_session::set_who(std::string_view user)
@@ -160,7 +163,7 @@ void client_session::send_error(std::uint16_t code, std::string_view sql_state, 
 
 void client_session::protocol_error(std::uint16_t code, const std::string& message)
 {
-    ++ctx_.counters.protocol_errors;
+    shm::add(ctx_.counters->protocol_errors);
     static common::log_rate_limit limit;
     if (limit.allow()) CW_LOG(LOG_WARNING, "%s: protocol error: %s", who(), message.c_str());
     send_error(code, code == er::malformed_packet ? "HY000" : "08S01", message, std::uint8_t(last_client_seq_ + 1));
@@ -311,7 +314,7 @@ bool client_session::handle_command()
 bool client_session::forward_command(std::uint8_t cmd, std::uint32_t length, bool whole)
 {
     evbuffer* in = bufferevent_get_input(client_.get());
-    ++ctx_.counters.commands;
+    shm::add(ctx_.counters->queries_forwarded);
     tracker_.begin(command(cmd), primary_->capabilities());
     response_started_ = false;
     if (whole) {
@@ -400,7 +403,7 @@ void client_session::backend_ready(backend_conn& b)
 
 void client_session::backend_login_failed(backend_conn& b, const std::string& why, const std::string& server_error)
 {
-    ++ctx_.counters.backend_connect_failures;
+    shm::add(ctx_.counters->backend_connect_failures);
     static common::log_rate_limit limit;
     if (limit.allow()) CW_LOG(LOG_ERR, "%s: %s: %s", who(), b.describe().c_str(), why.c_str());
     retire_backend();
@@ -409,7 +412,7 @@ void client_session::backend_login_failed(backend_conn& b, const std::string& wh
     if (login_ok_seq_) {   // the login itself failed: the client gets the error and goes, as from a server
         std::uint8_t seq = std::exchange(login_ok_seq_, 0);
         if (!server_error.empty()) send_packet(server_error, seq);
-        else send_error(er::conn_host_error, "HY000", "Can't connect to " + b.describe() + ": " + why, seq);
+        else send_error(er::backend_unavailable, "HY000", "Can't connect to " + b.describe() + ": " + why, seq);
         return close_after_flush();
     }
     // The command that needed the backend gets the error; the client stays.
@@ -421,7 +424,7 @@ void client_session::backend_login_failed(backend_conn& b, const std::string& wh
         else return close_after_flush();
     }
     if (!server_error.empty()) send_packet(server_error, 1);
-    else send_error(er::conn_host_error, "HY000", "Can't connect to " + b.describe() + ": " + why, 1);
+    else send_error(er::backend_unavailable, "HY000", "Can't connect to " + b.describe() + ": " + why, 1);
     handle_client_input();
 }
 
@@ -442,7 +445,7 @@ void client_session::backend_closed(backend_conn& b, const std::string& why)
     CW_LOG(mid_command ? LOG_WARNING : LOG_INFO, "%s: %s %s%s", who(), b.describe().c_str(), why.c_str(),
            mid_command ? " during a command" : "");
     if (mid_command && !response_started_)
-        send_error(er::server_lost, "HY000", "Lost connection to " + b.describe() + " during query",
+        send_error(er::backend_lost, "HY000", "Lost connection to " + b.describe() + " during query",
                    std::uint8_t(last_client_seq_ + 1));
     // The server-side session (variables, temporary tables, transaction) is
     // gone; carrying on silently would hide that, so the client is closed too.
@@ -472,7 +475,7 @@ void client_session::relay_response()
         if (state_ != state::in_flight) {
             static common::log_rate_limit limit;
             if (limit.allow()) CW_LOG(LOG_WARNING, "%s: %s sent %zu unexpected bytes; closing", who(), primary_->describe().c_str(), avail);
-            ++ctx_.counters.protocol_errors;
+            shm::add(ctx_.counters->protocol_errors);
             return close_after_flush();
         }
         unsigned char hdr[5];
@@ -485,7 +488,7 @@ void client_session::relay_response()
             continue;
         }
         if (len == 0) {
-            ++ctx_.counters.protocol_errors;
+            shm::add(ctx_.counters->protocol_errors);
             CW_LOG(LOG_ERR, "%s: %s sent an empty packet", who(), primary_->describe().c_str());
             return close_after_flush();
         }
@@ -531,7 +534,7 @@ void client_session::relay_response()
     update_flow_control();
     return;
 malformed:
-    ++ctx_.counters.protocol_errors;
+    shm::add(ctx_.counters->protocol_errors);
     CW_LOG(LOG_ERR, "%s: %s: unexpected packet in the answer; closing", who(), primary_->describe().c_str());
     close_after_flush();
 }

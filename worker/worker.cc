@@ -13,7 +13,9 @@
 
 #include <string>
 
+#include "common/clock.hh"
 #include "common/log.hh"
+#include "shm/counters.hh"
 #include "protocol/bytes.hh"
 #include "protocol/ok_err.hh"
 #include "worker/client_session.hh"
@@ -55,7 +57,7 @@ void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, void* arg
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (ctx.active >= std::size_t(ctx.cfg->max_connections)) {
         // As a server does: an ERR instead of the greeting, then close.
-        ++ctx.counters.refused;
+        shm::add(ctx.counters->connections_refused);
         std::string pkt = protocol::frame_packet(protocol::build_err(protocol::er::con_count, "08004", "Too many connections"), 0);
         ssize_t ignored = ::write(fd, pkt.data(), pkt.size());
         (void)ignored;
@@ -64,7 +66,7 @@ void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, void* arg
         if (limit.allow()) CW_LOG(LOG_WARNING, "refused %s: max_connections (%d) reached", peer_name(sa).c_str(), ctx.cfg->max_connections);
         return;
     }
-    ++ctx.counters.accepted;
+    shm::add(ctx.counters->connections_accepted);
     auto* s = new client_session(ctx, fd, peer_name(sa));
     s->start();
 }
@@ -135,6 +137,7 @@ int run_worker(const worker_start& start)
     common::log_set_role(role);
     // Die with the supervisor, whatever killed it.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
+    prctl(PR_SET_NAME, "causeway-work");
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -151,7 +154,17 @@ int run_worker(const worker_start& start)
         CW_LOG(LOG_ERR, "event_base_new failed");
         return 1;
     }
+    shm::worker_counters* counters = start.seg->worker(std::size_t(start.worker_id));
+    if (!counters) {
+        CW_LOG(LOG_ERR, "no counter slot %d in the segment", start.worker_id);
+        return 2;
+    }
+    counters->pid.store(std::uint64_t(getpid()), std::memory_order_relaxed);
+    counters->generation.store(start.generation, std::memory_order_relaxed);
+    counters->started_ns.store(common::monotonic_ns(), std::memory_order_relaxed);
+    counters->connections_active.store(0, std::memory_order_relaxed);
     auto st = std::make_unique<worker_state>();
+    st->ctx.counters = counters;
     st->ctx.cfg = start.cfg;
     st->ctx.base = base.get();
     st->ctx.worker_id = start.worker_id;
@@ -179,11 +192,7 @@ int run_worker(const worker_start& start)
     CW_LOG(LOG_DEBUG, "accepting (generation %u)", start.generation);
     event_base_dispatch(base.get());
 
-    const auto& c = st->ctx.counters;
-    CW_LOG(LOG_INFO, "exiting: accepted %llu, refused %llu, auth failures %llu, commands %llu, backend connect failures %llu, protocol errors %llu",
-           (unsigned long long)c.accepted, (unsigned long long)c.refused, (unsigned long long)c.auth_failures,
-           (unsigned long long)c.commands, (unsigned long long)c.backend_connect_failures,
-           (unsigned long long)c.protocol_errors);
+    CW_LOG(LOG_DEBUG, "exiting");
     // Sessions free their libevent objects before the base goes.
     st->drain_timer.reset();
     st->sigterm.reset();

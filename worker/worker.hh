@@ -7,22 +7,14 @@
 
 #include "common/address.hh"
 #include "common/config.hh"
+#include "shm/layout.hh"
+#include "shm/segment.hh"
 #include "worker/libevent_raii.hh"
 
 namespace causeway::worker {
 
 class client_session;
 
-// Counters of this worker (moved to the shared segment's per-worker slot
-// once the shm store is wired in; until then they are logged at exit).
-struct worker_counters {
-    std::uint64_t accepted = 0;
-    std::uint64_t refused = 0;
-    std::uint64_t auth_failures = 0;
-    std::uint64_t commands = 0;
-    std::uint64_t backend_connect_failures = 0;
-    std::uint64_t protocol_errors = 0;
-};
 
 // The state a worker's sessions share; passed to every session, never global.
 struct worker_context {
@@ -35,7 +27,7 @@ struct worker_context {
     std::size_t active = 0;
     bool draining = false;
     client_session* sessions = nullptr;   // intrusive list, for shutdown
-    worker_counters counters;
+    shm::worker_counters* counters = nullptr;   // this worker's slot in the segment (single writer)
 };
 
 struct worker_start {
@@ -44,6 +36,7 @@ struct worker_start {
     int worker_id;
     unsigned generation;
     int ready_fd;   // the worker writes one byte here once it accepts, then closes it
+    const shm::segment* seg;   // mapped by the supervisor before fork
 };
 
 // Runs the worker until it is stopped; returns the process exit status.

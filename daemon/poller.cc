@@ -1,0 +1,268 @@
+// The poller's loop (see poller.hh). One libevent timer drives rounds; each
+// server's query runs on its own connection with its own deadline, so a dead
+// or frozen server is marked down without delaying the others.
+#include "daemon/poller.hh"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "common/clock.hh"
+#include "common/log.hh"
+#include "daemon/monitor_conn.hh"
+#include "shm/counters.hh"
+#include "worker/libevent_raii.hh"
+
+namespace causeway::daemon {
+
+namespace {
+
+constexpr int min_reconnect_ms = 50;
+constexpr int max_reconnect_ms = 2000;
+
+struct server_state {
+    std::unique_ptr<monitor_conn> conn;
+    bool is_primary = false;
+    std::uint64_t identity = 0;
+    shm::progress_snapshot last;     // what we last published
+    std::uint64_t next_connect_ns = 0;
+    int reconnect_ms = min_reconnect_ms;
+    std::uint64_t next_health_ns = 0;
+    bool health_query = false;       // the query in flight is the health check
+    bool was_down = false;
+    common::log_rate_limit log_limit{2};
+};
+
+class poller final : private monitor_events {
+public:
+    poller(const common::config& cfg, const shm::segment& seg, event_base* base)
+        : cfg_(cfg), seg_(seg), base_(base), progress_(seg.progress()), table_(seg.sessions()), counters_(seg.poller())
+    {
+        add_server(cfg.primary, true);
+        for (auto& r : cfg.replicas) add_server(r, false);
+        tick_.reset(event_new(base, -1, EV_PERSIST, on_tick, this));
+        timeval tv{cfg.poll_interval_ms / 1000, (cfg.poll_interval_ms % 1000) * 1000};
+        event_add(tick_.get(), &tv);
+        // A whole sweep of the session table about once a second.
+        std::size_t rounds_per_second = std::max(1, 1000 / cfg.poll_interval_ms);
+        reclaim_chunk_ = std::max<std::size_t>(1, table_.buckets() / rounds_per_second + 1);
+    }
+
+    void round()
+    {
+        std::uint64_t now = common::monotonic_ns();
+        shm::add(counters_.rounds);
+        for (auto& s : servers_) poll_one(*s, now);
+        publish_watermark(now);
+        reclaim();
+        progress_.heartbeat(now);
+    }
+
+private:
+    void add_server(const common::backend_config& b, bool is_primary)
+    {
+        auto s = std::make_unique<server_state>();
+        s->is_primary = is_primary;
+        s->identity = shm::backend_identity(b);
+        monitor_events& events = *this;
+        s->conn = std::make_unique<monitor_conn>(base_, int(servers_.size()), b.name, b.addr, events);
+        s->last.backend_id = s->identity;
+        s->last.state = shm::backend_state::unknown;
+        servers_.push_back(std::move(s));
+    }
+
+    int query_timeout_ms() const
+    {
+        // Down within two intervals; a floor keeps a busy 2-core host from
+        // flapping at poll_interval_ms = 1.
+        return std::max(2 * cfg_.poll_interval_ms, 10);
+    }
+
+    void poll_one(server_state& s, std::uint64_t now)
+    {
+        monitor_conn& c = *s.conn;
+        if (!c.connected() && !c.connecting()) {
+            if (now < s.next_connect_ns) return;
+            c.connect(cfg_.monitor_user, cfg_.monitor_password, std::max(cfg_.connect_timeout_ms / 3, query_timeout_ms()));
+            return;
+        }
+        if (!c.ready()) return;   // logging in, or last query still out (its deadline handles it)
+        s.health_query = !s.is_primary && now >= s.next_health_ns;
+        const char* sql = s.is_primary   ? "SELECT @@gtid_binlog_pos"
+                          : s.health_query ? "SHOW SLAVE STATUS"
+                                           : "SELECT @@gtid_slave_pos";
+        c.query(sql, s.health_query ? std::max(query_timeout_ms(), 200) : query_timeout_ms());
+    }
+
+    void monitor_up(monitor_conn& m) override
+    {
+        server_state& s = *servers_[std::size_t(m.index())];
+        s.reconnect_ms = min_reconnect_ms;
+        s.next_health_ns = 0;   // learn thread states and read_only right away
+        if (s.was_down) CW_LOG(LOG_NOTICE, "%s is reachable again", m.describe().c_str());
+        s.was_down = false;
+    }
+
+    void monitor_down(monitor_conn& m, const std::string& why) override
+    {
+        server_state& s = *servers_[std::size_t(m.index())];
+        shm::add(counters_.poll_errors);
+        ++s.last.poll_errors;
+        if (!s.was_down && s.log_limit.allow()) CW_LOG(LOG_WARNING, "%s is down: %s", m.describe().c_str(), why.c_str());
+        s.was_down = true;
+        s.last.state = shm::backend_state::down;
+        progress_.publish(std::size_t(m.index()), s.last);
+        s.next_connect_ns = common::monotonic_ns() + std::uint64_t(s.reconnect_ms) * 1000000u;
+        s.reconnect_ms = std::min(s.reconnect_ms * 2, max_reconnect_ms);
+    }
+
+    void monitor_answer(monitor_conn& m, protocol::small_result& a, std::uint64_t rtt_ns) override
+    {
+        server_state& s = *servers_[std::size_t(m.index())];
+        std::uint64_t now = common::monotonic_ns();
+        shm::add(counters_.polls);
+        ++s.last.polls;
+        if (a.is_error || (!s.health_query && (a.rows.size() != 1 || a.rows[0].empty()))) {
+            shm::add(counters_.poll_errors);
+            ++s.last.poll_errors;
+            s.last.last_error = a.error_code;
+            if (s.log_limit.allow())
+                CW_LOG(LOG_WARNING, "%s: poll failed: %d %s", m.describe().c_str(), a.error_code, a.error_message.c_str());
+            s.last.state = shm::backend_state::unknown;
+            progress_.publish(std::size_t(m.index()), s.last);
+            return;
+        }
+        if (s.health_query) return apply_health(s, a, now);
+        auto pos = protocol::parse_gtid_position(a.rows[0][0].value_or(""));
+        if (!pos) {
+            shm::add(counters_.poll_errors);
+            if (s.log_limit.allow()) CW_LOG(LOG_ERR, "%s: unparsable GTID position '%s': %s", m.describe().c_str(),
+                                            a.rows[0][0].value_or("").c_str(), pos.err().message.c_str());
+            s.last.state = shm::backend_state::unknown;   // readers then route to the primary
+            progress_.publish(std::size_t(m.index()), s.last);
+            return;
+        }
+        if (!(*pos == s.last.position) || s.last.advanced_ns == 0) s.last.advanced_ns = now;
+        s.last.position = *pos;
+        s.last.last_good_poll_ns = now;
+        s.last.poll_rtt_ns = rtt_ns;
+        s.last.last_error = 0;
+        // A replica's state comes from its health check (the first query after
+        // every connect); the primary is up whenever it answers.
+        if (s.is_primary) s.last.state = shm::backend_state::up;
+        else if (s.last.state == shm::backend_state::down || s.last.state == shm::backend_state::unknown)
+            s.last.state = s.last.io_running && s.last.sql_running ? shm::backend_state::up
+                                                                   : shm::backend_state::replication_stopped;
+        progress_.publish(std::size_t(m.index()), s.last);
+        if (s.is_primary && !table_.floor_set()) {
+            if (table_.init_floor(*pos)) CW_LOG(LOG_INFO, "session floor set to the primary's position %s", pos->to_string().c_str());
+        }
+    }
+
+    void apply_health(server_state& s, protocol::small_result& a, std::uint64_t now)
+    {
+        s.next_health_ns = now + std::uint64_t(cfg_.health_interval_ms) * 1000000u;
+        auto column = [&](const char* name) -> std::string {
+            int i = a.column(name);
+            if (i < 0 || a.rows.empty()) return {};
+            return a.rows[0][std::size_t(i)].value_or("");
+        };
+        s.last.io_running = column("Slave_IO_Running") == "Yes";
+        s.last.sql_running = column("Slave_SQL_Running") == "Yes";
+        bool replicating = !a.rows.empty() && s.last.io_running && s.last.sql_running;
+        s.last.state = replicating ? shm::backend_state::up : shm::backend_state::replication_stopped;
+        progress_.publish(std::size_t(s.conn->index()), s.last);
+    }
+
+    // What every live replica has applied: entries at or below it carry no
+    // information and may be reclaimed (after the floor is raised to them).
+    void publish_watermark(std::uint64_t now)
+    {
+        if (!table_.floor_set()) return;
+        std::uint64_t max_age = std::uint64_t(cfg_.progress_max_age_ms) * 1000000u;
+        bool any = false;
+        protocol::gtid_position applied;
+        for (std::size_t i = 1; i < servers_.size(); ++i) {
+            auto& s = *servers_[i];
+            if (s.last.state == shm::backend_state::down || s.last.state == shm::backend_state::unknown) continue;
+            if (s.last.last_good_poll_ns == 0 || now - s.last.last_good_poll_ns > max_age) continue;
+            if (!any) applied = s.last.position;
+            else applied.meet(s.last.position);
+            any = true;
+        }
+        if (any) table_.publish_watermark(applied);
+    }
+
+    void reclaim()
+    {
+        if (!table_.floor_set()) return;
+        auto r = table_.reclaim(reclaim_cursor_, reclaim_chunk_);
+        reclaim_cursor_ = (reclaim_cursor_ + reclaim_chunk_) % table_.buckets();
+        if (r.reclaimed) shm::add(counters_.reclaimed_entries, r.reclaimed);
+        if (r.spills) shm::add(counters_.reclaimed_spills, r.spills);
+        sweep_occupied_ += r.scanned - r.reclaimed;
+        if (reclaim_cursor_ < reclaim_chunk_) {   // wrapped: a full pass is done
+            shm::add(counters_.reclaim_sweeps);
+            counters_.table_occupied.store(sweep_occupied_, std::memory_order_relaxed);
+            sweep_occupied_ = 0;
+        }
+    }
+
+    static void on_tick(evutil_socket_t, short, void* arg) { static_cast<poller*>(arg)->round(); }
+
+    const common::config& cfg_;
+    const shm::segment& seg_;
+    event_base* base_;
+    shm::progress_block progress_;
+    shm::session_table table_;
+    shm::poller_counters& counters_;
+    std::vector<std::unique_ptr<server_state>> servers_;
+    worker::event_ptr tick_;
+    std::size_t reclaim_cursor_ = 0;
+    std::size_t reclaim_chunk_ = 1;
+    std::uint64_t sweep_occupied_ = 0;
+};
+
+void on_stop(evutil_socket_t, short, void* arg) { event_base_loopbreak(static_cast<event_base*>(arg)); }
+
+}  // namespace
+
+int run_poller(const common::config& cfg, const shm::segment& seg, unsigned generation)
+{
+    common::log_set_role("poller");
+    prctl(PR_SET_NAME, "causeway-poll");
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);   // the poller has no clients to drain
+
+    if (cfg.monitor_user.empty()) {   // the supervisor does not start a poller then
+        CW_LOG(LOG_ERR, "[monitor] user is not set: replica progress cannot be polled");
+        return 2;
+    }
+    worker::event_base_ptr base(event_base_new());
+    if (!base) return 1;
+    auto& c = seg.poller();
+    c.pid.store(std::uint64_t(getpid()), std::memory_order_relaxed);
+    c.generation.store(generation, std::memory_order_relaxed);
+    worker::event_ptr term(evsignal_new(base.get(), SIGTERM, on_stop, base.get()));
+    worker::event_ptr intr(evsignal_new(base.get(), SIGINT, on_stop, base.get()));
+    event_add(term.get(), nullptr);
+    event_add(intr.get(), nullptr);
+    {
+        poller p(cfg, seg, base.get());
+        p.round();
+        event_base_dispatch(base.get());
+    }
+    CW_LOG(LOG_DEBUG, "exiting");
+    return 0;
+}
+
+}  // namespace causeway::daemon

@@ -1,0 +1,17 @@
+// The poller process: the only writer of the replica-progress block. It keeps
+// one monitoring connection per server, reads the primary's @@gtid_binlog_pos
+// and each replica's @@gtid_slave_pos every poll_interval_ms and replication
+// health every health_interval_ms, beats the heartbeat, sets the session
+// table's floor from its first primary poll, publishes the watermark (what
+// every live replica has applied) and reclaims session entries it covers.
+#pragma once
+
+#include "common/config.hh"
+#include "shm/segment.hh"
+
+namespace causeway::daemon {
+
+// Runs in the forked poller child until SIGTERM; returns the exit status.
+int run_poller(const common::config& cfg, const shm::segment& seg, unsigned generation);
+
+}  // namespace causeway::daemon
