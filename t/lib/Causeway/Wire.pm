@@ -71,8 +71,9 @@ sub timed_out  { $_[0]{timed_out} }
 # Fills the buffer to at least $n bytes before the deadline; false on EOF or time-out.
 sub _fill {
     my ($self, $n, $deadline) = @_;
-    my $sel = IO::Select->new($self->{sock});
+    my $sel;
     while (length($self->{buf}) < $n) {
+        $sel //= IO::Select->new($self->{sock});
         my $left = $deadline - time;
         if ($left <= 0 || !$sel->can_read($left)) { $self->{timed_out} = 1; return 0 }
         my $got = sysread($self->{sock}, $self->{buf}, 1 << 20, length $self->{buf});
@@ -90,19 +91,25 @@ sub _fill {
 sub read_packet {
     my ($self, $timeout) = @_;
     $self->{timed_out} = 0;
-    my $deadline = time + ($timeout // $self->{timeout});
+    my $deadline;
     my $payload = '';
     while (1) {
-        $self->_fill(4, $deadline) or return undef;
-        my ($l1, $l2, $l3, $seq) = unpack('C4', substr($self->{buf}, 0, 4));
-        my $len = $l1 | ($l2 << 8) | ($l3 << 16);
-        $self->_fill(4 + $len, $deadline) or return undef;
+        # Fast path: a whole packet is already buffered (no clock, no select).
+        if (length($self->{buf}) < 4 || length($self->{buf}) < 4 + _len($self->{buf})) {
+            $deadline //= time + ($timeout // $self->{timeout});
+            $self->_fill(4, $deadline) or return undef;
+            $self->_fill(4 + _len($self->{buf}), $deadline) or return undef;
+        }
+        my $len = _len($self->{buf});
+        my $seq = ord substr($self->{buf}, 3, 1);
         $payload .= substr($self->{buf}, 4, $len);
         substr($self->{buf}, 0, 4 + $len, '');
         $self->{seq} = ($seq + 1) & 0xff;
         return $payload if $len < 0xffffff;
     }
 }
+
+sub _len { return unpack('V', substr($_[0], 0, 3) . "\0") }
 
 # Reads and drops bytes until $bytes have been read, EOF or time-out; returns the count.
 sub discard_bytes {
