@@ -155,10 +155,15 @@ inline constexpr std::uint64_t key_version_mask = (1ull << 31) - 1;
 inline constexpr unsigned slot_domain_shift = 60;
 inline constexpr std::uint64_t slot_seqno_max = (1ull << 60) - 1;
 
-// Bucket meta: spill (an insert found both buckets full; lookups that touch this
-// bucket answer unknown until the spill position is reclaimed) | version.
+// Bucket meta: 0, or spill (an insert whose first bucket this is found both
+// buckets full; lookups of keys starting here answer unknown until reclaimed)
+// | what (4 bits: domain index + 1 when one seqno, below, records the spilled
+// position; bucket_what_global when session_state::spill does) | low 59 bits:
+// that seqno (CAS-max), or for global a unique number from spill_marks.
 inline constexpr std::uint64_t bucket_spill = 1ull << 63;
-inline constexpr std::uint64_t bucket_version_mask = bucket_spill - 1;
+inline constexpr unsigned bucket_what_shift = 59;
+inline constexpr std::uint64_t bucket_what_global = 15;
+inline constexpr std::uint64_t bucket_low_mask = (1ull << 59) - 1;
 
 // Multi-writer counts, bumped with fetch_add on rare paths only.
 struct alignas(64) table_stats {
@@ -188,9 +193,11 @@ struct alignas(64) session_state {
     word domain_id[max_domains];   // id + 1, 0 = free; claimed once by CAS, never freed
     word floor_set;                // 0 until the poller's first primary poll (init_floor)
     word directory_full;           // a domain past max_domains was seen: all lookups unknown
+    word spill_marks;              // fetch_add: unique numbers for global bucket spill marks
     alignas(64) word floor[max_domains];       // CAS-max; writers: init_floor, reclaimers
     alignas(64) word watermark[max_domains];   // CAS-max; writer: poller (applied by all live replicas)
-    alignas(64) word spill[max_domains];       // CAS-max; writers: updaters that could not store
+    alignas(64) word spill[max_domains];       // CAS-max; writers: updaters whose entry overflowed
+                                               // or whose spill a bucket's meta cannot hold
 };
 
 // ---------------------------------------------------------------- header

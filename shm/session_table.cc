@@ -15,6 +15,11 @@
 
 namespace causeway::shm {
 
+struct session_table::item {
+    int idx;   // directory index
+    std::uint64_t seqno;
+};
+
 namespace {
 
 constexpr auto relaxed = std::memory_order_relaxed;
@@ -23,11 +28,6 @@ constexpr auto release = std::memory_order_release;
 constexpr auto acq_rel = std::memory_order_acq_rel;
 
 constexpr int max_update_restarts = 16;   // each needs a reclaim racing this very key
-
-struct item {
-    int idx;               // directory index
-    std::uint64_t seqno;
-};
 
 std::uint64_t tag_of(std::uint64_t key) noexcept
 {
@@ -219,14 +219,31 @@ bool session_table::raise_slot(table_value& v, int idx, std::uint64_t seqno) noe
     return false;
 }
 
-// Records positions that found no room: first the spill position (CAS-max),
-// then the bucket's flag with a release RMW, so a reclaimer that acquires the
-// flag reads a spill position covering them.
-void session_table::spill(std::size_t bucket) noexcept
+// Records a position that found no room, in the meta word of the key's first
+// bucket: one domain's seqno fits the word itself (CAS-max), so the mark clears
+// as soon as that seqno is applied everywhere. Anything else goes to the global
+// spill position first, then the word gets a unique "global" mark with a
+// release CAS, so a reclaimer that acquires the mark reads a covering position.
+void session_table::spill(std::size_t bucket, const item* items, std::size_t n) noexcept
 {
     word& meta = keys_[bucket].meta;
+    const bool single = n == 1 && items[0].seqno <= bucket_low_mask;
+    if (!single)
+        for (std::size_t i = 0; i < n; ++i) cas_max(state_->spill[items[i].idx], items[i].seqno);
     std::uint64_t m = meta.load(relaxed);
-    while (!meta.compare_exchange_weak(m, ((m + 1) & bucket_version_mask) | bucket_spill, acq_rel, relaxed)) {
+    while (true) {
+        const std::uint64_t what = (m >> bucket_what_shift) & 0xf;
+        std::uint64_t next;
+        if (single && (m == 0 || what == std::uint64_t(items[0].idx + 1))) {
+            if (m != 0 && (m & bucket_low_mask) >= items[0].seqno) return;
+            next = bucket_spill | std::uint64_t(items[0].idx + 1) << bucket_what_shift | items[0].seqno;
+        } else {
+            if (single) cas_max(state_->spill[items[0].idx], items[0].seqno);
+            if (m != 0 && what != bucket_what_global) cas_max(state_->spill[what - 1], m & bucket_low_mask);
+            std::uint64_t mark = (state_->spill_marks.fetch_add(1, relaxed) + 1) & bucket_low_mask;
+            next = bucket_spill | bucket_what_global << bucket_what_shift | mark;
+        }
+        if (meta.compare_exchange_weak(m, next, acq_rel, relaxed)) return;
     }
 }
 
@@ -286,9 +303,8 @@ update_status session_table::update(std::uint64_t key, const protocol::gtid_posi
         stats_->update_restarts.fetch_add(1, relaxed);
     }
     // No room (or an improbable run of reclaim races): spill, so that lookups
-    // touching this bucket answer unknown until the position is applied everywhere.
-    for (std::size_t i = 0; i < n; ++i) cas_max(state_->spill[items[i].idx], items[i].seqno);
-    if (buckets_ != 0) spill(b1);
+    // of keys starting at this bucket answer unknown until it is applied everywhere.
+    if (buckets_ != 0) spill(b1, items, n);
     stats_->updates_full.fetch_add(1, relaxed);
     return update_status::full;
 }
@@ -334,10 +350,19 @@ std::size_t session_table::reclaim_bucket(std::size_t b, const std::uint64_t (&w
     table_bucket& kb = keys_[b];
     std::uint64_t sp[max_domains];
     std::uint64_t meta = kb.meta.load(acquire);
-    if ((meta & bucket_spill) && covered_spill(sp)) {
-        raise_floor_to_spill(sp);
-        // Fails if a new spill arrived after our read of the spill position.
-        if (kb.meta.compare_exchange_strong(meta, (meta + 1) & bucket_version_mask, acq_rel, relaxed)) ++r.spills;
+    if (meta & bucket_spill) {
+        const std::uint64_t what = (meta >> bucket_what_shift) & 0xf;
+        bool covered = false;
+        if (what == bucket_what_global) {
+            covered = covered_spill(sp);
+            if (covered) raise_floor_to_spill(sp);
+        } else if (what >= 1 && what <= max_domains && wm[what - 1] >= (meta & bucket_low_mask)) {
+            covered = true;
+            cas_max(state_->floor[what - 1], meta & bucket_low_mask);
+        }
+        // Fails if a spill arrived since the read: a higher seqno, or a new
+        // global mark (unique, so never mistaken for the one read).
+        if (covered && kb.meta.compare_exchange_strong(meta, 0, acq_rel, relaxed)) ++r.spills;
     }
 
     std::size_t freed = 0;

@@ -101,11 +101,12 @@ private:
     struct place {
         std::size_t bucket, slot;
     };
+    struct item;   // one domain of a position being stored
     void buckets_of(std::uint64_t key, std::size_t& b1, std::size_t& b2) const noexcept;
     int domain_index(std::uint32_t domain, bool claim) const noexcept;
     bool find_or_claim(std::uint64_t key, place& where, std::uint64_t& kw) noexcept;
     bool raise_slot(table_value& v, int idx, std::uint64_t seqno) noexcept;
-    void spill(std::size_t bucket) noexcept;
+    void spill(std::size_t bucket, const item* items, std::size_t n) noexcept;
     std::size_t reclaim_bucket(std::size_t b, const std::uint64_t (&wm)[max_domains], reclaim_result& r) noexcept;
 
     segment_header* header_ = nullptr;

@@ -41,6 +41,7 @@ class session_table_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(overflow_on_third_domain);
     CPPUNIT_TEST(reclaim_raises_floor);
     CPPUNIT_TEST(full_table_spills_and_recovers);
+    CPPUNIT_TEST(spill_marks);
     CPPUNIT_TEST(inline_reclaim_when_full);
     CPPUNIT_TEST(colliding_keys_share_the_higher);
     CPPUNIT_TEST(seqno_too_large);
@@ -186,6 +187,49 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("0-0-600"), known(t, raw_key(3)));
         CPPUNIT_ASSERT(t.update(extra, pos("0-1-700")) == update_status::stored);
         CPPUNIT_ASSERT_EQUAL(std::string("0-0-700"), known(t, extra));
+    }
+
+    void spill_marks()
+    {
+        scratch_segment s(14);
+        segment seg = must(segment::create(s.cfg));
+        session_table t = seg.sessions();
+        CPPUNIT_ASSERT(t.init_floor(pos("0-1-1")));
+        for (std::uint32_t i = 1; i <= 14; ++i) CPPUNIT_ASSERT(t.update(raw_key(i), pos("0-1-50,1-1-50")) == update_status::stored);
+        // An overflow elsewhere puts 2-1-900 in the global spill position.
+        CPPUNIT_ASSERT(t.update(raw_key(1), pos("2-1-900")) == update_status::overflow);
+        // A one-domain spill is recorded in the bucket itself (same first bucket for all raw keys)...
+        CPPUNIT_ASSERT(t.update(raw_key(90), pos("0-1-500")) == update_status::full);
+        CPPUNIT_ASSERT(t.update(raw_key(91), pos("0-1-400")) == update_status::full);
+        CPPUNIT_ASSERT(t.lookup(raw_key(90)).status == lookup_status::spilled);
+        // ...so it clears once 500 is applied, whatever the global position holds.
+        t.publish_watermark(pos("0-1-499,1-1-10"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), t.reclaim(0, t.buckets()).spills);
+        t.publish_watermark(pos("0-1-500,1-1-10"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), t.reclaim(0, t.buckets()).spills);
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-500"), known(t, raw_key(90)));
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-500"), known(t, raw_key(91)));
+
+        // Two domains do not fit the meta word: a global mark, cleared only
+        // when the global spill position (including 2-1-900) is applied.
+        CPPUNIT_ASSERT(t.update(raw_key(92), pos("0-1-600,1-1-600")) == update_status::full);
+        CPPUNIT_ASSERT(t.lookup(raw_key(92)).status == lookup_status::spilled);
+        t.publish_watermark(pos("0-1-600,1-1-600"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), t.reclaim(0, t.buckets()).spills);
+        CPPUNIT_ASSERT(t.lookup(raw_key(92)).status == lookup_status::spilled);
+        t.publish_watermark(pos("2-1-900"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), t.reclaim(0, t.buckets()).spills);
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-600,1-0-600,2-0-900"), known(t, raw_key(92)));
+        // A one-domain spill on top of a mark for another domain turns it global.
+        for (std::uint32_t i = 1; i <= 14; ++i) CPPUNIT_ASSERT(t.update(raw_key(i), pos("0-1-950")) == update_status::stored);
+        CPPUNIT_ASSERT(t.update(raw_key(93), pos("0-1-960")) == update_status::full);
+        CPPUNIT_ASSERT(t.update(raw_key(94), pos("1-1-970")) == update_status::full);
+        t.publish_watermark(pos("0-1-960"));
+        t.reclaim(0, t.buckets());
+        CPPUNIT_ASSERT(t.lookup(raw_key(93)).status == lookup_status::spilled);   // 1-1-970 not applied
+        t.publish_watermark(pos("0-1-960,1-1-970"));
+        t.reclaim(0, t.buckets());
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-960,1-0-970,2-0-900"), known(t, raw_key(94)));
     }
 
     void inline_reclaim_when_full()
