@@ -22,8 +22,21 @@ const config_key keys[] = {
      "address clients connect to (host:port)"},
     {"causeway", "workers", key_type::integer, "2", 1, 256, "", true,
      "pre-spawned worker processes"},
-    {"causeway", "mode", key_type::choice, "bridge", 0, 0, "bridge|direct|smartscale", true,
+    {"causeway", "mode", key_type::choice, "smartscale", 0, 0, "bridge|direct|smartscale", true,
+     "smartscale: reads to replicas that have the session's writes; direct: reads to any replica; "
      "bridge: all to the primary"},
+    {"causeway", "session_id", key_type::choice, "CONNECTION", 0, 0, "CONNECTION|USER|DATABASE|PROVIDED_IN_DBNAME",
+     true, "what a session is: whose writes a read must see"},
+    {"causeway", "session_id_fallback", key_type::choice, "CONNECTION", 0, 0, "CONNECTION|USER|DATABASE", true,
+     "PROVIDED_IN_DBNAME: the session of clients that pass no id"},
+    {"causeway", "causal_wait_ms", key_type::integer, "10", 0, 10000, "", true,
+     "how long a read may wait for a replica to catch up before it goes to the primary (0: no wait)"},
+    {"causeway", "primary_in_read_pool", key_type::boolean, "off", 0, 0, "", true,
+     "let the primary serve plain reads too"},
+    {"causeway", "replica_selection", key_type::choice, "least_outstanding", 0, 0, "least_outstanding|round_robin",
+     true, "how a replica is picked among those caught up"},
+    {"causeway", "monotonic_reads", key_type::boolean, "off", 0, 0, "", true,
+     "a session never reads from a replica behind one it already read from"},
     {"causeway", "pid_file", key_type::string, "/run/causeway/causeway.pid", 0, 0, "", false,
      "where causewayd writes its pid"},
     {"causeway", "max_connections", key_type::integer, "10000", 1, 1000000, "", true,
@@ -131,6 +144,11 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
         addr = *a;
         break;
     }
+    case key_type::boolean:
+        if (value == "on" || value == "yes" || value == "true" || value == "1") number = 1;
+        else if (value == "off" || value == "no" || value == "false" || value == "0") number = 0;
+        else return fail(st, std::string(k.name) + " = '" + std::string(value) + "': expected on or off");
+        break;
     case key_type::string:
     case key_type::password:
         break;
@@ -157,6 +175,12 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
         if (n == "listen") c.listen = addr;
         else if (n == "workers") c.workers = int(number);
         else if (n == "mode") c.mode = choice;
+        else if (n == "session_id") c.session_id = choice;
+        else if (n == "session_id_fallback") c.session_id_fallback = choice;
+        else if (n == "causal_wait_ms") c.causal_wait_ms = int(number);
+        else if (n == "primary_in_read_pool") c.primary_in_read_pool = number != 0;
+        else if (n == "replica_selection") c.selection = choice;
+        else if (n == "monotonic_reads") c.monotonic_reads = number != 0;
         else if (n == "pid_file") c.pid_file = v;
         else if (n == "max_connections") c.max_connections = int(number);
         else if (n == "server_version") c.server_version = v;
@@ -237,9 +261,9 @@ status check_whole(const parse_state& st)
     if (c.poll_interval_ms > c.progress_max_age_ms)
         return error{0, st.name + ": poll_interval_ms (" + std::to_string(c.poll_interval_ms) +
                             ") must not exceed progress_max_age_ms (" + std::to_string(c.progress_max_age_ms) + ")"};
-    if (c.routing() != routing_mode::bridge)
+    if (c.routing() != routing_mode::bridge && c.monitor_user.empty())
         return error{0, st.name + ": mode = " + (c.routing() == routing_mode::direct ? "direct" : "smartscale") +
-                            " is not available in this version; use mode = bridge"};
+                            " needs [monitor] user and password: replica progress is read with them"};
     return {};
 }
 

@@ -16,6 +16,9 @@
 namespace causeway::common {
 
 enum class routing_mode { bridge = 0, direct = 1, smartscale = 2 };
+// The order of each enum is the order of its key's choices.
+enum class session_id_kind { connection = 0, user = 1, database = 2, provided_in_dbname = 3 };
+enum class replica_selection { least_outstanding = 0, round_robin = 1 };
 
 struct backend_config {
     std::string name;   // "primary" or the replica's key in [replicas]
@@ -28,7 +31,13 @@ struct config {
     // [causeway]
     address listen;
     int workers = 2;
-    int mode = int(routing_mode::bridge);   // index into the key's choices
+    int mode = int(routing_mode::smartscale);   // index into the key's choices
+    int session_id = int(session_id_kind::connection);
+    int session_id_fallback = int(session_id_kind::connection);
+    int causal_wait_ms = 10;
+    bool primary_in_read_pool = false;
+    int selection = int(replica_selection::least_outstanding);
+    bool monotonic_reads = false;
     std::string pid_file;
     int max_connections = 10000;
     std::string server_version;
@@ -52,10 +61,13 @@ struct config {
     std::map<std::string, std::string> users;   // user -> password
 
     routing_mode routing() const { return routing_mode(mode); }
+    session_id_kind session() const { return session_id_kind(session_id); }
+    session_id_kind session_fallback() const { return session_id_kind(session_id_fallback); }
+    replica_selection selection_policy() const { return replica_selection(selection); }
     std::string effective_shm_name() const;
 };
 
-enum class key_type { integer, string, choice, address, password };
+enum class key_type { integer, string, choice, address, password, boolean };
 
 struct config_key {
     const char* section;

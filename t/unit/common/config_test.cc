@@ -10,7 +10,7 @@
 using namespace causeway::common;
 
 namespace {
-const char* minimal = "[primary]\naddress = 127.0.0.1:3306\n[users]\napp = secret\n";
+const char* minimal = "[monitor]\nuser = m\n[primary]\naddress = 127.0.0.1:3306\n[users]\napp = secret\n";
 
 std::string slurp(const char* path)
 {
@@ -38,7 +38,10 @@ public:
         CPPUNIT_ASSERT_EQUAL(2, c->workers);
         CPPUNIT_ASSERT_EQUAL(std::uint16_t(6446), c->listen.port);
         CPPUNIT_ASSERT_EQUAL(std::string("/run/causeway/causeway.pid"), c->pid_file);
-        CPPUNIT_ASSERT(c->routing() == routing_mode::bridge);
+        CPPUNIT_ASSERT(c->routing() == routing_mode::smartscale);
+        CPPUNIT_ASSERT(c->session() == session_id_kind::connection);
+        CPPUNIT_ASSERT_EQUAL(10, c->causal_wait_ms);
+        CPPUNIT_ASSERT(!c->primary_in_read_pool && !c->monotonic_reads);
         CPPUNIT_ASSERT_EQUAL(std::string("/causeway-6446"), c->effective_shm_name());
         CPPUNIT_ASSERT_EQUAL(std::string("secret"), c->users["app"]);
     }
@@ -67,14 +70,14 @@ public:
 
     void errors_name_file_and_line()
     {
-        expect_error(std::string(minimal) + "[bogus]\nx = 1\n", "e.ini:6: unknown section [bogus]");
+        expect_error(std::string(minimal) + "[bogus]\nx = 1\n", "e.ini:8: unknown section [bogus]");
         expect_error(std::string("[causeway]\nwrkers = 2\n") + minimal, "e.ini:2: unknown key 'wrkers'");
         expect_error(std::string("[causeway]\n\nworkers = 0\n") + minimal, "e.ini:3: workers = '0'");
         expect_error(std::string("[causeway]\nworkers = two\n") + minimal, "e.ini:2:");
         expect_error(std::string("[causeway]\nmode = fast\n") + minimal, "e.ini:2: mode = 'fast': expected one of");
         expect_error(std::string("[causeway]\nlisten = 127.0.0.1\n") + minimal, "e.ini:2: listen");
         expect_error(std::string("[causeway]\nlisten = 1.2.3.4:99999\n") + minimal, "e.ini:2:");
-        expect_error(std::string(minimal) + "[replicas]\nr1 = 127.0.0.1:1\nr2 = 127.0.0.1:1\n", "e.ini:7:");
+        expect_error(std::string(minimal) + "[replicas]\nr1 = 127.0.0.1:1\nr2 = 127.0.0.1:1\n", "e.ini:9:");
         expect_error(std::string("[causeway]\nworkers = 1\nworkers = 2\n") + minimal, "e.ini:3: 'workers' set twice");
         expect_error(std::string("[causeway]\nthis line is junk\n") + minimal, "e.ini:2: syntax error");
         expect_error("orphan = 1\n" + std::string(minimal), "e.ini:1: 'orphan' is outside any section");
@@ -83,6 +86,9 @@ public:
     void cross_checks()
     {
         expect_error("[users]\na = b\n", "[primary] address is required");
+        expect_error("[causeway]\nmode = direct\n[primary]\naddress = 127.0.0.1:3306\n[users]\na = b\n", "needs [monitor] user");
+        expect_error(std::string("[causeway]\nmonotonic_reads = maybe\n") + minimal, "e.ini:2: monotonic_reads = 'maybe': expected on or off");
+        expect_error(std::string("[causeway]\nsession_id = SESSION\n") + minimal, "e.ini:2: session_id");
         expect_error("[primary]\naddress = 127.0.0.1:3306\n", "no users");
         expect_error("[causeway]\nusers_file = /nonexistent/users\n" + std::string(minimal), "not both");
         expect_error("[causeway]\nusers_file = /nonexistent/users\n[primary]\naddress = 127.0.0.1:3306\n",
