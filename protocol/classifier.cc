@@ -10,200 +10,7 @@ namespace causeway::protocol {
 
 namespace {
 
-// ---------------------------------------------------------------------------
-// Words. One sorted table holds the keywords the classifier reacts to and the
-// built-in functions it trusts; a word followed by '(' that is not in it is a
-// stored function or UDF call (unknown_function).
-
-enum class word_id : std::uint8_t {
-    none, algorithm, alter, analyze, and_, as, authors, begin, binlog, body, call, chain, change, character,
-    charset, check, checksum, collation, columns, commit, consistent, contributors, create, data, database,
-    databases, definer, delayed, delete_, desc, describe, do_, drop, dual, end, engines, event, events, except,
-    explain, extended, fields, flush, for_, format, from, full, fulltext, function, global, grant, grants,
-    group, handler, having, high_priority, if_, ignore, in, index, indexes, insert, install, intersect, into,
-    isolation, join, json_table, keys, kill, lateral, level, like, limit, load, local, lock, low_priority,
-    names, next, no, not_, on, only, or_, order, package, partitions, password, persist, persist_only, plugins,
-    prepare, previous, privileges, procedure, purge, quick, read, recover, recursive, references, release,
-    rename, repair, replace, reset, returning, revoke, role, rollback, savepoint, schema, schemas, security,
-    select, sequence, session, set, share, show, snapshot, spatial, sql, sql_calc_found_rows, start,
-    statement, status, stop, storage, straight_join, table, tables, temporary, to, transaction, trigger,
-    triggers, truncate, union_, unique, uninstall, unlock, update, use, user, using_, value, values, view,
-    where, window, with, work, write, xa, xml,
-};
-
-enum class fn_class : std::uint8_t {
-    keyword,  // not a function: '(' after it opens an ordinary group
-    pure,     // a built-in without session or server side effects
-    primary,  // a built-in whose answer or effect belongs to the primary session
-};
-
-struct word_entry {
-    std::string_view name;  // upper case
-    word_id id;
-    fn_class fn;
-};
-
-constexpr word_entry k(std::string_view n, word_id id = word_id::none) { return {n, id, fn_class::keyword}; }
-constexpr word_entry f(std::string_view n, word_id id = word_id::none) { return {n, id, fn_class::pure}; }
-constexpr word_entry p(std::string_view n) { return {n, word_id::none, fn_class::primary}; }
-
 using w = word_id;
-
-constexpr auto word_table = [] {
-    std::array table{
-        // Statement heads and clause keywords.
-        k("AGAINST"), k("ALGORITHM", w::algorithm), k("ALL"), k("ALTER", w::alter), k("ANALYZE", w::analyze),
-        k("AND", w::and_), k("ANY"), k("AS", w::as), k("ASC"), k("AUTHORS", w::authors), k("BEGIN", w::begin),
-        k("BETWEEN"), k("BINLOG", w::binlog), k("BODY", w::body), k("BY"), k("CALL", w::call), k("CASE"),
-        k("CHAIN", w::chain), k("CHANGE", w::change), k("CHARACTER", w::character), k("CHECK", w::check),
-        k("CHECKSUM", w::checksum), k("COLUMNS", w::columns), k("COMMIT", w::commit),
-        k("CONSISTENT", w::consistent), k("CONSTRAINT"), k("CONTRIBUTORS", w::contributors),
-        k("CREATE", w::create), k("CROSS"), k("DATA", w::data), k("DATABASES", w::databases),
-        k("DEFINER", w::definer), k("DELAYED", w::delayed), k("DELETE", w::delete_), k("DESC", w::desc),
-        k("DESCRIBE", w::describe), k("DISTINCT"), k("DISTINCTROW"), k("DIV"), k("DO", w::do_),
-        k("DROP", w::drop), k("DUAL", w::dual), k("ELSE"), k("END", w::end), k("ENGINES", w::engines),
-        k("ESCAPE"), k("EVENT", w::event), k("EVENTS", w::events), k("EXCEPT", w::except), k("EXISTS"),
-        k("EXPLAIN", w::explain), k("EXTENDED", w::extended), k("FIELDS", w::fields), k("FLUSH", w::flush),
-        k("FOR", w::for_), k("FORCE"), k("FOREIGN"), k("FROM", w::from), k("FULL", w::full),
-        k("FULLTEXT", w::fulltext), k("FUNCTION", w::function), k("GLOBAL", w::global), k("GRANT", w::grant),
-        k("GRANTS", w::grants), k("GROUP", w::group), k("HANDLER", w::handler), k("HAVING", w::having),
-        k("HIGH_PRIORITY", w::high_priority), k("IGNORE", w::ignore), k("IN", w::in), k("INDEX", w::index),
-        k("INDEXES", w::indexes), k("INNER"), k("INSTALL", w::install), k("INTERSECT", w::intersect),
-        k("INTO", w::into), k("IS"), k("ISOLATION", w::isolation), k("JOIN", w::join), k("KEY"),
-        k("KEYS", w::keys), k("KILL", w::kill), k("LATERAL", w::lateral), k("LEVEL", w::level),
-        k("LIKE", w::like), k("LIMIT", w::limit), k("LOAD", w::load), k("LOCAL", w::local), k("LOCK", w::lock),
-        k("LOW_PRIORITY", w::low_priority), k("MODE"), k("NAMES", w::names), k("NATURAL"), k("NESTED"),
-        k("NEXT", w::next), k("NO", w::no), k("NOT", w::not_), k("OF"), k("OFFSET"), k("ON", w::on),
-        k("ONLY", w::only), k("OR", w::or_), k("ORDER", w::order), k("OUTER"), k("OVER"),
-        k("PACKAGE", w::package), k("PARTITION"), k("PARTITIONS", w::partitions), k("PATH"),
-        k("PERSIST", w::persist), k("PERSIST_ONLY", w::persist_only), k("PLUGINS", w::plugins),
-        k("PREPARE", w::prepare), k("PREVIOUS", w::previous), k("PRIMARY"), k("PRIVILEGES", w::privileges),
-        k("PROCEDURE", w::procedure), k("PURGE", w::purge), k("QUICK", w::quick), k("RANGE"),
-        k("READ", w::read), k("RECOVER", w::recover), k("RECURSIVE", w::recursive),
-        k("REFERENCES", w::references), k("REGEXP"), k("RELEASE", w::release), k("RENAME", w::rename),
-        k("REPAIR", w::repair), k("RESET", w::reset), k("RETURNING", w::returning), k("REVOKE", w::revoke),
-        k("RLIKE"), k("ROLE", w::role), k("ROLLBACK", w::rollback), k("ROLLUP"), k("ROW"), k("ROWS"),
-        k("SAVEPOINT", w::savepoint), k("SCHEMAS", w::schemas), k("SECURITY", w::security),
-        k("SELECT", w::select), k("SEPARATOR"), k("SEQUENCE", w::sequence), k("SESSION", w::session),
-        k("SET", w::set), k("SHARE", w::share), k("SHOW", w::show), k("SNAPSHOT", w::snapshot), k("SOME"),
-        k("SPATIAL", w::spatial), k("SQL", w::sql), k("SQL_CALC_FOUND_ROWS", w::sql_calc_found_rows),
-        k("START", w::start), k("STATEMENT", w::statement), k("STATUS", w::status), k("STOP", w::stop),
-        k("STORAGE", w::storage), k("STRAIGHT_JOIN", w::straight_join), k("SYSTEM_TIME"),
-        k("TABLE", w::table), k("TABLES", w::tables), k("TEMPORARY", w::temporary), k("THEN"),
-        k("TO", w::to), k("TRANSACTION", w::transaction), k("TRIGGER", w::trigger),
-        k("TRIGGERS", w::triggers), k("UNION", w::union_), k("UNINSTALL", w::uninstall), k("UNIQUE", w::unique),
-        k("UNLOCK", w::unlock), k("UPDATE", w::update), k("USE", w::use), k("USING", w::using_),
-        k("VALUE", w::value), k("VALUES", w::values), k("VIEW", w::view), k("WHEN"), k("WHERE", w::where),
-        k("WINDOW", w::window), k("WITH", w::with), k("WORK", w::work), k("WRITE", w::write), k("XA", w::xa),
-        k("XML", w::xml), k("XOR"),
-        // Type names (CAST, CONVERT, column definitions).
-        k("BIGINT"), k("BINARY"), k("BIT"), k("BLOB"), k("BOOL"), k("BOOLEAN"), k("DATETIME"), k("DEC"),
-        k("DECIMAL"), k("DOUBLE"), k("ENUM"), k("FIXED"), k("FLOAT"), k("INT"), k("INTEGER"), k("JSON"),
-        k("LONGBLOB"), k("LONGTEXT"), k("MEDIUMBLOB"), k("MEDIUMINT"), k("MEDIUMTEXT"), k("NCHAR"),
-        k("NUMERIC"), k("NVARCHAR"), k("PRECISION"), k("REAL"), k("SIGNED"), k("SMALLINT"), k("TEXT"),
-        k("TINYBLOB"), k("TINYINT"), k("TINYTEXT"), k("UNSIGNED"), k("VARBINARY"), k("VARCHAR"),
-        k("VARCHAR2"), k("INET4"), k("INET6"),
-        // Built-ins that are also keywords the heads look at.
-        f("CHARSET", w::charset), f("COLLATION", w::collation), f("DATABASE", w::database), f("DEFAULT"),
-        f("FORMAT", w::format), f("IF", w::if_), f("INSERT", w::insert), f("JSON_TABLE", w::json_table),
-        f("PASSWORD", w::password), f("REPLACE", w::replace), f("SCHEMA", w::schema),
-        f("TRUNCATE", w::truncate), f("USER", w::user),
-        // Built-in functions without side effects (string, numeric, date, JSON,
-        // aggregate, window, geometry, misc). SLEEP and BENCHMARK only burn time.
-        f("ABS"), f("ACOS"), f("ADDDATE"), f("ADDTIME"), f("ADD_MONTHS"), f("AES_DECRYPT"), f("AES_ENCRYPT"),
-        f("ASCII"), f("ASIN"), f("ASTEXT"), f("ASWKT"), f("ATAN"), f("ATAN2"), f("AVG"), f("BENCHMARK"),
-        f("BIN"), f("BIT_AND"), f("BIT_COUNT"), f("BIT_LENGTH"), f("BIT_OR"), f("BIT_XOR"), f("CAST"),
-        f("CEIL"), f("CEILING"), f("CHAR"), f("CHARACTER_LENGTH"), f("CHAR_LENGTH"), f("CHR"), f("COALESCE"),
-        f("COERCIBILITY"), f("COLUMN_ADD"), f("COLUMN_CHECK"), f("COLUMN_CREATE"), f("COLUMN_DELETE"),
-        f("COLUMN_EXISTS"), f("COLUMN_GET"), f("COLUMN_JSON"), f("COLUMN_LIST"), f("COMPRESS"), f("CONCAT"),
-        f("CONCAT_WS"), f("CONV"), f("CONVERT"), f("CONVERT_TZ"), f("COS"), f("COT"), f("COUNT"), f("CRC32"),
-        f("CRC32C"), f("CUME_DIST"), f("CURDATE"), f("CURRENT_DATE"), f("CURRENT_ROLE"), f("CURRENT_TIME"),
-        f("CURRENT_TIMESTAMP"), f("CURRENT_USER"), f("CURTIME"), f("DATE"), f("DATEDIFF"), f("DATE_ADD"),
-        f("DATE_FORMAT"), f("DATE_SUB"), f("DAY"), f("DAYNAME"), f("DAYOFMONTH"), f("DAYOFWEEK"),
-        f("DAYOFYEAR"), f("DECODE"), f("DEGREES"), f("DENSE_RANK"), f("ELT"), f("ENCODE"), f("EXP"),
-        f("EXPORT_SET"), f("EXTRACT"), f("EXTRACTVALUE"), f("FIELD"), f("FIND_IN_SET"), f("FIRST_VALUE"),
-        f("FLOOR"), f("FORMAT_BYTES"), f("FORMAT_PICO_TIME"), f("FROM_BASE64"), f("FROM_DAYS"),
-        f("FROM_UNIXTIME"), f("GEOMETRYCOLLECTION"), f("GEOMFROMTEXT"), f("GET_FORMAT"), f("GREATEST"),
-        f("GROUP_CONCAT"), f("HEX"), f("HOUR"), f("IFNULL"), f("INET6_ATON"), f("INET6_NTOA"), f("INET_ATON"),
-        f("INET_NTOA"), f("INSTR"), f("INTERVAL"), f("ISNULL"), f("IS_IPV4"), f("IS_IPV4_COMPAT"),
-        f("IS_IPV4_MAPPED"), f("IS_IPV6"), f("JSON_ARRAY"), f("JSON_ARRAYAGG"), f("JSON_ARRAY_APPEND"),
-        f("JSON_ARRAY_INSERT"), f("JSON_ARRAY_INTERSECT"), f("JSON_COMPACT"), f("JSON_CONTAINS"),
-        f("JSON_CONTAINS_PATH"), f("JSON_DEPTH"), f("JSON_DETAILED"), f("JSON_EQUALS"), f("JSON_EXISTS"),
-        f("JSON_EXTRACT"), f("JSON_INSERT"), f("JSON_KEYS"), f("JSON_LENGTH"), f("JSON_LOOSE"), f("JSON_MERGE"),
-        f("JSON_MERGE_PATCH"), f("JSON_MERGE_PRESERVE"), f("JSON_NORMALIZE"), f("JSON_OBJECT"),
-        f("JSON_OBJECTAGG"), f("JSON_OBJECT_FILTER_KEYS"), f("JSON_OBJECT_TO_ARRAY"), f("JSON_OVERLAPS"),
-        f("JSON_PRETTY"), f("JSON_QUERY"), f("JSON_QUOTE"), f("JSON_REMOVE"), f("JSON_REPLACE"),
-        f("JSON_SCHEMA_VALID"), f("JSON_SEARCH"), f("JSON_SET"), f("JSON_TYPE"), f("JSON_UNQUOTE"),
-        f("JSON_VALID"), f("JSON_VALUE"), f("LAG"), f("LAST_DAY"), f("LAST_VALUE"), f("LCASE"), f("LEAD"),
-        f("LEAST"), f("LEFT"), f("LENGTH"), f("LENGTHB"), f("LINESTRING"), f("LN"), f("LOCALTIME"),
-        f("LOCALTIMESTAMP"), f("LOCATE"), f("LOG"), f("LOG10"), f("LOG2"), f("LOWER"), f("LPAD"), f("LTRIM"),
-        f("MAKEDATE"), f("MAKETIME"), f("MAKE_SET"), f("MATCH"), f("MAX"), f("MBRCONTAINS"), f("MBRINTERSECTS"),
-        f("MBRWITHIN"), f("MD5"), f("MEDIAN"), f("MICROSECOND"), f("MID"), f("MIN"), f("MINUTE"), f("MOD"),
-        f("MONTH"), f("MONTHNAME"), f("MULTILINESTRING"), f("MULTIPOINT"), f("MULTIPOLYGON"), f("NAME_CONST"),
-        f("NATURAL_SORT_KEY"), f("NOW"), f("NTH_VALUE"), f("NTILE"), f("NULLIF"), f("NVL"), f("NVL2"),
-        f("OCT"), f("OCTET_LENGTH"), f("ORD"), f("PERCENTILE_CONT"), f("PERCENTILE_DISC"), f("PERCENT_RANK"),
-        f("PERIOD_ADD"), f("PERIOD_DIFF"), f("PI"), f("POINT"), f("POLYGON"), f("POSITION"), f("POW"),
-        f("POWER"), f("QUARTER"), f("QUOTE"), f("RADIANS"), f("RAND"), f("RANDOM_BYTES"), f("RANK"),
-        f("REGEXP_INSTR"), f("REGEXP_REPLACE"), f("REGEXP_SUBSTR"), f("REPEAT"), f("REVERSE"), f("RIGHT"),
-        f("ROUND"), f("ROW_NUMBER"), f("RPAD"), f("RTRIM"), f("SECOND"), f("SEC_TO_TIME"), f("SESSION_USER"),
-        f("SFORMAT"), f("SHA"), f("SHA1"), f("SHA2"), f("SIGN"), f("SIN"), f("SLEEP"), f("SOUNDEX"), f("SPACE"),
-        f("SQRT"), f("STD"), f("STDDEV"), f("STDDEV_POP"), f("STDDEV_SAMP"), f("STRCMP"), f("STR_TO_DATE"),
-        f("ST_AREA"), f("ST_ASBINARY"), f("ST_ASGEOJSON"), f("ST_ASTEXT"), f("ST_ASWKB"), f("ST_ASWKT"),
-        f("ST_BUFFER"), f("ST_CENTROID"), f("ST_CONTAINS"), f("ST_DISTANCE"), f("ST_DISTANCE_SPHERE"),
-        f("ST_ENVELOPE"), f("ST_EQUALS"), f("ST_GEOMFROMGEOJSON"), f("ST_GEOMFROMTEXT"), f("ST_GEOMFROMWKB"),
-        f("ST_INTERSECTS"), f("ST_ISVALID"), f("ST_LENGTH"), f("ST_POINTFROMTEXT"), f("ST_SRID"),
-        f("ST_WITHIN"), f("ST_X"), f("ST_Y"), f("SUBDATE"), f("SUBSTR"), f("SUBSTRING"), f("SUBSTRING_INDEX"),
-        f("SUBTIME"), f("SUM"), f("SYSDATE"), f("SYSTEM_USER"), f("SYS_GUID"), f("TAN"), f("TIME"),
-        f("TIMEDIFF"), f("TIMESTAMP"), f("TIMESTAMPADD"), f("TIMESTAMPDIFF"), f("TIME_FORMAT"),
-        f("TIME_TO_SEC"), f("TO_BASE64"), f("TO_CHAR"), f("TO_DAYS"), f("TO_SECONDS"), f("TRIM"), f("UCASE"),
-        f("UNCOMPRESS"), f("UNCOMPRESSED_LENGTH"), f("UNHEX"), f("UNIX_TIMESTAMP"), f("UPDATEXML"), f("UPPER"),
-        f("UTC_DATE"), f("UTC_TIME"), f("UTC_TIMESTAMP"), f("UUID"), f("UUID_SHORT"), f("VARIANCE"),
-        f("VAR_POP"), f("VAR_SAMP"), f("VERSION"), f("WEEK"), f("WEEKDAY"), f("WEEKOFYEAR"),
-        f("WEIGHT_STRING"), f("YEAR"), f("YEARWEEK"),
-        // Built-ins that must run in the client's own primary session: their
-        // answer is that session's (or that server's) state, or they change it.
-        p("BINLOG_GTID_POS"), p("CONNECTION_ID"), p("FOUND_ROWS"), p("GET_LOCK"), p("IS_FREE_LOCK"),
-        p("IS_USED_LOCK"), p("LASTVAL"), p("LAST_INSERT_ID"), p("LOAD_FILE"), p("MASTER_GTID_WAIT"),
-        p("MASTER_POS_WAIT"), p("NEXTVAL"), p("RELEASE_ALL_LOCKS"), p("RELEASE_LOCK"), p("ROW_COUNT"),
-        p("SETVAL"), p("SOURCE_POS_WAIT"), p("WAIT_FOR_EXECUTED_GTID_SET"), p("WSREP_LAST_SEEN_GTID"),
-        p("WSREP_LAST_WRITTEN_GTID"), p("WSREP_SYNC_WAIT_UPTO_GTID"),
-    };
-    std::sort(table.begin(), table.end(), [](const word_entry& a, const word_entry& b) { return a.name < b.name; });
-    return table;
-}();
-
-static_assert(std::adjacent_find(word_table.begin(), word_table.end(),
-                                 [](const word_entry& a, const word_entry& b) { return a.name == b.name; }) ==
-                  word_table.end(),
-              "duplicate word in word_table");
-
-constexpr std::size_t longest_word = 32;
-
-char to_upper(char c) { return (c >= 'a' && c <= 'z') ? char(c - 'a' + 'A') : c; }
-
-bool iequals(std::string_view a, std::string_view upper)
-{
-    if (a.size() != upper.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (to_upper(a[i]) != upper[i]) return false;
-    return true;
-}
-
-bool istarts_with(std::string_view a, std::string_view upper)
-{
-    return a.size() >= upper.size() && iequals(a.substr(0, upper.size()), upper);
-}
-
-const word_entry* find_word(std::string_view word)
-{
-    if (word.empty() || word.size() > longest_word || (word[0] >= '0' && word[0] <= '9')) return nullptr;
-    char buf[longest_word];
-    for (std::size_t i = 0; i < word.size(); ++i) buf[i] = to_upper(word[i]);
-    const std::string_view key(buf, word.size());
-    auto it = std::lower_bound(word_table.begin(), word_table.end(), key,
-                               [](const word_entry& e, std::string_view k) { return e.name < k; });
-    return (it != word_table.end() && it->name == key) ? &*it : nullptr;
-}
 
 // @@variables whose value belongs to one server or one session: reading them
 // on a replica connection answers a different question.
@@ -284,6 +91,7 @@ enum class explain_mode : std::uint8_t { none, plain, analyze };
 struct paren_ctx {
     bool table_list = false;
     bool function_args = false;
+    bool json_table = false;  // JSON_TABLE's arguments or column list: COLUMNS is syntax
 };
 
 constexpr int max_depth = 32;
@@ -360,6 +168,7 @@ private:
     void scan(stop_at stop);
     void step();
     void on_word();
+    bool not_a_call(const word_info* e);
     void on_keyword(word_id wid);
     void on_punct();
     void take_table();
@@ -372,9 +181,10 @@ private:
 
     sql_lexer lexer_;
     token cur_, next_;
-    const word_entry* cur_entry_ = nullptr;
-    const word_entry* next_entry_ = nullptr;
-    bool prev_dot_ = false;
+    const word_info* cur_entry_ = nullptr;
+    const word_info* next_entry_ = nullptr;
+    char prev_punct_ = 0;              // the previous token's byte, if punctuation
+    token_kind prev_kind_ = token_kind::end;
     word_id prev_id_ = word_id::none;  // the previous token's, if a word
 
     // Per statement.
@@ -383,6 +193,7 @@ private:
     std::array<paren_ctx, max_depth + 1> ctx_{};
     bool expect_table_ = false;  // the next name is a table reference
     bool pending_call_ = false;  // the next '(' opens a function's arguments
+    bool pending_json_table_ = false;  // ... of JSON_TABLE
     bool delete_using_ = false;  // DELETE ... USING introduces tables
     bool on_table_once_ = false; // CREATE INDEX/TRIGGER ... ON t
     bool skip_rest_ = false;     // SHOW GRANTS FOR user@host: no expressions follow
@@ -392,7 +203,8 @@ private:
 
 void parser::advance()
 {
-    prev_dot_ = cur_.kind == token_kind::punct && cur_.ch == '.';
+    prev_punct_ = cur_.kind == token_kind::punct ? cur_.ch : 0;
+    prev_kind_ = cur_.kind;
     prev_id_ = cur_.kind == token_kind::word ? id() : word_id::none;
     cur_ = next_;
     cur_entry_ = next_entry_;
@@ -1400,20 +1212,35 @@ void parser::step()
 void parser::on_word()
 {
     if (expect_table_) return take_table();
-    const word_entry* e = cur_entry_;
-    if (next_is_punct('(') && (!e || e->fn != fn_class::keyword)) {
+    const word_info* e = cur_entry_;
+    // seq.nextval / seq.currval (Oracle mode) take a sequence value.
+    if (prev_punct_ == '.' && e && e->cls == word_class::primary) flag(flag_primary_function);
+    if (next_is_punct('(') && !(e && e->cls == word_class::reserved) && !not_a_call(e)) {
         // A call. Built-ins need the '(' right after the name; with a space,
-        // a qualified name or an unknown name it is a stored function or UDF.
-        if (!e || prev_dot_ || next_.begin != cur_.end)
+        // a qualified name or any other name it is a stored function or UDF.
+        const bool builtin = e && (e->cls == word_class::pure || e->cls == word_class::primary);
+        if (!builtin || prev_punct_ == '.' || next_.begin != cur_.end)
             flag(flag_unknown_function);
-        else if (e->fn == fn_class::primary)
+        else if (e->cls == word_class::primary)
             flag(flag_primary_function);
         pending_call_ = true;
+        pending_json_table_ = e && e->id == w::json_table;
         advance();
         return;
     }
     if (e && e->id != word_id::none) on_keyword(e->id);
     advance();
+}
+
+// Non-reserved words that are followed by '(' without being a call, in the
+// only places where that is certain.
+bool parser::not_a_call(const word_info* e)
+{
+    if (!e) return false;
+    if (e->cls == word_class::type_name) return prev_id_ == w::as && ctx().function_args;  // CAST(x AS DATETIME(6))
+    if (iequals(cur_.text, "COLUMNS")) return ctx().json_table && prev_kind_ == token_kind::string;  // '$' COLUMNS (
+    if (iequals(cur_.text, "AGAINST")) return prev_punct_ == ')';  // MATCH (a) AGAINST (..)
+    return false;
 }
 
 void parser::on_keyword(word_id wid)
@@ -1435,9 +1262,12 @@ void parser::on_keyword(word_id wid)
         flag(flag_into);
         c.table_list = false;
         return;
-    case w::where:
     case w::group:
     case w::order:
+        if (prev_id_ == w::for_) return;  // USE INDEX FOR ORDER BY (i): still in the table list
+        c.table_list = false;
+        return;
+    case w::where:
     case w::having:
     case w::limit:
     case w::window:
@@ -1447,9 +1277,10 @@ void parser::on_keyword(word_id wid)
     case w::returning:
     case w::set:
     case w::values:
-    case w::value:
-    case w::select:
         c.table_list = false;
+        return;
+    case w::select:  // also a subquery in what looked like a call: ANY (SELECT ..)
+        c.table_list = c.function_args = false;
         return;
     case w::for_:
         if (next_is(w::update) || next_is(w::share)) {
@@ -1504,6 +1335,9 @@ void parser::on_punct()
         paren_ctx c;
         if (pending_call_) {
             c.function_args = true;
+            c.json_table = pending_json_table_;
+        } else if (ctx().json_table) {
+            c.function_args = c.json_table = true;  // COLUMNS (...) of JSON_TABLE
         } else if (expect_table_) {
             // A derived table (the SELECT inside clears the list) or a
             // parenthesised join (t1, t2 JOIN t3): the name after it is a table.
@@ -1533,6 +1367,7 @@ void parser::take_table()
         switch (id()) {
         case w::dual: advance(); return;
         case w::lateral:
+            if (!next_is_punct('(')) break;  // a table called lateral
             expect_table_ = true;
             advance();
             return;
