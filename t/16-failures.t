@@ -23,6 +23,13 @@ my $port = $cw->port;
 $p->sql('CREATE TABLE test.kv (id INT PRIMARY KEY, name VARCHAR(20), v INT)');
 $p->sql("INSERT INTO test.kv VALUES (1, 'a', 10), (2, 'b', 20)");
 
+# Runs a block; a die inside (e.g. a login that fails) is one failed assertion, not the end
+# of the test file.
+sub section {
+    my ($name, $code) = @_;
+    eval { $code->(); 1 } or fail("$name: died: $@");
+}
+
 sub client {
     my (%o) = @_;
     my $w = Causeway::Wire->new(port => $o{port} // $port, timeout => 10);
@@ -44,7 +51,7 @@ sub err_or_close {    # the response to a bad packet: 'err', 'closed', or what e
 }
 
 # ------------------------------------------------------------------ commands
-{
+section('commands', sub {
     my $w = client();
     $w->command(COM_FIELD_LIST, "kv\0");
     my (@names, $end);
@@ -106,7 +113,7 @@ sub err_or_close {    # the response to a bad packet: 'err', 'closed', or what e
     is(value($w, 'SELECT 5'), 5, 'the connection works after that error');
     $w->command(COM_QUIT);
     ok($w->closed_within(5), 'COM_QUIT closes the connection');
-}
+});
 
 # ------------------------------------------------------------------ malformed packets
 my @kids = $cw->direct ? () : $cw->children;
@@ -121,10 +128,12 @@ my @malformed = (
 );
 for my $m (@malformed) {
     my ($what, $send) = @$m;
+    section($what, sub {
     my $w = client();
     $send->($w);
     is(err_or_close($w), 'err or close', "$what: ERR or close");
     $w->close;
+    });
 }
 my @cut = (
     ['a truncated header, then close', sub { $_[0]->send_raw("\x05\x00") }],
@@ -133,11 +142,13 @@ my @cut = (
 );
 for my $m (@cut) {
     my ($what, $send) = @$m;
+    section($what, sub {
     my $w = client();
     $send->($w);
     shutdown($w->sock, SHUT_WR);
     ok($w->closed_within(5), "$what: the connection is closed");
     $w->close;
+    });
 }
 my @prelogin = (
     ['garbage instead of the handshake response', sub { $_[0]->send_packet(join('', map { chr(($_ * 37) & 0xff) } 1 .. 40), 1) }],
@@ -155,13 +166,15 @@ for my $m (@prelogin) {
     is(err_or_close($w), 'err or close', "before login, $what: ERR or close");
     $w->close;
 }
-{
+section('pre-login truncated header', sub {
     my $w = Causeway::Wire->new(port => $port, timeout => 10);
     $w->send_raw("\x20\x00");
     shutdown($w->sock, SHUT_WR);
     ok($w->closed_within(5), 'before login, a truncated header then close: the connection is closed');
-}
-is(value(client(), 'SELECT 42'), 42, 'after the malformed packets a new client is served');
+});
+section('after malformed packets', sub {
+    is(value(client(), 'SELECT 42'), 42, 'after the malformed packets a new client is served');
+});
 unless ($cw->direct) {
     ok($cw->is_running, 'causewayd is still running');
     is(join(' ', $cw->children), join(' ', @kids), 'no causewayd child died (same pids)');
@@ -173,7 +186,7 @@ sub thread_alive {
     my ($id) = @_;
     return $p->value('SELECT COUNT(*) FROM information_schema.processlist WHERE id = ?', $id);
 }
-{
+section('raw client gone mid-result', sub {
     my $w = client();
     my $id = value($w, 'SELECT CONNECTION_ID()');
     like($id, qr/^\d+$/, 'the backend connection id');
@@ -184,8 +197,8 @@ sub thread_alive {
     $w->close;
     ok(wait_until(sub { !thread_alive($id) }, timeout => 5),
        'after the raw client closes mid-result, its backend connection leaves the primary\'s processlist within 5 s');
-}
-{
+});
+section('CLI killed mid-result', sub {
     my $out = $t->dir . '/cli-mid.out';
     my $pid = $t->spawn_bg(['mariadb', '--no-defaults', '-h127.0.0.1', "-P$port", '-uapp', '-psecret',
                             '--quick', '--comments', '-N', '-B', '-e',
@@ -203,10 +216,10 @@ sub thread_alive {
     reap($pid, 5);
     ok($id && wait_until(sub { !thread_alive($id) }, timeout => 5),
        'after the CLI is killed with SIGKILL mid-result, its backend connection leaves the processlist within 5 s');
-}
+});
 
 # ------------------------------------------------------------------ primary killed mid-session
-{
+section('primary killed mid-session', sub {
     my $busy = client();
     my $idle = client();
     is(value($busy, 'SELECT 1'), 1, 'a session works before the primary dies');
@@ -224,7 +237,7 @@ sub thread_alive {
     ok($w, 'a new connection after restarting the primary logs in') or diag($@);
     is($w && value($w, 'SELECT COUNT(*) FROM kv'), 2, 'and queries the restarted primary');
     ok($topo->wait_for_replicas(20), 'replicas reconnect to the restarted primary');
-}
+});
 
 # ------------------------------------------------------------------ primary down before connecting
 SKIP: {
@@ -250,7 +263,9 @@ SKIP: {
          'after an auth switch, mariadb CLI shows the same ERR (not a malformed packet)');
     $p->start;
     ok($topo->wait_for_replicas(20), 'replicas catch up after the primary is back');
-    is(value(client(), 'SELECT 7'), 7, 'a new connection works once the primary is back');
+    section('primary back', sub {
+        is(value(client(), 'SELECT 7'), 7, 'a new connection works once the primary is back');
+    });
 }
 
 $t->done;
