@@ -127,21 +127,21 @@ struct alignas(64) poller_counters {
 
 // ---------------------------------------------------------------- session table
 
-// Open addressing in buckets of one cache line: a meta word and 7 key words.
-// A key hashes to two buckets; the entry's value lives in a parallel array so
-// that a miss reads one line per bucket.
-inline constexpr std::size_t bucket_entries = 7;
+// Open addressing in buckets of two cache lines (128 bytes, aligned, so the
+// adjacent-line prefetcher fetches them together): a meta word and 5 entries
+// of a key word and the entry's position. A key hashes to two buckets; a
+// lookup prefetches all four lines at once, so a hit or a miss costs about
+// one memory round trip.
+inline constexpr std::size_t bucket_entries = 5;
 
-struct alignas(64) table_bucket {
-    word meta;                   // bucket_* bits below
-    word key[bucket_entries];    // key_* bits below; 0 = empty
-};
 // The position of an entry: two slots, each one domain's seqno (slot_* bits).
-struct table_value {
+struct table_entry {
+    word key;       // key_* bits below; 0 = empty
     word slot[2];
 };
-struct table_value_bucket {
-    table_value value[bucket_entries];
+struct alignas(128) table_bucket {
+    word meta;   // bucket_* bits below
+    table_entry entry[bucket_entries];
 };
 
 // Key word: tag (32 high bits of the session key, never 0) | overflow | version.
@@ -174,13 +174,12 @@ struct alignas(64) table_stats {
     word inline_reclaims;           // entries freed by an update that found its buckets full
 };
 
-// A table region: keys and values at these offsets. Region 0 holds the
-// position of each session's last write. Region 1 is reserved for monotonic
-// reads (the position of each session's last replica read) and has 0 buckets
-// in this layout version.
+// A table region: buckets at this offset. Region 0 holds the position of
+// each session's last write. Region 1 is reserved for monotonic reads (the
+// position of each session's last replica read, same entry type, same
+// session_table code) and has 0 buckets in this layout version.
 struct table_region {
-    std::uint64_t keys_offset;
-    std::uint64_t values_offset;
+    std::uint64_t offset;
     std::uint64_t buckets;
     std::uint64_t entries;   // buckets * bucket_entries
 };
@@ -250,11 +249,10 @@ constexpr segment_plan plan_segment(std::uint64_t entries)
     p.labels_offset = align_up(p.progress_offset + max_backends * sizeof(progress_entry), 64);
     p.workers_offset = align_up(p.labels_offset + sizeof(backend_labels), 64);
     p.poller_offset = align_up(p.workers_offset + max_worker_slots * sizeof(worker_counters), 64);
-    p.table.keys_offset = align_up(p.poller_offset + sizeof(poller_counters), 4096);
-    p.table.values_offset = align_up(p.table.keys_offset + buckets * sizeof(table_bucket), 4096);
+    p.table.offset = align_up(p.poller_offset + sizeof(poller_counters), 4096);
     p.table.buckets = buckets;
     p.table.entries = buckets * bucket_entries;
-    p.total_size = align_up(p.table.values_offset + buckets * sizeof(table_value_bucket), 4096);
+    p.total_size = align_up(p.table.offset + buckets * sizeof(table_bucket), 4096);
     return p;
 }
 
@@ -265,9 +263,8 @@ static_assert(sizeof(backend_label) == 96);
 static_assert(sizeof(backend_labels) == 64 + max_backends * 96);
 static_assert(sizeof(worker_counters) == 256);
 static_assert(sizeof(poller_counters) == 128);
-static_assert(sizeof(table_bucket) == 64 && alignof(table_bucket) == 64);
-static_assert(sizeof(table_value) == 16);
-static_assert(sizeof(table_value_bucket) == 112 && 112 % sizeof(table_value) == 0);
+static_assert(sizeof(table_entry) == 24);
+static_assert(sizeof(table_bucket) == 128 && alignof(table_bucket) == 128);
 static_assert(sizeof(table_stats) == 64);
 static_assert(sizeof(session_state) == 5 * 64);
 static_assert(sizeof(segment_header) <= 4096);
@@ -275,7 +272,7 @@ static_assert(max_domains < 16, "a slot stores the domain index + 1 in 4 bits");
 static_assert(route_reason_count + 14 <= 32, "worker_counters must stay 256 bytes");
 static_assert(std::is_standard_layout_v<segment_header> && std::is_standard_layout_v<progress_entry> &&
               std::is_standard_layout_v<table_bucket> && std::is_standard_layout_v<worker_counters>);
-// 1 M sessions: 1,048,576 entries fit well under 64 MiB.
-static_assert(plan_segment(1048576).total_size <= 64ull << 20);
+// 1 M sessions at 70% fill (1.43 M entries) fit well under 64 MiB.
+static_assert(plan_segment(1430000).total_size <= 40ull << 20);
 
 }  // namespace causeway::shm

@@ -78,17 +78,16 @@ common::status validate(const segment_header& h, std::size_t size, const std::st
     if (h.header_size != sizeof(segment_header) || h.total_size != p.total_size || h.total_size > size ||
         h.progress_offset != p.progress_offset || h.labels_offset != p.labels_offset ||
         h.workers_offset != p.workers_offset || h.poller_offset != p.poller_offset ||
-        h.table[0].keys_offset != p.table.keys_offset || h.table[0].values_offset != p.table.values_offset ||
-        h.table[0].buckets != p.table.buckets || h.table[1].buckets != 0)
+        h.table[0].offset != p.table.offset || h.table[0].buckets != p.table.buckets || h.table[1].buckets != 0)
         return bad("sizes or offsets do not match this layout");
     return {};
 }
 
 // What is already under `name`, for create(): nothing, a live owner (refuse),
-// a dead owner, or something invalid.
-enum class found { nothing, live, dead, invalid };
+// a dead owner, something invalid (replace), or an error (say so: permissions).
+enum class found { nothing, live, dead, invalid, error };
 
-found inspect(const std::string& name, pid_t& owner, std::string& why)
+found inspect(const std::string& name, pid_t& owner, std::string& why, int& code)
 {
     try {
         bip::shared_memory_object shm(bip::open_only, name.c_str(), bip::read_only);
@@ -112,8 +111,10 @@ found inspect(const std::string& name, pid_t& owner, std::string& why)
         return alive ? found::live : found::dead;
     } catch (const bip::interprocess_exception& e) {
         if (e.get_error_code() == bip::not_found_error || e.get_native_error() == ENOENT) return found::nothing;
-        why = ipc_error("open " + name, e).message;
-        return found::invalid;
+        common::error err = ipc_error("open shared memory " + name, e);
+        why = err.message;
+        code = err.code;
+        return found::error;
     }
 }
 
@@ -165,8 +166,9 @@ common::result<segment> segment::create(const common::config& cfg)
 
     pid_t owner = 0;
     std::string why;
+    int code = 0;
     segment_origin origin = segment_origin::created;
-    switch (inspect(name, owner, why)) {
+    switch (inspect(name, owner, why, code)) {
     case found::nothing:
         break;
     case found::live:
@@ -181,6 +183,8 @@ common::result<segment> segment::create(const common::config& cfg)
         CW_LOG(LOG_WARNING, "recreating %s", why.c_str());
         origin = segment_origin::replaced_invalid;
         break;
+    case found::error:
+        return common::error{code, why};
     }
     if (origin != segment_origin::created) bip::shared_memory_object::remove(name.c_str());
 
@@ -215,8 +219,7 @@ common::result<segment> segment::create(const common::config& cfg)
         auto* labels = construct<backend_labels>(base, plan.labels_offset);
         construct<worker_counters>(base, plan.workers_offset, max_worker_slots);
         construct<poller_counters>(base, plan.poller_offset);
-        construct<table_bucket>(base, plan.table.keys_offset, plan.table.buckets);
-        construct<table_value_bucket>(base, plan.table.values_offset, plan.table.buckets);
+        construct<table_bucket>(base, plan.table.offset, plan.table.buckets);
         progress_block(h, nullptr, labels).set_labels(cfg);
         h->layout_version.store(layout_version, std::memory_order_relaxed);
         h->magic.store(segment_magic, std::memory_order_release);   // publishes everything above

@@ -70,8 +70,7 @@ session_table::session_table(segment_header* header, std::size_t region, std::by
     : header_(header),
       state_(&header->sessions),
       stats_(&header->stats[region]),
-      keys_(reinterpret_cast<table_bucket*>(base + header->table[region].keys_offset)),
-      values_(reinterpret_cast<table_value_bucket*>(base + header->table[region].values_offset)),
+      table_(reinterpret_cast<table_bucket*>(base + header->table[region].offset)),
       buckets_(header->table[region].buckets)
 {
 }
@@ -115,17 +114,20 @@ lookup_result session_table::lookup(std::uint64_t key) const noexcept
     }
     std::size_t b1, b2;
     buckets_of(key, b1, b2);
-    __builtin_prefetch(&keys_[b2]);
-    if (keys_[b1].meta.load(acquire) & bucket_spill) {
+    // Both buckets, both lines each, before the first load waits on memory.
+    for (std::size_t b : {b1, b2}) {
+        __builtin_prefetch(&table_[b]);
+        __builtin_prefetch(reinterpret_cast<const char*>(&table_[b]) + 64);
+    }
+    if (table_[b1].meta.load(acquire) & bucket_spill) {
         r.status = lookup_status::spilled;
         return r;
     }
     const std::uint64_t tag = tag_of(key);
     std::uint64_t seq[max_domains] = {};
     for (std::size_t b : {b1, b2}) {
-        const table_bucket& kb = keys_[b];
-        for (std::size_t i = 0; i < bucket_entries; ++i) {
-            std::uint64_t kw = kb.key[i].load(acquire);
+        for (const table_entry& e : table_[b].entry) {
+            std::uint64_t kw = e.key.load(acquire);
             if (key_tag(kw) != tag) continue;
             if (kw & key_overflow) {
                 r.status = lookup_status::overflow;
@@ -133,8 +135,7 @@ lookup_result session_table::lookup(std::uint64_t key) const noexcept
             }
             // Every entry with this tag counts (a racing insert may have made
             // two): the answer is the max over them.
-            const table_value& v = values_[b].value[i];
-            for (const word& s : v.slot) {
+            for (const word& s : e.slot) {
                 std::uint64_t w = s.load(acquire);
                 int d = slot_domain(w);
                 if (d >= 0 && std::size_t(d) < max_domains) seq[d] = std::max(seq[d], slot_seqno(w));
@@ -162,7 +163,7 @@ bool session_table::find_or_claim(std::uint64_t key, place& where, std::uint64_t
         std::size_t free_count[2] = {0, 0};
         for (int n = 0; n < 2; ++n) {
             for (std::size_t i = 0; i < bucket_entries; ++i) {
-                std::uint64_t k = keys_[b[n]].key[i].load(acquire);
+                std::uint64_t k = table_[b[n]].entry[i].key.load(acquire);
                 if (key_tag(k) == tag) {
                     where = {b[n], i};
                     kw = k;
@@ -176,7 +177,7 @@ bool session_table::find_or_claim(std::uint64_t key, place& where, std::uint64_t
         int first = free_count[1] > free_count[0] ? 1 : 0;
         for (int n : {first, 1 - first}) {
             for (std::size_t i = 0; i < bucket_entries; ++i) {
-                word& slot = keys_[b[n]].key[i];
+                word& slot = table_[b[n]].entry[i].key;
                 std::uint64_t k = slot.load(acquire);
                 if (key_tag(k) != 0) continue;
                 std::uint64_t claimed = (tag << key_tag_shift) | ((k + 1) & key_version_mask);
@@ -194,7 +195,7 @@ bool session_table::find_or_claim(std::uint64_t key, place& where, std::uint64_t
     return false;
 }
 
-bool session_table::raise_slot(table_value& v, int idx, std::uint64_t seqno) noexcept
+bool session_table::raise_slot(table_entry& v, int idx, std::uint64_t seqno) noexcept
 {
     const std::uint64_t want = make_slot(idx, seqno);
     for (int round = 0; round < 4; ++round) {
@@ -226,7 +227,7 @@ bool session_table::raise_slot(table_value& v, int idx, std::uint64_t seqno) noe
 // release CAS, so a reclaimer that acquires the mark reads a covering position.
 void session_table::spill(std::size_t bucket, const item* items, std::size_t n) noexcept
 {
-    word& meta = keys_[bucket].meta;
+    word& meta = table_[bucket].meta;
     const bool single = n == 1 && items[0].seqno <= bucket_low_mask;
     if (!single)
         for (std::size_t i = 0; i < n; ++i) cas_max(state_->spill[items[i].idx], items[i].seqno);
@@ -281,7 +282,7 @@ update_status session_table::update(std::uint64_t key, const protocol::gtid_posi
             if (freed) stats_->inline_reclaims.fetch_add(freed, relaxed);
             if (!freed || !find_or_claim(key, p, kw)) break;
         }
-        table_value& v = values_[p.bucket].value[p.slot];
+        table_entry& v = table_[p.bucket].entry[p.slot];
         bool overflow = false;
         for (std::size_t i = 0; i < n; ++i) {
             if (items[i].seqno <= slot_seqno_max && raise_slot(v, items[i].idx, items[i].seqno)) continue;
@@ -290,7 +291,7 @@ update_status session_table::update(std::uint64_t key, const protocol::gtid_posi
         }
         // Acknowledge: bump the version (and set overflow) while the tag is
         // still ours, so a reclaim that read the old version cannot free it.
-        word& kword = keys_[p.bucket].key[p.slot];
+        word& kword = v.key;
         while (true) {
             std::uint64_t next = bump_version(kw) | (overflow ? key_overflow : 0);
             if (kword.compare_exchange_weak(kw, next, acq_rel, acquire)) {
@@ -347,7 +348,7 @@ std::size_t session_table::reclaim_bucket(std::size_t b, const std::uint64_t (&w
             if (sp[d]) cas_max(state_->floor[d], sp[d]);
     };
 
-    table_bucket& kb = keys_[b];
+    table_bucket& kb = table_[b];
     std::uint64_t sp[max_domains];
     std::uint64_t meta = kb.meta.load(acquire);
     if (meta & bucket_spill) {
@@ -367,8 +368,8 @@ std::size_t session_table::reclaim_bucket(std::size_t b, const std::uint64_t (&w
 
     std::size_t freed = 0;
     for (std::size_t i = 0; i < bucket_entries; ++i) {
-        std::uint64_t kw = kb.key[i].load(acquire);
-        table_value& v = values_[b].value[i];
+        table_entry& v = kb.entry[i];
+        std::uint64_t kw = v.key.load(acquire);
         std::uint64_t s[2] = {v.slot[0].load(acquire), v.slot[1].load(acquire)};
         const bool used = key_tag(kw) != 0;
         if (!used && s[0] == 0 && s[1] == 0) continue;
@@ -386,7 +387,7 @@ std::size_t session_table::reclaim_bucket(std::size_t b, const std::uint64_t (&w
             if (s[j] && !v.slot[j].compare_exchange_strong(s[j], 0, acq_rel, relaxed)) cleared = false;
         // A free word with leftover slots (an update that restarted) is just tidied.
         if (!cleared || !used) continue;
-        if (kb.key[i].compare_exchange_strong(kw, (kw + 1) & key_version_mask, acq_rel, relaxed)) {
+        if (v.key.compare_exchange_strong(kw, (kw + 1) & key_version_mask, acq_rel, relaxed)) {
             ++r.reclaimed;
             ++freed;
         }
@@ -431,7 +432,7 @@ std::size_t session_table::occupied() const noexcept
 {
     std::size_t n = 0;
     for (std::size_t b = 0; b < buckets_; ++b)
-        for (const word& k : keys_[b].key) n += key_tag(k.load(relaxed)) != 0;
+        for (const table_entry& e : table_[b].entry) n += key_tag(e.key.load(relaxed)) != 0;
     return n;
 }
 

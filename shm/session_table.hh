@@ -105,15 +105,14 @@ private:
     void buckets_of(std::uint64_t key, std::size_t& b1, std::size_t& b2) const noexcept;
     int domain_index(std::uint32_t domain, bool claim) const noexcept;
     bool find_or_claim(std::uint64_t key, place& where, std::uint64_t& kw) noexcept;
-    bool raise_slot(table_value& v, int idx, std::uint64_t seqno) noexcept;
+    bool raise_slot(table_entry& e, int idx, std::uint64_t seqno) noexcept;
     void spill(std::size_t bucket, const item* items, std::size_t n) noexcept;
     std::size_t reclaim_bucket(std::size_t b, const std::uint64_t (&wm)[max_domains], reclaim_result& r) noexcept;
 
     segment_header* header_ = nullptr;
     session_state* state_ = nullptr;
     table_stats* stats_ = nullptr;
-    table_bucket* keys_ = nullptr;
-    table_value_bucket* values_ = nullptr;
+    table_bucket* table_ = nullptr;
     std::size_t buckets_ = 0;
 };
 

@@ -175,7 +175,7 @@ public:
         void* mem = mmap(nullptr, sizeof(truth), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         CPPUNIT_ASSERT(mem != MAP_FAILED);
         truth& tr = *new (mem) truth{};
-        scratch_segment s(4200);   // 600 buckets: room for the 3072 steady keys, not the burst
+        scratch_segment s(4500);   // 900 buckets: room for the 3072 steady keys, not the burst
         segment seg = must(segment::create(s.cfg));
         session_table t = seg.sessions();
         CPPUNIT_ASSERT(t.init_floor(*protocol::parse_gtid_position("0-1-0")));

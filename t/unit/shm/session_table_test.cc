@@ -30,8 +30,9 @@ std::string known(const session_table& t, std::uint64_t key)
 }
 
 // Raw keys with distinct tags (high 32 bits); in a 2-bucket table every key
-// uses both buckets, so these fill it exactly.
+// uses both buckets (the same first one: bucket 0), so `tiny` of them fill it.
 std::uint64_t raw_key(std::uint32_t tag, std::uint32_t low = 7) { return std::uint64_t(tag) << 32 | low; }
+constexpr std::uint32_t tiny = 2 * bucket_entries;
 }  // namespace
 
 class session_table_test : public CppUnit::TestFixture {
@@ -158,15 +159,15 @@ public:
 
     void full_table_spills_and_recovers()
     {
-        scratch_segment s(14);   // 2 buckets of 7
+        scratch_segment s(tiny);   // 2 buckets
         segment seg = must(segment::create(s.cfg));
         session_table t = seg.sessions();
-        CPPUNIT_ASSERT_EQUAL(std::size_t(14), t.capacity());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(tiny), t.capacity());
         CPPUNIT_ASSERT(t.init_floor(pos("0-1-1")));
-        for (std::uint32_t i = 1; i <= 14; ++i)
+        for (std::uint32_t i = 1; i <= tiny; ++i)
             CPPUNIT_ASSERT(t.update(raw_key(i), pos(("0-1-" + std::to_string(10 + i)).c_str())) ==
                            update_status::stored);
-        CPPUNIT_ASSERT_EQUAL(std::size_t(14), t.occupied());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(tiny), t.occupied());
         const std::uint64_t extra = raw_key(99);
         CPPUNIT_ASSERT(t.update(extra, pos("0-1-500")) == update_status::full);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), t.stats().updates_full.load());
@@ -175,9 +176,9 @@ public:
         CPPUNIT_ASSERT(t.update(raw_key(3), pos("0-1-600")) == update_status::stored);
 
         // Entries up to 20 are applied everywhere, the spilled write is not.
-        t.publish_watermark(pos("0-1-20"));
+        t.publish_watermark(pos(("0-1-" + std::to_string(10 + tiny)).c_str()));
         reclaim_result r = t.reclaim(0, t.buckets());
-        CPPUNIT_ASSERT_EQUAL(std::size_t(9), r.reclaimed);   // 11..20 except key 3 (now 600)
+        CPPUNIT_ASSERT_EQUAL(std::size_t(tiny - 1), r.reclaimed);   // all but key 3 (now 600)
         CPPUNIT_ASSERT_EQUAL(std::size_t(0), r.spills);
         CPPUNIT_ASSERT(t.lookup(extra).status == lookup_status::spilled);
         t.publish_watermark(pos("0-1-500"));
@@ -191,11 +192,11 @@ public:
 
     void spill_marks()
     {
-        scratch_segment s(14);
+        scratch_segment s(tiny);
         segment seg = must(segment::create(s.cfg));
         session_table t = seg.sessions();
         CPPUNIT_ASSERT(t.init_floor(pos("0-1-1")));
-        for (std::uint32_t i = 1; i <= 14; ++i) CPPUNIT_ASSERT(t.update(raw_key(i), pos("0-1-50,1-1-50")) == update_status::stored);
+        for (std::uint32_t i = 1; i <= tiny; ++i) CPPUNIT_ASSERT(t.update(raw_key(i), pos("0-1-50,1-1-50")) == update_status::stored);
         // An overflow elsewhere puts 2-1-900 in the global spill position.
         CPPUNIT_ASSERT(t.update(raw_key(1), pos("2-1-900")) == update_status::overflow);
         // A one-domain spill is recorded in the bucket itself (same first bucket for all raw keys)...
@@ -221,7 +222,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), t.reclaim(0, t.buckets()).spills);
         CPPUNIT_ASSERT_EQUAL(std::string("0-0-600,1-0-600,2-0-900"), known(t, raw_key(92)));
         // A one-domain spill on top of a mark for another domain turns it global.
-        for (std::uint32_t i = 1; i <= 14; ++i) CPPUNIT_ASSERT(t.update(raw_key(i), pos("0-1-950")) == update_status::stored);
+        for (std::uint32_t i = 1; i <= tiny; ++i) CPPUNIT_ASSERT(t.update(raw_key(i), pos("0-1-950")) == update_status::stored);
         CPPUNIT_ASSERT(t.update(raw_key(93), pos("0-1-960")) == update_status::full);
         CPPUNIT_ASSERT(t.update(raw_key(94), pos("1-1-970")) == update_status::full);
         t.publish_watermark(pos("0-1-960"));
@@ -234,11 +235,11 @@ public:
 
     void inline_reclaim_when_full()
     {
-        scratch_segment s(14);
+        scratch_segment s(tiny);
         segment seg = must(segment::create(s.cfg));
         session_table t = seg.sessions();
         CPPUNIT_ASSERT(t.init_floor(pos("0-1-1")));
-        for (std::uint32_t i = 1; i <= 14; ++i) CPPUNIT_ASSERT(t.update(raw_key(i), pos("0-1-50")) == update_status::stored);
+        for (std::uint32_t i = 1; i <= tiny; ++i) CPPUNIT_ASSERT(t.update(raw_key(i), pos("0-1-50")) == update_status::stored);
         t.publish_watermark(pos("0-1-50"));   // all applied, but no sweep has run
         CPPUNIT_ASSERT(t.update(raw_key(99), pos("0-1-60")) == update_status::stored);
         CPPUNIT_ASSERT(t.stats().inline_reclaims.load() > 0);
@@ -249,7 +250,7 @@ public:
 
     void colliding_keys_share_the_higher()
     {
-        scratch_segment s(14);
+        scratch_segment s(tiny);
         segment seg = must(segment::create(s.cfg));
         session_table t = seg.sessions();
         CPPUNIT_ASSERT(t.init_floor(pos("0-1-1")));
