@@ -1,0 +1,326 @@
+// Reading the segment for causewayctl (see ctl_view.hh). Only loads: the
+// mapping is read-only. Counters are relaxed loads (each has one writer and
+// may be a few increments old); progress entries and labels go through their
+// seqlocks and are retried a while before being reported torn.
+#include "daemon/ctl_view.hh"
+
+#include <time.h>
+
+#include <algorithm>
+
+#include "common/address.hh"
+#include "common/clock.hh"
+#include "shm/counters.hh"
+#include "shm/session_table.hh"
+
+namespace causeway::daemon {
+
+namespace {
+
+std::uint64_t realtime_now()
+{
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return std::uint64_t(ts.tv_sec) * 1000000000u + std::uint64_t(ts.tv_nsec);
+}
+
+bool pid_running_proc(pid_t pid) { return pid > 0 && shm::process_start_ticks(pid) != 0; }
+
+void pause_1ms()
+{
+    timespec ts{0, 1000000};
+    nanosleep(&ts, nullptr);
+}
+
+constexpr std::uint64_t ms_ns = 1000000;
+
+// A clean copy of one entry, trying again after a pause: a poller that died
+// mid-write leaves the entry odd until its successor writes it.
+shm::progress_snapshot read_entry(const shm::progress_block& block, std::size_t i, const ctl_env& env, bool& torn)
+{
+    for (int round = 0; round <= env.torn_retries; ++round) {
+        shm::progress_snapshot s = block.read(i);
+        if (s.ok) {
+            torn = false;
+            return s;
+        }
+        if (round < env.torn_retries && env.pause) env.pause();
+    }
+    torn = true;
+    return shm::progress_snapshot{};
+}
+
+bool read_label(const shm::progress_block& block, std::size_t i, const ctl_env& env, std::string& name,
+                std::string& address)
+{
+    for (int round = 0; round <= env.torn_retries; ++round) {
+        if (block.label(i, name, address)) return true;
+        if (round < env.torn_retries && env.pause) env.pause();
+    }
+    name.clear();
+    address.clear();
+    return false;
+}
+
+// Does the entry describe the backend the label names? backend_identity() is
+// computed from the config entry, which the label reproduces (name, address
+// text); a label whose address was truncated cannot be checked and passes.
+bool identity_matches(std::uint64_t entry_id, const std::string& name, const std::string& address)
+{
+    if (entry_id == 0) return true;   // never written
+    auto addr = common::parse_address(address);
+    if (!addr) return true;
+    common::backend_config b{name, *addr};
+    if (b.addr.to_string() != address) return true;
+    return shm::backend_identity(b) == entry_id;
+}
+
+counter_set read_worker_counters(const shm::worker_counters& w)
+{
+    counter_set c;
+    const shm::word* plain[counter_set::names.size()] = {
+        &w.connections_active, &w.connections_accepted, &w.connections_refused,
+        &w.auth_failures,      &w.queries_forwarded,    &w.bytes_in,
+        &w.bytes_out,          &w.backend_connect_failures, &w.protocol_errors,
+        &w.waits,              &w.wait_us,
+    };
+    for (std::size_t i = 0; i < c.values.size(); ++i) c.values[i] = shm::read(*plain[i]);
+    for (std::size_t r = 0; r < shm::route_reason_count; ++r) c.routed[r] = shm::read(w.routed[r]);
+    return c;
+}
+
+std::vector<worker_view> read_workers(const shm::segment& seg, const ctl_env& env, std::uint64_t now,
+                                      counter_set* total)
+{
+    std::vector<worker_view> out;
+    for (std::size_t slot = 0; slot < shm::max_worker_slots; ++slot) {
+        const shm::worker_counters& w = *seg.worker(slot);
+        counter_set c = read_worker_counters(w);
+        if (total) total->add(c);
+        std::uint64_t pid = shm::read(w.pid);
+        if (pid == 0) continue;
+        worker_view v;
+        v.slot = slot;
+        v.pid = pid_t(pid);
+        v.running = env.pid_running(v.pid);
+        v.generation = shm::read(w.generation);
+        v.uptime_ns = age_ns(now, shm::read(w.started_ns));
+        v.counters = c;
+        out.push_back(std::move(v));
+    }
+    return out;
+}
+
+}  // namespace
+
+ctl_env real_ctl_env()
+{
+    ctl_env env;
+    env.monotonic_ns = common::monotonic_ns;
+    env.realtime_ns = realtime_now;
+    env.pid_running = pid_running_proc;
+    env.pause = pause_1ms;
+    return env;
+}
+
+std::optional<std::uint64_t> age_ns(std::uint64_t now, std::uint64_t then)
+{
+    if (then == 0) return std::nullopt;
+    return then >= now ? 0 : now - then;
+}
+
+std::uint64_t transactions_behind(const protocol::gtid_position& primary, const protocol::gtid_position& replica)
+{
+    std::uint64_t sum = 0;
+    for (const protocol::gtid& g : primary) {
+        std::uint64_t have = replica.seqno(g.domain);
+        if (g.seqno <= have) continue;
+        std::uint64_t d = g.seqno - have;
+        sum = d > UINT64_MAX - sum ? UINT64_MAX : sum + d;
+    }
+    return sum;
+}
+
+double fill_percent(std::uint64_t occupied, std::uint64_t capacity)
+{
+    return capacity == 0 ? 0.0 : 100.0 * double(occupied) / double(capacity);
+}
+
+const char* state_name(shm::backend_state s)
+{
+    switch (s) {
+    case shm::backend_state::up: return "up";
+    case shm::backend_state::down: return "down";
+    case shm::backend_state::replication_stopped: return "replication_stopped";
+    case shm::backend_state::unknown: break;
+    }
+    return "unknown";
+}
+
+bool replicas_view::any_torn() const noexcept
+{
+    return std::any_of(backends.begin(), backends.end(), [](const backend_view& b) { return b.torn || b.label_torn; });
+}
+
+std::uint64_t counter_set::get(const char* name) const noexcept
+{
+    std::string_view n(name);
+    for (std::size_t i = 0; i < names.size(); ++i)
+        if (n == names[i]) return values[i];
+    for (std::size_t r = 0; r < shm::route_reason_count; ++r)
+        if (n == shm::route_reason_name(shm::route_reason(r))) return routed[r];
+    return 0;
+}
+
+void counter_set::add(const counter_set& o) noexcept
+{
+    for (std::size_t i = 0; i < values.size(); ++i) values[i] += o.values[i];
+    for (std::size_t r = 0; r < routed.size(); ++r) routed[r] += o.routed[r];
+}
+
+std::vector<session_row> furthest_behind(std::vector<session_row> rows, const protocol::gtid_position& watermark,
+                                         std::size_t n)
+{
+    std::vector<std::pair<std::uint64_t, session_row>> keyed;
+    keyed.reserve(rows.size());
+    // How far a session is ahead of the watermark is how far the replicas are behind it.
+    for (auto& r : rows) keyed.emplace_back(transactions_behind(r.position, watermark), std::move(r));
+    std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+        if (a.first != b.first) return a.first > b.first;
+        return a.second.tag < b.second.tag;
+    });
+    std::vector<session_row> out;
+    for (std::size_t i = 0; i < keyed.size() && i < n; ++i) out.push_back(std::move(keyed[i].second));
+    return out;
+}
+
+instance_view read_instance(const shm::segment& seg, const ctl_env& env)
+{
+    const shm::segment_header& h = seg.header();
+    instance_view v;
+    v.shm_name = seg.name();
+    v.segment_bytes = seg.size();
+    v.layout_version = h.layout_version.load(std::memory_order_relaxed);
+    v.supervisor_pid = pid_t(h.creator_pid.load(std::memory_order_relaxed));
+    v.supervisor_running = seg.creator_alive();
+    v.created_realtime_ns = h.created_realtime_ns;
+    v.uptime_ns = age_ns(env.realtime_ns(), h.created_realtime_ns);
+    v.config_generation = h.config_generation.load(std::memory_order_relaxed);
+    return v;
+}
+
+poller_view read_poller(const shm::segment& seg, const ctl_env& env, std::uint64_t now, int max_age_ms)
+{
+    const shm::poller_counters& p = seg.poller();
+    poller_view v;
+    v.pid = pid_t(shm::read(p.pid));
+    v.running = v.pid != 0 && env.pid_running(v.pid);
+    v.generation = shm::read(p.generation);
+    shm::progress_block block = seg.progress();
+    v.heartbeat_age_ns = age_ns(now, block.heartbeat_ns());
+    v.heartbeat_fresh = block.heartbeat_fresh(now, std::uint64_t(std::max(max_age_ms, 0)));
+    v.polls = shm::read(p.polls);
+    v.poll_errors = shm::read(p.poll_errors);
+    v.rounds = shm::read(p.rounds);
+    v.reclaim_sweeps = shm::read(p.reclaim_sweeps);
+    v.reclaimed_entries = shm::read(p.reclaimed_entries);
+    v.reclaimed_spills = shm::read(p.reclaimed_spills);
+    v.table_occupied = shm::read(p.table_occupied);
+    return v;
+}
+
+replicas_view read_replicas(const shm::segment& seg, const ctl_env& env, int max_age_ms)
+{
+    replicas_view v;
+    shm::progress_block block = seg.progress();
+    shm::session_table table = seg.sessions();
+    v.floor_set = table.floor_set();
+    if (v.floor_set) v.floor = table.floor();
+    const std::size_t n = block.backend_count();
+    v.backends.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        backend_view& b = v.backends[i];
+        b.index = i;
+        b.label_torn = !read_label(block, i, env, b.name, b.address);
+        b.progress = read_entry(block, i, env, b.torn);
+    }
+    // One clock reading after the copies: every age is measured from it, and
+    // a stamp newer than it counts as age 0.
+    const std::uint64_t now = env.monotonic_ns();
+    v.heartbeat_age_ns = age_ns(now, block.heartbeat_ns());
+    v.heartbeat_fresh = block.heartbeat_fresh(now, std::uint64_t(std::max(max_age_ms, 0)));
+    const std::uint64_t max_age_ns = std::uint64_t(std::max(max_age_ms, 0)) * ms_ns;
+    const backend_view* primary = n ? &v.backends[shm::primary_index] : nullptr;
+    const bool primary_known = primary && !primary->torn && primary->progress.last_good_poll_ns != 0;
+    for (backend_view& b : v.backends) {
+        const shm::progress_snapshot& s = b.progress;
+        if (b.torn) continue;
+        b.identity_mismatch = !b.label_torn && !identity_matches(s.backend_id, b.name, b.address);
+        b.advanced_age_ns = age_ns(now, s.advanced_ns);
+        b.poll_age_ns = age_ns(now, s.last_good_poll_ns);
+        if (s.last_good_poll_ns != 0) b.rtt_ns = s.poll_rtt_ns;
+        if (b.is_primary()) {
+            if (primary_known) b.behind = 0;
+            b.usable = v.heartbeat_fresh && !b.identity_mismatch && s.state == shm::backend_state::up &&
+                       s.fresh(now, max_age_ns);
+            continue;
+        }
+        if (primary_known && s.last_good_poll_ns != 0)
+            b.behind = transactions_behind(primary->progress.position, s.position);
+        // What the router requires of a replica for a session that has not
+        // written: a floor, a live poller, and a fresh entry covering the floor.
+        b.usable = v.heartbeat_fresh && v.floor_set && !b.identity_mismatch && s.caught_up(v.floor, now, max_age_ns);
+    }
+    return v;
+}
+
+table_view read_table(const shm::segment& seg)
+{
+    shm::session_table t = seg.sessions();
+    table_view v;
+    v.occupied = t.occupied();
+    v.capacity = t.capacity();
+    v.fill = fill_percent(v.occupied, v.capacity);
+    v.floor_set = t.floor_set();
+    if (v.floor_set) v.floor = t.floor();
+    v.watermark = t.watermark();
+    const shm::table_stats& s = t.stats();
+    v.updates_full = shm::read(s.updates_full);
+    v.updates_overflow = shm::read(s.updates_overflow);
+    v.updates_unrepresentable = shm::read(s.updates_unrepresentable);
+    v.update_restarts = shm::read(s.update_restarts);
+    v.inline_reclaims = shm::read(s.inline_reclaims);
+    return v;
+}
+
+status_view read_status(const shm::segment& seg, const ctl_env& env, int max_age_ms)
+{
+    status_view v;
+    v.instance = read_instance(seg, env);
+    v.table = read_table(seg);
+    const std::uint64_t now = env.monotonic_ns();
+    v.workers = read_workers(seg, env, now, nullptr);
+    v.poller = read_poller(seg, env, now, max_age_ms);
+    return v;
+}
+
+counters_view read_counters(const shm::segment& seg, const ctl_env& env, int max_age_ms)
+{
+    counters_view v;
+    const std::uint64_t now = env.monotonic_ns();
+    v.workers = read_workers(seg, env, now, &v.total);
+    v.poller = read_poller(seg, env, now, max_age_ms);
+    return v;
+}
+
+sessions_view read_sessions(const shm::segment& seg, std::size_t limit)
+{
+    sessions_view v;
+    v.table = read_table(seg);
+    v.limit = limit;
+    // shm::session_table has no read-only iteration yet; until it does the
+    // command reports the table's totals only (entries_listed stays false).
+    return v;
+}
+
+}  // namespace causeway::daemon

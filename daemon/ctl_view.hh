@@ -1,0 +1,172 @@
+// What causewayctl shows, as plain values: read once from a mapped segment
+// (read-only; seqlocked parts retried, then reported torn) and with every
+// derived number (ages, transactions behind, fill, usable) computed here, so
+// the formatting in ctl_report.cc only prints. Time and process liveness come
+// from a ctl_env, so tests fix them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "protocol/gtid.hh"
+#include "shm/layout.hh"
+#include "shm/progress.hh"
+#include "shm/segment.hh"
+
+namespace causeway::daemon {
+
+// The seams: clocks, a process probe, and a pause between torn-read retries.
+struct ctl_env {
+    std::uint64_t (*monotonic_ns)() = nullptr;
+    std::uint64_t (*realtime_ns)() = nullptr;
+    bool (*pid_running)(pid_t) = nullptr;
+    void (*pause)() = nullptr;   // between retries of a torn read
+    int torn_retries = 20;       // rounds of progress_block::read's own retries
+};
+ctl_env real_ctl_env();
+
+// now - then, for CLOCK_MONOTONIC stamps written by other processes: empty when
+// `then` is 0 (never happened); 0 when `then` is after `now` (the writer read
+// the clock after we did).
+std::optional<std::uint64_t> age_ns(std::uint64_t now, std::uint64_t then);
+
+// Transactions a replica must still apply to reach the primary: the sum over
+// the primary's domains of max(0, primary seqno - replica seqno). Domains only
+// the replica has do not count. Saturates at UINT64_MAX.
+std::uint64_t transactions_behind(const protocol::gtid_position& primary, const protocol::gtid_position& replica);
+
+double fill_percent(std::uint64_t occupied, std::uint64_t capacity);
+
+// "up", "down", "replication_stopped", "unknown".
+const char* state_name(shm::backend_state s);
+
+struct instance_view {
+    std::string shm_name;
+    std::uint64_t segment_bytes = 0;
+    std::uint64_t layout_version = 0;
+    pid_t supervisor_pid = 0;
+    bool supervisor_running = false;
+    std::uint64_t created_realtime_ns = 0;
+    std::optional<std::uint64_t> uptime_ns;   // realtime now - created
+    std::uint64_t config_generation = 0;
+};
+
+struct poller_view {
+    pid_t pid = 0;
+    bool running = false;
+    std::uint64_t generation = 0;
+    std::optional<std::uint64_t> heartbeat_age_ns;   // empty: never beat
+    bool heartbeat_fresh = false;                    // within progress_max_age_ms
+    std::uint64_t polls = 0, poll_errors = 0, rounds = 0;
+    std::uint64_t reclaim_sweeps = 0, reclaimed_entries = 0, reclaimed_spills = 0, table_occupied = 0;
+};
+
+struct backend_view {
+    std::size_t index = 0;   // 0: the primary
+    std::string name, address;
+    bool label_torn = false;
+    bool torn = false;       // no clean copy of the progress entry
+    // The entry was written for another config entry than the label names
+    // (a reload changed the backends and the poller has not caught up).
+    bool identity_mismatch = false;
+    shm::progress_snapshot progress;
+    std::optional<std::uint64_t> behind;            // transactions; empty: not known
+    std::optional<std::uint64_t> advanced_age_ns;   // since the position last moved
+    std::optional<std::uint64_t> poll_age_ns;       // since the last good poll
+    std::optional<std::uint64_t> rtt_ns;            // of that poll
+    bool usable = false;
+    bool is_primary() const noexcept { return index == shm::primary_index; }
+};
+
+struct replicas_view {
+    std::optional<std::uint64_t> heartbeat_age_ns;
+    bool heartbeat_fresh = false;
+    protocol::gtid_position floor;
+    bool floor_set = false;
+    std::vector<backend_view> backends;
+    bool any_torn() const noexcept;
+};
+
+// One worker slot's counters (or their total).
+struct counter_set {
+    // Names of the plain counters, in the order of `values`.
+    static constexpr std::array<const char*, 11> names = {
+        "connections_active", "connections_accepted", "connections_refused", "auth_failures",
+        "queries_forwarded",  "bytes_in",             "bytes_out",           "backend_connect_failures",
+        "protocol_errors",    "waits",                "wait_us",
+    };
+    std::array<std::uint64_t, names.size()> values{};
+    std::array<std::uint64_t, shm::route_reason_count> routed{};
+    std::uint64_t get(const char* name) const noexcept;   // 0 for an unknown name
+    void add(const counter_set& o) noexcept;
+};
+
+struct worker_view {
+    std::size_t slot = 0;
+    pid_t pid = 0;
+    bool running = false;
+    std::uint64_t generation = 0;
+    std::optional<std::uint64_t> uptime_ns;   // monotonic now - started_ns
+    counter_set counters;
+};
+
+struct table_view {
+    std::uint64_t occupied = 0, capacity = 0;
+    double fill = 0;   // percent
+    bool floor_set = false;
+    protocol::gtid_position floor, watermark;
+    std::uint64_t updates_full = 0, updates_overflow = 0, updates_unrepresentable = 0, update_restarts = 0,
+                  inline_reclaims = 0;
+};
+
+struct status_view {
+    instance_view instance;
+    poller_view poller;
+    std::vector<worker_view> workers;   // slots with a pid
+    table_view table;
+};
+
+struct counters_view {
+    std::vector<worker_view> workers;   // slots with a pid
+    counter_set total;                  // over every slot, free ones included (they keep counting)
+    poller_view poller;
+};
+
+// One session-table entry, for `causewayctl sessions`: the key's 32-bit tag
+// (the table stores hashes, never session ids) and its position.
+struct session_row {
+    std::uint32_t tag = 0;
+    bool overflow = false;
+    protocol::gtid_position position;
+};
+
+// The `n` rows furthest ahead of the watermark (most transactions the
+// replicas must still apply before they can serve that session), largest
+// first; ties in tag order so output is stable.
+std::vector<session_row> furthest_behind(std::vector<session_row> rows, const protocol::gtid_position& watermark,
+                                         std::size_t n);
+
+struct sessions_view {
+    table_view table;
+    std::size_t limit = 10;
+    bool entries_listed = false;   // false: the shm API cannot iterate entries yet
+    std::vector<session_row> entries;
+};
+
+// Readers. `max_age_ms` is the config's progress_max_age_ms (for "fresh" and
+// "usable"); the running instance may use another value after a reload.
+instance_view read_instance(const shm::segment& seg, const ctl_env& env);
+poller_view read_poller(const shm::segment& seg, const ctl_env& env, std::uint64_t now, int max_age_ms);
+replicas_view read_replicas(const shm::segment& seg, const ctl_env& env, int max_age_ms);
+table_view read_table(const shm::segment& seg);
+status_view read_status(const shm::segment& seg, const ctl_env& env, int max_age_ms);
+counters_view read_counters(const shm::segment& seg, const ctl_env& env, int max_age_ms);
+sessions_view read_sessions(const shm::segment& seg, std::size_t limit);
+
+}  // namespace causeway::daemon
