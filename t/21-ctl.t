@@ -1,0 +1,206 @@
+# causewayctl against a running causewayd: status, replicas, sessions and counters in text
+# and in JSON (which must parse and agree with what the test knows: the supervisor pid, its
+# workers and poller, the backends of the topology, the queries it sent), and clear errors
+# with exit status 1 for a wrong config path, an instance that is not running, bad usage.
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use Time::HiRes qw(time sleep);
+use lib 't/lib';
+use Causeway::Test;
+
+my $t = Causeway::Test->new;
+$t->need_proxy('causewayctl reads causewayd shared memory');
+my $ctl = $t->root . '/bin/causewayctl';
+plan skip_all => "$ctl is missing: run make" unless -x $ctl;
+
+my $topo = $t->topology;
+my $cw = $t->causeway(config => { monitor => { poll_interval_ms => 10 } });
+my $shm = '/causeway-' . $cw->port;
+my $p = $topo->primary;
+
+sub ctl { my (@args) = @_; return $t->run([$ctl, '-c', $cw->cnf, @args], timeout => 20) }
+
+# Runs `causewayctl --json ARGS`; the decoded object, or undef (with a diagnostic).
+sub ctl_json {
+    my (@args) = @_;
+    my $r = ctl('--json', @args);
+    my $j = eval { decode_json($r->{out}) };
+    unless ($j && $r->{exit} == 0) {
+        diag("causewayctl --json @args: exit $r->{exit}, stderr: $r->{err}\nstdout: $r->{out}");
+        return $j;
+    }
+    return $j;
+}
+
+sub backend { my ($j, $name) = @_; my ($b) = grep { $_->{name} eq $name } @{ $j->{backends} // [] }; return $b }
+
+# The poller publishes within a few intervals of start.
+my $ready = wait_until(sub {
+    my $j = eval { decode_json(ctl('--json', 'replicas')->{out}) } or return 0;
+    return 0 unless $j->{heartbeat_fresh};
+    return !grep { ($_->{state} // '') ne 'up' } @{ $j->{backends} };
+}, timeout => 10, interval => 0.1);
+ok($ready, 'within 10 s the poller beats and every backend is up')
+    or diag(ctl('replicas')->{out} . ctl('status')->{out});
+
+# ------------------------------------------------------------------ status
+my $r = ctl('status');
+is($r->{exit}, 0, 'status exits 0') or diag($r->{err});
+is($r->{err}, '', 'status writes nothing to stderr');
+like($r->{out}, qr/^instance\s+\Q$shm\E$/m, 'status text names the segment');
+like($r->{out}, qr/^supervisor\s+pid ${\ $cw->pid} \(running\)$/m, 'status text: supervisor pid, running');
+like($r->{out}, qr/^layout\s+version \d+, /m, 'status text: layout version');
+like($r->{out}, qr/^poller\s+pid \d+ \(running\), heartbeat [\d.]+ (?:ms|s) ago$/m, 'status text: poller heartbeat');
+like($r->{out}, qr/^sessions\s+[\d,]+ of [\d,]+ entries \([\d.]+%\)$/m, 'status text: table fill');
+like($r->{out}, qr/^\s*SLOT\s+PID\s+RUNNING\s+GEN\s+ACTIVE\s+ACCEPTED\s+QUERIES\s+UP$/m, 'status text: worker table');
+
+my $st = ctl_json('status');
+ok($st, 'status --json parses');
+my @kids = $cw->children;
+is($st->{instance}{shm_name}, $shm, 'status: shm_name is /causeway-<port>');
+is($st->{instance}{supervisor_pid}, $cw->pid, 'status: supervisor_pid is causewayd');
+ok($st->{instance}{supervisor_running}, 'status: supervisor_running');
+cmp_ok($st->{instance}{layout_version}, '>=', 1, 'status: layout_version');
+like($st->{instance}{created}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'status: created is ISO 8601 UTC');
+cmp_ok($st->{instance}{uptime_s}, '<', 600, 'status: uptime is minutes at most');
+cmp_ok($st->{instance}{segment_bytes}, '>', 0, 'status: segment size');
+is($st->{instance}{config_generation}, 0, 'status: config generation 0 before any reload');
+is(scalar @{ $st->{workers} }, 2, 'status: two workers');
+for my $w (@{ $st->{workers} }) {
+    ok((grep { $_ == $w->{pid} } @kids), "status: worker pid $w->{pid} is a child of causewayd");
+    ok($w->{running}, "status: worker $w->{pid} running");
+}
+ok((grep { $_ == $st->{poller}{pid} } @kids), 'status: poller pid is a child of causewayd');
+ok($st->{poller}{running}, 'status: poller running');
+cmp_ok($st->{poller}{heartbeat_age_ms} // 1e9, '<', 100, 'status: heartbeat age under 100 ms');
+ok($st->{poller}{heartbeat_fresh}, 'status: heartbeat fresh');
+my $s = $st->{sessions};
+cmp_ok($s->{capacity}, '>=', 1024, 'status: table capacity');
+cmp_ok($s->{occupied}, '<=', $s->{capacity}, 'status: occupied within capacity');
+ok(defined $s->{fill_percent} && $s->{fill_percent} >= 0 && $s->{fill_percent} <= 100, 'status: fill percent');
+ok($s->{floor_set}, 'status: floor set after the first primary poll');
+like($s->{floor}, qr/^\d+-\d+-\d+(?:,\d+-\d+-\d+)*$/, 'status: floor is a GTID position');
+ok(exists $s->{stats}{updates_full}, 'status: table stats');
+
+# ------------------------------------------------------------------ replicas
+$r = ctl('replicas');
+is($r->{exit}, 0, 'replicas exits 0') or diag($r->{err});
+like($r->{out}, qr/^#\s+NAME\s+ADDRESS\s+STATE\s+USABLE\s+GTID\s+BEHIND\b/m, 'replicas text: header');
+for my $srv ($topo->servers) {
+    my $n = $srv->name;
+    like($r->{out}, qr/^\s*\d+\s+\Q$n\E\s+\Q${\ $srv->address}\E\s+up\s+yes\s+\d+-\d+-\d+/m,
+         "replicas text: $n, its address, up and usable");
+}
+
+my $rj = ctl_json('replicas');
+ok($rj, 'replicas --json parses');
+is(scalar @{ $rj->{backends} }, 3, 'replicas: three backends');
+is($rj->{backends}[0]{role}, 'primary', 'replicas: index 0 is the primary');
+is($rj->{backends}[0]{name}, 'primary', 'replicas: ... named primary');
+$p->sql('CREATE TABLE IF NOT EXISTS test.ctl (id INT PRIMARY KEY AUTO_INCREMENT, v INT)');
+$p->sql('INSERT INTO test.ctl (v) VALUES (1)');
+$topo->wait_for_replicas(10);
+my $target = $p->value('SELECT @@gtid_binlog_pos');
+wait_until(sub {
+    my $j = eval { decode_json(ctl('--json', 'replicas')->{out}) } or return 0;
+    return !grep { ($_->{gtid} // '') ne $target } @{ $j->{backends} };
+}, timeout => 5, interval => 0.05);
+$rj = ctl_json('replicas');
+for my $srv ($topo->servers) {
+    my $b = backend($rj, $srv->name);
+    ok($b, "replicas: $srv->{name} listed") or next;
+    is($b->{address}, $srv->address, "replicas: $srv->{name} address");
+    is($b->{state}, 'up', "replicas: $srv->{name} up") or diag(explain $b);
+    ok($b->{usable}, "replicas: $srv->{name} usable") or diag(explain $rj);
+    is($b->{gtid}, $target, "replicas: $srv->{name} at the primary's position $target");
+    is($b->{behind}, 0, "replicas: $srv->{name} 0 transactions behind");
+    cmp_ok($b->{last_poll_age_ms} // 1e9, '<', 100, "replicas: $srv->{name} polled within 100 ms");
+    ok(defined $b->{poll_rtt_us} && $b->{poll_rtt_us} > 0 && $b->{poll_rtt_us} < 1e6, "replicas: $srv->{name} rtt");
+    cmp_ok($b->{polls}, '>', 0, "replicas: $srv->{name} polled");
+    if ($srv == $p) {
+        ok(!defined $b->{io_running} && !defined $b->{sql_running}, 'replicas: no thread flags for the primary');
+        ok(!$b->{read_only}, 'replicas: the primary is not read_only');
+    } else {
+        ok($b->{io_running} && $b->{sql_running}, "replicas: $srv->{name} IO and SQL threads running");
+        ok($b->{read_only}, "replicas: $srv->{name} read_only");
+    }
+}
+
+# ------------------------------------------------------------------ counters
+my $dbh = $t->connect or BAIL_OUT("connect through causewayd: $DBI::errstr");
+$dbh->selectrow_array('SELECT 1') for 1 .. 20;
+$dbh->disconnect;
+my $cj;
+wait_until(sub { $cj = ctl_json('counters'); return $cj && $cj->{total}{counters}{queries_forwarded} >= 20 },
+           timeout => 5);
+ok($cj, 'counters --json parses');
+cmp_ok($cj->{total}{counters}{queries_forwarded}, '>=', 20, 'counters: the 20 queries are counted');
+cmp_ok($cj->{total}{counters}{connections_accepted}, '>=', 1, 'counters: the connection is counted');
+my @reasons = qw(replica_caught_up replica_after_wait replica_direct primary_write primary_transaction
+  primary_locking_read primary_unclassified primary_not_caught_up primary_table_full
+  primary_session_unknown primary_progress_old primary_bridge);
+is(join(' ', sort keys %{ $cj->{total}{routed} }), join(' ', sort @reasons), 'counters: every route reason');
+is(scalar @{ $cj->{workers} }, 2, 'counters: two workers');
+for my $name (qw(queries_forwarded connections_accepted)) {
+    my $sum = 0;
+    $sum += $_->{counters}{$name} for @{ $cj->{workers} };
+    cmp_ok($sum, '<=', $cj->{total}{counters}{$name}, "counters: live workers' $name add up to at most the total");
+}
+is($cj->{poller}{pid}, $st->{poller}{pid}, 'counters: the same poller as status');
+cmp_ok($cj->{poller}{polls}, '>', 0, 'counters: poller polls');
+
+$r = ctl('counters');
+is($r->{exit}, 0, 'counters exits 0');
+like($r->{out}, qr/^COUNTER\s+TOTAL\s+w\d+:\d+\s+w\d+:\d+$/m, 'counters text: a column per worker');
+like($r->{out}, qr/^queries_forwarded\s+[\d,]+\s+[\d,]+\s+[\d,]+$/m, 'counters text: queries_forwarded');
+like($r->{out}, qr/^  \Q$_\E\s+[\d,]+/m, "counters text: $_") for @reasons;
+
+# ------------------------------------------------------------------ sessions
+$r = ctl('sessions');
+is($r->{exit}, 0, 'sessions exits 0');
+like($r->{out}, qr/^sessions\s+[\d,]+ of [\d,]+ entries/m, 'sessions text: count and capacity');
+like($r->{out}, qr/^floor\s+\d+-\d+-\d+/m, 'sessions text: floor');
+like($r->{out}, qr/^watermark\s+/m, 'sessions text: watermark');
+my $sj = ctl_json('sessions', 3);
+ok($sj, 'sessions --json parses');
+is($sj->{limit}, 3, 'sessions 3: limit 3');
+cmp_ok($sj->{count}, '>=', 0, 'sessions: count');
+is($sj->{capacity}, $s->{capacity}, 'sessions: same capacity as status');
+ok(exists $sj->{entries_listed} && ref $sj->{entries} eq 'ARRAY', 'sessions: entries_listed, entries');
+cmp_ok(scalar @{ $sj->{entries} }, '<=', 3, 'sessions 3: at most 3 entries');
+
+# ------------------------------------------------------------------ errors
+$r = $t->run([$ctl, '-c', $t->dir . '/nosuch.ini', 'status']);
+is($r->{exit}, 1, 'a missing config file: exit 1');
+is($r->{out}, '', '... nothing on stdout');
+like($r->{err}, qr{^causewayctl: open \S*/nosuch\.ini: No such file or directory}, '... the error names the file');
+
+my $other = $t->dir . '/other.ini';
+my $free = free_port();
+(my $text = slurp($cw->cnf)) =~ s/^listen = .*$/listen = 127.0.0.1:$free/m;
+spit($other, $text);
+$r = $t->run([$ctl, '-c', $other, '--json', 'replicas']);
+is($r->{exit}, 1, 'no instance for this config: exit 1');
+is($r->{out}, '', '... nothing on stdout');
+is($r->{err}, "causewayctl: is causewayd running? no shared memory segment /causeway-$free (named by $other)\n",
+   '... "is causewayd running? no shared memory segment /causeway-PORT"');
+
+$r = ctl('bogus');
+is($r->{exit}, 1, 'an unknown command: exit 1');
+like($r->{err}, qr/^causewayctl: unknown command 'bogus'\nusage: causewayctl/, '... with the usage');
+$r = ctl('sessions', 'many');
+is($r->{exit}, 1, 'sessions N not a number: exit 1');
+$r = $t->run([$ctl, '-h']);
+is($r->{exit}, 0, '-h exits 0');
+like($r->{out}, qr/^usage: causewayctl/, '-h prints the usage');
+
+# After a clean stop the segment is gone: the same error as for any instance not running.
+$t->stop_causeway($cw);
+$r = ctl('status');
+is($r->{exit}, 1, 'after causewayd stopped: exit 1');
+is($r->{err}, "causewayctl: is causewayd running? no shared memory segment $shm (named by ${\ $cw->cnf})\n",
+   '... is causewayd running?');
+
+$t->done;
