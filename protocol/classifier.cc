@@ -106,6 +106,11 @@ public:
 
     // Parses the next statement into `out`; false when only ';' and the end remain.
     bool parse_statement(statement_info& out);
+    bool more_statements()
+    {
+        while (is_punct(';')) advance();
+        return cur_.kind != token_kind::end;
+    }
     const sql_lexer& lexer() const { return lexer_; }
 
 private:
@@ -775,6 +780,7 @@ void parser::head_show()
         }
         const bool qualified = second.kind != token_kind::end;
         const token& table = qualified ? second : first;
+        if (first.text.empty() || table.text.empty()) flag(flag_tables_unknown);
         if ((is(w::from) || is(w::in)) && (next_.kind == token_kind::word || next_.kind == token_kind::quoted_name)) {
             advance();
             record(cur_.text, table.text, table.escaped || cur_.escaped);
@@ -1132,6 +1138,7 @@ bool parser::read_object(table_ref* got)
     advance();
     if (is_punct('.') && (next_.kind == token_kind::word || next_.kind == token_kind::quoted_name)) {
         advance();
+        if (first.text.empty() || cur_.text.empty()) flag(flag_tables_unknown);  // db.`` or ``.t
         record(first.text, cur_.text, first.escaped || cur_.escaped, got);
         advance();
     } else {
@@ -1408,6 +1415,10 @@ void parser::close_paren()
 
 void parser::record(std::string_view schema, std::string_view table, bool escaped, table_ref* got)
 {
+    if (schema.empty() && table.empty()) {  // `` : the server rejects an empty name
+        flag(flag_tables_unknown);
+        return;
+    }
     if (escaped) {
         flag(flag_escaped_name);
         if (got) *got = {schema, table};
@@ -1488,10 +1499,10 @@ statement_info classify(std::string_view sql, const lex_options& options)
         result.kind = statement_kind::unknown;  // empty or only comments: the server says "Query was empty"
         result.flags |= flag_tables_unknown;
     } else {
-        statement_info more;
-        while (p.parse_statement(more)) {
+        while (p.more_statements()) {
+            statement_info more;
+            p.parse_statement(more);
             merge(result, more);
-            more = statement_info{};
         }
     }
     if (p.lexer().unterminated()) result.flags |= flag_unterminated;

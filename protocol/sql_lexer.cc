@@ -26,7 +26,7 @@ bool is_word_byte(unsigned char c)
 
 bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
-char upper_byte(char c) { return (c >= 'a' && c <= 'z') ? char(c - 'a' + 'A') : c; }
+constexpr char upper_byte(char c) { return (c >= 'a' && c <= 'z') ? char(c - 'a' + 'A') : c; }
 
 // Case-insensitive "does `text` start with `prefix` (upper case)"; advances text.
 bool eat(std::string_view& text, std::string_view prefix)
@@ -288,8 +288,7 @@ constexpr word_info p(std::string_view n) { return {n, word_id::none, word_class
 
 using w = word_id;
 
-constexpr auto word_table = [] {
-    std::array table{
+constexpr word_info word_list[] = {
         // Statement heads and clause keywords.
         k("AGAINST"), k("ALGORITHM", w::algorithm), r("ALL"), r("ALTER", w::alter), r("ANALYZE", w::analyze),
         r("AND", w::and_), k("ANY"), r("AS", w::as), r("ASC"), k("AUTHORS", w::authors), k("BEGIN", w::begin),
@@ -406,7 +405,11 @@ constexpr auto word_table = [] {
         p("MASTER_POS_WAIT"), p("NEXTVAL"), p("RELEASE_ALL_LOCKS"), p("RELEASE_LOCK"), p("ROW_COUNT"),
         p("SETVAL"), p("SOURCE_POS_WAIT"), p("WAIT_FOR_EXECUTED_GTID_SET"), p("WSREP_LAST_SEEN_GTID"),
         p("WSREP_LAST_WRITTEN_GTID"), p("WSREP_SYNC_WAIT_UPTO_GTID"),
-    };
+};
+
+constexpr auto word_table = [] {
+    std::array<word_info, std::size(word_list)> table{};
+    std::copy(std::begin(word_list), std::end(word_list), table.begin());
     std::sort(table.begin(), table.end(), [](const word_info& a, const word_info& b) { return a.name < b.name; });
     return table;
 }();
@@ -417,6 +420,29 @@ static_assert(std::adjacent_find(word_table.begin(), word_table.end(),
               "duplicate word in word_table");
 
 constexpr std::size_t longest_word = 32;
+
+// Case-insensitive FNV-1a; the table's names are upper case already.
+constexpr std::uint32_t word_hash(std::string_view word)
+{
+    std::uint32_t h = 2166136261u;
+    for (char c : word) h = (h ^ std::uint8_t(upper_byte(c))) * 16777619u;
+    return h;
+}
+
+// Open addressing over indexes into word_table (0 = empty slot), built at
+// compile time: one hash and usually one compare per word.
+constexpr std::size_t slot_count = 2048;
+static_assert(slot_count >= 2 * std::size(word_list) && (slot_count & (slot_count - 1)) == 0);
+
+constexpr auto word_slots = [] {
+    std::array<std::uint16_t, slot_count> slots{};
+    for (std::size_t i = 0; i < word_table.size(); ++i) {
+        std::size_t s = word_hash(word_table[i].name) & (slot_count - 1);
+        while (slots[s] != 0) s = (s + 1) & (slot_count - 1);
+        slots[s] = std::uint16_t(i + 1);
+    }
+    return slots;
+}();
 
 }  // namespace
 
@@ -436,12 +462,12 @@ bool istarts_with(std::string_view a, std::string_view upper)
 const word_info* find_word(std::string_view word)
 {
     if (word.empty() || word.size() > longest_word || (word[0] >= '0' && word[0] <= '9')) return nullptr;
-    char buf[longest_word];
-    for (std::size_t i = 0; i < word.size(); ++i) buf[i] = upper_byte(word[i]);
-    const std::string_view key(buf, word.size());
-    auto it = std::lower_bound(word_table.begin(), word_table.end(), key,
-                               [](const word_info& e, std::string_view k) { return e.name < k; });
-    return (it != word_table.end() && it->name == key) ? &*it : nullptr;
+    for (std::size_t s = word_hash(word) & (slot_count - 1);; s = (s + 1) & (slot_count - 1)) {
+        const std::uint16_t i = word_slots[s];
+        if (i == 0) return nullptr;
+        const word_info& e = word_table[i - 1];
+        if (iequals(word, e.name)) return &e;
+    }
 }
 
 }  // namespace causeway::protocol

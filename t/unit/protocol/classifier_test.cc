@@ -692,6 +692,9 @@ public:
              sk::read, false, any_tables, flag_too_many_tables},
             {"SELECT * FROM LATERAL (SELECT 1) x", sk::read, true, ""},
             {"SELECT * FROM 'db'.'t'", sk::read, false, any_tables, flag_tables_unknown},
+            {"SELECT * FROM ``", sk::read, false, "", flag_tables_unknown},  // found by the fuzzer
+            {"SELECT * FROM db.``", sk::read, false, any_tables, flag_tables_unknown},
+            {"SELECT * FROM ``.t", sk::read, false, any_tables, flag_tables_unknown},
         });
         const auto s = classify("SELECT * FROM t1 JOIN t2 JOIN t3 JOIN t4 JOIN t5 JOIN t6 JOIN t7 JOIN t8 JOIN t9 "
                                 "JOIN t10 JOIN t11 JOIN t12 JOIN t13 JOIN t14 JOIN t15 JOIN t16 JOIN t17");

@@ -1,0 +1,3 @@
+/*!40101 SET NAMES utf8 */; /*M!100100 SELECT 1 */ /*!99999 DELETE FROM t */ -- x
+# y
+SELECT 'a\'';b', "c""d" FROM t FOR UPDATE SKIP LOCKED;

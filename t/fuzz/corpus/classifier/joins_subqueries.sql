@@ -1,0 +1,1 @@
+SELECT a, (SELECT MAX(b) FROM db2.u) FROM `db`.`t` AS x JOIN t2 USING (id), t3 WHERE c IN (SELECT c FROM db3.v) LOCK IN SHARE MODE
