@@ -19,33 +19,43 @@ is($r->{out}, "1\n", 'select 1 returns 1') or diag($r->{err});
 is($r->{exit}, 0, 'select 1 exits 0');
 
 $r = cli('select 1; select 2');
-is($r->{out}, "1\n2\n", 'multi-statement -e "select 1; select 2" returns both results');
+is($r->{out}, "1\n2\n", 'multi-statement -e "select 1; select 2" returns both results')
+   or diag("stderr: $r->{err}");
 
 $r = cli("select 'a' as x union all select 'b'; select 3, null, 'caf\xc3\xa9'");
-is($r->{out}, "a\nb\n3\tNULL\tcaf\xc3\xa9\n", 'several result sets with NULL and non-ASCII text');
+is($r->{out}, "a\nb\n3\tNULL\tcaf\xc3\xa9\n", 'several result sets with NULL and non-ASCII text')
+   or diag("stderr: $r->{err}");
 
 $r = cli('select database()');
-is($r->{out}, "test\n", 'connecting with a default database (CLIENT_CONNECT_WITH_DB)');
+is($r->{out}, "test\n", 'connecting with a default database (CLIENT_CONNECT_WITH_DB)')
+   or diag("stderr: $r->{err}");
 $r = cli('select database()', db => undef);
-is($r->{out}, "NULL\n", 'connecting without a database');
+is($r->{out}, "NULL\n", 'connecting without a database')
+   or diag("stderr: $r->{err}");
 $r = cli('use mysql; select database(); use test; select database()');
-is($r->{out}, "mysql\ntest\n", 'USE switches the database (COM_INIT_DB)');
+is($r->{out}, "mysql\ntest\n", 'USE switches the database (COM_INIT_DB)')
+   or diag("stderr: $r->{err}");
 $r = $t->mariadb(['-N', '-B', '-D', 'mysql', '-e', 'select database()'], db => undef);
-is($r->{out}, "mysql\n", '-D mysql sets the default database');
+is($r->{out}, "mysql\n", '-D mysql sets the default database')
+   or diag("stderr: $r->{err}");
 
 $r = cli('select connection_id() = connection_id(); set @a = 41; select @a + 1');
-is($r->{out}, "1\n42\n", 'session variables persist within a session');
+is($r->{out}, "1\n42\n", 'session variables persist within a session')
+   or diag("stderr: $r->{err}");
 
 $r = cli("create table t (id int primary key auto_increment, v varchar(100) charset utf8mb4, n int);
   insert into t (v, n) values ('x', 1), (repeat('y', 100), null), ('\xe2\x98\xba', 3);
   select id, v, n from t order by id; select row_count(); select count(*) from t");
 is($r->{out}, "1\tx\t1\n2\t" . ('y' x 100) . "\tNULL\n3\t\xe2\x98\xba\t3\n-1\n3\n",
-   'CREATE, INSERT and SELECT round-trip');
+   'CREATE, INSERT and SELECT round-trip')
+   or diag("stderr: $r->{err}");
 $r = cli("update t set n = n + 1 where n is not null; select row_count()");
-is($r->{out}, "2\n", 'UPDATE reports its affected rows');
+is($r->{out}, "2\n", 'UPDATE reports its affected rows')
+   or diag("stderr: $r->{err}");
 
 $r = cli("prepare s from 'select ? + 1'; set \@x = 41; execute s using \@x; deallocate prepare s");
-is($r->{out}, "42\n", 'PREPARE / EXECUTE in SQL');
+is($r->{out}, "42\n", 'PREPARE / EXECUTE in SQL')
+   or diag("stderr: $r->{err}");
 
 $r = cli('select seq from seq_1_to_20000');
 my @lines = split /\n/, $r->{out};
@@ -53,12 +63,15 @@ is(scalar @lines, 20000, '20,000-row result set arrives whole');
 is($lines[-1], '20000', '... ending with its last row');
 
 $r = cli('create temporary table tt (a int); insert into tt values (7); select a from tt');
-is($r->{out}, "7\n", 'temporary tables work within a session');
+is($r->{out}, "7\n", 'temporary tables work within a session')
+   or diag("stderr: $r->{err}");
 
 $r = cli('start transaction; insert into t (v) values (\'tx\'); rollback; select count(*) from t where v = \'tx\'');
-is($r->{out}, "0\n", 'ROLLBACK undoes the insert');
+is($r->{out}, "0\n", 'ROLLBACK undoes the insert')
+   or diag("stderr: $r->{err}");
 $r = cli('begin; insert into t (v) values (\'tx\'); commit; select count(*) from t where v = \'tx\'');
-is($r->{out}, "1\n", 'COMMIT keeps the insert');
+is($r->{out}, "1\n", 'COMMIT keeps the insert')
+   or diag("stderr: $r->{err}");
 
 # Errors: the same statements through the proxy and straight to the primary must give the
 # same exit code, stdout and stderr (code, SQLSTATE and message).
@@ -83,7 +96,8 @@ for my $b (@bad) {
     is($via->{exit}, 1, "'$sql' exits 1");
 }
 $r = cli('select 1; select * from nosuch; select 3');
-is($r->{out}, "1\n", 'multi-statement stops at the failing statement');
+is($r->{out}, "1\n", 'multi-statement stops at the failing statement')
+   or diag("stderr: $r->{err}");
 
 my $script = "select 'a';\nselect * from nosuch;\nselect 'b';\nselec;\nselect 'c';\n";
 my $via = $t->mariadb(['-N', '-B', '--force'], stdin => $script);
@@ -92,7 +106,8 @@ is($via->{out}, "a\nb\nc\n", '--force script: every good statement runs after er
 is($via->{err}, $direct->{err}, '--force script: errors match the primary\'s');
 
 $r = cli('select 1/0; show warnings');
-like($r->{out}, qr/^NULL\nWarning\t1365\tDivision by 0\n$/, 'warnings come back with SHOW WARNINGS');
+like($r->{out}, qr/^NULL\nWarning\t1365\tDivision by 0\n$/, 'warnings come back with SHOW WARNINGS')
+   or diag("stderr: $r->{err}");
 
 $r = cli('select 1; select 2', db => 'nosuchdb');
 like($r->{err}, qr/^ERROR 1049 \(42000\): Unknown database 'nosuchdb'$/,
@@ -100,8 +115,10 @@ like($r->{err}, qr/^ERROR 1049 \(42000\): Unknown database 'nosuchdb'$/,
 
 # The CLI's status command uses COM_STATISTICS for its Uptime line.
 $r = $t->mariadb(['-e', 'status']);
-like($r->{out}, qr/^Uptime:\s+\d+/m, 'mariadb "status" shows the server\'s Uptime (COM_STATISTICS)');
-like($r->{out}, qr/^Current database:\s+test$/m, 'mariadb "status" shows the current database');
+like($r->{out}, qr/^Uptime:\s+\d+/m, 'mariadb "status" shows the server\'s Uptime (COM_STATISTICS)')
+   or diag("stderr: $r->{err}");
+like($r->{out}, qr/^Current database:\s+test$/m, 'mariadb "status" shows the current database')
+   or diag("stderr: $r->{err}");
 
 SKIP: {
     my $strings = `strings \$(command -v mariadb) 2>/dev/null`;
@@ -125,10 +142,13 @@ $r = admin('ping');
 is($r->{out}, "mysqld is alive\n", 'mariadb-admin ping (COM_PING)') or diag($r->{err});
 is($r->{exit}, 0, 'mariadb-admin ping exits 0');
 $r = admin('version');
-like($r->{out}, qr/^Server version\s+\S+/m, 'mariadb-admin version');
-like($r->{out}, qr/^Uptime:/m, 'mariadb-admin version shows the uptime');
+like($r->{out}, qr/^Server version\s+\S+/m, 'mariadb-admin version')
+   or diag("stderr: $r->{err}");
+like($r->{out}, qr/^Uptime:/m, 'mariadb-admin version shows the uptime')
+   or diag("stderr: $r->{err}");
 $r = admin('processlist');
-like($r->{out}, qr/\|\s*app\s*\|/, 'mariadb-admin processlist lists the app user');
+like($r->{out}, qr/\|\s*app\s*\|/, 'mariadb-admin processlist lists the app user')
+   or diag("stderr: $r->{err}");
 $r = admin('ping', 'ping', 'status');
 is(scalar(() = $r->{out} =~ /mysqld is alive/g), 2, 'several admin commands on one connection');
 $r = $t->run(['mariadb-admin', '--no-defaults', '-h127.0.0.1', '-P' . $cw->port, '-uapp',

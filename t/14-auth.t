@@ -17,6 +17,11 @@ my $pport = $topo->primary->port;
 
 sub wire { return Causeway::Wire->new(port => $_[0] // $port, timeout => 10) }
 
+sub show {    # a login result as one string: 'ok', or 'err CODE (STATE) message'
+    my ($r) = @_;
+    return $r->{type} eq 'err' ? "err $r->{code} ($r->{state}) $r->{message}" : $r->{type};
+}
+
 sub one_value {
     my ($w, $sql) = @_;
     my ($r) = $w->query($sql);
@@ -61,7 +66,7 @@ like($r->{err}, qr/^ERROR 1045 \(28000\): Access denied for user 'app'\@'127.0.0
 for my $u (['app', 'secret'], ['app2', 'secret2']) {
     my $w = wire();
     my $res = $w->login(user => $u->[0], password => $u->[1], db => 'test');
-    is($res->{type}, 'ok', "$u->[0] logs in");
+    is(show($res), 'ok', "$u->[0] logs in");
     is(one_value($w, 'SELECT CURRENT_USER()'), "$u->[0]\@%", "$u->[0] is $u->[0]\@% on the server");
 }
 ok(wire()->login(user => 'app', password => 'wrong')->{type} eq 'err'
@@ -73,7 +78,7 @@ ok(wire()->login(user => 'app', password => 'wrong')->{type} eq 'err'
     my $w = wire();
     my $res = $w->login(user => 'app', password => 'secret', db => 'test',
                         plugin => 'caching_sha2_password', auth_data => 'x' x 32);
-    is($res->{type}, 'ok', 'a client starting with caching_sha2_password logs in');
+    is(show($res), 'ok', 'a client starting with caching_sha2_password logs in');
     is($w->{auth_switch}, 'mysql_native_password', '... after an auth switch to mysql_native_password');
     is(one_value($w, 'SELECT 1 + 1'), 2, '... and can query');
 
@@ -98,7 +103,7 @@ for my $plugin ('client_ed25519', 'caching_sha2_password', 'mysql_clear_password
     my $w = wire();
     my $res = $w->login(user => 'app', password => 'secret', db => 'test',
                         caps_remove => 0x00080000 | 0x00200000);
-    is($res->{type}, 'ok', 'a client without CLIENT_PLUGIN_AUTH logs in');
+    is(show($res), 'ok', 'a client without CLIENT_PLUGIN_AUTH logs in');
     is(one_value($w, 'SELECT DATABASE()'), 'test', '... into its database');
 }
 
@@ -108,13 +113,13 @@ for my $plugin ('client_ed25519', 'caching_sha2_password', 'mysql_clear_password
                  map { ("attr$_" => 'v' x (10 * $_)) } 1 .. 20);
     my $w = wire();
     my $res = $w->login(user => 'app', password => 'secret', db => 'test', attrs => \%attrs);
-    is($res->{type}, 'ok', 'login with CLIENT_CONNECT_WITH_DB and 23 connect attributes (~2 KB)');
+    is(show($res), 'ok', 'login with CLIENT_CONNECT_WITH_DB and 23 connect attributes (~2 KB)');
     ok($w->{caps} & CLIENT_CONNECT_ATTRS, '... the client did send CLIENT_CONNECT_ATTRS');
     is(one_value($w, 'SELECT DATABASE()'), 'test', '... the default database is set');
 
     $w = wire();
     $res = $w->login(user => 'app', password => 'secret', attrs => \%attrs);
-    is($res->{type}, 'ok', 'login without a database');
+    is(show($res), 'ok', 'login without a database');
     ok(!($w->{caps} & CLIENT_CONNECT_WITH_DB), '... the client did not send CLIENT_CONNECT_WITH_DB');
     is(one_value($w, 'SELECT DATABASE()'), undef, '... no default database');
 

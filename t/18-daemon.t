@@ -139,7 +139,7 @@ my @before = $cw->children;
 cmp_ok(scalar @before, '>=', 2, 'causewayd has at least 2 children: ' . join(' ', @before));
 my $w = Causeway::Wire->new(port => $cw->port);
 my $lr = $w->login(user => 'app', password => 'secret', db => 'test');
-is($lr->{type}, 'ok', 'a client logs in');
+is($lr->{type} eq 'err' ? "err $lr->{code} $lr->{message}" : $lr->{type}, 'ok', 'a client logs in');
 my $victim = pid_of_connection($cw->port, $w->local_port, @before);
 ok($victim, "found the worker serving that client: " . ($victim // 'none'));
 SKIP: {

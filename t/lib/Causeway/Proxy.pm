@@ -80,6 +80,13 @@ sub _config {
     return \@cfg;
 }
 
+sub config_value {
+    my ($self, $section, $key) = @_;
+    my ($sec) = grep { $_->[0] eq $section } @{ $self->{config} // [] };
+    my ($kv) = grep { $_->[0] eq $key } @{ $sec ? $sec->[1] : [] };
+    return $kv ? $kv->[1] : undef;
+}
+
 sub config_text {
     my ($self) = @_;
     my $s = "; written by t/lib/Causeway/Proxy.pm\n";
@@ -119,6 +126,10 @@ sub start {
     }, timeout => $o{timeout} // 15, interval => 0.05);
     die "causewayd did not accept on port $self->{port} in time:\n" . $self->log_tail . "\n"
         unless $ok;
+    # The listening socket exists before the workers are forked: also wait (bounded, not
+    # fatal) until at least `workers` children are there, so tests see a settled process tree.
+    my $want = $self->config_value('causeway', 'workers') // 1;
+    wait_until(sub { $self->children >= $want }, timeout => 5, interval => 0.02);
     return $self;
 }
 
