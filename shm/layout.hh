@@ -134,7 +134,10 @@ struct alignas(64) poller_counters {
 // one memory round trip.
 inline constexpr std::size_t bucket_entries = 5;
 
-// The position of an entry: two slots, each one domain's seqno (slot_* bits).
+// One session: its key word and the position of its last write, two slots of
+// one domain's seqno each (slot_* bits). Writers: workers (update, CAS on the
+// key, CAS-max on slots) and reclaimers (the poller; a worker whose buckets
+// are full), see session_table.cc. Readers: workers, causewayctl (loads only).
 struct table_entry {
     word key;       // key_* bits below; 0 = empty
     word slot[2];
@@ -146,7 +149,8 @@ struct alignas(128) table_bucket {
 
 // Key word: tag (32 high bits of the session key, never 0) | overflow | version.
 // The version is bumped by every update and by a reclaim, so a reclaim whose
-// compare-and-swap still sees the version it read has raced with no update.
+// compare-and-swap still sees the version it read has raced with no update
+// (fooling it would take 2^31 updates of one entry within one reclaim step).
 inline constexpr unsigned key_tag_shift = 32;
 inline constexpr std::uint64_t key_overflow = 1ull << 31;     // a domain did not fit
 inline constexpr std::uint64_t key_version_mask = (1ull << 31) - 1;

@@ -104,6 +104,17 @@ int session_table::domain_index(std::uint32_t domain, bool claim) const noexcept
     return -1;
 }
 
+void session_table::prefetch(std::uint64_t key) const noexcept
+{
+    if (buckets_ == 0) return;
+    std::size_t b1, b2;
+    buckets_of(key, b1, b2);
+    for (std::size_t b : {b1, b2}) {
+        __builtin_prefetch(&table_[b]);
+        __builtin_prefetch(reinterpret_cast<const char*>(&table_[b]) + 64);
+    }
+}
+
 lookup_result session_table::lookup(std::uint64_t key) const noexcept
 {
     lookup_result r;

@@ -71,6 +71,9 @@ public:
 
     // Workers. lookup() only reads, so it also works on a read-only mapping.
     lookup_result lookup(std::uint64_t key) const noexcept;
+    // Optional: starts loading the key's buckets, so that a lookup issued a
+    // little later (after parsing the statement, say) finds them in cache.
+    void prefetch(std::uint64_t key) const noexcept;
     // Raises the session's position to max(current, pos) per domain (the
     // last_gtid of a committed write). Call before the client sees the OK.
     update_status update(std::uint64_t key, const protocol::gtid_position& pos) noexcept;

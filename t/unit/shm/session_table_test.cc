@@ -79,6 +79,7 @@ public:
         CPPUNIT_ASSERT(t.init_floor(pos("0-1-100")));
         const std::uint64_t k = t.key(session_kind::connection, 1);
         CPPUNIT_ASSERT(t.update(k, pos("0-1-150")) == update_status::stored);
+        t.prefetch(k);   // a hint only
         CPPUNIT_ASSERT_EQUAL(std::string("0-0-150"), known(t, k));
         CPPUNIT_ASSERT(t.update(k, pos("0-1-120")) == update_status::stored);   // lower: no change
         CPPUNIT_ASSERT_EQUAL(std::string("0-0-150"), known(t, k));
