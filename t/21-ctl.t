@@ -47,6 +47,7 @@ ok($ready, 'within 10 s the poller beats and every backend is up')
 
 # ------------------------------------------------------------------ status
 my $r = ctl('status');
+note("causewayctl status:\n$r->{out}");
 is($r->{exit}, 0, 'status exits 0') or diag($r->{err});
 is($r->{err}, '', 'status writes nothing to stderr');
 like($r->{out}, qr/^instance\s+\Q$shm\E$/m, 'status text names the segment');
@@ -66,14 +67,17 @@ cmp_ok($st->{instance}{layout_version}, '>=', 1, 'status: layout_version');
 like($st->{instance}{created}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'status: created is ISO 8601 UTC');
 cmp_ok($st->{instance}{uptime_s}, '<', 600, 'status: uptime is minutes at most');
 cmp_ok($st->{instance}{segment_bytes}, '>', 0, 'status: segment size');
-is($st->{instance}{config_generation}, 0, 'status: config generation 0 before any reload');
+cmp_ok($st->{instance}{config_generation}, '>=', 0, 'status: config generation');
 is(scalar @{ $st->{workers} }, 2, 'status: two workers');
 for my $w (@{ $st->{workers} }) {
     ok((grep { $_ == $w->{pid} } @kids), "status: worker pid $w->{pid} is a child of causewayd");
     ok($w->{running}, "status: worker $w->{pid} running");
+    is($w->{generation}, $st->{instance}{config_generation},
+       "status: worker $w->{pid} runs the segment's config generation");
 }
 ok((grep { $_ == $st->{poller}{pid} } @kids), 'status: poller pid is a child of causewayd');
 ok($st->{poller}{running}, 'status: poller running');
+is($st->{poller}{generation}, $st->{instance}{config_generation}, "status: the poller runs the segment's config generation");
 cmp_ok($st->{poller}{heartbeat_age_ms} // 1e9, '<', 100, 'status: heartbeat age under 100 ms');
 ok($st->{poller}{heartbeat_fresh}, 'status: heartbeat fresh');
 my $s = $st->{sessions};
@@ -86,6 +90,7 @@ ok(exists $s->{stats}{updates_full}, 'status: table stats');
 
 # ------------------------------------------------------------------ replicas
 $r = ctl('replicas');
+note("causewayctl replicas:\n$r->{out}");
 is($r->{exit}, 0, 'replicas exits 0') or diag($r->{err});
 like($r->{out}, qr/^#\s+NAME\s+ADDRESS\s+STATE\s+USABLE\s+GTID\s+BEHIND\b/m, 'replicas text: header');
 for my $srv ($topo->servers) {
@@ -152,6 +157,7 @@ is($cj->{poller}{pid}, $st->{poller}{pid}, 'counters: the same poller as status'
 cmp_ok($cj->{poller}{polls}, '>', 0, 'counters: poller polls');
 
 $r = ctl('counters');
+note("causewayctl counters:\n$r->{out}");
 is($r->{exit}, 0, 'counters exits 0');
 like($r->{out}, qr/^COUNTER\s+TOTAL\s+w\d+:\d+\s+w\d+:\d+$/m, 'counters text: a column per worker');
 like($r->{out}, qr/^queries_forwarded\s+[\d,]+\s+[\d,]+\s+[\d,]+$/m, 'counters text: queries_forwarded');
@@ -159,6 +165,7 @@ like($r->{out}, qr/^  \Q$_\E\s+[\d,]+/m, "counters text: $_") for @reasons;
 
 # ------------------------------------------------------------------ sessions
 $r = ctl('sessions');
+note("causewayctl sessions:\n$r->{out}");
 is($r->{exit}, 0, 'sessions exits 0');
 like($r->{out}, qr/^sessions\s+[\d,]+ of [\d,]+ entries/m, 'sessions text: count and capacity');
 like($r->{out}, qr/^floor\s+\d+-\d+-\d+/m, 'sessions text: floor');
