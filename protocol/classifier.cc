@@ -12,33 +12,6 @@ namespace {
 
 using w = word_id;
 
-// @@variables whose value belongs to one server or one session: reading them
-// on a replica connection answers a different question.
-constexpr std::string_view server_variables[] = {
-    "AUTOCOMMIT", "ERROR_COUNT", "HOSTNAME", "IDENTITY", "INNODB_READ_ONLY", "INSERT_ID",
-    "IN_TRANSACTION", "LAST_GTID", "LAST_INSERT_ID", "LOG_BIN", "PORT", "PSEUDO_THREAD_ID", "RAND_SEED1",
-    "RAND_SEED2", "READ_ONLY", "SERVER_ID", "SERVER_UUID", "TIMESTAMP", "TRANSACTION_READ_ONLY", "TX_READ_ONLY",
-    "WARNING_COUNT",
-};
-constexpr std::string_view server_variable_prefixes[] = {
-    "GTID_", "MASTER_", "RELAY_", "REPLICATE_", "RPL_", "SLAVE_", "WSREP_",
-};
-
-// information_schema tables that describe the data dictionary (replicated);
-// every other one describes the server it runs on.
-constexpr std::string_view dictionary_tables[] = {
-    "CHARACTER_SETS", "CHECK_CONSTRAINTS", "COLLATIONS", "COLLATION_CHARACTER_SET_APPLICABILITY",
-    "COLUMNS", "COLUMN_PRIVILEGES", "ENGINES", "EVENTS", "KEYWORDS", "KEY_COLUMN_USAGE", "PARAMETERS",
-    "PARTITIONS", "PLUGINS", "REFERENTIAL_CONSTRAINTS", "ROUTINES", "SCHEMATA", "SCHEMA_PRIVILEGES", "SEQUENCES",
-    "SQL_FUNCTIONS", "STATISTICS", "TABLES", "TABLE_CONSTRAINTS", "TABLE_PRIVILEGES", "TRIGGERS",
-    "USER_PRIVILEGES", "VIEWS",
-};
-
-bool in_list(std::string_view name, std::span<const std::string_view> list)
-{
-    return std::any_of(list.begin(), list.end(), [&](std::string_view e) { return iequals(name, e); });
-}
-
 // "session.x", "global.x", "local.x" -> scope and bare name.
 tx_scope split_scope(std::string_view& name)
 {
@@ -55,14 +28,6 @@ tx_scope split_scope(std::string_view& name)
         return tx_scope::session;
     }
     return tx_scope::none;
-}
-
-bool is_server_variable(std::string_view text)
-{
-    split_scope(text);
-    if (in_list(text, server_variables)) return true;
-    return std::any_of(std::begin(server_variable_prefixes), std::end(server_variable_prefixes),
-                       [&](std::string_view pre) { return istarts_with(text, pre); });
 }
 
 // Flags that turn a SELECT into must_primary (as opposed to locking or doubt).
@@ -138,6 +103,12 @@ private:
     void expect_statement_end()
     {
         if (!at_statement_end()) flag(flag_doubtful);
+    }
+    // Gives up on the statement: primary, and no claim about its objects.
+    void give_up(statement_kind k = statement_kind::unknown, std::uint32_t why = 0)
+    {
+        set_kind(k);
+        flag(flag_tables_unknown | why);
     }
 
     // Statement heads.
@@ -250,17 +221,9 @@ void parser::head()
         open_paren({});
         ++parens;
     }
-    if (cur_.kind != token_kind::word) {
-        set_kind(statement_kind::unknown);
-        flag(flag_tables_unknown);
-        return;
-    }
+    if (cur_.kind != token_kind::word) return give_up();
     const word_id wid = id();
-    if (parens > 0 && wid != w::select && wid != w::with && wid != w::values) {
-        set_kind(statement_kind::unknown);
-        flag(flag_tables_unknown);
-        return;
-    }
+    if (parens > 0 && wid != w::select && wid != w::with && wid != w::values) return give_up();
     switch (wid) {
     case w::select:
     case w::values:
@@ -300,8 +263,7 @@ void parser::head()
     case w::begin:
         advance();
         if (is(w::not_)) {  // BEGIN NOT ATOMIC ... END: a compound statement
-            set_kind(statement_kind::unknown);
-            flag(flag_tables_unknown);
+            give_up();
             return;
         }
         skip(w::work);
@@ -327,8 +289,7 @@ void parser::head()
             advance();
             expect_statement_end();
         } else {
-            set_kind(statement_kind::unknown);
-            flag(flag_tables_unknown);
+            give_up();
         }
         return;
     case w::xa: return head_xa();
@@ -338,8 +299,7 @@ void parser::head()
             set_kind(statement_kind::lock_tables);
             set_table_list();
         } else {
-            set_kind(statement_kind::unknown);
-            flag(flag_tables_unknown);
+            give_up();
         }
         return;
     case w::unlock:
@@ -348,8 +308,7 @@ void parser::head()
             set_kind(statement_kind::unlock_tables);
             expect_statement_end();
         } else {
-            set_kind(statement_kind::unknown);
-            flag(flag_tables_unknown);
+            give_up();
         }
         return;
     case w::handler:
@@ -384,20 +343,17 @@ void parser::head()
     case w::stop:
     case w::binlog:
         // Writes (or server administration) whose objects are not tracked.
-        set_kind(statement_kind::write);
-        flag(flag_tables_unknown);
+        give_up(statement_kind::write);
         advance();
         return;
     default:
         if (is_text("OPTIMIZE")) return head_table_admin();
         if (is_text("CACHE") || is_text("SHUTDOWN") || is_text("BACKUP")) {
-            set_kind(statement_kind::write);
-            flag(flag_tables_unknown);
+            give_up(statement_kind::write);
             advance();
             return;
         }
-        set_kind(statement_kind::unknown);
-        flag(flag_tables_unknown);
+        give_up();
         return;
     }
 }
@@ -433,8 +389,7 @@ void parser::head_with()
         }
         advance();
     }
-    set_kind(statement_kind::unknown);
-    flag(flag_doubtful | flag_tables_unknown);
+    give_up(statement_kind::unknown, flag_doubtful);
 }
 
 void parser::head_insert()
@@ -729,8 +684,7 @@ void parser::head_explained_statement()
         return;
     }
     explain_ = explain_mode::none;
-    set_kind(statement_kind::unknown);
-    flag(flag_tables_unknown);
+    give_up();
 }
 
 // [FROM | IN] db
@@ -852,11 +806,7 @@ void parser::head_set()
     advance();
     if (skip(w::statement)) {  // SET STATEMENT var=v, ... FOR stmt: the inner statement decides
         scan(stop_at::word_for);
-        if (!skip(w::for_)) {
-            set_kind(statement_kind::unknown);
-            flag(flag_doubtful | flag_tables_unknown);
-            return;
-        }
+        if (!skip(w::for_)) return give_up(statement_kind::unknown, flag_doubtful);
         head();
         return;
     }
@@ -879,11 +829,7 @@ void parser::head_set()
             advance();
             return;
         }
-        if (is(w::password) || (is_text("DEFAULT") && next_is(w::role))) {
-            set_kind(statement_kind::write);
-            flag(flag_tables_unknown);
-            return;
-        }
+        if (is(w::password) || (is_text("DEFAULT") && next_is(w::role))) return give_up(statement_kind::write);
         if (skip(w::role)) return;
     }
     bool global = false;
@@ -955,8 +901,7 @@ void parser::head_set()
         }
         advance();
     }
-    set_kind(statement_kind::unknown);
-    flag(flag_doubtful | flag_tables_unknown);
+    give_up(statement_kind::unknown, flag_doubtful);
 }
 
 // 0/1/ON/OFF/TRUE/FALSE (also quoted) as the whole value; anything else is
@@ -1018,18 +963,13 @@ void parser::head_set_transaction(tx_scope scope)
         if (!is_punct(',')) break;
         advance();
     }
-    set_kind(statement_kind::unknown);
-    flag(flag_doubtful | flag_tables_unknown);
+    give_up(statement_kind::unknown, flag_doubtful);
 }
 
 void parser::head_use()
 {
     advance();
-    if (!is_name()) {
-        set_kind(statement_kind::unknown);
-        flag(flag_tables_unknown);
-        return;
-    }
+    if (!is_name()) return give_up();
     set_kind(statement_kind::use_database);
     out_->name = cur_.text;
     if (cur_.escaped) flag(flag_escaped_name);
@@ -1042,8 +982,7 @@ void parser::head_start()
 {
     advance();
     if (!skip(w::transaction)) {  // START SLAVE | REPLICA | ALL SLAVES
-        set_kind(statement_kind::write);
-        flag(flag_tables_unknown);
+        give_up(statement_kind::write);
         return;
     }
     bool read_only = false, read_write = false;
@@ -1065,11 +1004,7 @@ void parser::head_start()
         }
         if (!at_statement_end() && !is_punct(',')) break;
     }
-    if (!at_statement_end() || (read_only && read_write)) {
-        set_kind(statement_kind::unknown);
-        flag(flag_doubtful | flag_tables_unknown);
-        return;
-    }
+    if (!at_statement_end() || (read_only && read_write)) return give_up(statement_kind::unknown, flag_doubtful);
     set_kind(read_only    ? statement_kind::begin_read_only
              : read_write ? statement_kind::begin_read_write
                           : statement_kind::begin);
@@ -1425,7 +1360,7 @@ void parser::record(std::string_view schema, std::string_view table, bool escape
         return;
     }
     if (iequals(schema, "INFORMATION_SCHEMA")) {
-        if (!in_list(table, dictionary_tables)) flag(flag_server_specific);
+        if (!is_dictionary_table(table)) flag(flag_server_specific);
     } else if (iequals(schema, "PERFORMANCE_SCHEMA") || iequals(schema, "MYSQL") || iequals(schema, "SYS")) {
         flag(flag_server_specific);
     }

@@ -289,122 +289,122 @@ constexpr word_info p(std::string_view n) { return {n, word_id::none, word_class
 using w = word_id;
 
 constexpr word_info word_list[] = {
-        // Statement heads and clause keywords.
-        k("AGAINST"), k("ALGORITHM", w::algorithm), r("ALL"), r("ALTER", w::alter), r("ANALYZE", w::analyze),
-        r("AND", w::and_), k("ANY"), r("AS", w::as), r("ASC"), k("AUTHORS", w::authors), k("BEGIN", w::begin),
-        r("BETWEEN"), k("BINLOG", w::binlog), k("BODY", w::body), r("BY"), r("CALL", w::call), r("CASE"),
-        k("CHAIN", w::chain), r("CHANGE", w::change), r("CHARACTER", w::character), r("CHECK", w::check),
-        k("CHECKSUM", w::checksum), k("COLUMNS", w::columns), k("COMMIT", w::commit),
-        k("CONSISTENT", w::consistent), r("CONSTRAINT"), k("CONTRIBUTORS", w::contributors),
-        r("CREATE", w::create), r("CROSS"), k("DATA", w::data), r("DATABASES", w::databases),
-        k("DEFINER", w::definer), r("DELAYED", w::delayed), r("DELETE", w::delete_), r("DESC", w::desc),
-        r("DESCRIBE", w::describe), r("DISTINCT"), r("DISTINCTROW"), r("DIV"), k("DO", w::do_),
-        r("DROP", w::drop), r("DUAL", w::dual), r("ELSE"), k("END", w::end), k("ENGINES", w::engines),
-        k("ESCAPE"), k("EVENT", w::event), k("EVENTS", w::events), r("EXCEPT", w::except), r("EXISTS"),
-        r("EXPLAIN", w::explain), k("EXTENDED", w::extended), k("FIELDS", w::fields), k("FLUSH", w::flush),
-        r("FOR", w::for_), r("FORCE"), r("FOREIGN"), r("FROM", w::from), k("FULL", w::full),
-        r("FULLTEXT", w::fulltext), k("FUNCTION", w::function), k("GLOBAL", w::global), r("GRANT", w::grant),
-        k("GRANTS", w::grants), r("GROUP", w::group), k("HANDLER", w::handler), r("HAVING", w::having),
-        r("HIGH_PRIORITY", w::high_priority), r("IGNORE", w::ignore), r("IN", w::in), r("INDEX", w::index),
-        k("INDEXES", w::indexes), r("INNER"), k("INSTALL", w::install), r("INTERSECT", w::intersect),
-        r("INTO", w::into), r("IS"), k("ISOLATION", w::isolation), r("JOIN", w::join), r("KEY"),
-        r("KEYS", w::keys), r("KILL", w::kill), k("LATERAL", w::lateral), k("LEVEL", w::level),
-        r("LIKE", w::like), r("LIMIT", w::limit), r("LOAD", w::load), k("LOCAL", w::local), r("LOCK", w::lock),
-        r("LOW_PRIORITY", w::low_priority), k("MODE"), k("NAMES", w::names), r("NATURAL"), k("NESTED"),
-        k("NEXT", w::next), k("NO", w::no), r("NOT", w::not_), k("OF"), k("OFFSET"), r("ON", w::on),
-        k("ONLY", w::only), r("OR", w::or_), r("ORDER", w::order), r("OUTER"), r("OVER"),
-        k("PACKAGE", w::package), r("PARTITION"), k("PARTITIONS", w::partitions), k("PATH"),
-        k("PERSIST", w::persist), k("PERSIST_ONLY", w::persist_only), k("PLUGINS", w::plugins),
-        k("PREPARE", w::prepare), k("PREVIOUS", w::previous), r("PRIMARY"), k("PRIVILEGES", w::privileges),
-        r("PROCEDURE", w::procedure), r("PURGE", w::purge), k("QUICK", w::quick), r("RANGE"),
-        r("READ", w::read), k("RECOVER", w::recover), r("RECURSIVE", w::recursive),
-        r("REFERENCES", w::references), r("REGEXP"), r("RELEASE", w::release), r("RENAME", w::rename),
-        k("REPAIR", w::repair), k("RESET", w::reset), r("RETURNING", w::returning), r("REVOKE", w::revoke),
-        r("RLIKE"), k("ROLE", w::role), k("ROLLBACK", w::rollback), k("ROLLUP"), r("ROWS"),
-        k("SAVEPOINT", w::savepoint), r("SCHEMAS", w::schemas), k("SECURITY", w::security),
-        r("SELECT", w::select), r("SEPARATOR"), k("SEQUENCE", w::sequence), k("SESSION", w::session),
-        r("SET", w::set), k("SHARE", w::share), r("SHOW", w::show), k("SNAPSHOT", w::snapshot), k("SOME"),
-        r("SPATIAL", w::spatial), r("SQL", w::sql), r("SQL_CALC_FOUND_ROWS", w::sql_calc_found_rows),
-        k("START", w::start), k("STATEMENT", w::statement), k("STATUS", w::status), k("STOP", w::stop),
-        k("STORAGE", w::storage), r("STRAIGHT_JOIN", w::straight_join), k("SYSTEM_TIME"),
-        r("TABLE", w::table), k("TABLES", w::tables), k("TEMPORARY", w::temporary), r("THEN"),
-        r("TO", w::to), k("TRANSACTION", w::transaction), r("TRIGGER", w::trigger),
-        k("TRIGGERS", w::triggers), r("UNION", w::union_), k("UNINSTALL", w::uninstall), r("UNIQUE", w::unique),
-        r("UNLOCK", w::unlock), r("UPDATE", w::update), r("USE", w::use), r("USING", w::using_),
-        k("VALUE", w::value), r("VALUES", w::values), k("VIEW", w::view), r("WHEN"), r("WHERE", w::where),
-        k("WINDOW", w::window), r("WITH", w::with), k("WORK", w::work), r("WRITE", w::write), k("XA", w::xa),
-        k("XML", w::xml), r("XOR"),
-        // Type names (CAST, CONVERT, column definitions).
-        r("BIGINT"), r("BINARY"), t("BIT"), r("BLOB"), t("BOOL"), t("BOOLEAN"), t("DATETIME"), r("DEC"),
-        r("DECIMAL"), r("DOUBLE"), t("ENUM"), t("FIXED"), r("FLOAT"), r("INT"), r("INTEGER"), t("JSON"),
-        r("LONGBLOB"), r("LONGTEXT"), r("MEDIUMBLOB"), r("MEDIUMINT"), r("MEDIUMTEXT"), t("NCHAR"),
-        r("NUMERIC"), t("NVARCHAR"), r("PRECISION"), r("REAL"), t("SIGNED"), r("SMALLINT"), t("TEXT"),
-        r("TINYBLOB"), r("TINYINT"), r("TINYTEXT"), r("UNSIGNED"), r("VARBINARY"), r("VARCHAR"),
-        t("VARCHAR2"), t("INET4"), t("INET6"),
-        // Built-ins that are also keywords the heads look at.
-        f("CHARSET", w::charset), f("COLLATION", w::collation), f("DATABASE", w::database), f("DEFAULT"),
-        f("FORMAT", w::format), f("IF", w::if_), f("INSERT", w::insert), f("JSON_TABLE", w::json_table),
-        f("PASSWORD", w::password), f("REPLACE", w::replace), f("SCHEMA", w::schema),
-        f("TRUNCATE", w::truncate), f("USER", w::user),
-        // Built-in functions without side effects (string, numeric, date, JSON,
-        // aggregate, window, geometry, misc). SLEEP and BENCHMARK only burn time.
-        f("ABS"), f("ACOS"), f("ADDDATE"), f("ADDTIME"), f("ADD_MONTHS"), f("AES_DECRYPT"), f("AES_ENCRYPT"),
-        f("ASCII"), f("ASIN"), f("ASTEXT"), f("ASWKT"), f("ATAN"), f("ATAN2"), f("AVG"), f("BENCHMARK"),
-        f("BIN"), f("BIT_AND"), f("BIT_COUNT"), f("BIT_LENGTH"), f("BIT_OR"), f("BIT_XOR"), f("CAST"),
-        f("CEIL"), f("CEILING"), f("CHAR"), f("CHARACTER_LENGTH"), f("CHAR_LENGTH"), f("CHR"), f("COALESCE"),
-        f("COERCIBILITY"), f("COLUMN_ADD"), f("COLUMN_CHECK"), f("COLUMN_CREATE"), f("COLUMN_DELETE"),
-        f("COLUMN_EXISTS"), f("COLUMN_GET"), f("COLUMN_JSON"), f("COLUMN_LIST"), f("COMPRESS"), f("CONCAT"),
-        f("CONCAT_WS"), f("CONV"), f("CONVERT"), f("CONVERT_TZ"), f("COS"), f("COT"), f("COUNT"), f("CRC32"),
-        f("CRC32C"), f("CUME_DIST"), f("CURDATE"), f("CURRENT_DATE"), f("CURRENT_ROLE"), f("CURRENT_TIME"),
-        f("CURRENT_TIMESTAMP"), f("CURRENT_USER"), f("CURTIME"), f("DATE"), f("DATEDIFF"), f("DATE_ADD"),
-        f("DATE_FORMAT"), f("DATE_SUB"), f("DAY"), f("DAYNAME"), f("DAYOFMONTH"), f("DAYOFWEEK"),
-        f("DAYOFYEAR"), f("DECODE"), f("DEGREES"), f("DENSE_RANK"), f("ELT"), f("ENCODE"), f("EXP"),
-        f("EXPORT_SET"), f("EXTRACT"), f("EXTRACTVALUE"), f("FIELD"), f("FIND_IN_SET"), f("FIRST_VALUE"),
-        f("FLOOR"), f("FORMAT_BYTES"), f("FORMAT_PICO_TIME"), f("FROM_BASE64"), f("FROM_DAYS"),
-        f("FROM_UNIXTIME"), f("GEOMETRYCOLLECTION"), f("GEOMFROMTEXT"), f("GET_FORMAT"), f("GREATEST"),
-        f("GROUP_CONCAT"), f("HEX"), f("HOUR"), f("IFNULL"), f("INET6_ATON"), f("INET6_NTOA"), f("INET_ATON"),
-        f("INET_NTOA"), f("INSTR"), f("INTERVAL"), f("ISNULL"), f("IS_IPV4"), f("IS_IPV4_COMPAT"),
-        f("IS_IPV4_MAPPED"), f("IS_IPV6"), f("JSON_ARRAY"), f("JSON_ARRAYAGG"), f("JSON_ARRAY_APPEND"),
-        f("JSON_ARRAY_INSERT"), f("JSON_ARRAY_INTERSECT"), f("JSON_COMPACT"), f("JSON_CONTAINS"),
-        f("JSON_CONTAINS_PATH"), f("JSON_DEPTH"), f("JSON_DETAILED"), f("JSON_EQUALS"), f("JSON_EXISTS"),
-        f("JSON_EXTRACT"), f("JSON_INSERT"), f("JSON_KEYS"), f("JSON_LENGTH"), f("JSON_LOOSE"), f("JSON_MERGE"),
-        f("JSON_MERGE_PATCH"), f("JSON_MERGE_PRESERVE"), f("JSON_NORMALIZE"), f("JSON_OBJECT"),
-        f("JSON_OBJECTAGG"), f("JSON_OBJECT_FILTER_KEYS"), f("JSON_OBJECT_TO_ARRAY"), f("JSON_OVERLAPS"),
-        f("JSON_PRETTY"), f("JSON_QUERY"), f("JSON_QUOTE"), f("JSON_REMOVE"), f("JSON_REPLACE"),
-        f("JSON_SCHEMA_VALID"), f("JSON_SEARCH"), f("JSON_SET"), f("JSON_TYPE"), f("JSON_UNQUOTE"),
-        f("JSON_VALID"), f("JSON_VALUE"), f("LAG"), f("LAST_DAY"), f("LAST_VALUE"), f("LCASE"), f("LEAD"),
-        f("LEAST"), f("LEFT"), f("LENGTH"), f("LENGTHB"), f("LINESTRING"), f("LN"), f("LOCALTIME"),
-        f("LOCALTIMESTAMP"), f("LOCATE"), f("LOG"), f("LOG10"), f("LOG2"), f("LOWER"), f("LPAD"), f("LTRIM"),
-        f("MAKEDATE"), f("MAKETIME"), f("MAKE_SET"), f("MATCH"), f("MAX"), f("MBRCONTAINS"), f("MBRINTERSECTS"),
-        f("MBRWITHIN"), f("MD5"), f("MEDIAN"), f("MICROSECOND"), f("MID"), f("MIN"), f("MINUTE"), f("MOD"),
-        f("MONTH"), f("MONTHNAME"), f("MULTILINESTRING"), f("MULTIPOINT"), f("MULTIPOLYGON"), f("NAME_CONST"),
-        f("NATURAL_SORT_KEY"), f("NOW"), f("NTH_VALUE"), f("NTILE"), f("NULLIF"), f("NVL"), f("NVL2"),
-        f("OCT"), f("OCTET_LENGTH"), f("ORD"), f("PERCENTILE_CONT"), f("PERCENTILE_DISC"), f("PERCENT_RANK"),
-        f("PERIOD_ADD"), f("PERIOD_DIFF"), f("PI"), f("POINT"), f("POLYGON"), f("POSITION"), f("POW"),
-        f("POWER"), f("QUARTER"), f("QUOTE"), f("RADIANS"), f("RAND"), f("RANDOM_BYTES"), f("RANK"),
-        f("REGEXP_INSTR"), f("REGEXP_REPLACE"), f("REGEXP_SUBSTR"), f("REPEAT"), f("REVERSE"), f("RIGHT"),
-        f("ROUND"), f("ROW_NUMBER"), f("RPAD"), f("RTRIM"), f("SECOND"), f("SEC_TO_TIME"), f("SESSION_USER"),
-        f("SFORMAT"), f("SHA"), f("SHA1"), f("SHA2"), f("SIGN"), f("SIN"), f("SLEEP"), f("SOUNDEX"), f("SPACE"),
-        f("SQRT"), f("STD"), f("STDDEV"), f("STDDEV_POP"), f("STDDEV_SAMP"), f("STRCMP"), f("STR_TO_DATE"),
-        f("ST_AREA"), f("ST_ASBINARY"), f("ST_ASGEOJSON"), f("ST_ASTEXT"), f("ST_ASWKB"), f("ST_ASWKT"),
-        f("ST_BUFFER"), f("ST_CENTROID"), f("ST_CONTAINS"), f("ST_DISTANCE"), f("ST_DISTANCE_SPHERE"),
-        f("ST_ENVELOPE"), f("ST_EQUALS"), f("ST_GEOMFROMGEOJSON"), f("ST_GEOMFROMTEXT"), f("ST_GEOMFROMWKB"),
-        f("ST_INTERSECTS"), f("ST_ISVALID"), f("ST_LENGTH"), f("ST_POINTFROMTEXT"), f("ST_SRID"),
-        f("ST_WITHIN"), f("ST_X"), f("ST_Y"), f("SUBDATE"), f("SUBSTR"), f("SUBSTRING"), f("SUBSTRING_INDEX"),
-        f("SUBTIME"), f("SUM"), f("SYSDATE"), f("SYSTEM_USER"), f("SYS_GUID"), f("TAN"), f("TIME"),
-        f("TIMEDIFF"), f("TIMESTAMP"), f("TIMESTAMPADD"), f("TIMESTAMPDIFF"), f("TIME_FORMAT"),
-        f("TIME_TO_SEC"), f("TO_BASE64"), f("TO_CHAR"), f("TO_DAYS"), f("TO_SECONDS"), f("TRIM"), f("UCASE"),
-        f("UNCOMPRESS"), f("UNCOMPRESSED_LENGTH"), f("UNHEX"), f("UNIX_TIMESTAMP"), f("UPDATEXML"), f("UPPER"),
-        f("UTC_DATE"), f("UTC_TIME"), f("UTC_TIMESTAMP"), f("UUID"), f("UUID_SHORT"), f("VARIANCE"),
-        f("VAR_POP"), f("VAR_SAMP"), f("VERSION"), f("WEEK"), f("WEEKDAY"), f("WEEKOFYEAR"),
-        f("WEIGHT_STRING"), f("YEAR"), f("YEARWEEK"),
-        // Built-ins that must run in the client's own primary session: their
-        // answer is that session's (or that server's) state, or they change it.
-        p("BINLOG_GTID_POS"), p("CONNECTION_ID"), p("CURRVAL"), p("FOUND_ROWS"), p("GET_LOCK"), p("IS_FREE_LOCK"),
-        p("IS_USED_LOCK"), p("LASTVAL"), p("LAST_INSERT_ID"), p("LOAD_FILE"), p("MASTER_GTID_WAIT"),
-        p("MASTER_POS_WAIT"), p("NEXTVAL"), p("RELEASE_ALL_LOCKS"), p("RELEASE_LOCK"), p("ROW_COUNT"),
-        p("SETVAL"), p("SOURCE_POS_WAIT"), p("WAIT_FOR_EXECUTED_GTID_SET"), p("WSREP_LAST_SEEN_GTID"),
-        p("WSREP_LAST_WRITTEN_GTID"), p("WSREP_SYNC_WAIT_UPTO_GTID"),
+    // Statement heads and clause keywords.
+    k("AGAINST"), k("ALGORITHM", w::algorithm), r("ALL"), r("ALTER", w::alter), r("ANALYZE", w::analyze),
+    r("AND", w::and_), k("ANY"), r("AS", w::as), r("ASC"), k("AUTHORS", w::authors), k("BEGIN", w::begin),
+    r("BETWEEN"), k("BINLOG", w::binlog), k("BODY", w::body), r("BY"), r("CALL", w::call), r("CASE"),
+    k("CHAIN", w::chain), r("CHANGE", w::change), r("CHARACTER", w::character), r("CHECK", w::check),
+    k("CHECKSUM", w::checksum), k("COLUMNS", w::columns), k("COMMIT", w::commit),
+    k("CONSISTENT", w::consistent), r("CONSTRAINT"), k("CONTRIBUTORS", w::contributors),
+    r("CREATE", w::create), r("CROSS"), k("DATA", w::data), r("DATABASES", w::databases),
+    k("DEFINER", w::definer), r("DELAYED", w::delayed), r("DELETE", w::delete_), r("DESC", w::desc),
+    r("DESCRIBE", w::describe), r("DISTINCT"), r("DISTINCTROW"), r("DIV"), k("DO", w::do_),
+    r("DROP", w::drop), r("DUAL", w::dual), r("ELSE"), k("END", w::end), k("ENGINES", w::engines),
+    k("ESCAPE"), k("EVENT", w::event), k("EVENTS", w::events), r("EXCEPT", w::except), r("EXISTS"),
+    r("EXPLAIN", w::explain), k("EXTENDED", w::extended), k("FIELDS", w::fields), k("FLUSH", w::flush),
+    r("FOR", w::for_), r("FORCE"), r("FOREIGN"), r("FROM", w::from), k("FULL", w::full),
+    r("FULLTEXT", w::fulltext), k("FUNCTION", w::function), k("GLOBAL", w::global), r("GRANT", w::grant),
+    k("GRANTS", w::grants), r("GROUP", w::group), k("HANDLER", w::handler), r("HAVING", w::having),
+    r("HIGH_PRIORITY", w::high_priority), r("IGNORE", w::ignore), r("IN", w::in), r("INDEX", w::index),
+    k("INDEXES", w::indexes), r("INNER"), k("INSTALL", w::install), r("INTERSECT", w::intersect),
+    r("INTO", w::into), r("IS"), k("ISOLATION", w::isolation), r("JOIN", w::join), r("KEY"),
+    r("KEYS", w::keys), r("KILL", w::kill), k("LATERAL", w::lateral), k("LEVEL", w::level),
+    r("LIKE", w::like), r("LIMIT", w::limit), r("LOAD", w::load), k("LOCAL", w::local), r("LOCK", w::lock),
+    r("LOW_PRIORITY", w::low_priority), k("MODE"), k("NAMES", w::names), r("NATURAL"), k("NESTED"),
+    k("NEXT", w::next), k("NO", w::no), r("NOT", w::not_), k("OF"), k("OFFSET"), r("ON", w::on),
+    k("ONLY", w::only), r("OR", w::or_), r("ORDER", w::order), r("OUTER"), r("OVER"),
+    k("PACKAGE", w::package), r("PARTITION"), k("PARTITIONS", w::partitions), k("PATH"),
+    k("PERSIST", w::persist), k("PERSIST_ONLY", w::persist_only), k("PLUGINS", w::plugins),
+    k("PREPARE", w::prepare), k("PREVIOUS", w::previous), r("PRIMARY"), k("PRIVILEGES", w::privileges),
+    r("PROCEDURE", w::procedure), r("PURGE", w::purge), k("QUICK", w::quick), r("RANGE"),
+    r("READ", w::read), k("RECOVER", w::recover), r("RECURSIVE", w::recursive),
+    r("REFERENCES", w::references), r("REGEXP"), r("RELEASE", w::release), r("RENAME", w::rename),
+    k("REPAIR", w::repair), k("RESET", w::reset), r("RETURNING", w::returning), r("REVOKE", w::revoke),
+    r("RLIKE"), k("ROLE", w::role), k("ROLLBACK", w::rollback), k("ROLLUP"), r("ROWS"),
+    k("SAVEPOINT", w::savepoint), r("SCHEMAS", w::schemas), k("SECURITY", w::security),
+    r("SELECT", w::select), r("SEPARATOR"), k("SEQUENCE", w::sequence), k("SESSION", w::session),
+    r("SET", w::set), k("SHARE", w::share), r("SHOW", w::show), k("SNAPSHOT", w::snapshot), k("SOME"),
+    r("SPATIAL", w::spatial), r("SQL", w::sql), r("SQL_CALC_FOUND_ROWS", w::sql_calc_found_rows),
+    k("START", w::start), k("STATEMENT", w::statement), k("STATUS", w::status), k("STOP", w::stop),
+    k("STORAGE", w::storage), r("STRAIGHT_JOIN", w::straight_join), k("SYSTEM_TIME"),
+    r("TABLE", w::table), k("TABLES", w::tables), k("TEMPORARY", w::temporary), r("THEN"),
+    r("TO", w::to), k("TRANSACTION", w::transaction), r("TRIGGER", w::trigger),
+    k("TRIGGERS", w::triggers), r("UNION", w::union_), k("UNINSTALL", w::uninstall), r("UNIQUE", w::unique),
+    r("UNLOCK", w::unlock), r("UPDATE", w::update), r("USE", w::use), r("USING", w::using_),
+    k("VALUE", w::value), r("VALUES", w::values), k("VIEW", w::view), r("WHEN"), r("WHERE", w::where),
+    k("WINDOW", w::window), r("WITH", w::with), k("WORK", w::work), r("WRITE", w::write), k("XA", w::xa),
+    k("XML", w::xml), r("XOR"),
+    // Type names (CAST, CONVERT, column definitions).
+    r("BIGINT"), r("BINARY"), t("BIT"), r("BLOB"), t("BOOL"), t("BOOLEAN"), t("DATETIME"), r("DEC"),
+    r("DECIMAL"), r("DOUBLE"), t("ENUM"), t("FIXED"), r("FLOAT"), r("INT"), r("INTEGER"), t("JSON"),
+    r("LONGBLOB"), r("LONGTEXT"), r("MEDIUMBLOB"), r("MEDIUMINT"), r("MEDIUMTEXT"), t("NCHAR"),
+    r("NUMERIC"), t("NVARCHAR"), r("PRECISION"), r("REAL"), t("SIGNED"), r("SMALLINT"), t("TEXT"),
+    r("TINYBLOB"), r("TINYINT"), r("TINYTEXT"), r("UNSIGNED"), r("VARBINARY"), r("VARCHAR"),
+    t("VARCHAR2"), t("INET4"), t("INET6"),
+    // Built-ins that are also keywords the heads look at.
+    f("CHARSET", w::charset), f("COLLATION", w::collation), f("DATABASE", w::database), f("DEFAULT"),
+    f("FORMAT", w::format), f("IF", w::if_), f("INSERT", w::insert), f("JSON_TABLE", w::json_table),
+    f("PASSWORD", w::password), f("REPLACE", w::replace), f("SCHEMA", w::schema),
+    f("TRUNCATE", w::truncate), f("USER", w::user),
+    // Built-in functions without side effects (string, numeric, date, JSON,
+    // aggregate, window, geometry, misc). SLEEP and BENCHMARK only burn time.
+    f("ABS"), f("ACOS"), f("ADDDATE"), f("ADDTIME"), f("ADD_MONTHS"), f("AES_DECRYPT"), f("AES_ENCRYPT"),
+    f("ASCII"), f("ASIN"), f("ASTEXT"), f("ASWKT"), f("ATAN"), f("ATAN2"), f("AVG"), f("BENCHMARK"),
+    f("BIN"), f("BIT_AND"), f("BIT_COUNT"), f("BIT_LENGTH"), f("BIT_OR"), f("BIT_XOR"), f("CAST"),
+    f("CEIL"), f("CEILING"), f("CHAR"), f("CHARACTER_LENGTH"), f("CHAR_LENGTH"), f("CHR"), f("COALESCE"),
+    f("COERCIBILITY"), f("COLUMN_ADD"), f("COLUMN_CHECK"), f("COLUMN_CREATE"), f("COLUMN_DELETE"),
+    f("COLUMN_EXISTS"), f("COLUMN_GET"), f("COLUMN_JSON"), f("COLUMN_LIST"), f("COMPRESS"), f("CONCAT"),
+    f("CONCAT_WS"), f("CONV"), f("CONVERT"), f("CONVERT_TZ"), f("COS"), f("COT"), f("COUNT"), f("CRC32"),
+    f("CRC32C"), f("CUME_DIST"), f("CURDATE"), f("CURRENT_DATE"), f("CURRENT_ROLE"), f("CURRENT_TIME"),
+    f("CURRENT_TIMESTAMP"), f("CURRENT_USER"), f("CURTIME"), f("DATE"), f("DATEDIFF"), f("DATE_ADD"),
+    f("DATE_FORMAT"), f("DATE_SUB"), f("DAY"), f("DAYNAME"), f("DAYOFMONTH"), f("DAYOFWEEK"),
+    f("DAYOFYEAR"), f("DECODE"), f("DEGREES"), f("DENSE_RANK"), f("ELT"), f("ENCODE"), f("EXP"),
+    f("EXPORT_SET"), f("EXTRACT"), f("EXTRACTVALUE"), f("FIELD"), f("FIND_IN_SET"), f("FIRST_VALUE"),
+    f("FLOOR"), f("FORMAT_BYTES"), f("FORMAT_PICO_TIME"), f("FROM_BASE64"), f("FROM_DAYS"),
+    f("FROM_UNIXTIME"), f("GEOMETRYCOLLECTION"), f("GEOMFROMTEXT"), f("GET_FORMAT"), f("GREATEST"),
+    f("GROUP_CONCAT"), f("HEX"), f("HOUR"), f("IFNULL"), f("INET6_ATON"), f("INET6_NTOA"), f("INET_ATON"),
+    f("INET_NTOA"), f("INSTR"), f("INTERVAL"), f("ISNULL"), f("IS_IPV4"), f("IS_IPV4_COMPAT"),
+    f("IS_IPV4_MAPPED"), f("IS_IPV6"), f("JSON_ARRAY"), f("JSON_ARRAYAGG"), f("JSON_ARRAY_APPEND"),
+    f("JSON_ARRAY_INSERT"), f("JSON_ARRAY_INTERSECT"), f("JSON_COMPACT"), f("JSON_CONTAINS"),
+    f("JSON_CONTAINS_PATH"), f("JSON_DEPTH"), f("JSON_DETAILED"), f("JSON_EQUALS"), f("JSON_EXISTS"),
+    f("JSON_EXTRACT"), f("JSON_INSERT"), f("JSON_KEYS"), f("JSON_LENGTH"), f("JSON_LOOSE"), f("JSON_MERGE"),
+    f("JSON_MERGE_PATCH"), f("JSON_MERGE_PRESERVE"), f("JSON_NORMALIZE"), f("JSON_OBJECT"),
+    f("JSON_OBJECTAGG"), f("JSON_OBJECT_FILTER_KEYS"), f("JSON_OBJECT_TO_ARRAY"), f("JSON_OVERLAPS"),
+    f("JSON_PRETTY"), f("JSON_QUERY"), f("JSON_QUOTE"), f("JSON_REMOVE"), f("JSON_REPLACE"),
+    f("JSON_SCHEMA_VALID"), f("JSON_SEARCH"), f("JSON_SET"), f("JSON_TYPE"), f("JSON_UNQUOTE"),
+    f("JSON_VALID"), f("JSON_VALUE"), f("LAG"), f("LAST_DAY"), f("LAST_VALUE"), f("LCASE"), f("LEAD"),
+    f("LEAST"), f("LEFT"), f("LENGTH"), f("LENGTHB"), f("LINESTRING"), f("LN"), f("LOCALTIME"),
+    f("LOCALTIMESTAMP"), f("LOCATE"), f("LOG"), f("LOG10"), f("LOG2"), f("LOWER"), f("LPAD"), f("LTRIM"),
+    f("MAKEDATE"), f("MAKETIME"), f("MAKE_SET"), f("MATCH"), f("MAX"), f("MBRCONTAINS"), f("MBRINTERSECTS"),
+    f("MBRWITHIN"), f("MD5"), f("MEDIAN"), f("MICROSECOND"), f("MID"), f("MIN"), f("MINUTE"), f("MOD"),
+    f("MONTH"), f("MONTHNAME"), f("MULTILINESTRING"), f("MULTIPOINT"), f("MULTIPOLYGON"), f("NAME_CONST"),
+    f("NATURAL_SORT_KEY"), f("NOW"), f("NTH_VALUE"), f("NTILE"), f("NULLIF"), f("NVL"), f("NVL2"),
+    f("OCT"), f("OCTET_LENGTH"), f("ORD"), f("PERCENTILE_CONT"), f("PERCENTILE_DISC"), f("PERCENT_RANK"),
+    f("PERIOD_ADD"), f("PERIOD_DIFF"), f("PI"), f("POINT"), f("POLYGON"), f("POSITION"), f("POW"),
+    f("POWER"), f("QUARTER"), f("QUOTE"), f("RADIANS"), f("RAND"), f("RANDOM_BYTES"), f("RANK"),
+    f("REGEXP_INSTR"), f("REGEXP_REPLACE"), f("REGEXP_SUBSTR"), f("REPEAT"), f("REVERSE"), f("RIGHT"),
+    f("ROUND"), f("ROW_NUMBER"), f("RPAD"), f("RTRIM"), f("SECOND"), f("SEC_TO_TIME"), f("SESSION_USER"),
+    f("SFORMAT"), f("SHA"), f("SHA1"), f("SHA2"), f("SIGN"), f("SIN"), f("SLEEP"), f("SOUNDEX"), f("SPACE"),
+    f("SQRT"), f("STD"), f("STDDEV"), f("STDDEV_POP"), f("STDDEV_SAMP"), f("STRCMP"), f("STR_TO_DATE"),
+    f("ST_AREA"), f("ST_ASBINARY"), f("ST_ASGEOJSON"), f("ST_ASTEXT"), f("ST_ASWKB"), f("ST_ASWKT"),
+    f("ST_BUFFER"), f("ST_CENTROID"), f("ST_CONTAINS"), f("ST_DISTANCE"), f("ST_DISTANCE_SPHERE"),
+    f("ST_ENVELOPE"), f("ST_EQUALS"), f("ST_GEOMFROMGEOJSON"), f("ST_GEOMFROMTEXT"), f("ST_GEOMFROMWKB"),
+    f("ST_INTERSECTS"), f("ST_ISVALID"), f("ST_LENGTH"), f("ST_POINTFROMTEXT"), f("ST_SRID"),
+    f("ST_WITHIN"), f("ST_X"), f("ST_Y"), f("SUBDATE"), f("SUBSTR"), f("SUBSTRING"), f("SUBSTRING_INDEX"),
+    f("SUBTIME"), f("SUM"), f("SYSDATE"), f("SYSTEM_USER"), f("SYS_GUID"), f("TAN"), f("TIME"),
+    f("TIMEDIFF"), f("TIMESTAMP"), f("TIMESTAMPADD"), f("TIMESTAMPDIFF"), f("TIME_FORMAT"),
+    f("TIME_TO_SEC"), f("TO_BASE64"), f("TO_CHAR"), f("TO_DAYS"), f("TO_SECONDS"), f("TRIM"), f("UCASE"),
+    f("UNCOMPRESS"), f("UNCOMPRESSED_LENGTH"), f("UNHEX"), f("UNIX_TIMESTAMP"), f("UPDATEXML"), f("UPPER"),
+    f("UTC_DATE"), f("UTC_TIME"), f("UTC_TIMESTAMP"), f("UUID"), f("UUID_SHORT"), f("VARIANCE"),
+    f("VAR_POP"), f("VAR_SAMP"), f("VERSION"), f("WEEK"), f("WEEKDAY"), f("WEEKOFYEAR"),
+    f("WEIGHT_STRING"), f("YEAR"), f("YEARWEEK"),
+    // Built-ins that must run in the client's own primary session: their
+    // answer is that session's (or that server's) state, or they change it.
+    p("BINLOG_GTID_POS"), p("CONNECTION_ID"), p("CURRVAL"), p("FOUND_ROWS"), p("GET_LOCK"), p("IS_FREE_LOCK"),
+    p("IS_USED_LOCK"), p("LASTVAL"), p("LAST_INSERT_ID"), p("LOAD_FILE"), p("MASTER_GTID_WAIT"),
+    p("MASTER_POS_WAIT"), p("NEXTVAL"), p("RELEASE_ALL_LOCKS"), p("RELEASE_LOCK"), p("ROW_COUNT"),
+    p("SETVAL"), p("SOURCE_POS_WAIT"), p("WAIT_FOR_EXECUTED_GTID_SET"), p("WSREP_LAST_SEEN_GTID"),
+    p("WSREP_LAST_WRITTEN_GTID"), p("WSREP_SYNC_WAIT_UPTO_GTID"),
 };
 
 constexpr auto word_table = [] {
@@ -469,5 +469,50 @@ const word_info* find_word(std::string_view word)
         if (iequals(word, e.name)) return &e;
     }
 }
+
+// ---------------------------------------------------------------------------
+// Names whose meaning depends on the server that answers.
+
+namespace {
+
+// @@variables whose value belongs to one server or one session: reading them
+// on a replica connection answers a different question.
+constexpr std::string_view server_variables[] = {
+    "AUTOCOMMIT", "ERROR_COUNT", "HOSTNAME", "IDENTITY", "INNODB_READ_ONLY", "INSERT_ID",
+    "IN_TRANSACTION", "LAST_GTID", "LAST_INSERT_ID", "LOG_BIN", "PORT", "PSEUDO_THREAD_ID", "RAND_SEED1",
+    "RAND_SEED2", "READ_ONLY", "SERVER_ID", "SERVER_UUID", "TIMESTAMP", "TRANSACTION_READ_ONLY", "TX_READ_ONLY",
+    "WARNING_COUNT",
+};
+constexpr std::string_view server_variable_prefixes[] = {
+    "GTID_", "MASTER_", "RELAY_", "REPLICATE_", "RPL_", "SLAVE_", "WSREP_",
+};
+
+// information_schema tables that describe the data dictionary (replicated);
+// every other one describes the server it runs on.
+constexpr std::string_view dictionary_tables[] = {
+    "CHARACTER_SETS", "CHECK_CONSTRAINTS", "COLLATIONS", "COLLATION_CHARACTER_SET_APPLICABILITY",
+    "COLUMNS", "COLUMN_PRIVILEGES", "ENGINES", "EVENTS", "KEYWORDS", "KEY_COLUMN_USAGE", "PARAMETERS",
+    "PARTITIONS", "PLUGINS", "REFERENTIAL_CONSTRAINTS", "ROUTINES", "SCHEMATA", "SCHEMA_PRIVILEGES", "SEQUENCES",
+    "SQL_FUNCTIONS", "STATISTICS", "TABLES", "TABLE_CONSTRAINTS", "TABLE_PRIVILEGES", "TRIGGERS",
+    "USER_PRIVILEGES", "VIEWS",
+};
+
+template <std::size_t n>
+bool in_list(std::string_view name, const std::string_view (&list)[n])
+{
+    return std::any_of(std::begin(list), std::end(list), [&](std::string_view e) { return iequals(name, e); });
+}
+
+}  // namespace
+
+bool is_server_variable(std::string_view text)
+{
+    if (const auto dot = text.rfind('.'); dot != std::string_view::npos) text.remove_prefix(dot + 1);
+    if (in_list(text, server_variables)) return true;
+    return std::any_of(std::begin(server_variable_prefixes), std::end(server_variable_prefixes),
+                       [&](std::string_view pre) { return istarts_with(text, pre); });
+}
+
+bool is_dictionary_table(std::string_view table) { return in_list(table, dictionary_tables); }
 
 }  // namespace causeway::protocol

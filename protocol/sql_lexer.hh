@@ -63,6 +63,13 @@ struct word_info {
 // stored functions, built-ins the table does not know).
 const word_info* find_word(std::string_view word);
 
+// @@name (scope prefix allowed) whose value belongs to one server or one
+// session: last_insert_id, server_id, gtid_*, read_only, ...
+bool is_server_variable(std::string_view name);
+// An information_schema table that describes the (replicated) data
+// dictionary rather than the server answering: TABLES, COLUMNS, ...
+bool is_dictionary_table(std::string_view table);
+
 // ASCII case-insensitive comparison against an upper-case literal.
 bool iequals(std::string_view text, std::string_view upper);
 bool istarts_with(std::string_view text, std::string_view upper);
