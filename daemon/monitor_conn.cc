@@ -55,8 +55,8 @@ void monitor_conn::connect(const std::string& user, const std::string& password,
                             cap::deprecate_eof | cap::long_password;
     p.connect_attrs = "";
     worker::backend_events& self = *this;
-    conn_.reset(new worker::backend_conn(base_, name_, addr_, self));
-    conn_->start(resolved_, p, timeout_ms);
+    conn_.reset(new worker::backend_conn(base_, index_, name_, addr_, self));
+    if (!conn_->start(resolved_, p, timeout_ms)) fail("cannot open a socket");
 }
 
 bool monitor_conn::query(const std::string& sql, int timeout_ms)

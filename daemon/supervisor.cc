@@ -121,8 +121,10 @@ void supervisor::handle_child_exit(child& c, int status)
     std::string how = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
                                         : std::string("killed by signal ") + strsignal(WTERMSIG(status));
     bool expected = c.stopping || stopping_;
-    CW_LOG(expected && (clean || WIFSIGNALED(status)) ? LOG_INFO : LOG_ERR, "%s %d (pid %d, generation %u) %s",
-           role_name(c.slot), c.slot, int(c.pid), c.generation, how.c_str());
+    // A crash is critical (tests fail on it); any other unexpected exit is an error.
+    bool crashed = WIFSIGNALED(status) && !(expected && (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGKILL));
+    int level = crashed && !expected ? LOG_CRIT : (expected && (clean || WIFSIGNALED(status)) ? LOG_INFO : LOG_ERR);
+    CW_LOG(level, "%s %d (pid %d, generation %u) %s", role_name(c.slot), c.slot, int(c.pid), c.generation, how.c_str());
     if (c.kind == role::worker) {
         if (auto* w = seg_.worker(std::size_t(c.slot))) {
             w->connections_active.store(0, std::memory_order_relaxed);

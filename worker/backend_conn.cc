@@ -17,25 +17,35 @@ namespace causeway::worker {
 
 using namespace protocol;
 
-backend_conn::backend_conn(event_base* base, std::string name, const common::address& addr, backend_events& events)
-    : base_(base), name_(std::move(name)), addr_(addr), events_(events)
+backend_conn::backend_conn(event_base* base, int index, std::string name, const common::address& addr,
+                           backend_events& events)
+    : base_(base), index_(index), name_(std::move(name)), addr_(addr), events_(events)
 {
 }
 
 std::string backend_conn::describe() const { return "backend '" + name_ + "' (" + addr_.to_string() + ")"; }
 
-void backend_conn::start(const common::resolved_address& addr, const login_params& params, int timeout_ms)
+bool backend_conn::start(const common::resolved_address& addr, const login_params& params, int timeout_ms)
 {
     params_ = params;
     bev_.reset(bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE));
-    if (!bev_) return fail("bufferevent_socket_new failed");
+    if (!bev_) {
+        state_ = state::failed;
+        return false;
+    }
     bufferevent_setcb(bev_.get(), on_read, on_write, on_event, this);
     timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(bev_.get(), &tv, &tv);
     state_ = state::connecting;
-    if (bufferevent_socket_connect(bev_.get(), const_cast<sockaddr*>(addr.get()), int(addr.length)) != 0)
-        return fail(std::string("connect: ") + strerror(errno));
+    if (bufferevent_socket_connect(bev_.get(), const_cast<sockaddr*>(addr.get()), int(addr.length)) != 0) {
+        int err = errno;
+        static common::log_rate_limit limit;
+        if (limit.allow()) CW_LOG(LOG_ERR, "%s: connect: %s", describe().c_str(), strerror(err));
+        state_ = state::failed;
+        return false;
+    }
     bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+    return true;
 }
 
 void backend_conn::fail(const std::string& why, const std::string& server_error)
@@ -53,7 +63,7 @@ void backend_conn::on_event(bufferevent*, short what, void* arg)
     if (what & BEV_EVENT_CONNECTED) {
         int one = 1;
         setsockopt(bufferevent_getfd(self.bev_.get()), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        self.state_ = state::greeting;
+        if (self.state_ == state::connecting) self.state_ = state::greeting;
         return;
     }
     std::string why;
@@ -67,6 +77,8 @@ void backend_conn::on_event(bufferevent*, short what, void* arg)
 void backend_conn::on_read(bufferevent*, void* arg)
 {
     auto& self = *static_cast<backend_conn*>(arg);
+    // The greeting can be read before the connect event is delivered.
+    if (self.state_ == state::connecting) self.state_ = state::greeting;
     if (self.state_ == state::ready) self.events_.backend_readable(self);
     else if (self.state_ == state::greeting || self.state_ == state::auth_sent) self.login_step();
 }
@@ -145,6 +157,67 @@ void backend_conn::login_step()
         }
         return fail("unexpected login packet 0x" + std::to_string(first));
     }
+}
+
+}  // namespace causeway::worker
+
+namespace causeway::worker {
+
+void backend_conn::send_internal(std::string_view payload, std::uint64_t tag)
+{
+    internal_.push_back({command(std::uint8_t(payload[0])), tag});
+    std::string pkt = frame_packet(payload, 0);
+    bufferevent_write(bev_.get(), pkt.data(), pkt.size());
+}
+
+void backend_conn::send_no_answer(std::string_view payload)
+{
+    std::string pkt = frame_packet(payload, 0);
+    bufferevent_write(bev_.get(), pkt.data(), pkt.size());
+}
+
+bool backend_conn::next_internal_answer(internal_answer& out, bool& broken)
+{
+    broken = false;
+    evbuffer* in = input();
+    while (!internal_.empty()) {
+        if (!internal_started_) {
+            internal_tracker_.begin(internal_.front().cmd, capabilities_);
+            internal_partial_ = internal_answer{internal_.front().tag, true, 0, {}};
+            internal_started_ = true;
+        }
+        std::size_t avail = evbuffer_get_length(in);
+        if (avail < header_size) return false;
+        unsigned char hdr[4];
+        evbuffer_copyout(in, hdr, 4);
+        std::uint32_t len = hdr[0] | hdr[1] << 8 | hdr[2] << 16;
+        if (len == 0 || len >= max_payload) {
+            broken = true;
+            return false;
+        }
+        if (avail < header_size + len) return false;
+        std::string payload(len, '\0');
+        evbuffer_drain(in, header_size);
+        evbuffer_remove(in, payload.data(), len);
+        packet_role role = internal_tracker_.on_packet(payload, len);
+        if (role == packet_role::malformed || role == packet_role::local_infile) {
+            broken = true;
+            return false;
+        }
+        if (role == packet_role::err) {
+            internal_partial_.ok = false;
+            auto e = parse_err(payload);
+            if (e) internal_partial_.error = std::to_string(e->code) + " " + std::string(e->message);
+        }
+        if (role == packet_role::prepare_ok) internal_partial_.statement_id = internal_tracker_.statement_id();
+        if (internal_tracker_.done()) {
+            out = std::move(internal_partial_);
+            internal_.pop_front();
+            internal_started_ = false;
+            return true;
+        }
+    }
+    return false;
 }
 
 }  // namespace causeway::worker

@@ -5,10 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
 
 #include "common/address.hh"
+#include "protocol/constants.hh"
 #include "protocol/handshake.hh"
+#include "protocol/response.hh"
 #include "worker/libevent_raii.hh"
 
 namespace causeway::worker {
@@ -40,21 +43,44 @@ struct login_params {
     std::string connect_attrs;
 };
 
+// The answer to a command the proxy sent for itself (see send_internal).
+struct internal_answer {
+    std::uint64_t tag = 0;
+    bool ok = false;                 // not an ERR
+    std::uint32_t statement_id = 0;  // COM_STMT_PREPARE
+    std::string error;               // the server's message when !ok
+};
+
 class backend_conn {
 public:
-    backend_conn(event_base* base, std::string name, const common::address& addr, backend_events& events);
+    // `index` is the backend's place in the progress block: 0 the primary, 1 + i replica i.
+    backend_conn(event_base* base, int index, std::string name, const common::address& addr, backend_events& events);
     backend_conn(const backend_conn&) = delete;
     backend_conn& operator=(const backend_conn&) = delete;
 
     // Starts a non-blocking connect and login; the outcome arrives through
-    // backend_events. Times out after `timeout_ms`.
-    void start(const common::resolved_address& addr, const login_params& params, int timeout_ms);
+    // backend_events. Times out after `timeout_ms`. false (and no event): the
+    // connection could not even be started (out of sockets).
+    [[nodiscard]] bool start(const common::resolved_address& addr, const login_params& params, int timeout_ms);
 
     bool ready() const { return state_ == state::ready; }
+    int index() const { return index_; }
     const std::string& name() const { return name_; }
     std::string describe() const;   // "primary (127.0.0.1:3306)"
     std::uint32_t capabilities() const { return capabilities_; }
     std::uint32_t server_connection_id() const { return server_connection_id_; }
+    // Sends a command whose answer the proxy consumes itself: session state
+    // replayed on a replica, the last_gtid tracking setup, a lazy prepare.
+    // Answers come in order, before that of any command sent after it.
+    void send_internal(std::string_view payload, std::uint64_t tag = 0);
+    // Sends a command that has no answer (COM_STMT_CLOSE).
+    void send_no_answer(std::string_view payload);
+    std::size_t internal_pending() const { return internal_.size(); }
+    // Takes the next complete internal answer off the input: false when the
+    // next one has not fully arrived (or none is pending), or the bytes are
+    // not a valid answer (then `broken` is set).
+    bool next_internal_answer(internal_answer& out, bool& broken);
+
     bufferevent* bev() const { return bev_.get(); }
     evbuffer* input() const { return bufferevent_get_input(bev_.get()); }
     evbuffer* output() const { return bufferevent_get_output(bev_.get()); }
@@ -69,6 +95,7 @@ private:
     void answer_greeting(const protocol::server_greeting& g);
 
     event_base* base_;
+    int index_;
     std::string name_;
     common::address addr_;
     backend_events& events_;
@@ -78,6 +105,14 @@ private:
     std::uint32_t capabilities_ = 0;
     std::uint32_t server_connection_id_ = 0;
     std::uint8_t next_seq_ = 0;
+    struct internal_command {
+        protocol::command cmd;
+        std::uint64_t tag;
+    };
+    std::deque<internal_command> internal_;
+    protocol::response_tracker internal_tracker_;
+    bool internal_started_ = false;
+    internal_answer internal_partial_;
 };
 
 }  // namespace causeway::worker

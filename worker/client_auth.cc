@@ -76,13 +76,29 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
         return;
     }
     set_who(login_.user);
+    identity_.user = login_.user;
+    identity_.database = login_.database;
+    if (ctx_.cfg->session() == common::session_id_kind::provided_in_dbname) {
+        auto parts = split_session_id(login_.database);
+        if (!parts) {
+            send_error(1102, "42000", parts.err().message, std::uint8_t(seq + 1));
+            return close_after_flush();
+        }
+        identity_.database = parts->database;
+        identity_.provided = parts->session_id;
+    }
     CW_LOG(LOG_DEBUG, "%s: logged in%s%s", who(), login_.database.empty() ? "" : " to ", login_.database.c_str());
     state_ = state::ready;
-    if (!login_.database.empty()) {
+    if (!identity_.database.empty()) {
         // A server refuses an unknown database at login, not at the first
         // query: log in to the primary now and answer the client after it.
         login_ok_seq_ = std::uint8_t(seq + 1);
-        ensure_backend();
+        plan_ = command_plan{};
+        state_ = state::waiting_backend;
+        if (!open_backend(0)) {
+            send_error(er::backend_unavailable, "HY000", "Can't connect to the primary: out of resources", login_ok_seq_);
+            close_after_flush();
+        }
         return;
     }
     ok_packet okp;
@@ -96,13 +112,16 @@ void client_session::handle_change_user(std::string_view payload)
     if (!c) return protocol_error(er::malformed_packet, "Bad COM_CHANGE_USER: " + c.err().message);
     // The new identity logs in afresh: the old backend session (its temporary
     // tables, variables, transaction) ends, exactly as a server's change-user does.
-    retire_backend();
+    retire_all_backends();
+    reset_session_state();
+    unrecorded_keys_.clear();
+    identity_.provided.clear();
     login_.user = c->user;
     login_.database = c->database;
     if (c->charset) login_.charset = std::uint8_t(c->charset);
     if (!c->connect_attrs.empty()) login_.connect_attrs = c->connect_attrs;
     set_who("?");
-    server_status_ = server_status::autocommit;
+    primary_status_ = last_status_ = server_status::autocommit;
     if (c->auth_plugin.empty() || c->auth_plugin == native_password_plugin) {
         // The token answers the scramble of the original greeting.
         login_.auth_plugin = native_password_plugin;

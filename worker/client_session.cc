@@ -1,24 +1,27 @@
-// Client session lifecycle, command dispatch and the two relays (answers from
-// the backend to the client; large packets and LOAD DATA files from the client
-// to the backend). Packets are moved between evbuffers without copies; only
-// packets the proxy must read (terminators, OK, ERR) are made contiguous.
+// Client session lifecycle, command intake and dispatch, and the two relays
+// (answers from a backend to the client; large packets and LOAD DATA files
+// from the client to the primary). Packets move between evbuffers without
+// copies; only packets the proxy must read (terminators, OK, ERR) are made
+// contiguous. Routing decisions are in client_routing.cc.
 #include "worker/client_session.hh"
 
 #include <string.h>
+#include <unistd.h>
 
+#include "common/clock.hh"
 #include "common/log.hh"
-#include "shm/counters.hh"
 #include "protocol/bytes.hh"
 #include "protocol/constants.hh"
 #include "protocol/ok_err.hh"
+#include "shm/counters.hh"
 
 namespace causeway::worker {
 
 using namespace protocol;
 
 namespace {
-// Client commands up to this size are read whole before they are forwarded
-// (the router will classify them); larger ones stream to the primary.
+// Client commands up to this size are read whole before they are routed;
+// larger ones stream to the primary.
 constexpr std::uint32_t command_inspect_limit = 1u << 20;
 // Server packets up to this size that the tracker must read are pulled up whole.
 constexpr std::uint32_t response_inspect_limit = 1u << 16;
@@ -76,6 +79,9 @@ client_session::client_session(worker_context& ctx, int fd, const std::string& p
       id_((std::uint32_t(ctx.worker_id & 0xff) << 24) | (ctx.next_connection_id++ & 0xffffff))
 {
     set_who("?");
+    identity_.connection = (std::uint64_t(getpid()) << 32) | id_;
+    backends_.resize(1 + ctx.cfg->replicas.size());
+    replayed_.assign(backends_.size(), 0);
     bufferevent_setcb(client_.get(), on_client_read, on_client_write, on_client_event, this);
     bufferevent_setwatermark(client_.get(), EV_WRITE, output_low_water, 0);
     bufferevent_setwatermark(client_.get(), EV_READ, 0, 4 * command_inspect_limit);
@@ -107,36 +113,62 @@ void client_session::destroy(const char* why)
     if (state_ == state::dead) return;
     CW_LOG(LOG_DEBUG, "%s: closed: %s", who(), why);
     state_ = state::dead;
+    wait_timer_.reset();
     bufferevent_disable(client_.get(), EV_READ | EV_WRITE);
-    retire_backend();
+    retire_all_backends();
     // Callbacks of this session may still be on the stack: free it from the loop.
     timeval now{0, 0};
     event_base_once(ctx_.base, -1, EV_TIMEOUT, free_session_later, this, &now);
 }
 
-void client_session::retire_backend()
+void client_session::retire_backend(int index)
 {
-    if (!primary_) return;
-    bufferevent_disable(primary_->bev(), EV_READ | EV_WRITE);
+    if (std::size_t(index) >= backends_.size() || !backends_[std::size_t(index)]) return;
+    if (index == active_ && index > 0) --ctx_.outstanding[std::size_t(index)];
+    backend_conn* b = backends_[std::size_t(index)].release();
+    bufferevent_disable(b->bev(), EV_READ | EV_WRITE);
+    // We may be inside one of its callbacks: free it from the loop.
     timeval now{0, 0};
-    event_base_once(ctx_.base, -1, EV_TIMEOUT, free_backend_later, primary_.release(), &now);
-    backend_stream_left_ = 0;
-    backend_continuation_ = false;
-    backend_paused_ = false;
+    event_base_once(ctx_.base, -1, EV_TIMEOUT, free_backend_later, b, &now);
+    replayed_[std::size_t(index)] = 0;
+    for (auto& [id, st] : statements_) {
+        st.ids.erase(index);
+        st.has_types.erase(index);
+    }
+    if (index == active_) {
+        active_ = -1;
+        backend_stream_left_ = 0;
+        backend_continuation_ = false;
+        backend_paused_ = false;
+    }
+    if (index == pinned_) pinned_ = -1;
+}
+
+void client_session::retire_all_backends()
+{
+    for (std::size_t i = 0; i < backends_.size(); ++i) retire_backend(int(i));
 }
 
 void client_session::close_after_flush()
 {
-    retire_backend();
+    retire_all_backends();
+    wait_timer_.reset();
     state_ = state::closing;
     bufferevent_disable(client_.get(), EV_READ);
     if (evbuffer_get_length(bufferevent_get_output(client_.get())) == 0) destroy("closed by proxy");
     else bufferevent_setwatermark(client_.get(), EV_WRITE, 0, 0);   // write callback when empty
 }
 
+std::uint16_t client_session::client_status() const
+{
+    std::uint16_t s = primary_status_;
+    if (pinned_ >= 0) s |= server_status::in_trans;
+    return s;
+}
+
 bool client_session::idle() const
 {
-    return state_ == state::ready && !(server_status_ & server_status::in_trans) &&
+    return state_ == state::ready && !(client_status() & server_status::in_trans) &&
            evbuffer_get_length(bufferevent_get_input(client_.get())) == 0;
 }
 
@@ -145,7 +177,6 @@ void client_session::close_when_idle()
     close_when_idle_ = true;
     if (state_ == state::handshake || state_ == state::auth_switch || idle()) destroy("worker is stopping");
 }
-
 
 // ---- output --------------------------------------------------------------
 
@@ -159,6 +190,14 @@ void client_session::send_error(std::uint16_t code, std::string_view sql_state, 
                                 std::uint8_t seq)
 {
     send_packet(build_err(code, sql_state, message), seq);
+}
+
+// Answers the command at the head of the client's input with an ERR, dropping it.
+void client_session::reject_command(std::uint16_t code, std::string_view sql_state, const std::string& message)
+{
+    evbuffer_drain(bufferevent_get_input(client_.get()), header_size + plan_.length);
+    send_error(code, sql_state, message, 1);
+    state_ = state::ready;
 }
 
 void client_session::protocol_error(std::uint16_t code, const std::string& message)
@@ -184,9 +223,9 @@ void client_session::on_client_write(bufferevent*, void* arg)
         if (evbuffer_get_length(bufferevent_get_output(self.client_.get())) == 0) self.destroy("closed by proxy");
         return;
     }
-    if (self.backend_paused_) {
+    if (self.backend_paused_ && self.active()) {
         self.backend_paused_ = false;
-        bufferevent_enable(self.primary_->bev(), EV_READ);
+        bufferevent_enable(self.active()->bev(), EV_READ);
         self.relay_response();
     }
 }
@@ -213,6 +252,7 @@ void client_session::handle_client_input()
             relay_client_data();
             return;
         case state::waiting_backend:
+        case state::waiting_replica:
         case state::closing:
         case state::dead:
             return;
@@ -247,7 +287,8 @@ void client_session::handle_client_input()
     }
 }
 
-// Looks at the next whole (or large) command packet in the client's input.
+// Looks at the next whole (or large) command packet in the client's input,
+// answers what the proxy answers itself, and plans the rest.
 bool client_session::handle_command()
 {
     evbuffer* in = bufferevent_get_input(client_.get());
@@ -289,12 +330,13 @@ bool client_session::handle_command()
     }
     case command::ping:
     case command::reset_connection:
-        if (!primary_) {
+        if (!backends_[0]) {
             // Nothing to check or reset on the server side yet: answer here
             // instead of opening a backend connection for it.
             evbuffer_drain(in, header_size + len);
+            if (command(cmd) == command::reset_connection) reset_session_state();
             ok_packet ok;
-            ok.status = server_status_;
+            ok.status = client_status();
             send_packet(build_ok(ok, login_.capabilities), 1);
             return true;
         }
@@ -307,23 +349,82 @@ bool client_session::handle_command()
         send_error(er::unknown_com, "08S01", std::string("Unknown command: Causeway does not relay ") + command_name(cmd), 1);
         return true;
     }
-    if (!ensure_backend()) return false;
-    return forward_command(cmd, len, whole);
+    plan_ = command_plan{};
+    plan_.cmd = command(cmd);
+    plan_.length = len;
+    plan_.whole = whole;
+    if (whole) {
+        const char* p = reinterpret_cast<const char*>(evbuffer_pullup(in, header_size + len));
+        if (!plan_command(std::string_view(p + header_size, len))) return state_ == state::ready;
+    } else {
+        plan_.backend = 0;
+        plan_.reason = shm::route_reason::primary_unclassified;
+    }
+    if (state_ == state::waiting_replica) return false;
+    return dispatch();
 }
 
-bool client_session::forward_command(std::uint8_t cmd, std::uint32_t length, bool whole)
+// Sends the planned command to its backend, opening it (and replaying the
+// session's state on it) first when needed.
+bool client_session::dispatch()
+{
+    backend_conn* b = open_backend(plan_.backend);
+    if (!b && plan_.backend != 0 && retry_on_primary("replica unavailable")) b = open_backend(0);
+    if (!b) {
+        reject_command(er::backend_unavailable, "HY000", "Can't connect to backend 'primary': out of resources");
+        return true;
+    }
+    if (!b->ready()) {
+        state_ = state::waiting_backend;
+        return false;
+    }
+    if (plan_.backend != 0 && !prepare_replay(*b)) {
+        state_ = state::waiting_backend;   // a lazy COM_STMT_PREPARE is out
+        return false;
+    }
+    return forward(*b);
+}
+
+bool client_session::forward(backend_conn& b)
 {
     evbuffer* in = bufferevent_get_input(client_.get());
     shm::add(ctx_.counters->queries_forwarded);
-    tracker_.begin(command(cmd), primary_->capabilities());
-    response_started_ = false;
-    if (whole) {
-        evbuffer_remove_buffer(in, primary_->output(), header_size + length);
-    } else {
-        client_stream_left_ = header_size + std::uint64_t(length);
-        client_continuation_ = length == max_payload;
+    shm::count_route(*ctx_.counters, plan_.reason);
+    if (plan_.backend != 0) {
+        ++ctx_.outstanding[std::size_t(plan_.backend)];
+        // Monotonic reads: later reads of this session must not go to a
+        // replica behind this one, which is what a write at its position says.
+        if (ctx_.cfg->monotonic_reads && ctx_.cfg->routing() == common::routing_mode::smartscale) {
+            session_keys(*ctx_.cfg, identity_, nullptr, keys_);
+            for (const auto& k : keys_)
+                ctx_.table.update(ctx_.table.key(shm::session_kind(k.kind), k.id), plan_.read_position);
+        }
     }
-    if (tracker_.done() && !client_stream_left_) return true;   // no answer comes (STMT_CLOSE...)
+    if (plan_.pin) pinned_ = plan_.backend;
+    tracker_.begin(plan_.cmd, b.capabilities());
+    response_started_ = false;
+    response_error_ = false;
+    active_ = plan_.backend;
+    if (wait_started_ns_) {
+        shm::add(ctx_.counters->wait_us, (common::monotonic_ns() - wait_started_ns_) / 1000);
+        wait_started_ns_ = 0;
+    }
+    if (plan_.rewritten) {
+        if (!plan_.consumed) evbuffer_drain(in, header_size + plan_.length);
+        std::string pkt = frame_packet(plan_.payload, 0);
+        bufferevent_write(b.bev(), pkt.data(), pkt.size());
+    } else if (plan_.whole) {
+        evbuffer_remove_buffer(in, b.output(), header_size + plan_.length);
+    } else {
+        client_stream_left_ = header_size + std::uint64_t(plan_.length);
+        client_continuation_ = plan_.length == max_payload;
+    }
+    plan_.consumed = true;
+    if (tracker_.done() && !client_stream_left_) {   // no answer comes (STMT_CLOSE...)
+        apply_after_ok();
+        active_ = -1;
+        return true;
+    }
     state_ = state::in_flight;
     relay_client_data();
     return false;
@@ -333,9 +434,10 @@ bool client_session::forward_command(std::uint8_t cmd, std::uint32_t length, boo
 // packet (and its continuation chunks), and LOAD DATA LOCAL file packets.
 void client_session::relay_client_data()
 {
-    if (!primary_) return;
+    backend_conn* b = active();
+    if (!b) return;
     evbuffer* in = bufferevent_get_input(client_.get());
-    evbuffer* out = primary_->output();
+    evbuffer* out = b->output();
     while (true) {
         if (client_stream_left_) {
             std::size_t n = std::min<std::uint64_t>(client_stream_left_, evbuffer_get_length(in));
@@ -345,6 +447,7 @@ void client_session::relay_client_data()
             if (client_stream_left_) break;
             if (state_ == state::in_flight && tracker_.done() && !client_continuation_) {
                 state_ = state::ready;   // a large command with no answer (SEND_LONG_DATA)
+                active_ = -1;
                 break;
             }
             continue;
@@ -367,36 +470,64 @@ void client_session::relay_client_data()
 
 // ---- backend side ----------------------------------------------------------
 
-bool client_session::ensure_backend()
+backend_conn* client_session::open_backend(int index)
 {
-    if (primary_ && primary_->ready()) return true;
-    if (primary_) {   // still logging in
-        state_ = state::waiting_backend;
-        return false;
-    }
+    auto& slot = backends_[std::size_t(index)];
+    if (slot) return slot.get();
+    const common::backend_config& bc = index == 0 ? ctx_.cfg->primary : ctx_.cfg->replicas[std::size_t(index - 1)];
+    const common::resolved_address& addr = ctx_.backend_addrs[std::size_t(index)];
     backend_events& events = *this;
-    primary_.reset(new backend_conn(ctx_.base, ctx_.cfg->primary.name, ctx_.cfg->primary.addr, events));
+    slot.reset(new backend_conn(ctx_.base, index, bc.name, bc.addr, events));
     login_params p;
-    p.user = login_.user;
-    auto pw = ctx_.cfg->users.find(login_.user);
+    p.user = identity_.user;
+    auto pw = ctx_.cfg->users.find(identity_.user);
     if (pw != ctx_.cfg->users.end()) p.password = pw->second;
-    p.database = login_.database;
+    p.database = identity_.database;
     p.charset = login_.charset;
     p.client_capabilities = login_.capabilities;
     p.connect_attrs = login_.connect_attrs;
-    state_ = state::waiting_backend;
-    primary_->start(ctx_.primary_addr, p, ctx_.cfg->connect_timeout_ms);
-    return false;
+    replayed_[std::size_t(index)] = 0;
+    if (!slot->start(addr, p, ctx_.cfg->connect_timeout_ms)) {
+        shm::add(ctx_.counters->backend_connect_failures);
+        retire_backend(index);
+        return nullptr;
+    }
+    if (index == 0 && ctx_.cfg->routing() != common::routing_mode::bridge)
+        // Every write's GTID comes back in its OK: add last_gtid to whatever
+        // the session tracks (the client may track variables of its own).
+        slot->send_internal(
+            "\x03SET @@session.session_track_system_variables = "
+            "CONCAT_WS(',', NULLIF(@@session.session_track_system_variables, ''), 'last_gtid')");
+    return slot.get();
+}
+
+// A read that was planned for a replica goes to the primary instead, as long
+// as no byte of its answer has reached the client.
+bool client_session::retry_on_primary(const char* why)
+{
+    if (plan_.backend == 0 || response_started_) return false;
+    static common::log_rate_limit limit;
+    if (limit.allow()) CW_LOG(LOG_INFO, "%s: read retried on the primary: %s", who(), why);
+    plan_.backend = 0;
+    plan_.pin = false;
+    plan_.reason = shm::route_reason::primary_not_caught_up;
+    // The client's own bytes (its statement ids are the primary's).
+    plan_.payload = plan_.original;
+    plan_.rewritten = true;
+    return true;
 }
 
 void client_session::backend_ready(backend_conn& b)
 {
     CW_LOG(LOG_DEBUG, "%s: %s ready (server thread %u)", who(), b.describe().c_str(), b.server_connection_id());
-    if (state_ == state::waiting_backend) state_ = state::ready;
-    if (login_ok_seq_) {
+    if (login_ok_seq_ && b.index() == 0) {
         ok_packet ok;
-        ok.status = server_status_;
+        ok.status = client_status();
         send_packet(build_ok(ok, login_.capabilities), std::exchange(login_ok_seq_, 0));
+        state_ = state::ready;
+    } else if (state_ == state::waiting_backend && b.index() == plan_.backend) {
+        state_ = state::ready;
+        if (!dispatch()) return;
     }
     handle_client_input();
 }
@@ -406,33 +537,84 @@ void client_session::backend_login_failed(backend_conn& b, const std::string& wh
     shm::add(ctx_.counters->backend_connect_failures);
     static common::log_rate_limit limit;
     if (limit.allow()) CW_LOG(LOG_ERR, "%s: %s: %s", who(), b.describe().c_str(), why.c_str());
-    retire_backend();
-    if (state_ != state::waiting_backend) return;
-    state_ = state::ready;
+    int index = b.index();
+    std::string name = b.describe();
+    retire_backend(index);
+    if (index != 0) {
+        ctx_.replica_failed(index, common::monotonic_ns());
+        if (state_ == state::waiting_backend && plan_.backend == index && retry_on_primary("replica login failed")) {
+            state_ = state::ready;
+            if (dispatch()) handle_client_input();
+        }
+        return;
+    }
     if (login_ok_seq_) {   // the login itself failed: the client gets the error and goes, as from a server
         std::uint8_t seq = std::exchange(login_ok_seq_, 0);
         if (!server_error.empty()) send_packet(server_error, seq);
-        else send_error(er::backend_unavailable, "HY000", "Can't connect to " + b.describe() + ": " + why, seq);
+        else send_error(er::backend_unavailable, "HY000", "Can't connect to " + name + ": " + why, seq);
         return close_after_flush();
     }
-    // The command that needed the backend gets the error; the client stays.
-    evbuffer* in = bufferevent_get_input(client_.get());
-    unsigned char hdr[4];
-    if (evbuffer_copyout(in, hdr, 4) == 4) {
-        std::uint32_t len = packet_length(hdr);
-        if (len < command_inspect_limit) evbuffer_drain(in, header_size + len);
-        else return close_after_flush();
+    if (state_ != state::waiting_backend) return;
+    // The command that needed the primary gets the error; the client stays.
+    if (!plan_.whole) return close_after_flush();
+    if (!server_error.empty()) {
+        evbuffer_drain(bufferevent_get_input(client_.get()), header_size + plan_.length);
+        send_packet(server_error, 1);
+        state_ = state::ready;
+    } else {
+        reject_command(er::backend_unavailable, "HY000", "Can't connect to " + name + ": " + why);
     }
-    if (!server_error.empty()) send_packet(server_error, 1);
-    else send_error(er::backend_unavailable, "HY000", "Can't connect to " + b.describe() + ": " + why, 1);
     handle_client_input();
 }
 
-void client_session::backend_readable(backend_conn&) { relay_response(); }
-
-void client_session::backend_writable(backend_conn&)
+void client_session::backend_readable(backend_conn& b)
 {
-    if (client_paused_) {
+    if (b.index() == active_ && state_ == state::in_flight) return relay_response();
+    if (b.internal_pending()) {   // a lazy prepare on a replica, before its execute
+        internal_answer a;
+        bool broken = false;
+        while (b.next_internal_answer(a, broken)) {
+            if (!a.ok) broken = true;
+            if (a.statement_id) {
+                auto it = statements_.find(std::uint32_t(a.tag));
+                if (it != statements_.end()) it->second.ids[b.index()] = a.statement_id;
+            }
+        }
+        if (broken) {
+            int index = b.index();
+            CW_LOG(LOG_WARNING, "%s: %s: session setup failed", who(), b.describe().c_str());
+            if (index == 0) return close_after_flush();
+            retire_backend(index);
+            if (state_ == state::waiting_backend && plan_.backend == index && retry_on_primary("replay failed on the replica")) {
+                state_ = state::ready;
+                if (dispatch()) handle_client_input();
+            }
+            return;
+        }
+        if (state_ == state::waiting_backend && plan_.backend == b.index() && !b.internal_pending()) {
+            state_ = state::ready;
+            if (dispatch()) handle_client_input();
+        }
+        return;
+    }
+    unexpected_bytes(b);
+}
+
+// Bytes nobody asked for: a server closing an idle connection says why.
+void client_session::unexpected_bytes(backend_conn& b)
+{
+    static common::log_rate_limit limit;
+    if (limit.allow())
+        CW_LOG(LOG_WARNING, "%s: %s sent %zu unexpected bytes; closing it", who(), b.describe().c_str(),
+               evbuffer_get_length(b.input()));
+    shm::add(ctx_.counters->protocol_errors);
+    if (b.index() == 0) return close_after_flush();   // the session's server state is gone
+    retire_backend(b.index());
+}
+
+void client_session::backend_writable(backend_conn& b)
+{
+    if (client_paused_ && b.index() == active_) {
         client_paused_ = false;
         bufferevent_enable(client_.get(), EV_READ);
         relay_client_data();
@@ -441,11 +623,28 @@ void client_session::backend_writable(backend_conn&)
 
 void client_session::backend_closed(backend_conn& b, const std::string& why)
 {
-    bool mid_command = state_ == state::in_flight;
-    CW_LOG(mid_command ? LOG_WARNING : LOG_INFO, "%s: %s %s%s", who(), b.describe().c_str(), why.c_str(),
-           mid_command ? " during a command" : "");
+    int index = b.index();
+    bool mid_command = state_ == state::in_flight && index == active_;
+    std::string name = b.describe();
+    if (index != 0) {
+        // A replica holds nothing the session cannot rebuild: drop it, and
+        // retry a read it had not started answering on the primary.
+        ctx_.replica_failed(index, common::monotonic_ns());
+        CW_LOG(mid_command ? LOG_WARNING : LOG_INFO, "%s: %s %s", who(), name.c_str(), why.c_str());
+        retire_backend(index);
+        if (!mid_command && !(state_ == state::waiting_backend && plan_.backend == index)) return;
+        if (retry_on_primary(why.c_str())) {
+            tracker_ = response_tracker{};
+            state_ = state::ready;
+            if (dispatch()) handle_client_input();
+            return;
+        }
+    } else {
+        CW_LOG(mid_command ? LOG_WARNING : LOG_INFO, "%s: %s %s%s", who(), name.c_str(), why.c_str(),
+               mid_command ? " during a command" : "");
+    }
     if (mid_command && !response_started_)
-        send_error(er::backend_lost, "HY000", "Lost connection to " + b.describe() + " during query",
+        send_error(er::backend_lost, "HY000", "Lost connection to " + name + " during query",
                    std::uint8_t(last_client_seq_ + 1));
     // The server-side session (variables, temporary tables, transaction) is
     // gone; carrying on silently would hide that, so the client is closed too.
@@ -454,9 +653,33 @@ void client_session::backend_closed(backend_conn& b, const std::string& why)
 
 void client_session::relay_response()
 {
-    if (!primary_ || state_ == state::dead || state_ == state::closing) return;
-    evbuffer* in = primary_->input();
+    backend_conn* b = active();
+    if (!b || state_ == state::dead || state_ == state::closing) return;
+    evbuffer* in = b->input();
     evbuffer* out = bufferevent_get_output(client_.get());
+    // Answers to what the proxy sent for itself come first.
+    while (b->internal_pending()) {
+        internal_answer a;
+        bool broken = false;
+        if (!b->next_internal_answer(a, broken)) {
+            if (!broken) return;
+            a.ok = false;
+            a.error = "malformed answer";
+        }
+        if (!a.ok) {
+            CW_LOG(LOG_WARNING, "%s: %s: session setup failed: %s", who(), b->describe().c_str(), a.error.c_str());
+            int index = b->index();
+            if (index != 0) {
+                retire_backend(index);
+                if (retry_on_primary("session replay failed")) {
+                    state_ = state::ready;
+                    if (dispatch()) handle_client_input();
+                    return;
+                }
+            }
+            return close_after_flush();
+        }
+    }
     while (!backend_paused_) {
         if (backend_stream_left_) {
             std::size_t n = std::min<std::uint64_t>(backend_stream_left_, evbuffer_get_length(in));
@@ -467,17 +690,13 @@ void client_session::relay_response()
             if (!backend_continuation_ && tracker_.done()) {
                 response_complete();
                 if (state_ != state::ready) return;
+                break;
             }
             continue;
         }
         std::size_t avail = evbuffer_get_length(in);
         if (avail < header_size) break;
-        if (state_ != state::in_flight) {
-            static common::log_rate_limit limit;
-            if (limit.allow()) CW_LOG(LOG_WARNING, "%s: %s sent %zu unexpected bytes; closing", who(), primary_->describe().c_str(), avail);
-            shm::add(ctx_.counters->protocol_errors);
-            return close_after_flush();
-        }
+        if (state_ != state::in_flight) return unexpected_bytes(*b);
         unsigned char hdr[5];
         evbuffer_copyout(in, hdr, std::min<std::size_t>(avail, 5));
         std::uint32_t len = packet_length(hdr);
@@ -489,7 +708,7 @@ void client_session::relay_response()
         }
         if (len == 0) {
             shm::add(ctx_.counters->protocol_errors);
-            CW_LOG(LOG_ERR, "%s: %s sent an empty packet", who(), primary_->describe().c_str());
+            CW_LOG(LOG_ERR, "%s: %s sent an empty packet", who(), b->describe().c_str());
             return close_after_flush();
         }
         if (avail < header_size + 1) break;
@@ -508,10 +727,17 @@ void client_session::relay_response()
             std::string_view payload(p + header_size, len);
             packet_role role = tracker_.on_packet(payload, len);
             if (role == packet_role::malformed) goto malformed;
-            bool rewrite = role == packet_role::ok && !(login_.capabilities & cap::session_track) &&
-                           (tracker_.status() & server_status::session_state_changed);
-            if (rewrite) {
-                auto ok = parse_ok(payload, primary_->capabilities());
+            if (role == packet_role::err) response_error_ = true;
+            bool state_changed = (role == packet_role::ok) && (tracker_.status() & server_status::session_state_changed);
+            // A write's position is recorded before the client can see its OK.
+            if (state_changed && active_ == 0) record_write_position(payload);
+            if (role == packet_role::prepare_ok && payload.size() >= 9) {
+                plan_.after.statement_id = tracker_.statement_id();
+                plan_.after.params = std::uint16_t(std::uint8_t(payload[7]) | std::uint8_t(payload[8]) << 8);
+            }
+            if (state_changed && !(login_.capabilities & cap::session_track)) {
+                auto ok = parse_ok(payload, b->capabilities());
+                if (!ok) goto malformed;
                 std::string clean = build_ok(*ok, login_.capabilities);
                 std::uint8_t seq = hdr[3];
                 evbuffer_drain(in, header_size + len);
@@ -520,7 +746,10 @@ void client_session::relay_response()
                 evbuffer_remove_buffer(in, out, header_size + len);
             }
             response_started_ = true;
-            if (tracker_.status_seen()) server_status_ = tracker_.status();
+            if (tracker_.status_seen()) {
+                if (active_ == 0) primary_status_ = tracker_.status();
+                last_status_ = tracker_.status();
+            }
             if (role == packet_role::local_infile) {
                 relay_client_data();
                 continue;
@@ -528,6 +757,7 @@ void client_session::relay_response()
             if (tracker_.done()) {
                 response_complete();
                 if (state_ != state::ready) return;
+                break;
             }
         }
     }
@@ -535,12 +765,16 @@ void client_session::relay_response()
     return;
 malformed:
     shm::add(ctx_.counters->protocol_errors);
-    CW_LOG(LOG_ERR, "%s: %s: unexpected packet in the answer; closing", who(), primary_->describe().c_str());
+    CW_LOG(LOG_ERR, "%s: %s: unexpected packet in the answer; closing", who(), b->describe().c_str());
     close_after_flush();
 }
 
 void client_session::response_complete()
 {
+    if (active_ > 0) --ctx_.outstanding[std::size_t(active_)];
+    if (!response_error_) apply_after_ok();
+    if (pinned_ >= 0 && active_ == pinned_ && !(last_status_ & server_status::in_trans)) pinned_ = -1;
+    active_ = -1;
     state_ = state::ready;
     if (close_when_idle_ && idle()) return destroy("worker is stopping");
     update_flow_control();
@@ -551,14 +785,16 @@ void client_session::response_complete()
 void client_session::update_flow_control()
 {
     if (state_ == state::dead || state_ == state::closing) return;
-    if (primary_ && !backend_paused_ && evbuffer_get_length(bufferevent_get_output(client_.get())) > output_high_water) {
+    backend_conn* b = active();
+    if (!b) return;
+    if (!backend_paused_ && evbuffer_get_length(bufferevent_get_output(client_.get())) > output_high_water) {
         backend_paused_ = true;
-        bufferevent_disable(primary_->bev(), EV_READ);
+        bufferevent_disable(b->bev(), EV_READ);
     }
-    if (primary_ && !client_paused_ && evbuffer_get_length(primary_->output()) > output_high_water) {
+    if (!client_paused_ && evbuffer_get_length(b->output()) > output_high_water) {
         client_paused_ = true;
         bufferevent_disable(client_.get(), EV_READ);
-        bufferevent_setwatermark(primary_->bev(), EV_WRITE, output_low_water, 0);
+        bufferevent_setwatermark(b->bev(), EV_WRITE, output_low_water, 0);
     }
 }
 

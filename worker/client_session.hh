@@ -1,18 +1,25 @@
-// One client connection and the backend connection(s) serving it: the
-// client side of the protocol (greeting, authentication, commands) and the
-// relay of each command's answer, packet by packet, without buffering whole
-// results. State machine: one method per state, dispatched on input.
+// One client connection and the backend connections serving it: the client
+// side of the protocol (greeting, authentication, commands), the routing of
+// each command to the primary or a replica, and the relay of its answer,
+// packet by packet, without buffering whole results. State machine: one
+// method per state, dispatched on input.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "protocol/classifier.hh"
 #include "protocol/handshake.hh"
 #include "protocol/response.hh"
+#include "shm/layout.hh"
 #include "worker/backend_conn.hh"
 #include "worker/libevent_raii.hh"
+#include "worker/router.hh"
+#include "worker/session_state.hh"
 #include "worker/worker.hh"
 
 namespace causeway::worker {
@@ -37,31 +44,93 @@ private:
         handshake,        // greeting sent, waiting for the HandshakeResponse
         auth_switch,      // auth switch sent, waiting for the client's token
         ready,            // idle between commands
-        waiting_backend,  // a command waits for the backend's login
+        waiting_backend,  // a command waits for a backend's login or a lazy prepare
+        waiting_replica,  // a read waits (causal_wait_ms) for a replica to catch up
         in_flight,        // a command's answer is being relayed
         closing,          // flushing a last packet, then closed
         dead,
     };
 
+    // What to change in the session once the current command succeeded.
+    struct after_ok {
+        bool replay = false;          // append `replay_payload` to the replica replay log
+        bool is_use = false;
+        std::string replay_payload;
+        bool set_database = false;
+        std::string database;
+        std::string provided;         // with set_database under PROVIDED_IN_DBNAME
+        std::vector<std::string> temp_created, temp_dropped;
+        bool reset_session = false;   // COM_RESET_CONNECTION
+        bool retrack = false;         // the client changed session_track_system_variables
+        int session_read_only = -1;   // SET SESSION TRANSACTION READ ONLY (1) / WRITE (0)
+        bool prepare = false;         // register the prepared statement
+        std::string prepare_sql;
+        bool long_data = false;       // SEND_LONG_DATA: the statement's next execute stays on the primary
+        bool long_data_reset = false;
+        bool close_statement = false;
+        std::uint32_t statement_id = 0;
+        std::uint16_t params = 0;     // COM_STMT_PREPARE's answer
+        std::string types;            // COM_STMT_EXECUTE: the types block the client sent
+        bool types_sent = false;      // the execute carried types (the client's or inserted)
+    };
+
+    // The current command: where it goes and what it changes.
+    struct command_plan {
+        protocol::command cmd = protocol::command::sleep;
+        std::uint32_t length = 0;     // of the client's packet
+        bool whole = true;            // the packet is in memory (else it streams to the primary)
+        int backend = 0;
+        shm::route_reason reason = shm::route_reason::primary_bridge;
+        bool pin = false;
+        bool rewritten = false;       // send `payload` instead of the client's bytes
+        bool consumed = false;        // the client's bytes have left its input buffer
+        std::string payload;          // the rewritten bytes
+        std::string original;         // the client's bytes, kept while a replica may still fail
+        after_ok after;
+        protocol::gtid_position read_position;   // the chosen replica's, for monotonic reads
+        std::uint32_t statement_id = 0;           // COM_STMT_EXECUTE: the client's id
+    };
+
     static void on_client_read(bufferevent*, void* arg);
     static void on_client_write(bufferevent*, void* arg);
     static void on_client_event(bufferevent*, short what, void* arg);
+    static void on_wait_tick(evutil_socket_t, short, void* arg);
 
-    // Client side.
-    void handle_client_input();
+    // Client side (client_auth.cc).
     void handle_login_packet(std::string_view payload, std::uint8_t seq);
     void handle_auth_switch_answer(std::string_view token, std::uint8_t seq);
     void finish_login(std::string_view token, std::uint8_t seq);
-    bool handle_command();   // false: stop processing input for now
     void handle_change_user(std::string_view payload);
-    bool forward_command(std::uint8_t cmd, std::uint32_t length, bool whole);
+
+    // Commands (client_session.cc).
+    void handle_client_input();
+    bool handle_command();   // false: stop processing input for now
+    bool dispatch();
+    bool forward(backend_conn& b);
     void relay_client_data();
 
-    // Backend side.
-    bool ensure_backend();
+    // Routing (client_routing.cc).
+    bool plan_command(std::string_view payload);
+    bool plan_query(std::string_view payload);
+    bool plan_execute(std::string_view payload);
+    void route_read(const protocol::statement_info& s);
+    bool fill_route_request(route_request& r, const protocol::statement_info& s);
+    void record_write_position(std::string_view ok_payload);
+    void apply_after_ok();
+    void reset_session_state();
+    void start_wait();
+    void end_wait();
+    bool prepare_replay(backend_conn& b);
+
+    // Backends.
+    backend_conn* open_backend(int index);
+    backend_conn* active() const { return active_ >= 0 ? backends_[std::size_t(active_)].get() : nullptr; }
     void relay_response();
+    void unexpected_bytes(backend_conn& b);
     void response_complete();
-    void retire_backend();
+    void retire_backend(int index);
+    void retire_all_backends();
+    bool retry_on_primary(const char* why);
 
     // backend_events
     void backend_ready(backend_conn& b) override;
@@ -73,32 +142,51 @@ private:
     // Output and teardown.
     void send_packet(std::string_view payload, std::uint8_t seq);
     void send_error(std::uint16_t code, std::string_view sql_state, const std::string& message, std::uint8_t seq);
+    void reject_command(std::uint16_t code, std::string_view sql_state, const std::string& message);
     void protocol_error(std::uint16_t code, const std::string& message);
     void close_after_flush();
     void destroy(const char* why);
     void update_flow_control();
     bool idle() const;
+    std::uint16_t client_status() const;
     const char* who() const { return who_.c_str(); }
     void set_who(std::string_view user);
 
     worker_context& ctx_;
     bufferevent_ptr client_;
-    std::unique_ptr<backend_conn> primary_;
+    std::vector<std::unique_ptr<backend_conn>> backends_;   // [0] primary, [1 + i] replica i; null until used
+    std::vector<std::uint64_t> replayed_;                   // per backend: replay_log generation applied
+    int active_ = -1;                                       // the backend answering the current command
     protocol::response_tracker tracker_;
-    protocol::handshake_response login_;   // user, database, charset, capabilities, attrs
+    protocol::handshake_response login_;   // user, database as sent, charset, capabilities, attrs
+    session_identity identity_;            // user, current database (no ?sessionId), provided id
+    replay_log replay_;
+    temporary_tables temporary_;
+    std::map<std::uint32_t, prepared_statement> statements_;
+    std::vector<key_source> keys_;             // scratch
+    std::vector<key_source> unrecorded_keys_;  // keys of primary statements since the last GTID
+    command_plan plan_;
+    event_ptr wait_timer_;
+    std::uint64_t wait_started_ns_ = 0;
+    unsigned round_robin_ = 0;
     std::string scramble_;
     std::string peer_;                     // "127.0.0.1:54321"
     std::string who_;                      // "user@127.0.0.1:54321 #7" for log lines
     std::uint32_t id_;
     state state_ = state::handshake;
-    std::uint16_t server_status_ = 0x0002;  // autocommit until the server says otherwise
+    std::uint16_t primary_status_ = 0x0002;   // the primary's last status flags (autocommit, in trans)
+    std::uint16_t last_status_ = 0x0002;      // the status the client last saw
+    int pinned_ = -1;                         // a read-only transaction runs on this replica
+    bool session_read_only_ = false;          // SET SESSION TRANSACTION READ ONLY
+    bool positions_unknown_ = false;          // a write's GTID could not be read: reads stay on the primary
     std::uint8_t last_client_seq_ = 0;
-    std::uint8_t login_ok_seq_ = 0;           // nonzero: the client's OK waits for the backend login
+    std::uint8_t login_ok_seq_ = 0;           // nonzero: the client's OK waits for the primary's login
     std::uint64_t backend_stream_left_ = 0;   // bytes of the current server packet still to relay
     std::uint64_t client_stream_left_ = 0;    // likewise for a large client packet
     bool backend_continuation_ = false;       // the last server chunk was 16 MiB - 1: more follows
     bool client_continuation_ = false;
     bool response_started_ = false;           // a byte of the current answer reached the client
+    bool response_error_ = false;             // the current answer holds an ERR
     bool backend_paused_ = false;
     bool client_paused_ = false;
     bool close_when_idle_ = false;

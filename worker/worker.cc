@@ -144,12 +144,24 @@ int run_worker(const worker_start& start)
     signal(SIGHUP, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
 
-    auto resolved = common::resolve(start.cfg->primary.addr);
-    if (!resolved) {
-        CW_LOG(LOG_ERR, "%s", resolved.err().message.c_str());
-        return 2;
+    std::vector<common::resolved_address> addrs;
+    std::vector<std::uint64_t> ids;
+    std::vector<const common::backend_config*> all{&start.cfg->primary};
+    for (const auto& r : start.cfg->replicas) all.push_back(&r);
+    for (const auto* b : all) {
+        auto resolved = common::resolve(b->addr);
+        if (!resolved) {
+            CW_LOG(LOG_ERR, "%s", resolved.err().message.c_str());
+            return 2;
+        }
+        addrs.push_back(*resolved);
+        ids.push_back(shm::backend_identity(*b));
     }
-    event_base_ptr base(event_base_new());
+    // Precise timers: a read waiting for a replica re-checks every few hundred µs.
+    event_config* ec = event_config_new();
+    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+    event_base_ptr base(event_base_new_with_config(ec));
+    event_config_free(ec);
     if (!base) {
         CW_LOG(LOG_ERR, "event_base_new failed");
         return 1;
@@ -169,7 +181,12 @@ int run_worker(const worker_start& start)
     st->ctx.base = base.get();
     st->ctx.worker_id = start.worker_id;
     st->ctx.generation = start.generation;
-    st->ctx.primary_addr = *resolved;
+    st->ctx.backend_addrs = std::move(addrs);
+    st->ctx.backend_ids = std::move(ids);
+    st->ctx.outstanding.assign(all.size(), 0);
+    st->ctx.avoid_until_ns.assign(all.size(), 0);
+    st->ctx.progress = start.seg->progress();
+    st->ctx.table = start.seg->sessions();
     st->listener.reset(evconnlistener_new(base.get(), on_accept, st.get(), LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, start.listen_fd));
     if (!st->listener) {
         CW_LOG(LOG_ERR, "evconnlistener_new on fd %d failed", start.listen_fd);

@@ -4,11 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "common/address.hh"
 #include "common/config.hh"
 #include "shm/layout.hh"
+#include "shm/progress.hh"
 #include "shm/segment.hh"
+#include "shm/session_table.hh"
 #include "worker/libevent_raii.hh"
 
 namespace causeway::worker {
@@ -22,12 +25,21 @@ struct worker_context {
     event_base* base = nullptr;
     int worker_id = 0;
     unsigned generation = 0;
-    common::resolved_address primary_addr;
+    std::vector<common::resolved_address> backend_addrs;   // [0] primary, [1 + i] replica i
+    std::vector<std::uint64_t> backend_ids;                // shm::backend_identity of each
+    std::vector<unsigned> outstanding;                     // reads in flight per backend (this worker)
+    std::vector<std::uint64_t> avoid_until_ns;             // a replica that just failed us is skipped until then
+    shm::progress_block progress;
+    shm::session_table table;
     std::uint32_t next_connection_id = 1;
     std::size_t active = 0;
     bool draining = false;
     client_session* sessions = nullptr;   // intrusive list, for shutdown
     shm::worker_counters* counters = nullptr;   // this worker's slot in the segment (single writer)
+
+    // A replica that refused or dropped a connection is not tried again for a
+    // second by this worker (the poller decides for everyone).
+    void replica_failed(int index, std::uint64_t now_ns) { avoid_until_ns[std::size_t(index)] = now_ns + 1000000000u; }
 };
 
 struct worker_start {

@@ -1,0 +1,451 @@
+// Where each command of a session goes, and what it changes in the session:
+// classification, the session's keys and required position, the replica
+// snapshot handed to the pure router (router.cc), the bounded wait for a
+// replica to catch up, write positions from OK packets, and the state that
+// replica connections must replay.
+#include <strings.h>
+
+#include <algorithm>
+
+#include "common/clock.hh"
+#include "common/log.hh"
+#include "protocol/bytes.hh"
+#include "protocol/constants.hh"
+#include "protocol/ok_err.hh"
+#include "shm/counters.hh"
+#include "worker/client_session.hh"
+
+namespace causeway::worker {
+
+using namespace protocol;
+using common::routing_mode;
+using shm::route_reason;
+
+namespace {
+constexpr std::uint16_t er_wrong_db_name = 1102;   // 42000
+constexpr long wait_tick_us = 250;
+
+bool mentions(std::string_view text, std::string_view word)
+{
+    if (word.size() > text.size()) return false;
+    for (std::size_t i = 0; i + word.size() <= text.size(); ++i)
+        if (strncasecmp(text.data() + i, word.data(), word.size()) == 0) return true;
+    return false;
+}
+
+std::string quoted_use(std::string_view db)
+{
+    std::string q = "\x03USE `";
+    for (char c : db) {
+        if (c == '`') q += '`';
+        q += c;
+    }
+    return q + "`";
+}
+}  // namespace
+
+// Fills plan_ for the command `payload`; false when the command was answered
+// here (an error) and must not be sent anywhere.
+bool client_session::plan_command(std::string_view payload)
+{
+    const common::config& cfg = *ctx_.cfg;
+    bool bridge = cfg.routing() == routing_mode::bridge;
+    plan_.backend = 0;
+    plan_.reason = bridge ? route_reason::primary_bridge : route_reason::primary_unclassified;
+    auto statement_id = [&] {
+        byte_reader r(payload);
+        r.u8();
+        return r.u32();
+    };
+    switch (plan_.cmd) {
+    case command::query:
+        if (bridge && cfg.session() != common::session_id_kind::provided_in_dbname) return true;
+        return plan_query(payload);
+    case command::init_db: {
+        std::string_view name = payload.substr(1);
+        std::string db(name), provided;
+        if (cfg.session() == common::session_id_kind::provided_in_dbname) {
+            auto parts = split_session_id(name);
+            if (!parts) {
+                reject_command(er_wrong_db_name, "42000", parts.err().message);
+                return false;
+            }
+            db = parts->database;
+            provided = parts->session_id;
+            if (db.size() != name.size()) {
+                plan_.rewritten = true;
+                plan_.payload = "\x02" + db;
+            }
+        }
+        plan_.after.set_database = true;
+        plan_.after.database = db;
+        plan_.after.provided = provided;
+        plan_.after.replay = true;
+        plan_.after.is_use = true;
+        plan_.after.replay_payload = "\x02" + db;
+        return true;
+    }
+    case command::stmt_prepare:
+        if (bridge) return true;
+        plan_.after.prepare = true;
+        plan_.after.prepare_sql = std::string(payload.substr(1));
+        return true;
+    case command::stmt_execute:
+        if (bridge) return true;
+        return plan_execute(payload);
+    case command::stmt_close:
+        plan_.after.close_statement = true;
+        plan_.after.statement_id = statement_id();
+        return true;
+    case command::stmt_send_long_data:
+        plan_.after.long_data = true;
+        plan_.after.statement_id = statement_id();
+        return true;
+    case command::stmt_reset:
+        plan_.after.long_data_reset = true;
+        plan_.after.statement_id = statement_id();
+        return true;
+    case command::reset_connection:
+        plan_.after.reset_session = true;
+        return true;
+    default:
+        return true;
+    }
+}
+
+bool client_session::plan_query(std::string_view payload)
+{
+    const common::config& cfg = *ctx_.cfg;
+    std::string_view sql = payload.substr(1);
+    statement_info s = classify(sql);
+    after_ok& a = plan_.after;
+    switch (s.kind) {
+    case statement_kind::use_database: {
+        std::string db(s.name), provided;
+        if (cfg.session() == common::session_id_kind::provided_in_dbname) {
+            auto parts = split_session_id(s.name);
+            if (!parts) {
+                reject_command(er_wrong_db_name, "42000", parts.err().message);
+                return false;
+            }
+            db = parts->database;
+            provided = parts->session_id;
+            if (!provided.empty()) {
+                plan_.rewritten = true;
+                plan_.payload = quoted_use(db);
+            }
+        }
+        a.set_database = true;
+        a.database = db;
+        a.provided = provided;
+        a.replay = true;
+        a.is_use = true;
+        a.replay_payload = quoted_use(db);
+        break;
+    }
+    case statement_kind::set_session_state:
+    case statement_kind::set_transaction_read_only:
+    case statement_kind::set_transaction_read_write:
+        // Replayed on replica connections before their next read. A SET that
+        // cannot be replayed verbatim leaves the replicas' state unknown.
+        a.replay = true;
+        a.replay_payload = std::string(payload);
+        if (!s.replayable) a.replay_payload.clear();
+        a.retrack = mentions(sql, "session_track_system_variables");
+        if (s.scope == tx_scope::session && s.kind != statement_kind::set_session_state)
+            a.session_read_only = s.kind == statement_kind::set_transaction_read_only;
+        break;
+    case statement_kind::set_autocommit:
+        // Never replayed: autocommit=0 on a replica connection would open a
+        // transaction whose snapshot goes stale. Other assignments in the same
+        // SET make the replicas' state unknown.
+        if (s.kinds_seen & ~(1u << unsigned(statement_kind::set_autocommit))) {
+            a.replay = true;
+            a.replay_payload.clear();
+        }
+        break;
+    case statement_kind::create_temporary_table:
+        a.temp_created.push_back(std::string(s.schema.empty() ? std::string_view(identity_.database) : s.schema) +
+                                 "." + std::string(s.name));
+        break;
+    case statement_kind::drop_table:
+        for (const auto& t : s.table_refs())
+            a.temp_dropped.push_back(std::string(t.schema.empty() ? std::string_view(identity_.database) : t.schema) +
+                                     "." + std::string(t.table));
+        break;
+    default:
+        break;
+    }
+    if (cfg.routing() == routing_mode::bridge) return true;
+    route_read(s);
+    if (plan_.backend != 0) plan_.original = std::string(payload);
+    return true;
+}
+
+bool client_session::plan_execute(std::string_view payload)
+{
+    byte_reader r(payload);
+    r.u8();
+    std::uint32_t id = r.u32();
+    plan_.statement_id = id;
+    auto it = statements_.find(id);
+    if (it == statements_.end()) return true;   // the primary answers "unknown statement"
+    prepared_statement& st = it->second;
+    execute_view v = parse_execute(payload, st.params);
+    if (!v.ok) return true;
+    if (v.types_included) {
+        plan_.after.types = std::string(v.types);
+        plan_.after.types_sent = true;
+    }
+    statement_info s = classify(st.sql);
+    // A cursor must be fetched where it was opened; long data went to the primary.
+    if (v.flags != 0 || st.long_data) {
+        plan_.reason = route_reason::primary_unclassified;
+        if (ctx_.cfg->session() == common::session_id_kind::database) {
+            session_keys(*ctx_.cfg, identity_, &s, keys_);
+            unrecorded_keys_.insert(unrecorded_keys_.end(), keys_.begin(), keys_.end());
+        }
+        return true;
+    }
+    route_read(s);
+    if (plan_.backend != 0) plan_.original = std::string(payload);
+    return true;
+}
+
+// Decides where a classified statement goes: plan_.backend and reason, or a
+// wait (state waiting_replica) when no replica is caught up yet.
+void client_session::route_read(const statement_info& s)
+{
+    route_request r;
+    bool have_candidates = fill_route_request(r, s);
+    route_decision d = route(r);
+    if (d.target == route_target::wait && have_candidates) {
+        plan_.reason = d.reason;
+        start_wait();
+        return;
+    }
+    if (d.target == route_target::replica) {
+        plan_.backend = d.backend;
+        plan_.pin = d.pin;
+        for (const auto& c : r.candidates)
+            if (c.backend == d.backend) plan_.read_position = c.position;
+    } else {
+        plan_.backend = 0;
+        // A statement on the primary may write: under DATABASE its position is
+        // recorded under every database it names (and "any" when unsure).
+        if (ctx_.cfg->session() == common::session_id_kind::database) {
+            session_keys(*ctx_.cfg, identity_, &s, keys_);
+            for (auto& k : keys_)
+                if (std::find(unrecorded_keys_.begin(), unrecorded_keys_.end(), k) == unrecorded_keys_.end())
+                    unrecorded_keys_.push_back(k);
+        }
+    }
+    plan_.reason = d.target == route_target::wait ? route_reason::primary_not_caught_up : d.reason;
+}
+
+bool client_session::fill_route_request(route_request& r, const statement_info& s)
+{
+    static thread_local std::vector<read_candidate> candidates;
+    const common::config& cfg = *ctx_.cfg;
+    std::uint64_t now = common::monotonic_ns();
+    r.mode = cfg.routing();
+    r.statement = &s;
+    r.in_transaction = primary_status_ & server_status::in_trans;
+    r.autocommit_off = !(primary_status_ & server_status::autocommit);
+    r.pinned_backend = pinned_;
+    r.next_transaction_read_only = session_read_only_;
+    bool read_only_begin = s.kind == statement_kind::begin_read_only ||
+                           (s.kind == statement_kind::begin && session_read_only_);
+    // A read-only transaction may read any table: none may be temporary.
+    r.touches_temporary_table = read_only_begin ? !temporary_.empty() : temporary_.touches(s, identity_.database);
+    r.replica_state_unknown = replay_.overflowed() || positions_unknown_;
+    r.progress_fresh = ctx_.progress.heartbeat_fresh(now, std::uint64_t(cfg.progress_max_age_ms));
+    r.selection = cfg.selection_policy();
+    r.round_robin_cursor = round_robin_++;
+    std::uint64_t budget = std::uint64_t(cfg.causal_wait_ms) * 1000000u;
+    r.waited = wait_started_ns_ != 0;
+    r.may_wait = budget > 0 && (!r.waited || now - wait_started_ns_ < budget);
+
+    if (r.mode == routing_mode::smartscale && (s.is_plain_read || read_only_begin)) {
+        session_keys(cfg, identity_, &s, keys_);
+        r.requirement = requirement_status::known;
+        for (const auto& k : keys_) {
+            shm::lookup_result l = ctx_.table.lookup(ctx_.table.key(shm::session_kind(k.kind), k.id));
+            if (l.status == shm::lookup_status::spilled) r.requirement = requirement_status::table_full;
+            else if (!l.known()) {
+                if (r.requirement == requirement_status::known) r.requirement = requirement_status::unknown;
+            } else if (!r.required.merge_max(l.position)) {
+                r.requirement = requirement_status::unknown;
+            }
+        }
+    }
+
+    candidates.clear();
+    std::uint64_t max_age = std::uint64_t(cfg.progress_max_age_ms) * 1000000u;
+    for (std::size_t i = 1; i < ctx_.backend_addrs.size(); ++i) {
+        shm::progress_snapshot snap = ctx_.progress.read(i);
+        read_candidate c;
+        c.backend = int(i);
+        c.usable = snap.ok && snap.backend_id == ctx_.backend_ids[i] && now >= ctx_.avoid_until_ns[i] &&
+                   snap.fresh(now, max_age) &&
+                   (snap.state == shm::backend_state::up || snap.state == shm::backend_state::replication_stopped);
+        c.position = snap.position;
+        c.outstanding = ctx_.outstanding[i];
+        candidates.push_back(c);
+    }
+    if (cfg.primary_in_read_pool) {
+        read_candidate c;
+        c.backend = 0;
+        c.usable = true;
+        c.position = r.required;   // the primary has every write
+        c.outstanding = ctx_.outstanding[0];
+        candidates.push_back(c);
+    }
+    r.candidates = candidates;
+    return !candidates.empty();
+}
+
+void client_session::start_wait()
+{
+    if (!wait_started_ns_) {
+        wait_started_ns_ = common::monotonic_ns();
+        shm::add(ctx_.counters->waits);
+    }
+    if (!wait_timer_) wait_timer_.reset(evtimer_new(ctx_.base, on_wait_tick, this));
+    timeval tv{0, wait_tick_us};
+    evtimer_add(wait_timer_.get(), &tv);
+    state_ = state::waiting_replica;
+}
+
+void client_session::on_wait_tick(evutil_socket_t, short, void* arg)
+{
+    auto& self = *static_cast<client_session*>(arg);
+    if (self.state_ != state::waiting_replica) return;
+    // Route the same command again: the packet is still in the client's input.
+    self.state_ = state::ready;
+    self.handle_client_input();
+}
+
+// Sends the session state this replica connection has not seen yet and, for
+// an execute, prepares the statement there; false while a prepare is out.
+bool client_session::prepare_replay(backend_conn& b)
+{
+    int index = b.index();
+    if (replayed_[std::size_t(index)] < replay_.generation()) {
+        for (std::string_view p : replay_.pending(replayed_[std::size_t(index)])) b.send_internal(p);
+        replayed_[std::size_t(index)] = replay_.generation();
+    }
+    if (plan_.cmd != command::stmt_execute) return true;
+    auto it = statements_.find(plan_.statement_id);
+    if (it == statements_.end()) {
+        retry_on_primary("statement unknown");
+        return true;
+    }
+    prepared_statement& st = it->second;
+    auto id = st.ids.find(index);
+    if (id == st.ids.end()) {
+        b.send_internal("\x16" + st.sql, plan_.statement_id);
+        return false;
+    }
+    std::string types;
+    if (!plan_.after.types_sent && st.params && !st.has_types.count(index)) {
+        // The client relies on types this replica never saw: send the last ones.
+        if (st.param_types.empty()) {
+            retry_on_primary("no parameter types to send");
+            return true;
+        }
+        types = st.param_types;
+    }
+    plan_.payload = rewrite_execute(plan_.original, st.params, id->second, types);
+    plan_.rewritten = true;
+    if (!types.empty()) plan_.after.types_sent = true;
+    return true;
+}
+
+// The OK of a committing statement carries the GTID of its write: record it
+// under the session's keys (CAS-max) before the client sees the OK.
+void client_session::record_write_position(std::string_view ok_payload)
+{
+    if (ctx_.cfg->routing() != routing_mode::smartscale) return;
+    auto ok = parse_ok(ok_payload, backends_[0]->capabilities());
+    if (!ok || ok->session_state.empty()) return;
+    std::string_view text = tracked_variable(ok->session_state, "last_gtid");
+    if (text.empty()) return;
+    auto pos = parse_gtid_position(text);
+    if (!pos) {
+        // Without the position no replica can be proven fresh for this session.
+        positions_unknown_ = true;
+        CW_LOG(LOG_ERR, "%s: unparsable last_gtid '%.*s': this connection reads from the primary from now on", who(),
+               int(text.size()), text.data());
+        return;
+    }
+    session_keys(*ctx_.cfg, identity_, nullptr, keys_);
+    for (const auto& k : unrecorded_keys_)
+        if (std::find(keys_.begin(), keys_.end(), k) == keys_.end()) keys_.push_back(k);
+    for (const auto& k : keys_) {
+        shm::update_status u = ctx_.table.update(ctx_.table.key(shm::session_kind(k.kind), k.id), *pos);
+        if (u == shm::update_status::unrepresentable) positions_unknown_ = true;
+    }
+    unrecorded_keys_.clear();
+}
+
+void client_session::apply_after_ok()
+{
+    after_ok& a = plan_.after;
+    if (a.set_database) {
+        identity_.database = a.database;
+        if (!a.provided.empty()) identity_.provided = a.provided;
+    }
+    if (a.replay) {
+        if (a.replay_payload.empty()) replay_.mark_unknown();
+        else replay_.add(a.replay_payload, a.is_use);
+    }
+    for (auto& t : a.temp_created) temporary_.created(t);
+    for (auto& t : a.temp_dropped) temporary_.dropped(t);
+    if (a.session_read_only >= 0) session_read_only_ = a.session_read_only == 1;
+    if (a.reset_session) reset_session_state();
+    if (a.retrack && backends_[0] && backends_[0]->ready())
+        backends_[0]->send_internal(
+            "\x03SET @@session.session_track_system_variables = "
+            "CONCAT_WS(',', NULLIF(@@session.session_track_system_variables, ''), 'last_gtid')");
+    if (a.prepare && a.statement_id) {
+        prepared_statement st;
+        statement_info s = classify(a.prepare_sql);
+        st.plain_read = s.is_plain_read;
+        st.sql = std::move(a.prepare_sql);
+        st.params = a.params;
+        st.ids[0] = a.statement_id;
+        statements_[a.statement_id] = std::move(st);
+    }
+    auto it = statements_.find(plan_.cmd == command::stmt_execute ? plan_.statement_id : a.statement_id);
+    if (it == statements_.end()) return;
+    prepared_statement& st = it->second;
+    if (a.types_sent) {
+        if (!a.types.empty()) st.param_types = a.types;
+        st.has_types.insert(plan_.backend);
+    }
+    if (a.long_data) st.long_data = true;
+    else if (a.long_data_reset || plan_.cmd == command::stmt_execute) st.long_data = false;   // consumed
+    if (a.close_statement) {
+        for (auto& [index, id] : st.ids) {
+            if (index == 0 || !backends_[std::size_t(index)]) continue;
+            std::string close(1, char(command::stmt_close));
+            byte_writer(close).u32(id);
+            backends_[std::size_t(index)]->send_no_answer(close);
+        }
+        statements_.erase(it);
+    }
+}
+
+void client_session::reset_session_state()
+{
+    replay_.clear();
+    temporary_.clear();
+    statements_.clear();
+    session_read_only_ = false;
+    positions_unknown_ = false;
+    pinned_ = -1;
+    for (std::size_t i = 1; i < backends_.size(); ++i) retire_backend(int(i));
+}
+
+}  // namespace causeway::worker

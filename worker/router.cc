@@ -1,0 +1,99 @@
+// The routing decision table (see router.hh). The order of the checks is the
+// policy: mode, hints, transactions, statement kind, session state, then
+// freshness. Each early return to the primary names its reason.
+#include "worker/router.hh"
+
+namespace causeway::worker {
+
+using protocol::statement_kind;
+using shm::route_reason;
+
+namespace {
+
+route_decision primary(route_reason why) { return {route_target::primary, 0, why, false}; }
+
+bool is_write_kind(statement_kind k)
+{
+    switch (k) {
+    case statement_kind::read:
+    case statement_kind::show:
+    case statement_kind::explain:
+    case statement_kind::locking_read:
+    case statement_kind::must_primary:
+    case statement_kind::unknown:
+        return false;
+    default:
+        return true;
+    }
+}
+
+// Picks among the candidates that pass `ok`; -1 when none does.
+template <typename Pred>
+int pick(const route_request& r, Pred ok)
+{
+    int best = -1;
+    std::size_t n = r.candidates.size();
+    for (std::size_t k = 0; k < n; ++k) {
+        std::size_t i = r.selection == common::replica_selection::round_robin ? (r.round_robin_cursor + k) % n : k;
+        const read_candidate& c = r.candidates[i];
+        if (!c.usable || !ok(c)) continue;
+        if (r.selection == common::replica_selection::round_robin) return int(i);
+        if (best < 0 || c.outstanding < r.candidates[std::size_t(best)].outstanding) best = int(i);
+    }
+    return best;
+}
+
+// A read (or a read-only transaction) that may leave the primary.
+route_decision route_read(const route_request& r, bool starts_read_only_transaction)
+{
+    if (r.replica_state_unknown) return primary(route_reason::primary_session_unknown);
+    if (r.mode == common::routing_mode::direct) {
+        int i = pick(r, [](const read_candidate&) { return true; });
+        if (i < 0) return primary(route_reason::primary_not_caught_up);
+        return {route_target::replica, r.candidates[std::size_t(i)].backend, route_reason::replica_direct,
+                starts_read_only_transaction};
+    }
+    if (!r.progress_fresh) return primary(route_reason::primary_progress_old);
+    if (r.requirement == requirement_status::table_full) return primary(route_reason::primary_table_full);
+    if (r.requirement != requirement_status::known) return primary(route_reason::primary_session_unknown);
+    int i = pick(r, [&](const read_candidate& c) { return c.position.covers(r.required); });
+    if (i >= 0)
+        return {route_target::replica, r.candidates[std::size_t(i)].backend,
+                r.waited ? route_reason::replica_after_wait : route_reason::replica_caught_up,
+                starts_read_only_transaction};
+    // Waiting helps only if some replica is up and merely behind.
+    bool any_usable = false;
+    for (const auto& c : r.candidates) any_usable |= c.usable;
+    if (r.may_wait && any_usable) return {route_target::wait, 0, route_reason::primary_not_caught_up, false};
+    return primary(route_reason::primary_not_caught_up);
+}
+
+}  // namespace
+
+route_decision route(const route_request& r)
+{
+    if (r.mode == common::routing_mode::bridge) return primary(route_reason::primary_bridge);
+    // A read-only transaction stays where it started, whatever it runs.
+    if (r.pinned_backend >= 0) return {route_target::replica, r.pinned_backend, route_reason::replica_caught_up, false};
+    const protocol::statement_info* s = r.statement;
+    if (!s) return primary(route_reason::primary_unclassified);
+    if (s->hint == protocol::route_hint::primary) return primary(route_reason::primary_unclassified);
+
+    bool read_only_begin = s->kind == statement_kind::begin_read_only ||
+                           (s->kind == statement_kind::begin && r.next_transaction_read_only);
+    if (r.in_transaction || r.autocommit_off) return primary(route_reason::primary_transaction);
+    if (read_only_begin)
+        return r.touches_temporary_table ? primary(route_reason::primary_unclassified) : route_read(r, true);
+    if (s->kind == statement_kind::locking_read) return primary(route_reason::primary_locking_read);
+    if (s->kind == statement_kind::begin || s->kind == statement_kind::begin_read_write ||
+        s->kind == statement_kind::commit || s->kind == statement_kind::rollback || s->kind == statement_kind::xa)
+        return primary(route_reason::primary_transaction);
+    if (!s->is_plain_read) {
+        if (s->has(protocol::flag_locking)) return primary(route_reason::primary_locking_read);
+        return primary(is_write_kind(s->kind) ? route_reason::primary_write : route_reason::primary_unclassified);
+    }
+    if (r.touches_temporary_table) return primary(route_reason::primary_unclassified);
+    return route_read(r, false);
+}
+
+}  // namespace causeway::worker

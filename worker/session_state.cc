@@ -1,0 +1,142 @@
+// Session bookkeeping (see session_state.hh).
+#include "worker/session_state.hh"
+
+#include <algorithm>
+
+#include "protocol/bytes.hh"
+#include "shm/hash.hh"
+
+namespace causeway::worker {
+
+using common::error;
+
+common::result<dbname_parts> split_session_id(std::string_view dbname)
+{
+    auto q = dbname.find('?');
+    if (q == std::string_view::npos) return dbname_parts{std::string(dbname), {}};
+    std::string_view suffix = dbname.substr(q + 1);
+    constexpr std::string_view prefix = "sessionId=";
+    if (suffix.substr(0, prefix.size()) != prefix || suffix.size() == prefix.size())
+        return error{0, "malformed session id in database name '" + std::string(dbname) +
+                            "': expected db?sessionId=<id>"};
+    std::string_view id = suffix.substr(prefix.size());
+    if (id.size() > 128 || id.find_first_of("?&= ") != std::string_view::npos)
+        return error{0, "malformed session id '" + std::string(id) + "': at most 128 characters, no ?, &, = or space"};
+    return dbname_parts{std::string(dbname.substr(0, q)), std::string(id)};
+}
+
+namespace {
+constexpr std::uint8_t kind_of(shm::session_kind k) { return std::uint8_t(k); }
+// The "any database" key: writes whose databases are not all known record here.
+constexpr const char* any_database = "\x01*";
+
+void add_unique(std::vector<key_source>& out, key_source k)
+{
+    if (std::find(out.begin(), out.end(), k) == out.end()) out.push_back(std::move(k));
+}
+}  // namespace
+
+void session_keys(const common::config& cfg, const session_identity& id, const protocol::statement_info* stmt,
+                  std::vector<key_source>& out)
+{
+    out.clear();
+    common::session_id_kind kind = cfg.session();
+    if (kind == common::session_id_kind::provided_in_dbname) {
+        if (!id.provided.empty()) {
+            out.push_back({kind_of(shm::session_kind::provided), id.provided});
+            return;
+        }
+        kind = cfg.session_fallback();
+    }
+    switch (kind) {
+    case common::session_id_kind::connection:
+        out.push_back({kind_of(shm::session_kind::connection), std::to_string(id.connection)});
+        return;
+    case common::session_id_kind::user:
+        out.push_back({kind_of(shm::session_kind::user), id.user});
+        return;
+    default:
+        break;
+    }
+    out.push_back({kind_of(shm::session_kind::database), id.database});
+    out.push_back({kind_of(shm::session_kind::database), any_database});
+    if (!stmt) return;
+    for (const auto& t : stmt->table_refs())
+        if (!t.schema.empty()) add_unique(out, {kind_of(shm::session_kind::database), std::string(t.schema)});
+}
+
+void replay_log::add(std::string_view payload, bool is_use)
+{
+    ++generation_;
+    // Keep one copy of a repeated statement (at its latest place), one USE.
+    entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                  [&](const entry& e) { return e.payload == payload || (is_use && e.is_use); }),
+                   entries_.end());
+    entries_.push_back({std::string(payload), is_use, generation_});
+    if (entries_.size() > max_entries) overflowed_ = true;
+}
+
+void replay_log::clear()
+{
+    entries_.clear();
+    overflowed_ = false;
+    ++generation_;
+}
+
+std::vector<std::string_view> replay_log::pending(std::uint64_t applied) const
+{
+    std::vector<std::string_view> out;
+    for (const auto& e : entries_)
+        if (e.generation > applied) out.push_back(e.payload);
+    return out;
+}
+
+namespace {
+std::string qualified(std::string_view schema, std::string_view table, std::string_view current_db)
+{
+    return std::string(schema.empty() ? current_db : schema) + "." + std::string(table);
+}
+}  // namespace
+
+bool temporary_tables::touches(const protocol::statement_info& s, std::string_view current_db) const
+{
+    if (names_.empty()) return false;
+    if (!s.tables_complete()) return true;
+    for (const auto& t : s.table_refs())
+        if (names_.count(qualified(t.schema, t.table, current_db))) return true;
+    return false;
+}
+
+execute_view parse_execute(std::string_view payload, std::uint16_t params)
+{
+    execute_view v;
+    protocol::byte_reader r(payload);
+    r.u8();
+    v.statement_id = r.u32();
+    v.flags = r.u8();
+    r.u32();
+    if (params) {
+        r.skip((params + 7u) / 8u);
+        v.types_included = r.u8() == 1;
+        if (v.types_included) v.types = r.bytes(2u * params);
+    }
+    v.ok = !r.failed();
+    return v;
+}
+
+std::string rewrite_execute(std::string_view payload, std::uint16_t params, std::uint32_t backend_id,
+                            std::string_view types_to_insert)
+{
+    std::string out(payload);
+    for (int i = 0; i < 4; ++i) out[std::size_t(1 + i)] = char((backend_id >> (8 * i)) & 0xff);
+    if (params && !types_to_insert.empty()) {
+        std::size_t bound_at = 1 + 4 + 1 + 4 + (params + 7u) / 8u;
+        if (bound_at < out.size() && out[bound_at] == 0) {
+            out[bound_at] = 1;
+            out.insert(bound_at + 1, types_to_insert);
+        }
+    }
+    return out;
+}
+
+}  // namespace causeway::worker

@@ -1,0 +1,126 @@
+// What a client session carries besides its sockets: who it is for the
+// session table (its keys), what must be replayed on replica connections so
+// they behave like the primary one (SET, USE), the temporary tables it made,
+// and its prepared statements. Pure bookkeeping: no I/O, unit-testable.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config.hh"
+#include "common/result.hh"
+#include "protocol/classifier.hh"
+
+namespace causeway::worker {
+
+// "db?sessionId=X" -> ("db", "X"). A name without '?' has no id. Anything
+// else after '?' is an error (a client would otherwise silently get the
+// fallback session).
+struct dbname_parts {
+    std::string database;
+    std::string session_id;   // empty: none given
+};
+common::result<dbname_parts> split_session_id(std::string_view dbname);
+
+// Which session-table entries a statement reads from and writes to.
+struct session_identity {
+    std::uint64_t connection = 0;   // unique per connection across workers and restarts
+    std::string user;
+    std::string database;           // current database, without ?sessionId
+    std::string provided;           // PROVIDED_IN_DBNAME id, empty when none
+};
+
+// A session key: what shm::session_table::key() hashes.
+struct key_source {
+    std::uint8_t kind;   // shm::session_kind
+    std::string id;      // for connection: the decimal id
+    bool operator<(const key_source& o) const { return kind != o.kind ? kind < o.kind : id < o.id; }
+    bool operator==(const key_source& o) const = default;
+};
+
+// The keys of `id` under `cfg`'s session_id, for a statement naming `tables`
+// (DATABASE: the current database and every schema named; a statement whose
+// tables are not all known also names the "any database" key, which every
+// DATABASE read checks, so a write the classifier cannot place is never missed).
+void session_keys(const common::config& cfg, const session_identity& id, const protocol::statement_info* stmt,
+                  std::vector<key_source>& out);
+
+// Session state to replay on replica connections, in order. Repeats of the
+// same statement are kept once (connection pools send SET NAMES on every
+// checkout); only the last USE is kept. Past `max_entries` the state is
+// "unknown" and reads stay on the primary until the session is reset.
+class replay_log {
+public:
+    static constexpr std::size_t max_entries = 64;
+    // Appends a command payload (COM_QUERY or COM_INIT_DB bytes).
+    void add(std::string_view payload, bool is_use);
+    // A session change that cannot be replayed: replicas cannot match the primary.
+    void mark_unknown() { overflowed_ = true; }
+    void clear();
+    bool overflowed() const { return overflowed_; }
+    // Entries a connection that has applied up to `generation` still needs.
+    std::uint64_t generation() const { return generation_; }
+    // Payloads to send to a connection whose applied generation is `applied`;
+    // when compaction removed entries it had not seen, everything is resent.
+    std::vector<std::string_view> pending(std::uint64_t applied) const;
+
+private:
+    struct entry {
+        std::string payload;
+        bool is_use;
+        std::uint64_t generation;
+    };
+    std::vector<entry> entries_;
+    std::uint64_t generation_ = 0;
+    bool overflowed_ = false;
+};
+
+// Temporary tables this connection created: they exist only on the primary.
+class temporary_tables {
+public:
+    // `qualified` is "schema.table", the schema made explicit.
+    void created(const std::string& qualified) { names_.insert(qualified); }
+    void dropped(const std::string& qualified) { names_.erase(qualified); }
+    bool touches(const protocol::statement_info& s, std::string_view current_db) const;
+    bool empty() const { return names_.empty(); }
+    void clear() { names_.clear(); }
+
+private:
+    std::set<std::string> names_;   // "schema.table"
+};
+
+// A prepared statement as the client knows it, and its ids on each backend.
+struct prepared_statement {
+    bool plain_read = false;        // its text is provably a plain read
+    bool touches_unknown_state = false;
+    std::string sql;                // to prepare it lazily on a replica
+    std::uint16_t params = 0;
+    std::string param_types;        // the last types block the client sent (2 bytes per param)
+    bool long_data = false;         // SEND_LONG_DATA since the last execute: primary only
+    std::map<int, std::uint32_t> ids;          // backend index -> server statement id (primary: the client's)
+    std::set<int> has_types;                   // backends that have seen a types block
+    std::vector<protocol::table_ref> tables;   // owned copies for session keys
+    std::vector<std::string> table_text;       // storage behind `tables`
+};
+
+// COM_STMT_EXECUTE surgery: the statement id is at bytes 1..4; after flags (1),
+// iteration count (4) and the NULL bitmap ((params+7)/8) comes the
+// new-params-bound byte and, when it is 1, 2 bytes of type per parameter.
+struct execute_view {
+    std::uint32_t statement_id = 0;
+    std::uint8_t flags = 0;          // cursor type; nonzero opens a cursor
+    bool types_included = false;
+    std::string_view types;          // when included
+    bool ok = false;                 // parsed (needs the statement's parameter count)
+};
+execute_view parse_execute(std::string_view payload, std::uint16_t params);
+// The same execute for another backend: its statement id, and the types block
+// inserted when the client relied on types that backend never saw.
+std::string rewrite_execute(std::string_view payload, std::uint16_t params, std::uint32_t backend_id,
+                            std::string_view types_to_insert);
+
+}  // namespace causeway::worker
