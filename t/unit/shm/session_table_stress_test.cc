@@ -1,6 +1,6 @@
-// The session table under concurrent processes: 4 forked updaters/readers and
-// a reclaimer that keeps freeing entries behind a moving watermark, 4 M
-// operations, and a burst of new sessions that fills the table. Checks the invariant on every
+// The session table under concurrent processes: 4 forked updaters/readers, a
+// reclaimer freeing entries behind a moving watermark, 4 M operations and a
+// burst of new sessions that fills the table. Checks the invariant at every
 // step: once update(k, s) has returned, lookup(k) answers unknown or >= s (no
 // lost max update, even racing a reclaim), and never a value nobody wrote.
 #include <cppunit/extensions/HelperMacros.h>
@@ -99,7 +99,7 @@ void write(truth& tr, session_table& t, std::size_t k, std::uint64_t dice)
     update_status st = t.update(key_of(t, k), p);
     if (st == update_status::full) tr.full.fetch_add(1, std::memory_order_relaxed);
     if (st == update_status::overflow) tr.overflow.fetch_add(1, std::memory_order_relaxed);
-    if (st == update_status::unrepresentable) fail(tr, "key %lu: unrepresentable at %lu%lu", k, s, 0);
+    if (st == update_status::unrepresentable) fail(tr, "key %lu: unrepresentable at seqno %lu (%lu)", k, s, 0);
     // Whatever the status, the write now counts as acknowledged.
     std::uint64_t mine[domains] = {s, p.seqno(1)};
     for (int d = 0; d < domains; ++d) cas_max(tr.acked[k][d], mine[d]);
@@ -198,12 +198,14 @@ public:
                          "\nstress: %.2fs ops %lu known %lu unknown %lu full %lu overflow %lu restarts %lu "
                          "inline %lu floor %lu occupied %zu\n",
                          secs, tr.ops.load(), tr.known.load(), tr.unknown.load(), tr.full.load(), tr.overflow.load(),
-                         t.stats().update_restarts.load(), t.stats().inline_reclaims.load(), t.floor().seqno(0), t.occupied());
+                         t.stats().update_restarts.load(), t.stats().inline_reclaims.load(), t.floor().seqno(0),
+                         t.occupied());
         CPPUNIT_ASSERT_MESSAGE(tr.first_error, tr.errors.load() == 0);
         CPPUNIT_ASSERT(tr.ops.load() >= 1000000);
         CPPUNIT_ASSERT(t.stats().updates_full.load() + t.stats().inline_reclaims.load() > 0);   // it did fill
         // Meaningful: most answers were known, and reclaim really ran.
-        CPPUNIT_ASSERT_MESSAGE("known " + std::to_string(tr.known.load()) + " unknown " + std::to_string(tr.unknown.load()),
+        CPPUNIT_ASSERT_MESSAGE("known " + std::to_string(tr.known.load()) + " unknown " +
+                                   std::to_string(tr.unknown.load()),
                                tr.known.load() > tr.unknown.load());
         CPPUNIT_ASSERT(t.floor().seqno(0) > 0);
 

@@ -197,7 +197,8 @@ public:
         segment seg = must(segment::create(s.cfg));
         session_table t = seg.sessions();
         CPPUNIT_ASSERT(t.init_floor(pos("0-1-1")));
-        for (std::uint32_t i = 1; i <= tiny; ++i) CPPUNIT_ASSERT(t.update(raw_key(i), pos("0-1-50,1-1-50")) == update_status::stored);
+        for (std::uint32_t i = 1; i <= tiny; ++i)
+            CPPUNIT_ASSERT(t.update(raw_key(i), pos("0-1-50,1-1-50")) == update_status::stored);
         // An overflow elsewhere puts 2-1-900 in the global spill position.
         CPPUNIT_ASSERT(t.update(raw_key(1), pos("2-1-900")) == update_status::overflow);
         // A one-domain spill is recorded in the bucket itself (same first bucket for all raw keys)...
@@ -223,7 +224,8 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), t.reclaim(0, t.buckets()).spills);
         CPPUNIT_ASSERT_EQUAL(std::string("0-0-600,1-0-600,2-0-900"), known(t, raw_key(92)));
         // A one-domain spill on top of a mark for another domain turns it global.
-        for (std::uint32_t i = 1; i <= tiny; ++i) CPPUNIT_ASSERT(t.update(raw_key(i), pos("0-1-950")) == update_status::stored);
+        for (std::uint32_t i = 1; i <= tiny; ++i)
+            CPPUNIT_ASSERT(t.update(raw_key(i), pos("0-1-950")) == update_status::stored);
         CPPUNIT_ASSERT(t.update(raw_key(93), pos("0-1-960")) == update_status::full);
         CPPUNIT_ASSERT(t.update(raw_key(94), pos("1-1-970")) == update_status::full);
         t.publish_watermark(pos("0-1-960"));
@@ -240,7 +242,8 @@ public:
         segment seg = must(segment::create(s.cfg));
         session_table t = seg.sessions();
         CPPUNIT_ASSERT(t.init_floor(pos("0-1-1")));
-        for (std::uint32_t i = 1; i <= tiny; ++i) CPPUNIT_ASSERT(t.update(raw_key(i), pos("0-1-50")) == update_status::stored);
+        for (std::uint32_t i = 1; i <= tiny; ++i)
+            CPPUNIT_ASSERT(t.update(raw_key(i), pos("0-1-50")) == update_status::stored);
         t.publish_watermark(pos("0-1-50"));   // all applied, but no sweep has run
         CPPUNIT_ASSERT(t.update(raw_key(99), pos("0-1-60")) == update_status::stored);
         CPPUNIT_ASSERT(t.stats().inline_reclaims.load() > 0);
