@@ -142,6 +142,11 @@ void backend_conn::login_step()
             // The server must not have kept bytes we would misread later.
             bufferevent_set_timeouts(bev_.get(), nullptr, nullptr);
             state_ = state::ready;
+            if (!after_login_.empty()) {
+                bufferevent_write(bev_.get(), after_login_.data(), after_login_.size());
+                after_login_.clear();
+                after_login_.shrink_to_fit();
+            }
             events_.backend_ready(*this);
             return;
         }
@@ -167,7 +172,9 @@ void backend_conn::send_internal(std::string_view payload, std::uint64_t tag)
 {
     internal_.push_back({command(std::uint8_t(payload[0])), tag});
     std::string pkt = frame_packet(payload, 0);
-    bufferevent_write(bev_.get(), pkt.data(), pkt.size());
+    // Before the login completes the bytes would be read as part of it.
+    if (state_ != state::ready) after_login_ += pkt;
+    else bufferevent_write(bev_.get(), pkt.data(), pkt.size());
 }
 
 void backend_conn::send_no_answer(std::string_view payload)

@@ -113,6 +113,7 @@ private:
     protocol::response_tracker internal_tracker_;
     bool internal_started_ = false;
     internal_answer internal_partial_;
+    std::string after_login_;   // internal commands queued before the login completed
 };
 
 }  // namespace causeway::worker
