@@ -141,6 +141,33 @@ struct statement_info {
 };
 
 // Classifies one COM_QUERY / COM_STMT_PREPARE text (any bytes, any size).
+//
+// How the router uses it (its decision table owns the policy; this is the
+// contract it can rely on):
+//  - hint primary: primary. Otherwise is_plain_read is the only "may go to a
+//    replica" answer; everything else goes to the primary, and a hint replica
+//    should be honoured at most for kind read/show/explain.
+//  - A plain read may use a replica that has applied the session position of
+//    the connection's database and of every schema in tables (DATABASE mode),
+//    and no table in tables may be one of the connection's temporary tables
+//    (unqualified names are in the current database).
+//  - Databases a write touches: every schema in tables, plus the current
+//    database if a reference is unqualified. When !tables_complete() the router
+//    cannot know them and must fall back (e.g. record under all databases).
+//  - The begin kinds, commit, rollback, xa, lock_tables, set_autocommit, set_transaction_*
+//    change transaction state; use_database and create_temporary_table /
+//    drop_table change what later reads mean; set_session_state (replayable)
+//    is replayed on replica connections. Predictions only: the server's OK
+//    status flags (IN_TRANS, AUTOCOMMIT) and session tracking are the truth,
+//    and multi_statement (see kinds_seen) is only knowable that way.
+//  - Pass lex_options from the session: sql_mode NO_BACKSLASH_ESCAPES and
+//    ANSI_QUOTES, a big5/cp932/gbk/sjis client charset, the backend versions.
+//
+// Not visible to a text classifier, so not claimed: what views, triggers,
+// stored functions and foreign-key cascades read or write in other databases;
+// which databases an information_schema query describes (treat it as every
+// database under DATABASE mode); sql_mode=ORACLE syntax. CTE names are
+// reported as table references (harmless: unqualified, current database).
 statement_info classify(std::string_view sql, const lex_options& options = {});
 
 const char* to_string(statement_kind kind);
