@@ -811,6 +811,7 @@ void parser::head_set()
         return;
     }
     set_kind(statement_kind::set_session_state);
+    out_->assignments = 1;  // NAMES, CHARACTER SET, ROLE, TRANSACTION; counted below for a list
     tx_scope first_scope = tx_scope::none;
     if (is(w::global) || is(w::persist) || is(w::persist_only)) {
         first_scope = tx_scope::global;
@@ -834,6 +835,7 @@ void parser::head_set()
     }
     bool global = false;
     bool first = true;
+    out_->assignments = 0;
     for (;;) {
         tx_scope scope = first ? first_scope : tx_scope::none;
         first = false;
@@ -869,6 +871,7 @@ void parser::head_set()
         advance();
         if (!is_punct('=') && cur_.kind != token_kind::assign) break;
         advance();
+        if (out_->assignments < 255) ++out_->assignments;
         if (scope == tx_scope::global) global = true;
         if (!user && scope != tx_scope::global) {
             if (iequals(var, "AUTOCOMMIT")) {
@@ -1421,6 +1424,7 @@ void merge(statement_info& into, const statement_info& more)
     into.access = access_mode::unchanged;
     into.scope = tx_scope::none;
     into.chain = into.release = into.temporary = into.replayable = false;
+    into.assignments = 0;
     into.xa = xa_action::none;
 }
 

@@ -130,6 +130,9 @@ struct statement_info {
     // with the same effect: session scope, only literals, @@variables, user
     // variables and pure built-ins (no subquery, no stored function).
     bool replayable = false;
+    // SET kinds: how many assignments (SET autocommit=0, sql_mode='' -> 2;
+    // SET NAMES, SET TRANSACTION ... -> 1). Saturates at 255.
+    std::uint8_t assignments = 0;
     std::uint32_t kinds_seen = 0;  // bit (1 << kind) for every statement in the text
 
     std::span<const table_ref> table_refs() const { return {tables.data(), table_count}; }

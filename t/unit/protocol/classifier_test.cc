@@ -432,6 +432,14 @@ public:
              false},
             {"SET @a = 'x", autocommit_value::unchanged, access_mode::unchanged, tx_scope::none, false},
         };
+        const struct {
+            std::string_view sql;
+            int assignments;
+        } counts[] = {{"SET autocommit = 0", 1},          {"SET autocommit = 0, sql_mode = ''", 2},
+                      {"SET @a = 1, @b = (SELECT 1), c = 2", 3}, {"SET NAMES utf8", 1},
+                      {"SET SESSION TRANSACTION READ ONLY", 1},  {"SELECT 1", 0}};
+        for (const auto& c : counts)
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(c.sql), c.assignments, int(classify(c.sql).assignments));
         for (const auto& r : rows) {
             const auto s = classify(r.sql);
             const std::string what(r.sql);
