@@ -21,7 +21,7 @@ BENCH_SRC := $(wildcard t/bench/*_bench.cc)
 PROGRAMS := bin/causewayd $(if $(wildcard daemon/causewayctl_main.cc),bin/causewayctl)
 BENCH_PROGRAMS := $(BENCH_SRC:t/bench/%.cc=bin/%)
 
-.PHONY: all check unit integration bench demo deps clean format format-check install
+.PHONY: all check unit integration bench demo deps clean format format-check install fuzz-replay
 all: $(PROGRAMS)
 
 build/%.o: %.cc
@@ -49,6 +49,29 @@ bin/unit-tests: $(TEST_OBJ) build/libcauseway.a
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS) -lcppunit
 
+# Fuzz targets (libFuzzer, clang 14): t/fuzz/NAME_fuzz.cc -> bin/NAME_fuzz over
+# common/ and protocol/ (no I/O there); corpora in t/fuzz/corpus/NAME/.
+FUZZ_SRC   := $(wildcard t/fuzz/*_fuzz.cc)
+FUZZERS    := $(FUZZ_SRC:t/fuzz/%.cc=bin/%)
+FUZZ_LIB   := $(patsubst %.cc,build/fuzz/%.o,$(wildcard common/*.cc protocol/*.cc))
+FUZZ_FLAGS := -std=c++20 -I. -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+              -DCAUSEWAY_VERSION='"$(VERSION)"' -MMD -MP
+
+build/fuzz/%.o: %.cc
+	@mkdir -p $(@D)
+	clang++-14 $(FUZZ_FLAGS) -c $< -o $@
+
+bin/%_fuzz: build/fuzz/t/fuzz/%_fuzz.o $(FUZZ_LIB)
+	@mkdir -p $(@D)
+	clang++-14 -fsanitize=fuzzer,address,undefined $^ -o $@ -linih
+
+# Replays every corpus once (no new inputs): a regression test for make check.
+fuzz-replay: $(FUZZERS)
+	@for f in $(FUZZERS); do n=$${f#bin/}; n=$${n%_fuzz}; \
+	  $$f -runs=0 t/fuzz/corpus/$$n > build/fuzz/$$n.log 2>&1 || { cat build/fuzz/$$n.log; exit 1; }; \
+	  echo "$$n: $$(tail -1 build/fuzz/$$n.log)"; done
+.SECONDARY: $(FUZZ_LIB) $(FUZZ_SRC:%.cc=build/fuzz/%.o)
+
 # Installs every build, test and demo dependency (Debian 12); quiet when all is present.
 deps:
 	@t/lib/install-deps
@@ -63,6 +86,7 @@ check: deps
 	$(MAKE) all bin/unit-tests
 	bin/unit-tests
 	mandoc -Tlint -Wwarning man/*.5 man/*.8
+	$(MAKE) fuzz-replay
 	prove t/*.t
 
 bench: deps all $(BENCH_PROGRAMS)
@@ -88,4 +112,4 @@ install: all
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) build/daemon/causewayd_main.d build/daemon/causewayctl_main.d
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(FUZZ_LIB:.o=.d) build/daemon/causewayd_main.d build/daemon/causewayctl_main.d

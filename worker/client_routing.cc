@@ -159,7 +159,7 @@ bool client_session::plan_query(std::string_view payload)
         // Never replayed: autocommit=0 on a replica connection would open a
         // transaction whose snapshot goes stale. Other assignments in the same
         // SET make the replicas' state unknown.
-        if (s.kinds_seen & ~(1u << unsigned(statement_kind::set_autocommit))) {
+        if (s.assignments > 1) {
             a.replay = true;
             a.replay_payload.clear();
         }
