@@ -62,7 +62,8 @@ public:
     }
     std::string_view null_terminated()
     {
-        const void* nul = std::memchr(p_, 0, remaining());
+        // memchr's pointer must not be null, even for 0 bytes (an empty view's may be).
+        const void* nul = remaining() ? std::memchr(p_, 0, remaining()) : nullptr;
         if (!nul) {
             failed_ = true;
             return {};

@@ -45,7 +45,11 @@ result<server_greeting> parse_greeting(std::string_view payload)
     std::string scramble(r.bytes(8));
     r.skip(1);
     g.capabilities = r.u16();
-    if (r.at_end()) return r.failed() ? result<server_greeting>(error{0, "truncated greeting"}) : g;
+    if (r.at_end()) {   // a pre-4.1 greeting: the 8 bytes are the whole scramble
+        if (r.failed()) return error{0, "truncated greeting"};
+        g.scramble = scramble;
+        return g;
+    }
     g.charset = r.u8();
     g.status = r.u16();
     g.capabilities |= std::uint32_t(r.u16()) << 16;
@@ -109,7 +113,9 @@ std::string build_handshake_response(const handshake_response& h)
     else w.u32(h.mariadb_capabilities);
     w.null_terminated(h.user);
     if (h.capabilities & cap::plugin_auth_lenenc_data) w.lenenc_bytes(h.auth_response);
-    else w.u8(std::uint8_t(h.auth_response.size())), w.bytes(h.auth_response);
+    else if (h.capabilities & cap::secure_connection)
+        w.u8(std::uint8_t(h.auth_response.size())), w.bytes(h.auth_response);
+    else w.null_terminated(h.auth_response);
     if (h.capabilities & cap::connect_with_db) w.null_terminated(h.database);
     if (h.capabilities & cap::plugin_auth) w.null_terminated(h.auth_plugin);
     if (h.capabilities & cap::connect_attrs) w.lenenc_bytes(h.connect_attrs);

@@ -83,12 +83,15 @@ packet_role response_tracker::on_first(std::string_view payload, std::uint32_t l
     }
     if (first == ok_marker && cmd_ == command::stmt_prepare) return after_prepare_ok(payload);
     if (first == ok_marker) return terminator(payload, false);
-    if (first == eof_marker && length < 9) return terminator(payload, true);   // COM_SET_OPTION, old servers
+    // COM_SET_OPTION, COM_DEBUG: an EOF, or with DEPRECATE_EOF its OK form
+    // (0xfe, 7 bytes or more: it may carry info and session state).
+    if (is_end_of_rows(payload, length, deprecate_eof_)) return terminator(payload, !deprecate_eof_);
     if (first == local_infile_marker && cmd_ == command::query) {
         state_ = state::local_infile;
         return packet_role::local_infile;
     }
-    if (cmd_ != command::query && cmd_ != command::stmt_execute) return packet_role::malformed;
+    if (cmd_ != command::query && cmd_ != command::stmt_execute && cmd_ != command::process_info)
+        return packet_role::malformed;
     byte_reader r(payload);
     std::uint64_t columns = r.lenenc();
     if (r.failed() || columns == 0) return packet_role::malformed;
