@@ -77,9 +77,10 @@ private:
 
     int query_timeout_ms() const
     {
-        // Down within two intervals; a floor keeps a busy 2-core host from
-        // flapping at poll_interval_ms = 1.
-        return std::max(2 * cfg_.poll_interval_ms, 10);
+        // Down within two intervals, but never sooner than 50 ms: on a busy
+        // host the poller itself can be off the CPU that long, and a false
+        // "down" sends every read to the primary.
+        return std::max(2 * cfg_.poll_interval_ms, 50);
     }
 
     void poll_one(server_state& s, std::uint64_t now)

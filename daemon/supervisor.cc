@@ -185,7 +185,7 @@ void supervisor::check_ready()
     if (ready >= want) {
         reload_pending_ = false;
         CW_LOG(LOG_NOTICE, "reload: generation %u is accepting; draining generation %u", generation_, generation_ - 1);
-        retire_generation(generation_ - 1, SIGQUIT);
+        retire_generation(generation_ - 1, SIGUSR2);
         return;
     }
     if (monotonic_ms() > reload_deadline_ms_) {

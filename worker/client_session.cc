@@ -308,10 +308,6 @@ bool client_session::handle_command()
     if (whole ? avail < header_size + len : avail < header_size + 1) return false;
     evbuffer_copyout(in, hdr, 5);
     std::uint8_t cmd = hdr[4];
-    if (close_when_idle_ && idle()) {
-        destroy("worker is stopping");
-        return false;
-    }
 
     switch (command(cmd)) {
     case command::quit:
@@ -776,7 +772,7 @@ void client_session::response_complete()
     if (pinned_ >= 0 && active_ == pinned_ && !(last_status_ & server_status::in_trans)) pinned_ = -1;
     active_ = -1;
     state_ = state::ready;
-    if (close_when_idle_ && idle()) return destroy("worker is stopping");
+    if (close_when_idle_ && idle()) return close_after_flush();   // its last answer is still queued
     update_flow_control();
     // Commands the client sent ahead (pipelining) wait in its input buffer.
     if (evbuffer_get_length(bufferevent_get_input(client_.get())) >= header_size) handle_client_input();

@@ -27,8 +27,10 @@ namespace {
 struct worker_state {
     worker_context ctx;
     listener_ptr listener;
-    event_ptr sigterm, sigint, sigquit, drain_timer;
+    event_ptr sigterm, sigint, sigquit, sigusr2, drain_timer;
     std::uint64_t drain_started_ms = 0;
+    bool retiring = false;        // SIGUSR2: a reload replaced this worker; clients stay until they leave
+    bool closing_idle = false;    // idle clients are being closed
 };
 
 std::string peer_name(const sockaddr* sa)
@@ -91,6 +93,26 @@ void on_fast_stop(evutil_socket_t sig, short, void* arg)
     event_base_loopbreak(st.ctx.base);
 }
 
+std::uint64_t now_ms(event_base* base)
+{
+    timeval tv{0, 0};
+    event_base_gettimeofday_cached(base, &tv);
+    return std::uint64_t(tv.tv_sec) * 1000 + std::uint64_t(tv.tv_usec) / 1000;
+}
+
+void close_idle_sessions(worker_state& st)
+{
+    st.closing_idle = true;
+    for (client_session* s = st.ctx.sessions; s;) {
+        client_session* next = s->next;
+        s->close_when_idle();
+        s = next;
+    }
+}
+
+// While draining: exit when the last client left; a retiring worker closes
+// idle clients after shutdown_timeout_ms; anything left after that (plus the
+// same again for a retiring worker) is closed.
 void on_drain_tick(evutil_socket_t, short, void* arg)
 {
     auto& st = *static_cast<worker_state*>(arg);
@@ -99,33 +121,47 @@ void on_drain_tick(evutil_socket_t, short, void* arg)
         return;
     }
     std::uint64_t limit = std::uint64_t(st.ctx.cfg->shutdown_timeout_ms);
-    timeval tv{0, 0};
-    event_base_gettimeofday_cached(st.ctx.base, &tv);
-    std::uint64_t now = std::uint64_t(tv.tv_sec) * 1000 + std::uint64_t(tv.tv_usec) / 1000;
-    if (now - st.drain_started_ms >= limit) {
-        CW_LOG(LOG_WARNING, "shutdown_timeout_ms reached: closing %zu client connections", st.ctx.active);
+    std::uint64_t elapsed = now_ms(st.ctx.base) - st.drain_started_ms;
+    if (st.retiring && !st.closing_idle && elapsed >= limit) {
+        CW_LOG(LOG_NOTICE, "shutdown_timeout_ms reached: closing %zu client connections as they become idle", st.ctx.active);
+        close_idle_sessions(st);
+    }
+    if (elapsed >= (st.retiring ? 2 * limit : limit)) {
+        CW_LOG(LOG_WARNING, "shutdown_timeout_ms reached: closing %zu busy client connections", st.ctx.active);
         on_fast_stop(SIGTERM, 0, arg);
     }
 }
 
-void on_graceful_stop(evutil_socket_t, short, void* arg)
+void start_draining(worker_state& st)
 {
-    auto& st = *static_cast<worker_state*>(arg);
-    if (st.ctx.draining) return;
     st.ctx.draining = true;
     st.listener.reset();
-    timeval tv{0, 0};
-    event_base_gettimeofday_cached(st.ctx.base, &tv);
-    st.drain_started_ms = std::uint64_t(tv.tv_sec) * 1000 + std::uint64_t(tv.tv_usec) / 1000;
-    CW_LOG(LOG_INFO, "stopping gracefully: %zu client connections to finish", st.ctx.active);
-    for (client_session* s = st.ctx.sessions; s;) {
-        client_session* next = s->next;
-        s->close_when_idle();
-        s = next;
-    }
+    st.drain_started_ms = now_ms(st.ctx.base);
     st.drain_timer.reset(event_new(st.ctx.base, -1, EV_PERSIST, on_drain_tick, &st));
     timeval every{0, 50 * 1000};
     event_add(st.drain_timer.get(), &every);
+}
+
+// SIGQUIT: a graceful stop. Idle clients are closed now, busy ones when idle.
+void on_graceful_stop(evutil_socket_t, short, void* arg)
+{
+    auto& st = *static_cast<worker_state*>(arg);
+    if (st.closing_idle) return;
+    if (!st.ctx.draining) start_draining(st);
+    st.retiring = false;
+    CW_LOG(LOG_INFO, "stopping gracefully: %zu client connections to finish", st.ctx.active);
+    close_idle_sessions(st);
+}
+
+// SIGUSR2: a reload started a new generation. Stop accepting; the clients of
+// this worker keep their connections until they close them.
+void on_retire(evutil_socket_t, short, void* arg)
+{
+    auto& st = *static_cast<worker_state*>(arg);
+    if (st.ctx.draining) return;
+    st.retiring = true;
+    start_draining(st);
+    CW_LOG(LOG_INFO, "replaced by a new generation: serving %zu client connections until they close", st.ctx.active);
 }
 
 }  // namespace
@@ -196,6 +232,8 @@ int run_worker(const worker_start& start)
     st->sigterm.reset(evsignal_new(base.get(), SIGTERM, on_fast_stop, st.get()));
     st->sigint.reset(evsignal_new(base.get(), SIGINT, on_fast_stop, st.get()));
     st->sigquit.reset(evsignal_new(base.get(), SIGQUIT, on_graceful_stop, st.get()));
+    st->sigusr2.reset(evsignal_new(base.get(), SIGUSR2, on_retire, st.get()));
+    event_add(st->sigusr2.get(), nullptr);
     event_add(st->sigterm.get(), nullptr);
     event_add(st->sigint.get(), nullptr);
     event_add(st->sigquit.get(), nullptr);
@@ -215,6 +253,7 @@ int run_worker(const worker_start& start)
     st->sigterm.reset();
     st->sigint.reset();
     st->sigquit.reset();
+    st->sigusr2.reset();
     st->listener.reset();
     st.reset();
     return 0;
