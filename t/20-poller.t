@@ -178,6 +178,7 @@ ok($ok, 'the poller reports all three backends up within 10 s') or diag(explain 
     is($st->{poller}{pid}, $old, 'status shows that poller pid') if $old;
     SKIP: {
         skip 'no poller found', 4 unless $old;
+        $cw->{ignore_log} = qr/\(pid $old\b.*killed by signal/;    # the supervisor reports the kill loudly
         kill 'KILL', $old;
         my $t0 = time;
         my $new;
