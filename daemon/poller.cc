@@ -39,9 +39,14 @@ struct server_state {
 
 class poller final : private monitor_events {
 public:
-    poller(const common::config& cfg, const shm::segment& seg, event_base* base)
-        : cfg_(cfg), seg_(seg), base_(base), progress_(seg.progress()), table_(seg.sessions()), counters_(seg.poller())
+    poller(const common::config& cfg, const shm::segment& seg, event_base* base, int wake_fd)
+        : cfg_(cfg), seg_(seg), base_(base), progress_(seg.progress()), table_(seg.sessions()), counters_(seg.poller()),
+          wake_fd_(wake_fd)
     {
+        if (wake_fd_ >= 0) {
+            wake_.reset(event_new(base, wake_fd_, EV_READ | EV_PERSIST, on_wake, this));
+            event_add(wake_.get(), nullptr);
+        }
         add_server(cfg.primary, true);
         for (auto& r : cfg.replicas) add_server(r, false);
         tick_.reset(event_new(base, -1, EV_PERSIST, on_tick, this));
@@ -95,7 +100,7 @@ private:
         s.health_query = !s.is_primary && now >= s.next_health_ns;
         const char* sql = s.is_primary   ? "SELECT @@gtid_binlog_pos"
                           : s.health_query ? "SHOW SLAVE STATUS"
-                                           : "SELECT @@gtid_slave_pos";
+                                           : "SELECT @@gtid_slave_pos, @@read_only";
         c.query(sql, s.health_query ? std::max(query_timeout_ms(), 200) : query_timeout_ms());
     }
 
@@ -148,7 +153,9 @@ private:
             return;
         }
         if (!(*pos == s.last.position) || s.last.advanced_ns == 0) s.last.advanced_ns = now;
+        bool again = !s.is_primary && now < fast_until_ns_;
         s.last.position = *pos;
+        if (!s.is_primary && a.rows[0].size() > 1) s.last.read_only = a.rows[0][1].value_or("0") == "1";
         s.last.last_good_poll_ns = now;
         s.last.poll_rtt_ns = rtt_ns;
         s.last.last_error = 0;
@@ -162,6 +169,24 @@ private:
         if (s.is_primary && !table_.floor_set()) {
             if (table_.init_floor(*pos)) CW_LOG(LOG_INFO, "session floor set to the primary's position %s", pos->to_string().c_str());
         }
+        if (again) {   // a read is waiting: poll this replica again right away
+            progress_.heartbeat(now);
+            poll_one(s, now);
+        }
+    }
+
+    // A worker started waiting for a replica: poll the replicas back to back
+    // for the length of a wait budget.
+    static void on_wake(evutil_socket_t fd, short, void* arg)
+    {
+        auto& self = *static_cast<poller*>(arg);
+        std::uint64_t n;
+        if (read(fd, &n, sizeof n) != sizeof n) return;
+        std::uint64_t now = common::monotonic_ns();
+        bool was_fast = now < self.fast_until_ns_;
+        self.fast_until_ns_ = now + std::uint64_t(std::max(self.cfg_.causal_wait_ms, 1)) * 1000000u;
+        if (was_fast) return;   // the replicas are being polled back to back already
+        for (std::size_t i = 1; i < self.servers_.size(); ++i) self.poll_one(*self.servers_[i], now);
     }
 
     void apply_health(server_state& s, protocol::small_result& a, std::uint64_t now)
@@ -223,6 +248,9 @@ private:
     shm::poller_counters& counters_;
     std::vector<std::unique_ptr<server_state>> servers_;
     worker::event_ptr tick_;
+    int wake_fd_;
+    worker::event_ptr wake_;
+    std::uint64_t fast_until_ns_ = 0;
     std::size_t reclaim_cursor_ = 0;
     std::size_t reclaim_chunk_ = 1;
     std::uint64_t sweep_occupied_ = 0;
@@ -232,7 +260,7 @@ void on_stop(evutil_socket_t, short, void* arg) { event_base_loopbreak(static_ca
 
 }  // namespace
 
-int run_poller(const common::config& cfg, const shm::segment& seg, unsigned generation)
+int run_poller(const common::config& cfg, const shm::segment& seg, unsigned generation, int wake_fd)
 {
     common::log_set_role("poller");
     prctl(PR_SET_NAME, "causeway-poll");
@@ -258,7 +286,7 @@ int run_poller(const common::config& cfg, const shm::segment& seg, unsigned gene
     event_add(term.get(), nullptr);
     event_add(intr.get(), nullptr);
     {
-        poller p(cfg, seg, base.get());
+        poller p(cfg, seg, base.get(), wake_fd);
         p.round();
         event_base_dispatch(base.get());
     }

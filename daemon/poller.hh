@@ -12,6 +12,9 @@
 namespace causeway::daemon {
 
 // Runs in the forked poller child until SIGTERM; returns the exit status.
-int run_poller(const common::config& cfg, const shm::segment& seg, unsigned generation);
+// `wake_fd` is an eventfd that workers write when a read starts waiting for a
+// replica to catch up: the poller then polls the replicas back to back for
+// causal_wait_ms, so the wait ends as soon as a replica has the write.
+int run_poller(const common::config& cfg, const shm::segment& seg, unsigned generation, int wake_fd);
 
 }  // namespace causeway::daemon

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -95,9 +96,10 @@ bool supervisor::spawn(role kind, int slot)
         if (kind == role::poller) {
             listen_fd_.reset();
             write_end.reset();
-            _exit(run_poller(*cfg_, seg_, generation_));
+            _exit(run_poller(*cfg_, seg_, generation_, wake_fd_.get()));
         }
-        worker::worker_start start{cfg_.get(), listen_fd_.get(), slot, generation_, write_end.release(), &seg_};
+        worker::worker_start start{cfg_.get(), listen_fd_.get(), slot, generation_, write_end.release(), &seg_,
+                                   wake_fd_.get()};
         _exit(worker::run_worker(start));
     }
     if (kind == role::poller) read_end.reset();   // the poller accepts nothing: no readiness to wait for
@@ -284,6 +286,8 @@ int supervisor::run()
     sigset_t set;
     sigemptyset(&set);
     for (int s : handled_signals) sigaddset(&set, s);
+    wake_fd_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!wake_fd_) CW_LOG(LOG_WARNING, "eventfd: %s; waiting reads rely on regular polling", strerror(errno));
     sigprocmask(SIG_BLOCK, &set, nullptr);
     signal(SIGPIPE, SIG_IGN);
     signal_fd_.reset(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));

@@ -64,6 +64,7 @@ private:
     common::unique_fd listen_fd_;
     shm::segment& seg_;
     common::unique_fd signal_fd_;
+    common::unique_fd wake_fd_;   // eventfd: workers wake the poller when a read waits
     std::vector<std::unique_ptr<child>> children_;
     std::vector<pending_spawn> pending_;
     std::vector<unsigned> backoff_ms_;   // per slot

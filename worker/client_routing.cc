@@ -4,6 +4,7 @@
 // replica to catch up, write positions from OK packets, and the state that
 // replica connections must replay.
 #include <strings.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -310,6 +311,11 @@ void client_session::start_wait()
     if (!wait_started_ns_) {
         wait_started_ns_ = common::monotonic_ns();
         shm::add(ctx_.counters->waits);
+        if (ctx_.wake_fd >= 0) {   // the poller polls back to back while reads wait
+            std::uint64_t one = 1;
+            ssize_t ignored = write(ctx_.wake_fd, &one, sizeof one);
+            (void)ignored;
+        }
     }
     if (!wait_timer_) wait_timer_.reset(evtimer_new(ctx_.base, on_wait_tick, this));
     timeval tv{0, wait_tick_us};

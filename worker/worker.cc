@@ -213,6 +213,7 @@ int run_worker(const worker_start& start)
     counters->connections_active.store(0, std::memory_order_relaxed);
     auto st = std::make_unique<worker_state>();
     st->ctx.counters = counters;
+    st->ctx.wake_fd = start.wake_fd;
     st->ctx.cfg = start.cfg;
     st->ctx.base = base.get();
     st->ctx.worker_id = start.worker_id;

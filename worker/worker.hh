@@ -36,6 +36,7 @@ struct worker_context {
     bool draining = false;
     client_session* sessions = nullptr;   // intrusive list, for shutdown
     shm::worker_counters* counters = nullptr;   // this worker's slot in the segment (single writer)
+    int wake_fd = -1;                            // a write tells the poller that a read waits
 
     // A replica that refused or dropped a connection is not tried again for a
     // second by this worker (the poller decides for everyone).
@@ -49,6 +50,7 @@ struct worker_start {
     unsigned generation;
     int ready_fd;   // the worker writes one byte here once it accepts, then closes it
     const shm::segment* seg;   // mapped by the supervisor before fork
+    int wake_fd;               // eventfd to the poller (-1: none)
 };
 
 // Runs the worker until it is stopped; returns the process exit status.
