@@ -19,6 +19,7 @@ plan skip_all => "$ctl is missing: run make" unless -x $ctl;
 
 my $topo = $t->topology;
 my $cw = $t->causeway(config => { monitor => { poll_interval_ms => 10 } });
+my $max_age_ms = 500;    # progress_max_age_ms (default): older progress is not trusted by the workers
 my $p = $topo->primary;
 my ($r1, $r2) = $topo->replicas;
 $p->sql('CREATE TABLE test.pt (id INT PRIMARY KEY AUTO_INCREMENT, v INT)');
@@ -66,6 +67,13 @@ sub wait_replicas {
 sub all_up { my ($j) = @_; return @{ $j->{backends} } == 3 && !grep { $_->{state} ne 'up' } @{ $j->{backends} } }
 sub ms { sprintf('%.0f ms', 1000 * $_[0]) }
 
+# What the servers themselves say, to tell replication lag from polling lag in a failure.
+sub server_truth {
+    my @l = ('servers: primary ' . ($p->value('SELECT @@gtid_binlog_pos') // '?'));
+    push @l, $_->name . ' ' . (eval { $_->value('SELECT @@gtid_slave_pos') } // '?') for $r1, $r2;
+    return join('; ', @l) . ' (load ' . (split ' ', slurp('/proc/loadavg') // '')[0] . ')';
+}
+
 # causewayd's children whose comm (prctl PR_SET_NAME) or process title (argv[0]) names the
 # poller; not the rest of the command line, which holds this test's scratch path.
 sub poller_pids {
@@ -87,7 +95,7 @@ ok($ok, 'the poller reports all three backends up within 10 s') or diag(explain 
         return !grep { !covers($_->{gtid}, $target) } @{ $j->{backends} };
     }, 1);
     ok($ok, "primary and both replicas reach the primary's new position $target within 1 s (" . ms($took) . ')')
-        or diag(explain $j);
+        or diag(explain($j), server_truth());
     for my $b (@{ $j->{backends} // [] }) {
         cmp_ok($b->{advanced_age_ms} // 1e9, '<', 1000, "$b->{name}: its position advanced under 1 s ago");
     }
@@ -99,7 +107,8 @@ ok($ok, 'the poller reports all three backends up within 10 s') or diag(explain 
         $worst = $dt if $dt > $worst;
         $ok = 0 unless $o;
     }
-    ok($ok, 'five more writes: every one visible on all three within 1 s (worst ' . ms($worst) . ')');
+    ok($ok, 'five more writes: every one visible on all three within 1 s (worst ' . ms($worst) . ')')
+        or diag(server_truth());
 }
 
 # ------------------------------------------------------------------ a replica killed
@@ -146,7 +155,17 @@ ok($ok, 'the poller reports all three backends up within 10 s') or diag(explain 
     }, 1);
     ok($ok, 'the primary and r1 advance to ' . $target . ' meanwhile (' . ms($took) . ')');
     sleep 0.1;    # ten more polls of r2
-    $j = replicas();
+    # One clean look at r2 within a second: a poller starved of CPU on a loaded host may
+    # briefly time every server out, which is not what this part is about.
+    my $flaps = 0;
+    ($ok, $took, $j) = wait_replicas(sub {
+        my $b = backend($_[0], 'r2');
+        my $good = ($b->{state} // '') =~ /^(?:up|replication_stopped)$/ && $b->{usable}
+            && ($b->{last_poll_age_ms} // 1e9) < 100;
+        $flaps++ unless $good;
+        return $good;
+    }, 1);
+    note("r2 looked down, unusable or unpolled in $flaps sample(s) first") if $flaps;
     my $b = backend($j, 'r2');
     is($b->{gtid}, $frozen, "r2's position stays frozen at $frozen");
     ok(!covers($b->{gtid}, $target), "r2 has not reached $target");
@@ -199,7 +218,8 @@ ok($ok, 'the poller reports all three backends up within 10 s') or diag(explain 
             $worst = $age if $age > $worst;
             sleep 0.02;
         }
-        cmp_ok($worst, '<', 100, "the new poller keeps beating (worst heartbeat age ${worst} ms over 0.4 s)");
+        cmp_ok($worst, '<', $max_age_ms,
+               "the new poller keeps beating (worst heartbeat age ${worst} ms over 0.4 s, < progress_max_age_ms)");
         ($ok) = wait_replicas(\&all_up, 5);
         ok($ok, 'all three backends up again under the new poller');
     }
@@ -210,13 +230,14 @@ ok($ok, 'the poller reports all three backends up within 10 s') or diag(explain 
     $topo->wait_for_replicas(10);
     my $t0 = time;
     $r1->pause;    # SIGSTOP: connections stay open, nothing answers
-    my ($down_at, $worst_r2, $worst_primary, $worst_beat, $samples) = (undef, 0, 0, 0, 0);
+    my ($down_at, $worst_r2, $worst_primary, $worst_beat, $samples, $r2_usable) = (undef, 0, 0, 0, 0, 0);
     while (time - $t0 < 1.5) {
         my $j = replicas() or next;
         $samples++;
         my $b1 = backend($j, 'r1');
         $down_at //= time - $t0 if ($b1->{state} // '') eq 'down';
         my $a2 = backend($j, 'r2')->{last_poll_age_ms} // 1e9;
+        $r2_usable++ if backend($j, 'r2')->{usable};
         my $ap = backend($j, 'primary')->{last_poll_age_ms} // 1e9;
         my $hb = $j->{heartbeat_age_ms} // 1e9;
         $worst_r2 = $a2 if $a2 > $worst_r2;
@@ -230,10 +251,13 @@ ok($ok, 'the poller reports all three backends up within 10 s') or diag(explain 
     cmp_ok($down_at // 1e9, '<=', 1.0, 'r1 frozen: down within 1 s');
     ok(!backend($j, 'r1')->{usable}, 'r1 frozen: not usable');
     cmp_ok($samples, '>=', 10, "enough samples while r1 was frozen ($samples)");
-    cmp_ok($worst_r2, '<', 100, "r2 kept being polled meanwhile (worst last-good-poll age ${worst_r2} ms)");
-    cmp_ok($worst_primary, '<', 100, "the primary kept being polled (worst ${worst_primary} ms)");
-    cmp_ok($worst_beat, '<', 100, "the poller kept beating (worst ${worst_beat} ms)");
-    ok(backend($j, 'r2')->{usable}, 'r2 usable while r1 is frozen');
+    # "Small": never old enough for the workers to stop trusting r2 (progress_max_age_ms).
+    # A poller that waited on the frozen server would stall for its connect or query
+    # timeout, or for good.
+    cmp_ok($worst_r2, '<', $max_age_ms, "r2 kept being polled meanwhile (worst last-good-poll age ${worst_r2} ms)");
+    cmp_ok($worst_primary, '<', $max_age_ms, "the primary kept being polled (worst ${worst_primary} ms)");
+    cmp_ok($worst_beat, '<', $max_age_ms, "the poller kept beating (worst ${worst_beat} ms)");
+    cmp_ok($r2_usable, '>=', 0.9 * $samples, "r2 usable while r1 is frozen ($r2_usable of $samples samples)");
 
     $r1->resume;    # SIGCONT
     ($ok, $took, $j) = wait_replicas(sub {
