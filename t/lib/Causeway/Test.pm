@@ -201,10 +201,14 @@ sub _cleanup {
         $topo->kill_all;
     }
     my $passing = $self->{done} && Test::More->builder->is_passing;
-    if ($passing && !$ENV{CAUSEWAY_TEST_KEEP}) {
+    if ($ENV{CAUSEWAY_TEST_KEEP}) {
+        diag("kept $self->{dir} (CAUSEWAY_TEST_KEEP)");
+    } elsif ($passing) {
         remove_tree($self->{dir});
     } else {
-        diag("kept $self->{dir} for inspection");
+        # Keep the logs and configs for a post-mortem, drop the ~100 MB data dirs.
+        remove_tree($_) for glob("$self->{dir}/*/data");
+        diag("kept the logs in $self->{dir} (data dirs removed; CAUSEWAY_TEST_KEEP=1 keeps all)");
     }
 }
 
