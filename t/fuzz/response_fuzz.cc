@@ -1,0 +1,74 @@
+// libFuzzer target for the result-set state machine. The input is a command
+// byte, 4 bytes of capabilities (little endian) and then packets in wire form
+// (3-byte length, sequence id, payload), fed as the relay feeds them: whole
+// when needs_whole_packet() says so, else only the first byte with the
+// declared length. When an answer is done the next input byte starts a new
+// command, so one input can walk several answers. Seeds are captured answers.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string_view>
+
+#include "protocol/constants.hh"
+#include "protocol/response.hh"
+
+namespace {
+
+using namespace causeway::protocol;
+
+void check(bool ok)
+{
+    if (!ok) __builtin_trap();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    if (size < 5) return 0;
+    const std::uint32_t caps = std::uint32_t(data[1]) | std::uint32_t(data[2]) << 8 | std::uint32_t(data[3]) << 16 |
+                               std::uint32_t(data[4]) << 24;
+    response_tracker t;
+    t.begin(command(data[0]), caps);
+    std::size_t i = 5;
+    int answers = 0;
+    while (i < size) {
+        if (t.done()) {
+            if (++answers > 8) break;
+            t.begin(command(data[i++]), caps);
+            continue;
+        }
+        if (t.awaiting_client_data()) {
+            t.local_infile_sent();
+            check(!t.awaiting_client_data() && !t.done());
+        }
+        if (size - i < 4) break;
+        // The declared length may exceed what is left: then the packet is cut
+        // where the input ends, as a relay that must see it whole never does,
+        // so only rows (not needed whole) keep the declared length.
+        std::uint32_t length = std::uint32_t(data[i]) | std::uint32_t(data[i + 1]) << 8 | std::uint32_t(data[i + 2]) << 16;
+        i += 4;
+        std::size_t have = std::min<std::size_t>(length, size - i);
+        if (have == 0) {
+            check(t.on_packet({}, 0) == packet_role::malformed);
+            break;
+        }
+        bool whole = t.needs_whole_packet(data[i], length);
+        if (whole && have < length) length = std::uint32_t(have);
+        std::size_t fed = whole ? have : 1;
+        // An exact-size copy, so that a read past the payload is a heap overflow.
+        std::unique_ptr<char[]> copy(new char[fed]);
+        std::memcpy(copy.get(), data + i, fed);
+        packet_role role = t.on_packet(std::string_view(copy.get(), fed), length);
+        i += have;
+        if (role == packet_role::malformed) break;
+        check(role != packet_role::local_infile || t.awaiting_client_data());
+        check(!(t.done() && t.awaiting_client_data()));
+        // Once done, the tracker takes nothing more until the next command.
+        if (t.done()) check(response_tracker(t).on_packet(std::string_view(copy.get(), fed), length) ==
+                            packet_role::malformed);
+    }
+    return 0;
+}
