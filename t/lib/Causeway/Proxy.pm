@@ -129,7 +129,7 @@ sub start {
     # The listening socket exists before the workers are forked: also wait (bounded, not
     # fatal) until at least `workers` children are there, so tests see a settled process tree.
     my $want = $self->config_value('causeway', 'workers') // 1;
-    wait_until(sub { $self->children >= $want }, timeout => 5, interval => 0.02);
+    wait_until(sub { my @k = $self->children; @k >= $want }, timeout => 5, interval => 0.02);
     return $self;
 }
 
@@ -156,7 +156,8 @@ sub bad_log_lines {
 sub children {
     my ($self) = @_;
     return () unless $self->{pid};
-    return children_of($self->{pid});
+    my @k = children_of($self->{pid});
+    return @k;
 }
 
 sub is_running { my $s = shift; return $s->{pid} && proc_alive($s->{pid}) }

@@ -154,7 +154,8 @@ sub children_of {
         push @kids, $p + 0;
     }
     closedir $d;
-    return sort { $a <=> $b } @kids;
+    @kids = sort { $a <=> $b } @kids;
+    return @kids;
 }
 
 sub vm_rss_kb {
