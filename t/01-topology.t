@@ -39,7 +39,6 @@ is($_->value('SELECT GROUP_CONCAT(v ORDER BY id) FROM test.t1'), 'one,two',
    $_->name . ' has the replicated rows') for $r1, $r2;
 
 # The application users: can write on the primary, not on a replica.
-my $cw = $t->causeway;    # unused by this test except for direct-mode parity of the port
 for my $u (['app', 'secret'], ['app2', 'secret2']) {
     my $dbh = $t->connect(port => $p->port, user => $u->[0], password => $u->[1]);
     ok($dbh, "$u->[0] logs in to the primary") or diag($DBI::errstr);
