@@ -1,8 +1,8 @@
 # A replica killed (SIGKILL to its mariadbd) under SmartScale routing (issue 4 item 10): no
 # client sees an error for a read that had not started answering (the proxy retries it
-# elsewhere, normally on the primary), and no read is stale. First one slow read
-# (SELECT ..., SLEEP(2)) is caught on whichever replica serves it and that replica is killed
-# under it; then four clients run write-then-read and other-row reads while r1 is killed,
+# elsewhere, normally on the primary), and no read is stale. First a plain read is held on
+# whichever replica serves it (root holds LOCK TABLES marker WRITE there) and that replica is
+# killed under it; then four clients run write-then-read and other-row reads while r1 is killed,
 # and after r1 comes back and catches up it serves reads again.
 use strict;
 use warnings;
@@ -54,38 +54,55 @@ sub collect {
     return $txt ? JSON::PP::decode_json($txt) : { error => defined $st ? 'client exited without a report' : 'client hung' };
 }
 
-# ---- a slow read in flight on a replica that dies ---------------------------------------------
+# ---- a read in flight on a replica that dies ----------------------------------------------------
 
+# Root on each replica holds LOCK TABLES marker WRITE, so a plain `SELECT name FROM marker`
+# sent to a replica blocks there, not yet answering; the replica it waits on is then killed.
+sub lock_marker {
+    my ($s) = @_;
+    my $h = DBI->connect('DBI:MariaDB:mariadb_socket=' . $s->socket, 'root', '',
+                         { RaiseError => 1, PrintError => 0, AutoInactiveDestroy => 1 });
+    $h->do('LOCK TABLES test.marker WRITE');
+    return $h;
+}
 {
-    my $file = $t->dir . '/slow.json';
+    my %lock = map { ($_->name => lock_marker($_)) } $r1, $r2;
+    my $file = $t->dir . '/blocked.json';
     my $pid = fork_client($file, sub {
         my $h = $t->connect(read_timeout => 30) or return { error => "connect: $DBI::errstr" };
-        my $row = $h->selectrow_arrayref('SELECT name, SLEEP(2) FROM marker');
-        return $row ? { name => $row->[0] } : { error => "ERR $DBI::err $DBI::errstr" };
+        my $t0 = time;
+        my $row = $h->selectrow_arrayref('SELECT name FROM marker');
+        return $row ? { name => $row->[0], seconds => time - $t0 } : { error => "ERR $DBI::err $DBI::errstr" };
     });
     my $victim;
-    wait_until(sub {
-        for my $r ($r1, $r2) {
-            my $n = $r->value("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT name, SLEEP(2)%'");
-            if ($n) { $victim = $r; return 1 }
+    my $where = wait_until(sub {
+        for my $s ($topo->servers) {
+            my $n = $s->value("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'app' "
+                              . "AND INFO = 'SELECT name FROM marker'");
+            return $s->name if $n;
         }
         return 0;
-    }, timeout => 1.5, interval => 0.02);
-    if (ok($victim, 'the slow read runs on a replica')) {
-        my $killed_at = time;
+    }, timeout => 5, interval => 0.02);
+    $victim = $server{$where} if $where && $where ne 'primary';
+    if (ok($victim, 'a plain read is in flight (blocked) on a replica') ) {
         $victim->kill9;
-        note('killed ' . $victim->name . ' (SIGKILL) while it ran the slow read');
+        delete $lock{ $victim->name };
+        note('killed ' . $victim->name . ' (SIGKILL) while the read waited on it');
+        sleep 1;    # a retry that went to the other (locked) replica waits there until this
+        eval { $_->do('UNLOCK TABLES') } for values %lock;
         my $r = collect($pid, $file, 20);
         is($r->{error} // '', '', 'the client got no error for the read whose replica died');
         isnt($r->{name} // '', $victim->name, 'the read was answered by a live server (' . ($r->{name} // 'none') . ')');
-        note(sprintf('the slow read was retried on %s and answered %.1f s after the kill', $r->{name} // 'nothing',
-                     time - $killed_at));
+        note(sprintf('the in-flight read was retried on %s, answered %.1f s after it was sent',
+                     $r->{name} // 'nothing', $r->{seconds} // -1));
         $victim->start;
         ok($topo->wait_for_replicas(60), $victim->name . ' restarted and caught up');
     } else {
+        diag('the read was seen ' . ($where ? "on $where" : 'nowhere') . '; skipping the in-flight kill');
+        eval { $_->do('UNLOCK TABLES') } for values %lock;
         collect($pid, $file, 20);
-        diag('the slow read was not seen on a replica; skipping the in-flight kill');
     }
+    $_->disconnect for values %lock;
 }
 
 # ---- r1 killed under a mixed workload ---------------------------------------------------------

@@ -12,12 +12,14 @@
 # by replicas. Markdown report with PNG plots (gnuplot) under t/bench/results/. It measures; it
 # exits 1 only when a run broke (not when a target was missed: that is in the report).
 #
-# Environment (or the matching --option): BENCH_SESSIONS (8), BENCH_WRITE_RATIO (0.1: share of
-# iterations that write, each write followed by its read-back), BENCH_THINK_MS (0),
-# BENCH_TIME (20 s measured per configuration), BENCH_WARMUP (2 s), BENCH_CONFIGS (space-
-# separated names, default all: primary bridge ss-w10-p10 ss-w10-p1 ss-w0-p10 ss-w0-p1 direct
-# tungsten), BENCH_OUT (report path; empty: stdout only), BENCH_PLOTS (1: write PNGs next to
-# the report), BENCH_KEEP (1: keep the scratch dir), CAUSEWAY_BIN.
+# Environment (or the matching --option; OFFLOAD_ names, so that the bridge bench's BENCH_TIME
+# and BENCH_OUT do not leak in): OFFLOAD_SESSIONS (8), OFFLOAD_WRITE_RATIO (0.1: the share of
+# iterations that write, each write followed by its read-back), OFFLOAD_THINK_MS (0),
+# OFFLOAD_TIME (20 s measured per configuration), OFFLOAD_WARMUP (2 s), OFFLOAD_CONFIGS
+# (space-separated names, default all: primary bridge ss-w10-p10 ss-w10-p1 ss-w0-p10 ss-w0-p1
+# direct tungsten), OFFLOAD_OUT (report path, default t/bench/results/offload.md; empty: stdout
+# only), OFFLOAD_PLOTS (1: PNGs next to the report), BENCH_KEEP (1: keep the scratch dir),
+# CAUSEWAY_BIN.
 use strict;
 use warnings;
 use FindBin;
@@ -72,14 +74,14 @@ sub env_num {
 }
 
 my %opt = (
-    sessions    => env_num('BENCH_SESSIONS', 8),
-    write_ratio => env_num('BENCH_WRITE_RATIO', 0.1),
-    think_ms    => env_num('BENCH_THINK_MS', 0),
-    time        => env_num('BENCH_TIME', 20),
-    warmup      => env_num('BENCH_WARMUP', 2),
-    configs     => $ENV{BENCH_CONFIGS} // join(' ', @ALL_CONFIGS),
-    out         => $ENV{BENCH_OUT} // "$ROOT/t/bench/results/offload.md",
-    plots       => $ENV{BENCH_PLOTS} // 1,
+    sessions    => env_num('OFFLOAD_SESSIONS', 8),
+    write_ratio => env_num('OFFLOAD_WRITE_RATIO', 0.1),
+    think_ms    => env_num('OFFLOAD_THINK_MS', 0),
+    time        => env_num('OFFLOAD_TIME', 20),
+    warmup      => env_num('OFFLOAD_WARMUP', 2),
+    configs     => $ENV{OFFLOAD_CONFIGS} // join(' ', @ALL_CONFIGS),
+    out         => $ENV{OFFLOAD_OUT} // "$ROOT/t/bench/results/offload.md",
+    plots       => $ENV{OFFLOAD_PLOTS} // 1,
     keep        => $ENV{BENCH_KEEP} ? 1 : 0,
 );
 GetOptions('sessions=i' => \$opt{sessions}, 'write-ratio=f' => \$opt{write_ratio},
@@ -561,7 +563,7 @@ set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set grid ytics
 set xtics rotate by -25 noenhanced
-set key top right noenhanced
+set key outside below horizontal noenhanced
 set output '$png{share}'
 set title 'Reads served by replicas ($N sessions, write ratio $opt{write_ratio})'
 set ylabel '% of reads'
@@ -576,12 +578,13 @@ plot '$dat' using 5:xtic(1) title 'read-your-write p50', '' using 6 title 'read-
 unset logscale y
 set output '$png{cdf}'
 set style data lines
+set xtics norotate
+set key inside bottom right vertical
 set title 'Read-your-write read latency, cumulative'
 set xlabel 'ms (log)'
 set ylabel 'share of read-your-write reads'
 set logscale x
 set yrange [0:1.02]
-set key bottom right
 GP
     $gp .= 'plot ' . join(', ', map { "'$_->[1]' using 1:2 with lines lw 2 title '$_->[0]'" } @cdf) . "\n" if @cdf;
     spit("$dir/plots.gp", $gp);
