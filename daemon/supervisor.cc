@@ -197,6 +197,7 @@ void supervisor::check_ready()
         for (auto& c : children_)
             if (c->kind == role::worker && c->generation == generation_) c->stopping = true, kill(c->pid, SIGTERM);
         --generation_;
+        seg_.header().config_generation.store(generation_, std::memory_order_release);
     }
 }
 
@@ -230,7 +231,7 @@ void supervisor::begin_reload()
     CW_LOG(LOG_NOTICE, "reload: configuration %s read; starting generation %u", cfg_->file.c_str(), generation_);
     pending_.clear();
     seg_.progress().set_labels(*cfg_);
-    seg_.header().config_generation.fetch_add(1, std::memory_order_release);
+    seg_.header().config_generation.store(generation_, std::memory_order_release);
     for (int i = 0; i < cfg_->workers; ++i) spawn_worker(free_slot());
     // The new poller starts at once: its config may name other servers.
     for (auto& c : children_)
@@ -295,6 +296,7 @@ int supervisor::run()
         CW_LOG(LOG_ERR, "signalfd: %s", strerror(errno));
         return 1;
     }
+    seg_.header().config_generation.store(generation_, std::memory_order_release);
     spawn_poller();
     for (int i = 0; i < cfg_->workers; ++i) spawn_worker(free_slot());
     CW_LOG(LOG_NOTICE, "causewayd %s listening on %s with %d workers (pid %d)", CAUSEWAY_VERSION,

@@ -144,9 +144,15 @@ bool client_session::plan_query(std::string_view payload)
         a.replay_payload = quoted_use(db);
         break;
     }
-    case statement_kind::set_session_state:
     case statement_kind::set_transaction_read_only:
     case statement_kind::set_transaction_read_write:
+        if (s.scope == tx_scope::next_transaction) {
+            // One transaction's characteristic: used by the next BEGIN, not replayed.
+            a.next_read_only = s.kind == statement_kind::set_transaction_read_only ? 1 : 0;
+            break;
+        }
+        [[fallthrough]];
+    case statement_kind::set_session_state:
         // Replayed on replica connections before their next read. A SET that
         // cannot be replayed verbatim leaves the replicas' state unknown.
         a.replay = true;
@@ -180,6 +186,8 @@ bool client_session::plan_query(std::string_view payload)
     if (cfg.routing() == routing_mode::bridge) return true;
     route_read(s);
     if (plan_.backend != 0) plan_.original = std::string(payload);
+    plan_.uses_next_read_only = next_read_only_ && s.kind != statement_kind::set_transaction_read_only &&
+                                s.kind != statement_kind::set_transaction_read_write;
     return true;
 }
 
@@ -254,9 +262,9 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
     r.in_transaction = primary_status_ & server_status::in_trans;
     r.autocommit_off = !(primary_status_ & server_status::autocommit);
     r.pinned_backend = pinned_;
-    r.next_transaction_read_only = session_read_only_;
+    r.next_transaction_read_only = session_read_only_ || next_read_only_;
     bool read_only_begin = s.kind == statement_kind::begin_read_only ||
-                           (s.kind == statement_kind::begin && session_read_only_);
+                           (s.kind == statement_kind::begin && (session_read_only_ || next_read_only_));
     // A read-only transaction may read any table: none may be temporary.
     r.touches_temporary_table = read_only_begin ? !temporary_.empty() : temporary_.touches(s, identity_.database);
     r.replica_state_unknown = replay_.overflowed() || positions_unknown_;
@@ -409,6 +417,7 @@ void client_session::apply_after_ok()
     for (auto& t : a.temp_created) temporary_.created(t);
     for (auto& t : a.temp_dropped) temporary_.dropped(t);
     if (a.session_read_only >= 0) session_read_only_ = a.session_read_only == 1;
+    if (a.next_read_only >= 0) next_read_only_ = a.next_read_only == 1;
     if (a.reset_session) reset_session_state();
     if (a.retrack && backends_[0] && backends_[0]->ready())
         backends_[0]->send_internal(
@@ -449,6 +458,7 @@ void client_session::reset_session_state()
     temporary_.clear();
     statements_.clear();
     session_read_only_ = false;
+    next_read_only_ = false;
     positions_unknown_ = false;
     pinned_ = -1;
     for (std::size_t i = 1; i < backends_.size(); ++i) retire_backend(int(i));

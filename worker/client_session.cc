@@ -385,6 +385,7 @@ bool client_session::forward(backend_conn& b)
 {
     evbuffer* in = bufferevent_get_input(client_.get());
     shm::add(ctx_.counters->queries_forwarded);
+    shm::add(ctx_.counters->bytes_in, header_size + (plan_.whole ? plan_.length : 0));
     shm::count_route(*ctx_.counters, plan_.reason);
     if (plan_.backend != 0) {
         ++ctx_.outstanding[std::size_t(plan_.backend)];
@@ -397,6 +398,14 @@ bool client_session::forward(backend_conn& b)
         }
     }
     if (plan_.pin) pinned_ = plan_.backend;
+    if (plan_.uses_next_read_only) {
+        // This statement's transaction uses SET TRANSACTION READ ONLY. If it
+        // runs on a replica, the primary still holds the characteristic for
+        // its own next transaction: clear it there.
+        next_read_only_ = false;
+        if (plan_.backend != 0 && !session_read_only_ && backends_[0] && backends_[0]->ready())
+            backends_[0]->send_internal("\x03SET TRANSACTION READ WRITE");
+    }
     tracker_.begin(plan_.cmd, b.capabilities());
     response_started_ = false;
     response_error_ = false;
@@ -439,6 +448,7 @@ void client_session::relay_client_data()
             std::size_t n = std::min<std::uint64_t>(client_stream_left_, evbuffer_get_length(in));
             if (n == 0) break;
             evbuffer_remove_buffer(in, out, n);
+            shm::add(ctx_.counters->bytes_in, n);
             client_stream_left_ -= n;
             if (client_stream_left_) break;
             if (state_ == state::in_flight && tracker_.done() && !client_continuation_) {
@@ -681,6 +691,7 @@ void client_session::relay_response()
             std::size_t n = std::min<std::uint64_t>(backend_stream_left_, evbuffer_get_length(in));
             if (n == 0) break;
             evbuffer_remove_buffer(in, out, n);
+            shm::add(ctx_.counters->bytes_out, n);
             backend_stream_left_ -= n;
             if (backend_stream_left_) break;
             if (!backend_continuation_ && tracker_.done()) {
@@ -742,6 +753,7 @@ void client_session::relay_response()
                 evbuffer_remove_buffer(in, out, header_size + len);
             }
             response_started_ = true;
+            shm::add(ctx_.counters->bytes_out, header_size + len);
             if (tracker_.status_seen()) {
                 if (active_ == 0) primary_status_ = tracker_.status();
                 last_status_ = tracker_.status();

@@ -63,6 +63,7 @@ private:
         bool reset_session = false;   // COM_RESET_CONNECTION
         bool retrack = false;         // the client changed session_track_system_variables
         int session_read_only = -1;   // SET SESSION TRANSACTION READ ONLY (1) / WRITE (0)
+        int next_read_only = -1;      // SET TRANSACTION READ ONLY (1) / WRITE (0): the next transaction only
         bool prepare = false;         // register the prepared statement
         std::string prepare_sql;
         bool long_data = false;       // SEND_LONG_DATA: the statement's next execute stays on the primary
@@ -89,6 +90,7 @@ private:
         after_ok after;
         protocol::gtid_position read_position;   // the chosen replica's, for monotonic reads
         std::uint32_t statement_id = 0;           // COM_STMT_EXECUTE: the client's id
+        bool uses_next_read_only = false;         // the statement that consumes SET TRANSACTION READ ONLY
     };
 
     static void on_client_read(bufferevent*, void* arg);
@@ -178,6 +180,7 @@ private:
     std::uint16_t last_status_ = 0x0002;      // the status the client last saw
     int pinned_ = -1;                         // a read-only transaction runs on this replica
     bool session_read_only_ = false;          // SET SESSION TRANSACTION READ ONLY
+    bool next_read_only_ = false;             // SET TRANSACTION READ ONLY, not yet used by a transaction
     bool positions_unknown_ = false;          // a write's GTID could not be read: reads stay on the primary
     std::uint8_t last_client_seq_ = 0;
     std::uint8_t login_ok_seq_ = 0;           // nonzero: the client's OK waits for the primary's login
