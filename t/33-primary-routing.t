@@ -40,6 +40,15 @@ is($_->value('SELECT name FROM test.marker'), $_->name, $_->name . "'s marker ro
 my $cw = $t->causeway(config => { causeway => { mode => 'smartscale', session_id => 'CONNECTION' } });
 my $dbh = $t->connect or give_up("connect through causewayd: $DBI::errstr");
 
+# Right after causewayd starts, its poller may not have reported the replicas yet, and reads
+# rightly stay on the primary: wait (bounded) until a plain read is answered by a replica.
+sub settle {
+    my ($h) = @_;
+    return wait_until(sub { my $w = ($h->selectrow_array('SELECT name FROM marker'))[0] // '';
+                            $w =~ /^r\d$/ }, timeout => 5, interval => 0.05);
+}
+ok(settle($dbh), 'a plain read is answered by a replica within 5 s of the start');
+
 # Runs a statement; returns the first column of its first row, or "ERR code message".
 sub q1 {
     my ($h, $sql) = @_;

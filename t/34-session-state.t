@@ -55,6 +55,11 @@ sub wq {
     return "ERR $r->{code} $r->{message}" if $r->{type} eq 'err';
     return $r->{type};
 }
+# Right after causewayd starts its poller may not have reported the replicas yet (reads then
+# rightly stay on the primary): wait (bounded) until a plain read is answered by a replica.
+ok(wait_until(sub { my $row = wq('SELECT name FROM marker'); ref $row && ($row->[0] // '') =~ /^r\d$/ },
+              timeout => 5, interval => 0.05), 'a plain read is answered by a replica within 5 s of the start');
+
 sub server_of { my ($name) = @_; $name //= ''; $name =~ s/^\w+://; return $name }
 
 # Runs $sql $n times; $check->(row) returns '' when the row shows the session's settings.

@@ -50,6 +50,15 @@ sub rows_read {
 # ---- Perl DBD::MariaDB, server-side prepares -------------------------------------------------
 
 my $dbh = $t->connect(dsn => 'mariadb_server_prepare=1') or give_up("connect: $DBI::errstr");
+
+# Right after causewayd starts, its poller may not have reported the replicas yet, and reads
+# rightly stay on the primary: wait (bounded) until a plain read is answered by a replica.
+sub settle {
+    my ($h) = @_;
+    return wait_until(sub { my $w = ($h->selectrow_array('SELECT name FROM marker'))[0] // '';
+                            $w =~ /^r\d$/ }, timeout => 5, interval => 0.05);
+}
+ok(settle($dbh), 'a plain read is answered by a replica within 5 s of the start');
 {
     my $e0 = status('Com_stmt_execute');
     my $sth = $dbh->prepare('SELECT name FROM marker');

@@ -57,6 +57,15 @@ sub app_on_replicas {
 
 my $cw = $t->causeway(config => { causeway => { mode => 'direct' } });
 my $dbh = $t->connect or give_up("connect through causewayd (direct): $DBI::errstr");
+
+# Right after causewayd starts, its poller may not have reported the replicas yet, and reads
+# rightly stay on the primary: wait (bounded) until a plain read is answered by a replica.
+sub settle {
+    my ($h) = @_;
+    return wait_until(sub { my $w = ($h->selectrow_array('SELECT name FROM marker'))[0] // '';
+                            $w =~ /^r\d$/ }, timeout => 5, interval => 0.05);
+}
+ok(settle($dbh), 'direct: a plain read is answered by a replica within 5 s of the start');
 {
     my %by;
     $by{ q1($dbh, 'SELECT name FROM marker') }++ for 1 .. 20;
