@@ -19,11 +19,11 @@ use File::Basename qw(basename);
 use File::Path qw(make_path remove_tree);
 use Time::HiRes qw(time sleep);
 use Causeway::Util qw(repo_root free_port wait_until run_cmd spawn reap proc_alive slurp spit
-  children_of vm_rss_kb port_accepts pid_of_connection);
+  children_of vm_rss_kb proc_status_kb port_accepts pid_of_connection);
 use Causeway::Topology;
 use Causeway::Proxy;
 
-our @EXPORT = qw(wait_until run_cmd slurp spit proc_alive children_of vm_rss_kb reap
+our @EXPORT = qw(wait_until run_cmd slurp spit proc_alive children_of vm_rss_kb proc_status_kb reap
   port_accepts free_port pid_of_connection);
 
 my @instances;    # Causeway::Test objects created by this process

@@ -11,7 +11,7 @@ use File::Basename qw(dirname);
 use Cwd qw(abs_path);
 
 our @EXPORT_OK = qw(repo_root free_port wait_until port_accepts run_cmd spawn reap
-  proc_alive proc_ppid children_of vm_rss_kb slurp spit pid_of_connection);
+  proc_alive proc_ppid children_of vm_rss_kb proc_status_kb slurp spit pid_of_connection);
 
 # The repository root: this file is t/lib/Causeway/Util.pm.
 sub repo_root { abs_path(dirname(__FILE__) . '/../../..') }
@@ -158,10 +158,13 @@ sub children_of {
     return @kids;
 }
 
-sub vm_rss_kb {
-    my ($pid) = @_;
+sub vm_rss_kb { return proc_status_kb($_[0], 'VmRSS') }
+
+# A "NAME:  N kB" field of /proc/PID/status (VmRSS, RssAnon, RssFile, RssShmem, ...).
+sub proc_status_kb {
+    my ($pid, $field) = @_;
     my $s = slurp("/proc/$pid/status") // return;
-    return $s =~ /^VmRSS:\s+(\d+)\s+kB/m ? $1 : undef;
+    return $s =~ /^\Q$field\E:\s+(\d+)\s+kB/m ? $1 : undef;
 }
 
 # The pid (among @candidates) holding the server side of the TCP connection from
