@@ -157,4 +157,16 @@ isnt($r->{exit}, 0, 'mariadb-admin with a wrong password fails');
 like($r->{err}, qr/Access denied for user 'app'\@'127.0.0.1' \(using password: YES\)/,
      'mariadb-admin with a wrong password gets Access denied');
 
+# A client that quits with COM_QUIT must not leave an aborted connection on the server
+# ("Aborted connection ... Got an error reading communication packets", Aborted_clients):
+# the proxy quits its backend connection cleanly too (or keeps it pooled).
+{
+    my $aborted = sub { $topo->primary->dbh->selectrow_hashref("SHOW GLOBAL STATUS LIKE 'Aborted_clients'")->{Value} };
+    my $before = $aborted->();
+    $r = cli('select 1') for 1 .. 5;
+    my $after;
+    wait_until(sub { $after = $aborted->(); $after != $before }, timeout => 1);
+    is($after - $before, 0, '5 CLI sessions that quit leave no aborted connection on the primary (Aborted_clients)');
+}
+
 $t->done;
