@@ -22,9 +22,18 @@ my $LIMIT_KB = 8 * 1024;
 my $ROWS = 200_000;
 my $SQL = "SELECT REPEAT('x', 1000) FROM seq_1_to_$ROWS";
 
-# Private resident memory of each child: VmRSS less the shared-memory pages.
+# Private resident memory of each child: VmRSS less the shared-memory pages,
+# both from one read of /proc/PID/status (two reads race with the poller's
+# first sweep of the session table, which faults in shared pages).
+sub private_kb {
+    my ($pid) = @_;
+    my $status = slurp("/proc/$pid/status") // '';
+    my ($rss) = $status =~ /^VmRSS:\s+(\d+)/m;
+    my ($shm) = $status =~ /^RssShmem:\s+(\d+)/m;
+    return ($rss // 0) - ($shm // 0);
+}
 sub rss_all {
-    return { map { ($_ => (vm_rss_kb($_) // 0) - (proc_status_kb($_, 'RssShmem') // 0)) } $cw->children };
+    return { map { ($_ => private_kb($_)) } $cw->children };
 }
 
 sub check_growth {
