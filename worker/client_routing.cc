@@ -236,8 +236,6 @@ void client_session::route_read(const statement_info& s)
     if (d.target == route_target::replica) {
         plan_.backend = d.backend;
         plan_.pin = d.pin;
-        for (const auto& c : r.candidates)
-            if (c.backend == d.backend) plan_.read_position = c.position;
     } else {
         plan_.backend = 0;
         // A statement on the primary may write: under DATABASE its position is
@@ -310,8 +308,36 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
         c.outstanding = ctx_.outstanding[0];
         candidates.push_back(c);
     }
+    if (cfg.monotonic_reads && r.mode == routing_mode::smartscale && r.requirement == requirement_status::known)
+        monotonic_requirement(r, candidates);
     r.candidates = candidates;
     return !candidates.empty();
+}
+
+// Monotonic reads. A poll only gives a lower bound of a replica's position,
+// so what the last read saw is known only once a poll sent after that read
+// ended has answered: from then on, every later read of the session needs
+// that position (recorded in the session table, so every connection of a
+// shared session obeys it). Until then the read stays on that same replica
+// (or the primary).
+void client_session::monotonic_requirement(route_request& r, std::vector<read_candidate>& candidates)
+{
+    if (last_read_backend_ <= 0) return;
+    shm::progress_snapshot snap = ctx_.progress.read(std::size_t(last_read_backend_));
+    bool polled_after = snap.ok && snap.last_good_poll_ns >= snap.poll_rtt_ns &&
+                        snap.last_good_poll_ns - snap.poll_rtt_ns >= last_read_done_ns_;
+    if (polled_after) {
+        if (!r.required.merge_max(snap.position)) {
+            r.requirement = requirement_status::unknown;
+            return;
+        }
+        session_keys(*ctx_.cfg, identity_, nullptr, keys_);
+        for (const auto& k : keys_) ctx_.table.update(ctx_.table.key(shm::session_kind(k.kind), k.id), snap.position);
+        last_read_backend_ = -1;
+        return;
+    }
+    for (auto& c : candidates)
+        if (c.backend != last_read_backend_ && c.backend != 0) c.usable = false;
 }
 
 void client_session::start_wait()

@@ -387,16 +387,7 @@ bool client_session::forward(backend_conn& b)
     shm::add(ctx_.counters->queries_forwarded);
     shm::add(ctx_.counters->bytes_in, header_size + (plan_.whole ? plan_.length : 0));
     shm::count_route(*ctx_.counters, plan_.reason);
-    if (plan_.backend != 0) {
-        ++ctx_.outstanding[std::size_t(plan_.backend)];
-        // Monotonic reads: later reads of this session must not go to a
-        // replica behind this one, which is what a write at its position says.
-        if (ctx_.cfg->monotonic_reads && ctx_.cfg->routing() == common::routing_mode::smartscale) {
-            session_keys(*ctx_.cfg, identity_, nullptr, keys_);
-            for (const auto& k : keys_)
-                ctx_.table.update(ctx_.table.key(shm::session_kind(k.kind), k.id), plan_.read_position);
-        }
-    }
+    if (plan_.backend != 0) ++ctx_.outstanding[std::size_t(plan_.backend)];
     if (plan_.pin) pinned_ = plan_.backend;
     if (plan_.uses_next_read_only) {
         // This statement's transaction uses SET TRANSACTION READ ONLY. If it
@@ -779,7 +770,13 @@ malformed:
 
 void client_session::response_complete()
 {
-    if (active_ > 0) --ctx_.outstanding[std::size_t(active_)];
+    if (active_ > 0) {
+        --ctx_.outstanding[std::size_t(active_)];
+        // Monotonic reads: what this replica showed is bounded by what it will
+        // report in its next poll (see monotonic_requirement()).
+        last_read_backend_ = active_;
+        last_read_done_ns_ = common::monotonic_ns();
+    }
     if (!response_error_) apply_after_ok();
     if (pinned_ >= 0 && active_ == pinned_ && !(last_status_ & server_status::in_trans)) pinned_ = -1;
     active_ = -1;

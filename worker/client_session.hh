@@ -88,7 +88,6 @@ private:
         std::string payload;          // the rewritten bytes
         std::string original;         // the client's bytes, kept while a replica may still fail
         after_ok after;
-        protocol::gtid_position read_position;   // the chosen replica's, for monotonic reads
         std::uint32_t statement_id = 0;           // COM_STMT_EXECUTE: the client's id
         bool uses_next_read_only = false;         // the statement that consumes SET TRANSACTION READ ONLY
     };
@@ -117,6 +116,7 @@ private:
     bool plan_execute(std::string_view payload);
     void route_read(const protocol::statement_info& s);
     bool fill_route_request(route_request& r, const protocol::statement_info& s);
+    void monotonic_requirement(route_request& r, std::vector<read_candidate>& candidates);
     void record_write_position(std::string_view ok_payload);
     void apply_after_ok();
     void reset_session_state();
@@ -179,6 +179,8 @@ private:
     std::uint16_t primary_status_ = 0x0002;   // the primary's last status flags (autocommit, in trans)
     std::uint16_t last_status_ = 0x0002;      // the status the client last saw
     int pinned_ = -1;                         // a read-only transaction runs on this replica
+    int last_read_backend_ = -1;              // monotonic reads: the replica that served the last read
+    std::uint64_t last_read_done_ns_ = 0;     // ... and when its answer ended
     bool session_read_only_ = false;          // SET SESSION TRANSACTION READ ONLY
     bool next_read_only_ = false;             // SET TRANSACTION READ ONLY, not yet used by a transaction
     bool positions_unknown_ = false;          // a write's GTID could not be read: reads stay on the primary
