@@ -83,10 +83,10 @@ integration: all
 	prove -v t/*.t
 
 check: deps
-	$(MAKE) all bin/unit-tests
+	$(MAKE) -j$$(nproc) all bin/unit-tests
 	bin/unit-tests
 	mandoc -Tlint -Wwarning man/*.5 man/*.8
-	$(MAKE) fuzz-replay
+	$(MAKE) -j$$(nproc) fuzz-replay
 	prove t/*.t
 
 bench: deps all $(BENCH_PROGRAMS)

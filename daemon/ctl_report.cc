@@ -242,6 +242,7 @@ std::string format_sessions(const sessions_view& v, const report_context& ctx)
         j.begin_object();
         j.field("count", v.table.occupied);
         json_table(j, v.table);
+        j.field("spilled_buckets", std::uint64_t(v.spilled_buckets));
         j.field("limit", std::uint64_t(v.limit)).field("entries_listed", v.entries_listed);
         j.key("entries").begin_array();
         for (const session_row& r : v.entries) {
@@ -258,8 +259,11 @@ std::string format_sessions(const sessions_view& v, const report_context& ctx)
 
     text_fields f;
     text_table_fields(f, v.table);
+    if (v.spilled_buckets)
+        f.add("spilled", format_count(v.spilled_buckets) +
+                             " buckets (their sessions are not listed and read from the primary until reclaimed)");
     if (!v.entries_listed) {
-        f.add("entries", "not listed: this build's session table offers no read-only iteration");
+        f.add("entries", "not listed");
         return f.render();
     }
     std::string out = f.render() + "\n";

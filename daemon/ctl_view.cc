@@ -178,20 +178,71 @@ void counter_set::add(const counter_set& o) noexcept
     for (std::size_t r = 0; r < routed.size(); ++r) routed[r] += o.routed[r];
 }
 
+namespace {
+
+// A row with how far it is ahead of the watermark, computed once.
+struct ranked_row {
+    std::uint64_t ahead = 0;
+    session_row row;
+};
+
+bool ranks_before(const ranked_row& a, const ranked_row& b)
+{
+    if (a.ahead != b.ahead) return a.ahead > b.ahead;
+    return a.row.tag < b.row.tag;
+}
+
+ranked_row rank(session_row&& r, const protocol::gtid_position& watermark)
+{
+    // How far a session is ahead of the watermark is how far the replicas are behind it.
+    std::uint64_t ahead = transactions_behind(r.position, watermark);
+    return ranked_row{ahead, std::move(r)};
+}
+
+// Keeps the best n of `kept` (in no particular order).
+void keep_best(std::vector<ranked_row>& kept, std::size_t n)
+{
+    if (kept.size() <= n) return;
+    std::nth_element(kept.begin(), kept.begin() + std::ptrdiff_t(n), kept.end(), ranks_before);
+    kept.erase(kept.begin() + std::ptrdiff_t(n), kept.end());
+}
+
+std::vector<session_row> best_sorted(std::vector<ranked_row>& kept, std::size_t n)
+{
+    keep_best(kept, n);
+    std::sort(kept.begin(), kept.end(), ranks_before);
+    std::vector<session_row> out;
+    out.reserve(kept.size());
+    for (ranked_row& k : kept) out.push_back(std::move(k.row));
+    return out;
+}
+
+}  // namespace
+
 std::vector<session_row> furthest_behind(std::vector<session_row> rows, const protocol::gtid_position& watermark,
                                          std::size_t n)
 {
-    std::vector<std::pair<std::uint64_t, session_row>> keyed;
-    keyed.reserve(rows.size());
-    // How far a session is ahead of the watermark is how far the replicas are behind it.
-    for (auto& r : rows) keyed.emplace_back(transactions_behind(r.position, watermark), std::move(r));
-    std::sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
-        if (a.first != b.first) return a.first > b.first;
-        return a.second.tag < b.second.tag;
-    });
-    std::vector<session_row> out;
-    for (std::size_t i = 0; i < keyed.size() && i < n; ++i) out.push_back(std::move(keyed[i].second));
-    return out;
+    std::vector<ranked_row> kept;
+    kept.reserve(rows.size());
+    for (auto& r : rows) kept.push_back(rank(std::move(r), watermark));
+    return best_sorted(kept, n);
+}
+
+std::vector<session_row> furthest_behind(const shm::session_table& table, const protocol::gtid_position& watermark,
+                                         std::size_t n, std::size_t chunk_buckets)
+{
+    if (n == 0 || table.buckets() == 0) return {};
+    chunk_buckets = std::clamp<std::size_t>(chunk_buckets, 1, table.buckets());
+    std::vector<session_row> chunk;
+    std::vector<ranked_row> kept;
+    for (std::size_t first = 0; first < table.buckets(); first += chunk_buckets) {
+        chunk.clear();
+        table.copy_entries(first, std::min(chunk_buckets, table.buckets() - first), chunk);
+        for (auto& r : chunk) kept.push_back(rank(std::move(r), watermark));
+        // Pruned only once twice the keep: linear overall, whatever n is.
+        if (kept.size() / 2 >= n) keep_best(kept, n);
+    }
+    return best_sorted(kept, n);
 }
 
 instance_view read_instance(const shm::segment& seg, const ctl_env& env)
@@ -318,8 +369,11 @@ sessions_view read_sessions(const shm::segment& seg, std::size_t limit)
     sessions_view v;
     v.table = read_table(seg);
     v.limit = limit;
-    // shm::session_table has no read-only iteration yet; until it does the
-    // command reports the table's totals only (entries_listed stays false).
+    shm::session_table t = seg.sessions();
+    v.spilled_buckets = t.spilled_buckets();
+    // Ranked against the watermark read above, which the report prints with them.
+    v.entries = furthest_behind(t, v.table.watermark, limit);
+    v.entries_listed = true;
     return v;
 }
 

@@ -18,6 +18,7 @@
 #include "shm/layout.hh"
 #include "shm/progress.hh"
 #include "shm/segment.hh"
+#include "shm/session_table.hh"
 
 namespace causeway::daemon {
 
@@ -139,24 +140,26 @@ struct counters_view {
 };
 
 // One session-table entry, for `causewayctl sessions`: the key's 32-bit tag
-// (the table stores hashes, never session ids) and its position.
-struct session_row {
-    std::uint32_t tag = 0;
-    bool overflow = false;
-    protocol::gtid_position position;
-};
+// (the table stores hashes, never session ids), overflow, and its position.
+using session_row = shm::session_entry;
 
 // The `n` rows furthest ahead of the watermark (most transactions the
 // replicas must still apply before they can serve that session), largest
 // first; ties in tag order so output is stable.
 std::vector<session_row> furthest_behind(std::vector<session_row> rows, const protocol::gtid_position& watermark,
                                          std::size_t n);
+// The same over a whole table, paged: `chunk_buckets` buckets are copied at a
+// time and only the best `n` so far are kept, so memory follows n and the
+// chunk, not the table (1 M entries would be ~150 MB as rows).
+std::vector<session_row> furthest_behind(const shm::session_table& table, const protocol::gtid_position& watermark,
+                                         std::size_t n, std::size_t chunk_buckets = 4096);
 
 struct sessions_view {
     table_view table;
     std::size_t limit = 10;
-    bool entries_listed = false;   // false: the shm API cannot iterate entries yet
-    std::vector<session_row> entries;
+    bool entries_listed = false;   // true once read_sessions() has listed the table
+    std::size_t spilled_buckets = 0;
+    std::vector<session_row> entries;   // furthest ahead of table.watermark first
 };
 
 // Readers. `max_age_ms` is the config's progress_max_age_ms (for "fresh" and

@@ -447,4 +447,49 @@ std::size_t session_table::occupied() const noexcept
     return n;
 }
 
+// Key word, then slots, then the key word again (all acquire, so the second
+// key load cannot move before the slot loads): when the tag is still the one
+// read first, the slots were read while that session held the entry, before or
+// after any update or reclaim in progress. A tag that changed (the entry was
+// reclaimed, perhaps reused) is read again a few times, then skipped.
+void session_table::copy_entries(std::size_t first, std::size_t count, std::vector<session_entry>& out) const
+{
+    if (buckets_ == 0) return;
+    count = std::min(count, buckets_);
+    std::uint64_t ids[max_domains] = {};   // directory ids + 1, loaded on first use (claimed once, never freed)
+    for (std::size_t k = 0; k < count; ++k) {
+        for (const table_entry& e : table_[(first + k) % buckets_].entry) {
+            std::uint64_t kw = e.key.load(acquire);
+            for (int round = 0; round < 4 && key_tag(kw) != 0; ++round) {
+                const std::uint64_t s[2] = {e.slot[0].load(acquire), e.slot[1].load(acquire)};
+                const std::uint64_t again = e.key.load(acquire);
+                if (key_tag(again) != key_tag(kw)) {
+                    kw = again;
+                    continue;
+                }
+                session_entry entry;
+                entry.tag = std::uint32_t(key_tag(again));
+                entry.overflow = (again & key_overflow) != 0;
+                for (std::uint64_t w : s) {
+                    const int d = slot_domain(w);
+                    if (d < 0 || std::size_t(d) >= max_domains || slot_seqno(w) == 0) continue;
+                    if (ids[d] == 0) ids[d] = state_->domain_id[d].load(acquire);
+                    if (ids[d] == 0) continue;   // cannot happen: an index is used only once claimed
+                    // merge: two racing first writes of one domain can fill both slots.
+                    (void)entry.position.merge_max(protocol::gtid{std::uint32_t(ids[d] - 1), 0, slot_seqno(w)});
+                }
+                if (!entry.position.empty() || entry.overflow) out.push_back(std::move(entry));
+                break;
+            }
+        }
+    }
+}
+
+std::size_t session_table::spilled_buckets() const noexcept
+{
+    std::size_t n = 0;
+    for (std::size_t b = 0; b < buckets_; ++b) n += (table_[b].meta.load(relaxed) & bucket_spill) != 0;
+    return n;
+}
+
 }  // namespace causeway::shm

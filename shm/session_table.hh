@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "protocol/gtid.hh"
 #include "shm/hash.hh"
@@ -45,6 +46,14 @@ enum class update_status : std::uint8_t {
     overflow,          // stored, but lookups answer unknown until reclaimed
     full,              // not stored: the key's buckets are full (spilled)
     unrepresentable,   // not stored: too many GTID domains; all lookups unknown
+};
+
+// One entry in use, as copy_entries() reads it: not a lookup (no floor, no
+// other entry of the same tag), just what the entry itself holds.
+struct session_entry {
+    std::uint32_t tag = 0;    // the high 32 bits of the session key (1 when they are 0)
+    bool overflow = false;    // a domain did not fit: lookups of it answer unknown
+    protocol::gtid_position position;   // the entry's seqnos; server ids are 0
 };
 
 struct reclaim_result {
@@ -98,6 +107,16 @@ public:
     std::size_t buckets() const noexcept { return buckets_; }
     std::size_t capacity() const noexcept { return buckets_ * bucket_entries; }
     std::size_t occupied() const noexcept;   // scans the whole table
+    // Appends the entries in use of buckets [first, first + count) (wrapping;
+    // count is capped at buckets()), with loads only, so it works on a
+    // read-only mapping. An entry updated or reclaimed during the copy may be
+    // seen either way; an entry claimed but not yet written (no position, no
+    // overflow) is left out. Call with a moving `first` to page through the
+    // table in bounded memory.
+    void copy_entries(std::size_t first, std::size_t count, std::vector<session_entry>& out) const;
+    // Buckets whose spill mark is set (scans the whole table): the sessions
+    // that spilled there have no entry, and read from the primary until reclaimed.
+    std::size_t spilled_buckets() const noexcept;
     const table_stats& stats() const noexcept { return *stats_; }
 
 private:

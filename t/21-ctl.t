@@ -2,6 +2,9 @@
 # and in JSON (which must parse and agree with what the test knows: the supervisor pid, its
 # workers and poller, the backends of the topology, the queries it sent), and clear errors
 # with exit status 1 for a wrong config path, an instance that is not running, bad usage.
+# In smartscale mode (session per connection), `sessions N` lists the sessions whose writes
+# the replicas have not applied (both SQL threads stopped), furthest ahead first, and shows
+# them reclaimed once the replicas catch up.
 use strict;
 use warnings;
 use Test::More;
@@ -16,7 +19,8 @@ my $ctl = $t->root . '/bin/causewayctl';
 plan skip_all => "$ctl is missing: run make" unless -x $ctl;
 
 my $topo = $t->topology;
-my $cw = $t->causeway(config => { monitor => { poll_interval_ms => 10 } });
+my $cw = $t->causeway(config => { causeway => { mode => 'smartscale', session_id => 'CONNECTION' },
+                                   monitor => { poll_interval_ms => 10 } });
 my $shm = '/causeway-' . $cw->port;
 my $p = $topo->primary;
 
@@ -177,6 +181,44 @@ cmp_ok($sj->{count}, '>=', 0, 'sessions: count');
 is($sj->{capacity}, $s->{capacity}, 'sessions: same capacity as status');
 ok(exists $sj->{entries_listed} && ref $sj->{entries} eq 'ARRAY', 'sessions: entries_listed, entries');
 cmp_ok(scalar @{ $sj->{entries} }, '<=', 3, 'sessions 3: at most 3 entries');
+ok($sj->{entries_listed}, 'sessions: entries_listed');
+is($sj->{spilled_buckets}, 0, 'sessions: no spilled bucket');
+
+# Writes the replicas cannot apply: each connection is a session with an entry ahead of the
+# watermark, the last writer furthest ahead.
+sub seqno0 { my ($gtid) = @_; return ($gtid // '') =~ /(?:^|,)0-\d+-(\d+)/ ? $1 : 0 }
+$_->stop_sql_thread for $topo->replicas;
+my @writers = map { $t->connect or BAIL_OUT("connect through causewayd: $DBI::errstr") } 1 .. 3;
+for my $i (0 .. $#writers) {
+    $writers[$i]->do('INSERT INTO test.ctl (v) VALUES (?)', undef, 10 + $_) or diag($DBI::errstr) for 0 .. $i;
+}
+my $last = seqno0($p->value('SELECT @@gtid_binlog_pos'));
+$sj = ctl_json('sessions', 5);
+ok($sj && $sj->{entries_listed}, 'replicas stopped: sessions 5 --json lists entries');
+my @e = @{ $sj->{entries} // [] };
+cmp_ok(scalar @e, '>=', 1, 'replicas stopped: at least one entry listed');
+cmp_ok(scalar @e, '<=', 5, 'replicas stopped: at most 5 entries');
+cmp_ok($sj->{count}, '>=', scalar @writers, 'replicas stopped: count covers the three writers');
+my $wm = seqno0($sj->{watermark});
+cmp_ok($_->{ahead_of_watermark}, '>=', 1, "replicas stopped: entry $_->{tag} ($_->{gtid}) ahead of the watermark")
+    for @e;
+like($_->{gtid}, qr/^0-0-\d+$/, "replicas stopped: entry $_->{tag} has a domain-0 position") for @e;
+ok(!(grep { $e[$_]{ahead_of_watermark} > $e[$_ - 1]{ahead_of_watermark} } 1 .. $#e),
+   'replicas stopped: furthest ahead first');
+is($e[0]{gtid}, "0-0-$last", "replicas stopped: the last writer is first, at the primary's seqno $last");
+is($e[0]{ahead_of_watermark}, $last - $wm, 'replicas stopped: ahead_of_watermark is seqno minus watermark')
+    if @e;
+$r = ctl('sessions', 5);
+note("causewayctl sessions 5 (replicas stopped):\n$r->{out}");
+like($r->{out}, qr/^\s*TAG\s+AHEAD\s+GTID\s+OVERFLOW$/m, 'sessions text: entry table header');
+like($r->{out}, qr/^[0-9a-f]{8}\s+[\d,]+\s+0-0-$last\s+no$/m, 'sessions text: hex tag, ahead, position');
+$_->disconnect for @writers;
+
+# The replicas catch up: the poller's sweep (about once a second) frees every entry.
+$_->start_sql_thread for $topo->replicas;
+my $gone = wait_until(sub { my $j = ctl_json('sessions', 5); return $j && $j->{count} == 0 && !@{ $j->{entries} } },
+                      timeout => 5, interval => 0.1);
+ok($gone, 'replicas caught up: entries reclaimed (count 0) within 5 s') or diag(ctl('sessions', 5)->{out});
 
 # ------------------------------------------------------------------ errors
 $r = $t->run([$ctl, '-c', $t->dir . '/nosuch.ini', 'status']);

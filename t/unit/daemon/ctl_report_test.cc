@@ -237,13 +237,17 @@ public:
         std::string json = format_sessions(v, report_context{"c", 500, true});
         ASSERT_JSON(json);
         ASSERT_HAS(json, "{\"count\":0,\"occupied\":0,\"capacity\":");
-        ASSERT_HAS(json, "\"limit\":3,\"entries_listed\":false,\"entries\":[]}");
+        ASSERT_HAS(json, "\"spilled_buckets\":0,\"limit\":3,\"entries_listed\":true,\"entries\":[]}");
         std::string text = format_sessions(v, report_context{"c", 500, false});
         ASSERT_HAS(text, "sessions     0 of ");
-        ASSERT_HAS(text, "entries      not listed");
+        ASSERT_HAS(text, "no session has a write in flight\n");
+        CPPUNIT_ASSERT(text.find("spilled") == std::string::npos);
+        v.entries_listed = false;   // a view not filled by read_sessions()
+        ASSERT_HAS(format_sessions(v, report_context{"c", 500, false}), "entries      not listed");
 
-        // With entries (once the table can list them): furthest ahead of the watermark first.
+        // With entries: furthest ahead of the watermark first; spilled buckets said.
         v.entries_listed = true;
+        v.spilled_buckets = 2;
         v.table.watermark = pos("0-0-100");
         v.entries =
             furthest_behind({{0xabc, false, pos("0-0-103")}, {0x1, true, pos("0-0-150")}}, v.table.watermark, 3);
@@ -251,7 +255,9 @@ public:
         ASSERT_JSON(json);
         ASSERT_HAS(json, "\"entries\":[{\"tag\":1,\"overflow\":true,\"gtid\":\"0-0-150\",\"ahead_of_watermark\":50},"
                          "{\"tag\":2748,\"overflow\":false,\"gtid\":\"0-0-103\",\"ahead_of_watermark\":3}]}");
+        ASSERT_HAS(json, "\"spilled_buckets\":2,");
         text = format_sessions(v, report_context{"c", 500, false});
+        ASSERT_HAS(text, "spilled      2 buckets (their sessions are not listed");
         ASSERT_HAS(text, "     TAG  AHEAD  GTID     OVERFLOW\n"
                          "00000001     50  0-0-150  yes\n"
                          "00000abc      3  0-0-103  no\n");

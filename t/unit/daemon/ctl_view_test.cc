@@ -1,7 +1,8 @@
 // causewayctl's reading of a segment and its derived numbers: transactions
 // behind the primary, ages against a fixed clock, which backends count as
 // usable (SQL thread stopped: yes; below the floor, stale, old heartbeat: no),
-// torn entries retried then reported, and worker counters with their totals.
+// torn entries retried then reported, worker counters with their totals, and
+// the sessions furthest ahead of the watermark, paged out of a real table.
 #include <cppunit/extensions/HelperMacros.h>
 
 #include "daemon/ctl_view.hh"
@@ -72,6 +73,7 @@ class ctl_view_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(identity_mismatch);
     CPPUNIT_TEST(counters_and_totals);
     CPPUNIT_TEST(status_reads_instance_and_table);
+    CPPUNIT_TEST(sessions_listed_furthest_ahead);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -341,6 +343,69 @@ public:
         sessions_view sv = read_sessions(seg, 5);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(2), sv.table.occupied);
         CPPUNIT_ASSERT_EQUAL(std::size_t(5), sv.limit);
+    }
+
+    void sessions_listed_furthest_ahead()
+    {
+        scratch_segment s(4096);
+        shm::segment seg = must(shm::segment::create(s.cfg));
+        shm::session_table t = seg.sessions();
+        CPPUNIT_ASSERT(t.init_floor(pos("0-1-100")));
+        // Session i wrote 0-1-(100 + i); session 7 also in domain 3; 200 sessions.
+        for (std::uint64_t i = 1; i <= 200; ++i) {
+            std::string gtid = "0-1-" + std::to_string(100 + i) + (i == 7 ? ",3-1-500" : "");
+            CPPUNIT_ASSERT(t.update(t.key(shm::session_kind::connection, i), pos(gtid.c_str())) ==
+                           shm::update_status::stored);
+        }
+        t.publish_watermark(pos("0-1-150,3-1-200"));
+        auto tag = [&](std::uint64_t i) {
+            std::uint64_t k = t.key(shm::session_kind::connection, i);
+            return std::uint32_t(k >> 32 ? k >> 32 : 1);
+        };
+
+        shm::segment ro = must(shm::segment::attach(s.name(), true));
+        sessions_view v = read_sessions(ro, 4);
+        CPPUNIT_ASSERT(v.entries_listed);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(4), v.limit);
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(200), v.table.occupied);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), v.spilled_buckets);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(4), v.entries.size());
+        // 7: 0 ahead in domain 0, 300 in domain 3; then 200, 199, 198 (150, 149, 148 ahead).
+        CPPUNIT_ASSERT_EQUAL(tag(7), v.entries[0].tag);
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-107,3-0-500"), v.entries[0].position.to_string());
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(300), transactions_behind(v.entries[0].position, v.table.watermark));
+        for (std::uint64_t j = 1; j < 4; ++j) {
+            CPPUNIT_ASSERT_EQUAL(tag(201 - j), v.entries[j].tag);
+            CPPUNIT_ASSERT_EQUAL(std::uint64_t(151 - j), transactions_behind(v.entries[j].position, v.table.watermark));
+        }
+
+        // Paging does not change the answer: one bucket at a time, or all at once,
+        // equals ranking every entry copied in one go.
+        std::vector<session_row> every;
+        ro.sessions().copy_entries(0, ro.sessions().buckets(), every);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(200), every.size());
+        const auto wm = v.table.watermark;
+        auto tags = [](const std::vector<session_row>& rows) {
+            std::vector<std::uint32_t> out;
+            for (const auto& r : rows) out.push_back(r.tag);
+            return out;
+        };
+        for (std::size_t n : {std::size_t(1), std::size_t(4), std::size_t(37), std::size_t(200), std::size_t(1000)}) {
+            auto want = tags(furthest_behind(every, wm, n));
+            CPPUNIT_ASSERT_EQUAL(std::min<std::size_t>(n, 200), want.size());
+            for (std::size_t chunk : {std::size_t(1), std::size_t(3), std::size_t(4096), std::size_t(1) << 20})
+                CPPUNIT_ASSERT_MESSAGE("n " + std::to_string(n) + ", chunk " + std::to_string(chunk),
+                                       want == tags(furthest_behind(ro.sessions(), wm, n, chunk)));
+        }
+        CPPUNIT_ASSERT(furthest_behind(ro.sessions(), wm, 0).empty());
+
+        // Entries at or below the watermark are still listed (0 ahead) until the
+        // poller reclaims them; after the reclaim only those ahead remain.
+        CPPUNIT_ASSERT_EQUAL(std::size_t(200), read_sessions(ro, 1000).entries.size());
+        t.reclaim(0, t.buckets());
+        v = read_sessions(ro, 1000);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(151), v.entries.size());   // 51..200 and 7
+        for (const auto& r : v.entries) CPPUNIT_ASSERT(transactions_behind(r.position, v.table.watermark) > 0);
     }
 };
 

@@ -1,9 +1,14 @@
 // Session table semantics on small tables: the floor (unset, init once),
 // insert and CAS-max, two domains per entry and overflow on a third, reclaim
 // raising the floor, a full table spilling and recovering, inline reclaim,
-// colliding keys sharing the higher position, and the limits that answer
-// unknown (seqno >= 2^60, too many GTID domains).
+// colliding keys sharing the higher position, the limits that answer
+// unknown (seqno >= 2^60, too many GTID domains), and the read-only listing
+// of entries (copy_entries, spilled_buckets) that causewayctl pages through.
 #include <cppunit/extensions/HelperMacros.h>
+
+#include <algorithm>
+#include <map>
+#include <vector>
 
 #include "shm/segment.hh"
 #include "shm/session_table.hh"
@@ -48,6 +53,9 @@ class session_table_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(seqno_too_large);
     CPPUNIT_TEST(too_many_domains);
     CPPUNIT_TEST(session_keys);
+    CPPUNIT_TEST(copy_entries_lists_what_entries_hold);
+    CPPUNIT_TEST(copy_entries_skips_entries_without_a_position);
+    CPPUNIT_TEST(spilled_buckets_counted);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -314,6 +322,133 @@ public:
         std::string a(100, 'x'), b = a;
         b[99] = 'y';
         CPPUNIT_ASSERT(t.key(session_kind::provided, a) != t.key(session_kind::provided, b));
+    }
+
+    // Entries by tag, copied from a read-only mapping in chunks of `chunk` buckets.
+    static std::map<std::uint32_t, session_entry> listed(const session_table& t, std::size_t chunk)
+    {
+        std::vector<session_entry> out;
+        for (std::size_t first = 0; first < t.buckets(); first += chunk)
+            t.copy_entries(first, std::min(chunk, t.buckets() - first), out);   // the last chunk must not wrap
+        std::map<std::uint32_t, session_entry> by_tag;
+        for (auto& e : out) CPPUNIT_ASSERT_MESSAGE("listed twice", by_tag.emplace(e.tag, e).second);
+        return by_tag;
+    }
+
+    void copy_entries_lists_what_entries_hold()
+    {
+        scratch_segment s;
+        segment seg = must(segment::create(s.cfg));
+        session_table t = seg.sessions();
+        CPPUNIT_ASSERT(t.init_floor(pos("0-1-100")));
+        const std::uint64_t one = t.key(session_kind::connection, 1), two = t.key(session_kind::connection, 2),
+                            three = t.key(session_kind::user, "three");
+        CPPUNIT_ASSERT(t.update(one, pos("0-1-150")) == update_status::stored);
+        CPPUNIT_ASSERT(t.update(two, pos("0-1-120,5-2-60")) == update_status::stored);   // directory index 1
+        CPPUNIT_ASSERT(t.update(three, pos("0-1-10,1-1-10")) == update_status::stored);
+        CPPUNIT_ASSERT(t.update(three, pos("2-1-30")) == update_status::overflow);
+        CPPUNIT_ASSERT(t.update(raw_key(0, 3), pos("5-1-7")) == update_status::stored);   // tag 0 stored as 1
+        CPPUNIT_ASSERT(t.update(raw_key(0xffffffff, 3), pos("0-1-99")) == update_status::stored);   // below the floor
+
+        segment ro = must(segment::attach(s.name(), true));   // loads only: a write would fault
+        session_table r = ro.sessions();
+        auto all = listed(r, r.buckets());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(5), all.size());
+        CPPUNIT_ASSERT_EQUAL(t.occupied(), all.size());
+        auto at = [&](std::uint64_t key) {
+            auto it = all.find(std::uint32_t(key >> 32 ? key >> 32 : 1));
+            CPPUNIT_ASSERT_MESSAGE("key not listed", it != all.end());
+            return it->second;
+        };
+        // The entry's own seqnos, server id 0, no floor mixed in.
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-150"), at(one).position.to_string());
+        CPPUNIT_ASSERT(!at(one).overflow);
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-120,5-0-60"), at(two).position.to_string());
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-10,1-0-10"), at(three).position.to_string());   // 2-1-30 spilled
+        CPPUNIT_ASSERT(at(three).overflow);
+        CPPUNIT_ASSERT_EQUAL(std::string("5-0-7"), at(raw_key(0, 3)).position.to_string());
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-99"), at(raw_key(0xffffffff, 3)).position.to_string());
+
+        // Small chunks, a wrapping range, and a count past the table give the same, once each.
+        CPPUNIT_ASSERT_EQUAL(all.size(), listed(r, 1).size());
+        CPPUNIT_ASSERT_EQUAL(all.size(), listed(r, 7).size());
+        std::vector<session_entry> out;
+        r.copy_entries(r.buckets() - 3, r.buckets(), out);
+        CPPUNIT_ASSERT_EQUAL(all.size(), out.size());
+        out.clear();
+        r.copy_entries(5, 10 * r.buckets(), out);
+        CPPUNIT_ASSERT_EQUAL(all.size(), out.size());
+        out.clear();
+        r.copy_entries(0, 0, out);
+        CPPUNIT_ASSERT(out.empty());
+
+        // A reclaimed entry is no longer listed; an update shows at once.
+        t.publish_watermark(pos("0-1-150,5-1-7"));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(3), t.reclaim(0, t.buckets()).reclaimed);
+        CPPUNIT_ASSERT(t.update(two, pos("0-1-200")) == update_status::stored);
+        all = listed(r, 16);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), all.size());
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-200,5-0-60"), at(two).position.to_string());
+        CPPUNIT_ASSERT(at(three).overflow);
+
+        // A seqno past 2^60 leaves an entry with no slot, only the overflow flag: listed.
+        const std::uint64_t big = t.key(session_kind::provided, "big");
+        CPPUNIT_ASSERT(t.update(big, pos("0-1-1152921504606846976")) == update_status::overflow);
+        all = listed(r, 16);
+        CPPUNIT_ASSERT(at(big).overflow);
+        CPPUNIT_ASSERT(at(big).position.empty());
+    }
+
+    void copy_entries_skips_entries_without_a_position()
+    {
+        scratch_segment s(tiny);   // 2 buckets
+        segment seg = must(segment::create(s.cfg));
+        session_table t = seg.sessions();
+        CPPUNIT_ASSERT(t.init_floor(pos("0-1-1")));
+        CPPUNIT_ASSERT(t.update(raw_key(1), pos("0-1-10")) == update_status::stored);
+        auto* buckets = reinterpret_cast<table_bucket*>(reinterpret_cast<std::byte*>(&seg.header()) +
+                                                        seg.header().table[0].offset);
+        // Claimed but not written yet (or a reclaim that has cleared the slots
+        // but not yet the key): a tag and no slot.
+        buckets[1].entry[4].key.store(std::uint64_t(0x77) << key_tag_shift | 1);
+        // A free key word with a leftover slot (an update that restarted).
+        buckets[1].entry[3].slot[0].store(std::uint64_t(1) << slot_domain_shift | 55);
+        std::vector<session_entry> out;
+        t.copy_entries(0, t.buckets(), out);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), out.size());
+        CPPUNIT_ASSERT_EQUAL(std::uint32_t(1), out[0].tag);
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-10"), out[0].position.to_string());
+        // Written: listed (the leftover slot is no entry's).
+        buckets[1].entry[4].slot[1].store(std::uint64_t(1) << slot_domain_shift | 12);
+        out.clear();
+        t.copy_entries(0, t.buckets(), out);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), out.size());
+        const session_entry& e = out[0].tag == 0x77 ? out[0] : out[1];
+        CPPUNIT_ASSERT_EQUAL(std::uint32_t(0x77), e.tag);
+        CPPUNIT_ASSERT_EQUAL(std::string("0-0-12"), e.position.to_string());
+    }
+
+    void spilled_buckets_counted()
+    {
+        scratch_segment s(tiny);
+        segment seg = must(segment::create(s.cfg));
+        session_table t = seg.sessions();
+        CPPUNIT_ASSERT(t.init_floor(pos("0-1-1")));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), t.spilled_buckets());
+        for (std::uint32_t i = 1; i <= tiny; ++i)
+            CPPUNIT_ASSERT(t.update(raw_key(i), pos("0-1-20")) == update_status::stored);
+        CPPUNIT_ASSERT(t.update(raw_key(90), pos("0-1-30")) == update_status::full);
+        CPPUNIT_ASSERT(t.update(raw_key(91), pos("0-1-40")) == update_status::full);   // same first bucket
+        CPPUNIT_ASSERT_EQUAL(std::size_t(1), t.spilled_buckets());
+        std::vector<session_entry> out;
+        t.copy_entries(0, t.buckets(), out);
+        CPPUNIT_ASSERT_EQUAL(std::size_t(tiny), out.size());   // spilled sessions have no entry
+        t.publish_watermark(pos("0-1-40"));
+        t.reclaim(0, t.buckets());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(0), t.spilled_buckets());
+        out.clear();
+        t.copy_entries(0, t.buckets(), out);
+        CPPUNIT_ASSERT(out.empty());
     }
 };
 
