@@ -4,7 +4,8 @@
 # the "SmartScale exploit" of DESIGN §2 (under DATABASE, a connection on db `test` reading
 # `db2.t2` must see the writes of the db2 session). Under CONNECTION, sessions do not wait
 # for each other: B's reads are served by replicas while A writes continuously, even by a
-# replica whose SQL thread is stopped (B has no writes of its own to wait for).
+# replica whose SQL thread is stopped (B has no writes of its own to wait for). A USER session
+# outlives the worker process that recorded its write (SIGKILL).
 # Where reads landed comes from information_schema.USER_STATISTICS (userstat) on the
 # servers: each connection logs in as its own user.
 use strict;
@@ -12,6 +13,7 @@ use warnings;
 use Test::More;
 use lib 't/lib';
 use Causeway::Test;
+use Causeway::Wire;
 use JSON::PP ();
 use POSIX ();
 use Time::HiRes qw(time sleep);
@@ -263,6 +265,40 @@ independent_readers("CONNECTION, r1's SQL thread stopped", 300, extra => sub {
            . 'nothing since the proxy started (DESIGN §4: r1 is at the floor, B needs no more)');
 });
 $r1->start_sql_thread;
+
+# ---- USER: the session outlives the worker that recorded it (DESIGN §3: state is in shm) -------
+
+# With both SQL threads stopped a read that lost A's position would be served stale by a
+# replica (they are at the floor); with it, the read must wait and go to the primary.
+$_->stop_sql_thread for $r1, $r2;
+{
+    my $cwu = $cw{USER};
+    my @bad;
+    my @killed;
+    for my $k (1 .. 3) {
+        my $w = Causeway::Wire->new(port => $cwu->port, timeout => 10);
+        my $l = $w->login(user => 'sh_user', password => 'pw', db => 'test');
+        if ($l->{type} ne 'ok') { push @bad, "#$k: login: " . ($l->{message} // $l->{type}); next }
+        my $v = 7000 + $k;
+        my ($r) = $w->query("UPDATE t SET v = $v WHERE id = 9");
+        if ($r->{type} ne 'ok') { push @bad, "#$k: UPDATE: " . ($r->{message} // $r->{type}); next }
+        my $victim = pid_of_connection($cwu->port, $w->local_port, $cwu->children);
+        if (!$victim) { push @bad, "#$k: no worker found for A's connection"; next }
+        push @killed, $victim;
+        $cwu->{ignore_log} = qr/\b(?:@{[join '|', @killed]})\b/;    # the supervisor may report the kill loudly
+        kill 'KILL', $victim;
+        my $b;
+        wait_until(sub { $b = $t->connect(port => $cwu->port, user => 'sh_user', password => 'pw') }, timeout => 10);
+        if (!$b) { push @bad, "#$k: B could not connect after the kill: $DBI::errstr"; next }
+        my $got = ($b->selectrow_array('SELECT v FROM t WHERE id = 9'))[0] // "ERR $DBI::errstr";
+        push @bad, "#$k: A wrote $v, its worker (pid $victim) was killed, B read $got" if $got ne $v;
+        $b->disconnect;
+        $w->close;
+    }
+    is(join("\n", @bad), '', "USER: A writes, A's worker is killed (SIGKILL), B of the same user reads A's write "
+       . '(3 times, both SQL threads stopped)');
+}
+$_->start_sql_thread for $r1, $r2;
 
 $t->log_is_clean($cw{$_}, $_) for sort keys %cw;
 $t->done;
