@@ -3,6 +3,7 @@
 // snapshot handed to the pure router (router.cc), the bounded wait for a
 // replica to catch up, write positions from OK packets, and the state that
 // replica connections must replay.
+#include <ctype.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -60,7 +61,10 @@ bool client_session::plan_command(std::string_view payload)
     };
     switch (plan_.cmd) {
     case command::query:
-        if (bridge && cfg.session() != common::session_id_kind::provided_in_dbname) return true;
+        if (bridge && cfg.session() != common::session_id_kind::provided_in_dbname) {
+            std::string_view sql = payload.substr(1);
+            return sql.size() < 128 && sql.size() > 4 ? plan_kill(sql) : true;
+        }
         return plan_query(payload);
     case command::init_db: {
         std::string_view name = payload.substr(1);
@@ -114,10 +118,80 @@ bool client_session::plan_command(std::string_view payload)
     }
 }
 
+bool client_session::running_statement(int& backend, std::uint32_t& server_thread) const
+{
+    const backend_conn* b = active();
+    if (state_ != state::in_flight || !b) return false;
+    backend = b->index();
+    server_thread = b->server_connection_id();
+    return true;
+}
+
+// KILL [HARD|SOFT] [CONNECTION|QUERY] n where n is a Causeway connection id
+// (a client's, not a server thread's): it is translated here, so that it never
+// reaches a server where that number names someone else's thread. false when
+// answered here.
+bool client_session::plan_kill(std::string_view sql)
+{
+    std::vector<std::string_view> words;
+    std::size_t i = 0;
+    while (i < sql.size() && words.size() < 6) {
+        while (i < sql.size() && (isspace((unsigned char)sql[i]) || sql[i] == ';')) ++i;
+        std::size_t start = i;
+        while (i < sql.size() && !isspace((unsigned char)sql[i]) && sql[i] != ';') ++i;
+        if (i > start) words.push_back(sql.substr(start, i - start));
+    }
+    if (words.size() < 2 || strncasecmp(words[0].data(), "kill", 4) != 0 || words[0].size() != 4) return true;
+    std::string_view last = words.back();
+    std::uint64_t id = 0;
+    for (char c : last) {
+        if (c < '0' || c > '9' || id > 0xffffffffu) return true;   // not a plain number: the server decides
+        id = id * 10 + std::uint64_t(c - '0');
+    }
+    if (!(id & proxy_id_bit) || id > 0xffffffffu) return true;
+    bool query = false;
+    for (std::size_t w = 1; w + 1 < words.size(); ++w)
+        if (words[w].size() == 5 && strncasecmp(words[w].data(), "query", 5) == 0) query = true;
+    client_session* target = nullptr;
+    for (client_session* s = ctx_.sessions; s; s = s->next)
+        if (s->id() == std::uint32_t(id)) target = s;
+    if (!target) {
+        reject_command(1094, "HY000", "Unknown thread id: " + std::to_string(id) +
+                                          (((id >> 22) & 0xff) != std::uint64_t(ctx_.worker_id & 0xff)
+                                               ? " (it belongs to another Causeway worker; KILL it from that worker's connections or on the server)"
+                                               : ""));
+        return false;
+    }
+    int backend = 0;
+    std::uint32_t thread = 0;
+    if (query) {
+        if (!target->running_statement(backend, thread)) {   // nothing running: nothing to kill
+            evbuffer_drain(bufferevent_get_input(client_.get()), header_size + plan_.length);
+            ok_packet ok;
+            ok.status = client_status();
+            send_packet(build_ok(ok, login_.capabilities), 1);
+            return false;
+        }
+        plan_.backend = backend;
+        plan_.rewritten = true;
+        plan_.payload = "\x03KILL QUERY " + std::to_string(thread);
+        plan_.reason = route_reason::primary_write;
+        return true;
+    }
+    target->kill_connection();
+    evbuffer_drain(bufferevent_get_input(client_.get()), header_size + plan_.length);
+    ok_packet ok;
+    ok.status = client_status();
+    send_packet(build_ok(ok, login_.capabilities), 1);
+    return false;
+}
+
 bool client_session::plan_query(std::string_view payload)
 {
     const common::config& cfg = *ctx_.cfg;
     std::string_view sql = payload.substr(1);
+    if (sql.size() < 128 && sql.size() > 4 && !plan_kill(sql)) return false;
+    if (plan_.rewritten) return true;   // a translated KILL QUERY
     statement_info s = classify(sql);
     after_ok& a = plan_.after;
     switch (s.kind) {

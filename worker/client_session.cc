@@ -6,6 +6,7 @@
 #include "worker/client_session.hh"
 
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/clock.hh"
@@ -76,7 +77,7 @@ void free_backend_later(evutil_socket_t, short, void* arg) { delete static_cast<
 
 client_session::client_session(worker_context& ctx, int fd, const std::string& peer_addr)
     : ctx_(ctx), client_(bufferevent_socket_new(ctx.base, fd, BEV_OPT_CLOSE_ON_FREE)), peer_(peer_addr),
-      id_((std::uint32_t(ctx.worker_id & 0xff) << 24) | (ctx.next_connection_id++ & 0xffffff))
+      id_(proxy_connection_id(ctx.worker_id, ctx.next_connection_id++))
 {
     set_who("?");
     identity_.connection = (std::uint64_t(getpid()) << 32) | id_;
@@ -124,6 +125,14 @@ void client_session::destroy(const char* why)
 void client_session::retire_backend(int index)
 {
     if (std::size_t(index) >= backends_.size() || !backends_[std::size_t(index)]) return;
+    backend_conn& conn = *backends_[std::size_t(index)];
+    if (conn.ready() && index != active_ && conn.internal_pending() == 0 && evbuffer_get_length(conn.output()) == 0) {
+        // An idle server session ends with COM_QUIT, as a client's would: the
+        // server then counts no aborted connection and logs no warning.
+        static const char quit[] = {1, 0, 0, 0, char(command::quit)};
+        ssize_t ignored = ::send(bufferevent_getfd(conn.bev()), quit, sizeof quit, MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)ignored;
+    }
     if (index == active_ && index > 0) --ctx_.outstanding[std::size_t(index)];
     backend_conn* b = backends_[std::size_t(index)].release();
     bufferevent_disable(b->bev(), EV_READ | EV_WRITE);

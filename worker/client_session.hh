@@ -36,6 +36,13 @@ public:
     // is open; otherwise close as soon as that becomes true.
     void close_when_idle();
 
+    std::uint32_t id() const { return id_; }
+    // The backend running this client's current statement and its server
+    // thread id, for KILL QUERY of a Causeway connection id; false when idle.
+    bool running_statement(int& backend, std::uint32_t& server_thread) const;
+    // KILL CONNECTION of a Causeway connection id.
+    void kill_connection() { close_after_flush(); }
+
     client_session* next = nullptr;   // worker_context::sessions list
     client_session* prev = nullptr;
 
@@ -114,6 +121,7 @@ private:
     bool plan_command(std::string_view payload);
     bool plan_query(std::string_view payload);
     bool plan_execute(std::string_view payload);
+    bool plan_kill(std::string_view sql);
     void route_read(const protocol::statement_info& s);
     bool fill_route_request(route_request& r, const protocol::statement_info& s);
     void monotonic_requirement(route_request& r, std::vector<read_candidate>& candidates);

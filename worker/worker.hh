@@ -43,6 +43,15 @@ struct worker_context {
     void replica_failed(int index, std::uint64_t now_ns) { avoid_until_ns[std::size_t(index)] = now_ns + 1000000000u; }
 };
 
+// Connection ids Causeway gives its clients: bit 30 set, then the worker slot
+// and a counter. Server thread ids stay far below 2^30, so a KILL of one of
+// ours is recognised and never reaches a server as someone else's thread.
+inline constexpr std::uint32_t proxy_id_bit = 1u << 30;
+inline std::uint32_t proxy_connection_id(int worker_id, std::uint32_t counter)
+{
+    return proxy_id_bit | (std::uint32_t(worker_id & 0xff) << 22) | (counter & 0x3fffff);
+}
+
 struct worker_start {
     const common::config* cfg;
     int listen_fd;
