@@ -1,6 +1,8 @@
 // The poller's monitoring connection (see monitor_conn.hh).
 #include "daemon/monitor_conn.hh"
 
+#include <algorithm>
+
 #include "common/clock.hh"
 #include "common/log.hh"
 #include "protocol/bytes.hh"
@@ -59,7 +61,7 @@ void monitor_conn::connect(const std::string& user, const std::string& password,
     if (!conn_->start(resolved_, p, timeout_ms)) fail("cannot open a socket");
 }
 
-bool monitor_conn::query(const std::string& sql, int timeout_ms)
+bool monitor_conn::query(const std::string& sql, int late_ms, int timeout_ms)
 {
     if (!ready()) return false;
     std::string payload(1, char(command::query));
@@ -71,7 +73,10 @@ bool monitor_conn::query(const std::string& sql, int timeout_ms)
     busy_ = true;
     sent_ns_ = common::monotonic_ns();
     bufferevent_write(conn_->bev(), pkt.data(), pkt.size());
-    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    late_ = false;
+    late_ms = std::min(late_ms, timeout_ms);
+    hard_left_ms_ = timeout_ms - late_ms;
+    timeval tv{late_ms / 1000, (late_ms % 1000) * 1000};
     evtimer_add(timer_.get(), &tv);
     return true;
 }
@@ -79,6 +84,13 @@ bool monitor_conn::query(const std::string& sql, int timeout_ms)
 void monitor_conn::on_timeout(evutil_socket_t, short, void* arg)
 {
     auto& self = *static_cast<monitor_conn*>(arg);
+    if (!self.late_ && self.hard_left_ms_ > 0) {
+        self.late_ = true;
+        timeval tv{self.hard_left_ms_ / 1000, (self.hard_left_ms_ % 1000) * 1000};
+        evtimer_add(self.timer_.get(), &tv);
+        self.events_.monitor_late(self);
+        return;
+    }
     self.fail("no answer in time");
 }
 

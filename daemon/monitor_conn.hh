@@ -26,6 +26,9 @@ public:
     virtual void monitor_up(monitor_conn& m) = 0;
     virtual void monitor_answer(monitor_conn& m, protocol::small_result& answer, std::uint64_t round_trip_ns) = 0;
     virtual void monitor_down(monitor_conn& m, const std::string& why) = 0;
+    // The answer is late (past the soft deadline) but the connection stays
+    // open until the hard one: the server counts as down meanwhile.
+    virtual void monitor_late(monitor_conn& m) = 0;
 
 protected:
     ~monitor_events() = default;
@@ -40,9 +43,10 @@ public:
     bool ready() const { return conn_ && conn_->ready() && !busy_; }
     bool connected() const { return conn_ && conn_->ready(); }
     bool connecting() const { return conn_ && !conn_->ready(); }
-    // Sends a query; false when not ready. The answer or a failure comes back
-    // through monitor_events within `timeout_ms`.
-    bool query(const std::string& sql, int timeout_ms);
+    // Sends a query; false when not ready. Past `late_ms` monitor_late() is
+    // called; the answer or a failure comes back through monitor_events
+    // within `timeout_ms`.
+    bool query(const std::string& sql, int late_ms, int timeout_ms);
     void close();
 
     int index() const { return index_; }
@@ -71,6 +75,8 @@ private:
     std::size_t answer_bytes_ = 0;
     std::uint64_t sent_ns_ = 0;
     bool busy_ = false;
+    bool late_ = false;         // the soft deadline passed
+    int hard_left_ms_ = 0;      // from the soft to the hard deadline
 };
 
 }  // namespace causeway::daemon

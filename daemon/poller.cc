@@ -34,6 +34,8 @@ struct server_state {
     std::uint64_t next_health_ns = 0;
     bool health_query = false;       // the query in flight is the health check
     bool was_down = false;
+    bool late = false;               // the last query passed its soft deadline
+    shm::backend_state state_before_late = shm::backend_state::unknown;
     common::log_rate_limit log_limit{2};
 };
 
@@ -80,20 +82,19 @@ private:
         servers_.push_back(std::move(s));
     }
 
-    int query_timeout_ms() const
-    {
-        // Down within two intervals, but never sooner than 50 ms: on a busy
-        // host the poller itself can be off the CPU that long, and a false
-        // "down" sends every read to the primary.
-        return std::max(2 * cfg_.poll_interval_ms, 50);
-    }
+    // Past two intervals without an answer (but never under 50 ms: on a busy
+    // host the poller itself can be off the CPU that long) a server counts as
+    // down and reads avoid it; its connection is given up only after a
+    // second, so such a host does not cause reconnect storms either.
+    int late_ms() const { return std::max(2 * cfg_.poll_interval_ms, 50); }
+    int query_timeout_ms() const { return std::max(10 * cfg_.poll_interval_ms, 1000); }
 
     void poll_one(server_state& s, std::uint64_t now)
     {
         monitor_conn& c = *s.conn;
         if (!c.connected() && !c.connecting()) {
             if (now < s.next_connect_ns) return;
-            c.connect(cfg_.monitor_user, cfg_.monitor_password, std::max(cfg_.connect_timeout_ms / 3, query_timeout_ms()));
+            c.connect(cfg_.monitor_user, cfg_.monitor_password, std::max(cfg_.connect_timeout_ms / 3, late_ms()));
             return;
         }
         if (!c.ready()) return;   // logging in, or last query still out (its deadline handles it)
@@ -101,7 +102,7 @@ private:
         const char* sql = s.is_primary   ? "SELECT @@gtid_binlog_pos"
                           : s.health_query ? "SHOW SLAVE STATUS"
                                            : "SELECT @@gtid_slave_pos, @@read_only";
-        c.query(sql, s.health_query ? std::max(query_timeout_ms(), 200) : query_timeout_ms());
+        c.query(sql, s.health_query ? std::max(late_ms(), 200) : late_ms(), query_timeout_ms());
     }
 
     void monitor_up(monitor_conn& m) override
@@ -120,15 +121,32 @@ private:
         ++s.last.poll_errors;
         if (!s.was_down && s.log_limit.allow()) CW_LOG(LOG_WARNING, "%s is down: %s", m.describe().c_str(), why.c_str());
         s.was_down = true;
+        s.late = false;
         s.last.state = shm::backend_state::down;
         progress_.publish(std::size_t(m.index()), s.last);
         s.next_connect_ns = common::monotonic_ns() + std::uint64_t(s.reconnect_ms) * 1000000u;
         s.reconnect_ms = std::min(s.reconnect_ms * 2, max_reconnect_ms);
     }
 
+    void monitor_late(monitor_conn& m) override
+    {
+        server_state& s = *servers_[std::size_t(m.index())];
+        shm::add(counters_.poll_errors);
+        ++s.last.poll_errors;
+        CW_LOG(LOG_DEBUG, "%s: poll answer late", m.describe().c_str());
+        s.late = true;
+        s.state_before_late = s.last.state;
+        s.last.state = shm::backend_state::down;
+        progress_.publish(std::size_t(m.index()), s.last);
+    }
+
     void monitor_answer(monitor_conn& m, protocol::small_result& a, std::uint64_t rtt_ns) override
     {
         server_state& s = *servers_[std::size_t(m.index())];
+        if (s.late) {   // it answered after all: back to what it was
+            s.late = false;
+            s.last.state = s.state_before_late;
+        }
         std::uint64_t now = common::monotonic_ns();
         shm::add(counters_.polls);
         ++s.last.polls;
