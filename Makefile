@@ -95,11 +95,12 @@ bench: deps all $(BENCH_PROGRAMS)
 demo: deps all
 	t/lib/demo
 
+FORMAT_SRC := $(filter-out t/unit/protocol/captured.hh,$(wildcard $(foreach d,$(LIB_DIRS) t/unit t/unit/* t/bench t/fuzz,$(d)/*.cc $(d)/*.hh)))  # captured.hh is generated
 format:
-	clang-format -i $(LIB_SRC) $(wildcard */*.hh) $(TEST_SRC)
+	clang-format-14 -i $(FORMAT_SRC)
 
 format-check:
-	clang-format --dry-run --Werror $(LIB_SRC) $(wildcard */*.hh) $(TEST_SRC)
+	clang-format-14 --dry-run --Werror $(FORMAT_SRC)
 
 PREFIX ?= /usr/local
 install: all

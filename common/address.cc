@@ -55,4 +55,4 @@ result<resolved_address> resolve(const address& a)
     return out;
 }
 
-}  // namespace causeway::common
+}   // namespace causeway::common

@@ -13,7 +13,7 @@
 namespace causeway::common {
 
 struct address {
-    std::string host;       // numeric IPv4/IPv6 or a name resolved at start
+    std::string host;   // numeric IPv4/IPv6 or a name resolved at start
     std::uint16_t port = 0;
 
     std::string to_string() const;
@@ -32,4 +32,4 @@ struct resolved_address {
 };
 result<resolved_address> resolve(const address& a);
 
-}  // namespace causeway::common
+}   // namespace causeway::common

@@ -20,8 +20,7 @@ namespace {
 const config_key keys[] = {
     {"causeway", "listen", key_type::address, "127.0.0.1:6446", 0, 0, "", false,
      "address clients connect to (host:port)"},
-    {"causeway", "workers", key_type::integer, "2", 1, 256, "", true,
-     "pre-spawned worker processes"},
+    {"causeway", "workers", key_type::integer, "2", 1, 256, "", true, "pre-spawned worker processes"},
     {"causeway", "mode", key_type::choice, "smartscale", 0, 0, "bridge|direct|smartscale", true,
      "smartscale: reads to replicas that have the session's writes; direct: reads to any replica; "
      "bridge: all to the primary"},
@@ -41,8 +40,8 @@ const config_key keys[] = {
      "where causewayd writes its pid"},
     {"causeway", "max_connections", key_type::integer, "10000", 1, 1000000, "", true,
      "client connections per worker before new ones are refused"},
-    {"causeway", "server_version", key_type::string, "5.5.5-10.11.0-MariaDB-causeway", 0, 0, "",
-     true, "version string sent to clients in the handshake"},
+    {"causeway", "server_version", key_type::string, "5.5.5-10.11.0-MariaDB-causeway", 0, 0, "", true,
+     "version string sent to clients in the handshake"},
     {"causeway", "connect_timeout_ms", key_type::integer, "3000", 1, 600000, "", true,
      "backend connect and login timeout"},
     {"causeway", "log_level", key_type::integer, "6", 0, 7, "", true,
@@ -71,8 +70,8 @@ const config_key keys[] = {
 struct parse_state {
     config cfg;
     std::string name;
-    int line = 0;                 // counted by the reader below
-    std::string error;            // first error, "file:line: ..."
+    int line = 0;   // counted by the reader below
+    std::string error;   // first error, "file:line: ..."
     std::set<std::string> seen;   // "section.key" already set
     bool in_users_file = false;
 };
@@ -117,41 +116,44 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
     int choice = -1;
     address addr;
     switch (k.type) {
-    case key_type::integer: {
-        auto n = parse_integer(value);
-        if (!n || *n < k.min || *n > k.max)
-            return fail(st, std::string(k.name) + " = '" + std::string(value) + "': expected an integer in " +
+        case key_type::integer: {
+            auto n = parse_integer(value);
+            if (!n || *n < k.min || *n > k.max)
+                return fail(st,
+                            std::string(k.name) + " = '" + std::string(value) + "': expected an integer in " +
                                 std::to_string(k.min) + ".." + std::to_string(k.max));
-        number = *n;
-        break;
-    }
-    case key_type::choice: {
-        std::string_view all = k.choices;
-        int i = 0;
-        for (size_t start = 0; start <= all.size(); ++i) {
-            size_t bar = all.find('|', start);
-            if (bar == std::string_view::npos) bar = all.size();
-            if (all.substr(start, bar - start) == value) choice = i;
-            start = bar + 1;
+            number = *n;
+            break;
         }
-        if (choice < 0)
-            return fail(st, std::string(k.name) + " = '" + std::string(value) + "': expected one of " + k.choices);
-        break;
-    }
-    case key_type::address: {
-        auto a = parse_address(value);
-        if (!a) return fail(st, std::string(name) + ": " + a.err().message);
-        addr = *a;
-        break;
-    }
-    case key_type::boolean:
-        if (value == "on" || value == "yes" || value == "true" || value == "1") number = 1;
-        else if (value == "off" || value == "no" || value == "false" || value == "0") number = 0;
-        else return fail(st, std::string(k.name) + " = '" + std::string(value) + "': expected on or off");
-        break;
-    case key_type::string:
-    case key_type::password:
-        break;
+        case key_type::choice: {
+            std::string_view all = k.choices;
+            int i = 0;
+            for (size_t start = 0; start <= all.size(); ++i) {
+                size_t bar = all.find('|', start);
+                if (bar == std::string_view::npos) bar = all.size();
+                if (all.substr(start, bar - start) == value) choice = i;
+                start = bar + 1;
+            }
+            if (choice < 0)
+                return fail(st, std::string(k.name) + " = '" + std::string(value) + "': expected one of " + k.choices);
+            break;
+        }
+        case key_type::address: {
+            auto a = parse_address(value);
+            if (!a) return fail(st, std::string(name) + ": " + a.err().message);
+            addr = *a;
+            break;
+        }
+        case key_type::boolean:
+            if (value == "on" || value == "yes" || value == "true" || value == "1")
+                number = 1;
+            else if (value == "off" || value == "no" || value == "false" || value == "0")
+                number = 0;
+            else
+                return fail(st, std::string(k.name) + " = '" + std::string(value) + "': expected on or off");
+            break;
+        case key_type::string:
+        case key_type::password: break;
     }
 
     std::string_view s = k.section, n = k.name;
@@ -165,30 +167,53 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
     } else if (s == "primary") {
         c.primary = {"primary", addr};
     } else if (s == "monitor") {
-        if (n == "user") c.monitor_user = v;
-        else if (n == "password") c.monitor_password = v;
-        else if (n == "poll_interval_ms") c.poll_interval_ms = int(number);
-        else if (n == "health_interval_ms") c.health_interval_ms = int(number);
-        else if (n == "progress_max_age_ms") c.progress_max_age_ms = int(number);
-        else if (n == "session_table_size") c.session_table_size = int(number);
+        if (n == "user")
+            c.monitor_user = v;
+        else if (n == "password")
+            c.monitor_password = v;
+        else if (n == "poll_interval_ms")
+            c.poll_interval_ms = int(number);
+        else if (n == "health_interval_ms")
+            c.health_interval_ms = int(number);
+        else if (n == "progress_max_age_ms")
+            c.progress_max_age_ms = int(number);
+        else if (n == "session_table_size")
+            c.session_table_size = int(number);
     } else {
-        if (n == "listen") c.listen = addr;
-        else if (n == "workers") c.workers = int(number);
-        else if (n == "mode") c.mode = choice;
-        else if (n == "session_id") c.session_id = choice;
-        else if (n == "session_id_fallback") c.session_id_fallback = choice;
-        else if (n == "causal_wait_ms") c.causal_wait_ms = int(number);
-        else if (n == "primary_in_read_pool") c.primary_in_read_pool = number != 0;
-        else if (n == "replica_selection") c.selection = choice;
-        else if (n == "monotonic_reads") c.monotonic_reads = number != 0;
-        else if (n == "pid_file") c.pid_file = v;
-        else if (n == "max_connections") c.max_connections = int(number);
-        else if (n == "server_version") c.server_version = v;
-        else if (n == "connect_timeout_ms") c.connect_timeout_ms = int(number);
-        else if (n == "log_level") c.log_level = int(number);
-        else if (n == "shm_name") c.shm_name = v;
-        else if (n == "users_file") c.users_file = v;
-        else if (n == "shutdown_timeout_ms") c.shutdown_timeout_ms = int(number);
+        if (n == "listen")
+            c.listen = addr;
+        else if (n == "workers")
+            c.workers = int(number);
+        else if (n == "mode")
+            c.mode = choice;
+        else if (n == "session_id")
+            c.session_id = choice;
+        else if (n == "session_id_fallback")
+            c.session_id_fallback = choice;
+        else if (n == "causal_wait_ms")
+            c.causal_wait_ms = int(number);
+        else if (n == "primary_in_read_pool")
+            c.primary_in_read_pool = number != 0;
+        else if (n == "replica_selection")
+            c.selection = choice;
+        else if (n == "monotonic_reads")
+            c.monotonic_reads = number != 0;
+        else if (n == "pid_file")
+            c.pid_file = v;
+        else if (n == "max_connections")
+            c.max_connections = int(number);
+        else if (n == "server_version")
+            c.server_version = v;
+        else if (n == "connect_timeout_ms")
+            c.connect_timeout_ms = int(number);
+        else if (n == "log_level")
+            c.log_level = int(number);
+        else if (n == "shm_name")
+            c.shm_name = v;
+        else if (n == "users_file")
+            c.users_file = v;
+        else if (n == "shutdown_timeout_ms")
+            c.shutdown_timeout_ms = int(number);
     }
     return true;
 }
@@ -259,18 +284,21 @@ status check_whole(const parse_state& st)
     if (c.primary.addr.port == 0) return error{0, st.name + ": [primary] address is required"};
     if (c.users.empty()) return error{0, st.name + ": no users: add a [users] section or users_file"};
     if (c.poll_interval_ms > c.progress_max_age_ms)
-        return error{0, st.name + ": poll_interval_ms (" + std::to_string(c.poll_interval_ms) +
-                            ") must not exceed progress_max_age_ms (" + std::to_string(c.progress_max_age_ms) + ")"};
+        return error{0,
+                     st.name + ": poll_interval_ms (" + std::to_string(c.poll_interval_ms) +
+                         ") must not exceed progress_max_age_ms (" + std::to_string(c.progress_max_age_ms) + ")"};
     if (c.routing() != routing_mode::bridge && c.monitor_user.empty())
-        return error{0, st.name + ": mode = " + (c.routing() == routing_mode::direct ? "direct" : "smartscale") +
-                            " needs [monitor] user and password: replica progress is read with them"};
+        return error{0,
+                     st.name + ": mode = " + (c.routing() == routing_mode::direct ? "direct" : "smartscale") +
+                         " needs [monitor] user and password: replica progress is read with them"};
     return {};
 }
 
 result<config> finish(parse_state& st, int rc)
 {
     if (!st.error.empty()) return error{0, st.error};
-    if (rc > 0) return error{0, st.name + ":" + std::to_string(rc) + ": syntax error (expected [section] or key = value)"};
+    if (rc > 0)
+        return error{0, st.name + ":" + std::to_string(rc) + ": syntax error (expected [section] or key = value)"};
     if (rc < 0) return error{0, st.name + ": cannot read"};
     if (!st.cfg.users_file.empty()) {
         if (!st.cfg.users.empty()) return error{0, st.name + ": use either [users] or users_file, not both"};
@@ -278,8 +306,9 @@ result<config> finish(parse_state& st, int rc)
         struct stat sb;
         if (stat(path.c_str(), &sb) != 0) return sys_error(st.name + ": users_file " + path, errno);
         if (sb.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH))
-            return error{0, path + ": group or others may read it (mode " + std::to_string(sb.st_mode & 0777) +
-                                "); run chmod 600 " + path};
+            return error{0,
+                         path + ": group or others may read it (mode " + std::to_string(sb.st_mode & 0777) +
+                             "); run chmod 600 " + path};
         FILE* f = fopen(path.c_str(), "r");
         if (!f) return sys_error("open " + path, errno);
         parse_state ust;
@@ -296,9 +325,12 @@ result<config> finish(parse_state& st, int rc)
     return st.cfg;
 }
 
-}  // namespace
+}   // namespace
 
-std::span<const config_key> config_keys() { return keys; }
+std::span<const config_key> config_keys()
+{
+    return keys;
+}
 
 std::string config::effective_shm_name() const
 {
@@ -332,4 +364,4 @@ result<config> load_config(const std::string& path)
     return finish(st, rc);
 }
 
-}  // namespace causeway::common
+}   // namespace causeway::common

@@ -15,10 +15,22 @@
 
 namespace causeway::common {
 
-enum class routing_mode { bridge = 0, direct = 1, smartscale = 2 };
+enum class routing_mode {
+    bridge = 0,
+    direct = 1,
+    smartscale = 2
+};
 // The order of each enum is the order of its key's choices.
-enum class session_id_kind { connection = 0, user = 1, database = 2, provided_in_dbname = 3 };
-enum class replica_selection { least_outstanding = 0, round_robin = 1 };
+enum class session_id_kind {
+    connection = 0,
+    user = 1,
+    database = 2,
+    provided_in_dbname = 3
+};
+enum class replica_selection {
+    least_outstanding = 0,
+    round_robin = 1
+};
 
 struct backend_config {
     std::string name;   // "primary" or the replica's key in [replicas]
@@ -42,8 +54,8 @@ struct config {
     int max_connections = 10000;
     std::string server_version;
     int connect_timeout_ms = 3000;
-    int log_level = 6;            // syslog level: 3 err .. 7 debug
-    std::string shm_name;          // empty: derived from the listen port
+    int log_level = 6;   // syslog level: 3 err .. 7 debug
+    std::string shm_name;   // empty: derived from the listen port
     std::string users_file;
     int shutdown_timeout_ms = 30000;
 
@@ -67,16 +79,23 @@ struct config {
     std::string effective_shm_name() const;
 };
 
-enum class key_type { integer, string, choice, address, password, boolean };
+enum class key_type {
+    integer,
+    string,
+    choice,
+    address,
+    password,
+    boolean
+};
 
 struct config_key {
     const char* section;
-    const char* name;        // "*" for sections whose keys are names (replicas, users)
+    const char* name;   // "*" for sections whose keys are names (replicas, users)
     key_type type;
     const char* default_value;   // as written in the file; "" for none
-    long min = 0, max = 0;       // integers
-    const char* choices = "";    // choice keys: "bridge|direct|smartscale"
-    bool reloadable = true;      // false: a SIGHUP that changes it is refused for that key
+    long min = 0, max = 0;   // integers
+    const char* choices = "";   // choice keys: "bridge|direct|smartscale"
+    bool reloadable = true;   // false: a SIGHUP that changes it is refused for that key
     const char* help = "";
 };
 
@@ -89,4 +108,4 @@ result<config> load_config(const std::string& path);
 // Same, from text (tests). `name` is used in messages.
 result<config> parse_config_text(const std::string& text, const std::string& name);
 
-}  // namespace causeway::common
+}   // namespace causeway::common

@@ -21,17 +21,17 @@ bool syslog_open_ = false;
 const char* level_name(int level)
 {
     switch (level) {
-    case LOG_EMERG: return "emerg";
-    case LOG_ALERT: return "alert";
-    case LOG_CRIT: return "crit";
-    case LOG_ERR: return "error";
-    case LOG_WARNING: return "warning";
-    case LOG_NOTICE: return "notice";
-    case LOG_INFO: return "info";
-    default: return "debug";
+        case LOG_EMERG: return "emerg";
+        case LOG_ALERT: return "alert";
+        case LOG_CRIT: return "crit";
+        case LOG_ERR: return "error";
+        case LOG_WARNING: return "warning";
+        case LOG_NOTICE: return "notice";
+        case LOG_INFO: return "info";
+        default: return "debug";
     }
 }
-}  // namespace
+}   // namespace
 
 void log_open(log_target target, const char* role, int max_level)
 {
@@ -44,9 +44,18 @@ void log_open(log_target target, const char* role, int max_level)
     }
 }
 
-void log_set_role(const char* role) { snprintf(role_, sizeof role_, "%s", role); }
-void log_set_level(int max_level) { max_level_ = max_level; }
-int log_level() { return max_level_; }
+void log_set_role(const char* role)
+{
+    snprintf(role_, sizeof role_, "%s", role);
+}
+void log_set_level(int max_level)
+{
+    max_level_ = max_level;
+}
+int log_level()
+{
+    return max_level_;
+}
 
 void logf(int level, const char* fmt, ...)
 {
@@ -66,8 +75,8 @@ void logf(int level, const char* fmt, ...)
     localtime_r(&ts.tv_sec, &t);
     char line[1200];
     int n = snprintf(line, sizeof line, "%04d-%02d-%02d %02d:%02d:%02d.%03ld causeway[%d] [%s] %s: %s\n",
-                     t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
-                     ts.tv_nsec / 1000000, int(getpid()), role_, level_name(level), msg);
+                     t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000,
+                     int(getpid()), role_, level_name(level), msg);
     if (n > int(sizeof line) - 1) n = sizeof line - 1;
     // One write(2) per line keeps lines from several processes whole.
     ssize_t ignored = ::write(STDERR_FILENO, line, size_t(n));
@@ -96,4 +105,4 @@ std::uint64_t log_rate_limit::take_suppressed()
     return n;
 }
 
-}  // namespace causeway::common
+}   // namespace causeway::common

@@ -10,7 +10,10 @@
 
 namespace causeway::common {
 
-enum class log_target { stderr_stream, syslog };
+enum class log_target {
+    stderr_stream,
+    syslog
+};
 
 // Sets where lines go and the role printed on each. Called once per process
 // (and again after fork, with the child's role).
@@ -36,10 +39,9 @@ private:
     std::uint64_t suppressed_ = 0;
 };
 
-}  // namespace causeway::common
+}   // namespace causeway::common
 
-#define CW_LOG(level, ...)                                                 \
-    do {                                                                   \
-        if ((level) <= ::causeway::common::log_level())                    \
-            ::causeway::common::logf((level), __VA_ARGS__);                \
+#define CW_LOG(level, ...)                                                                              \
+    do {                                                                                                \
+        if ((level) <= ::causeway::common::log_level()) ::causeway::common::logf((level), __VA_ARGS__); \
     } while (0)

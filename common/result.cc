@@ -8,8 +8,8 @@ namespace causeway::common {
 error sys_error(const std::string& what, int errnum)
 {
     char buf[128];
-    const char* text = strerror_r(errnum, buf, sizeof buf);  // GNU variant
+    const char* text = strerror_r(errnum, buf, sizeof buf);   // GNU variant
     return error{errnum, what + ": " + text};
 }
 
-}  // namespace causeway::common
+}   // namespace causeway::common

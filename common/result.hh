@@ -10,7 +10,7 @@
 namespace causeway::common {
 
 struct error {
-    int code = 0;          // errno where a system call failed, else 0
+    int code = 0;   // errno where a system call failed, else 0
     std::string message;   // "connect 127.0.0.1:3306: Connection refused"
 };
 
@@ -50,4 +50,4 @@ using status = result<void>;
 // An error from a failed system call: "<what>: <strerror(errno)>".
 error sys_error(const std::string& what, int errnum);
 
-}  // namespace causeway::common
+}   // namespace causeway::common

@@ -36,4 +36,4 @@ private:
     int fd_ = -1;
 };
 
-}  // namespace causeway::common
+}   // namespace causeway::common

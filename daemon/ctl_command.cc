@@ -33,16 +33,16 @@ common::result<ctl_command> parse_command(const std::string& word)
 std::string attach_error(const common::error& e, const std::string& name, const std::string& config_file)
 {
     switch (e.code) {
-    case ENOENT:
-        return "is causewayd running? no shared memory segment " + name + " (named by " + config_file + ")";
-    case EACCES:
-    case EPERM:
-        return "cannot read shared memory " + name + ": permission denied (run as causewayd's user or group)";
-    case EPROTO:
-        if (e.message.find("layout version") != std::string::npos)
-            return e.message + ": causewayctl and causewayd come from different builds";
-        return e.message;
-    default: return e.message;
+        case ENOENT:
+            return "is causewayd running? no shared memory segment " + name + " (named by " + config_file + ")";
+        case EACCES:
+        case EPERM:
+            return "cannot read shared memory " + name + ": permission denied (run as causewayd's user or group)";
+        case EPROTO:
+            if (e.message.find("layout version") != std::string::npos)
+                return e.message + ": causewayctl and causewayd come from different builds";
+            return e.message;
+        default: return e.message;
     }
 }
 
@@ -66,15 +66,15 @@ void torn_warnings(const replicas_view& v, int retries, std::string& err)
         const std::string who = b.label_torn ? "#" + std::to_string(b.index) : b.name;
         if (b.label_torn)
             err += std::string(prog) + "no clean copy of the label of backend #" + std::to_string(b.index) + " after " +
-                   std::to_string(retries + 1) + " tries\n";
+                std::to_string(retries + 1) + " tries\n";
         if (b.torn)
             err += std::string(prog) + "no clean copy of the progress of backend " + who + " after " +
-                   std::to_string(retries + 1) +
-                   " tries: its writer (the poller) may have died mid-update; shown as torn\n";
+                std::to_string(retries + 1) +
+                " tries: its writer (the poller) may have died mid-update; shown as torn\n";
     }
 }
 
-}  // namespace
+}   // namespace
 
 const char* ctl_usage()
 {
@@ -89,8 +89,10 @@ const char* ctl_usage()
 common::result<ctl_options> parse_ctl_options(int argc, char** argv)
 {
     static const option long_options[] = {
-        {"config", required_argument, nullptr, 'c'}, {"json", no_argument, nullptr, 'j'},
-        {"version", no_argument, nullptr, 'V'},      {"help", no_argument, nullptr, 'h'},
+        {"config", required_argument, nullptr, 'c'},
+        {"json", no_argument, nullptr, 'j'},
+        {"version", no_argument, nullptr, 'V'},
+        {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
     ctl_options o;
@@ -99,14 +101,14 @@ common::result<ctl_options> parse_ctl_options(int argc, char** argv)
     int c;
     while ((c = getopt_long(argc, argv, ":c:jVh", long_options, nullptr)) != -1) {
         switch (c) {
-        case 'c': o.config_file = optarg; break;
-        case 'j': o.json = true; break;
-        case 'V': o.version = true; break;
-        case 'h': o.help = true; break;
-        case ':': return common::error{EINVAL, std::string("option ") + argv[optind - 1] + " needs an argument"};
-        default:
-            if (optopt) return common::error{EINVAL, std::string("unknown option -") + char(optopt)};
-            return common::error{EINVAL, std::string("unknown option ") + argv[optind - 1]};
+            case 'c': o.config_file = optarg; break;
+            case 'j': o.json = true; break;
+            case 'V': o.version = true; break;
+            case 'h': o.help = true; break;
+            case ':': return common::error{EINVAL, std::string("option ") + argv[optind - 1] + " needs an argument"};
+            default:
+                if (optopt) return common::error{EINVAL, std::string("unknown option -") + char(optopt)};
+                return common::error{EINVAL, std::string("unknown option ") + argv[optind - 1]};
         }
     }
     if (o.help || o.version) return o;
@@ -146,18 +148,20 @@ ctl_outcome run_ctl(const ctl_options& opts, const ctl_env& env)
 
     report_context ctx{opts.config_file, cfg->progress_max_age_ms, opts.json};
     switch (opts.command) {
-    case ctl_command::status: r.out = format_status(read_status(*seg, env, ctx.progress_max_age_ms), ctx); break;
-    case ctl_command::replicas: {
-        replicas_view v = read_replicas(*seg, env, ctx.progress_max_age_ms);
-        r.out = format_replicas(v, ctx);
-        if (v.any_torn()) {
-            torn_warnings(v, env.torn_retries, r.err);
-            r.exit_code = 1;
+        case ctl_command::status: r.out = format_status(read_status(*seg, env, ctx.progress_max_age_ms), ctx); break;
+        case ctl_command::replicas: {
+            replicas_view v = read_replicas(*seg, env, ctx.progress_max_age_ms);
+            r.out = format_replicas(v, ctx);
+            if (v.any_torn()) {
+                torn_warnings(v, env.torn_retries, r.err);
+                r.exit_code = 1;
+            }
+            break;
         }
-        break;
-    }
-    case ctl_command::sessions: r.out = format_sessions(read_sessions(*seg, opts.limit), ctx); break;
-    case ctl_command::counters: r.out = format_counters(read_counters(*seg, env, ctx.progress_max_age_ms), ctx); break;
+        case ctl_command::sessions: r.out = format_sessions(read_sessions(*seg, opts.limit), ctx); break;
+        case ctl_command::counters:
+            r.out = format_counters(read_counters(*seg, env, ctx.progress_max_age_ms), ctx);
+            break;
     }
     if (!seg->creator_alive()) {
         pid_t pid = pid_t(seg->header().creator_pid.load(std::memory_order_relaxed));
@@ -167,4 +171,4 @@ ctl_outcome run_ctl(const ctl_options& opts, const ctl_env& env)
     return r;
 }
 
-}  // namespace causeway::daemon
+}   // namespace causeway::daemon

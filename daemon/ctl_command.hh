@@ -12,7 +12,12 @@
 
 namespace causeway::daemon {
 
-enum class ctl_command { status, replicas, sessions, counters };
+enum class ctl_command {
+    status,
+    replicas,
+    sessions,
+    counters
+};
 
 struct ctl_options {
     std::string config_file = "/etc/causeway/causeway.ini";
@@ -28,10 +33,10 @@ const char* ctl_usage();
 
 struct ctl_outcome {
     int exit_code = 0;   // 0: report complete and the instance running; 1: otherwise
-    std::string out;     // the report (also printed on a warning, with exit 1)
-    std::string err;     // "causewayctl: ..." lines
+    std::string out;   // the report (also printed on a warning, with exit 1)
+    std::string err;   // "causewayctl: ..." lines
 };
 
 ctl_outcome run_ctl(const ctl_options& opts, const ctl_env& env);
 
-}  // namespace causeway::daemon
+}   // namespace causeway::daemon

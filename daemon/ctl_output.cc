@@ -7,8 +7,8 @@
 
 #include <cinttypes>
 #include <cmath>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 
 namespace causeway::daemon {
 
@@ -23,17 +23,20 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i)
     std::size_t n;
     std::uint32_t cp;
     if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) n = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) n = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) n = 4, cp = c & 0x07;
-    else return 0;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, cp = c & 0x07;
+    else
+        return 0;
     if (i + n > s.size()) return 0;
     for (std::size_t k = 1; k < n; ++k) {
         if ((b(k) & 0xc0) != 0x80) return 0;
         cp = cp << 6 | (b(k) & 0x3f);
     }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
     return n;
 }
 
@@ -44,7 +47,7 @@ std::string printf_string(const char* fmt, double v)
     return buf;
 }
 
-}  // namespace
+}   // namespace
 
 void json_quote(std::string& out, std::string_view text)
 {
@@ -53,12 +56,27 @@ void json_quote(std::string& out, std::string_view text)
     for (std::size_t i = 0; i < text.size();) {
         const unsigned char c = static_cast<unsigned char>(text[i]);
         switch (c) {
-        case '"': out += "\\\""; ++i; continue;
-        case '\\': out += "\\\\"; ++i; continue;
-        case '\n': out += "\\n"; ++i; continue;
-        case '\r': out += "\\r"; ++i; continue;
-        case '\t': out += "\\t"; ++i; continue;
-        default: break;
+            case '"':
+                out += "\\\"";
+                ++i;
+                continue;
+            case '\\':
+                out += "\\\\";
+                ++i;
+                continue;
+            case '\n':
+                out += "\\n";
+                ++i;
+                continue;
+            case '\r':
+                out += "\\r";
+                ++i;
+                continue;
+            case '\t':
+                out += "\\t";
+                ++i;
+                continue;
+            default: break;
         }
         if (c < 0x20 || c == 0x7f) {
             out += "\\u00";
@@ -185,7 +203,10 @@ json_writer& json_writer::value_us(const std::optional<std::uint64_t>& ns)
     return ns ? value(double(*ns) / 1e3, 1) : null();
 }
 
-std::string json_writer::str() const { return first_.empty() && !out_.empty() ? out_ + "\n" : out_; }
+std::string json_writer::str() const
+{
+    return first_.empty() && !out_.empty() ? out_ + "\n" : out_;
+}
 
 std::size_t display_width(std::string_view s)
 {
@@ -233,7 +254,10 @@ std::string text_table::render() const
     return out;
 }
 
-void text_fields::add(std::string label, std::string value) { lines_.emplace_back(std::move(label), std::move(value)); }
+void text_fields::add(std::string label, std::string value)
+{
+    lines_.emplace_back(std::move(label), std::move(value));
+}
 
 std::string text_fields::render() const
 {
@@ -260,9 +284,12 @@ std::string format_age(const std::optional<std::uint64_t>& ns)
     if (v < 10 * ms) return printf_string("%.1f ms", double(v) / ms);
     if (v < s) return std::to_string(v / ms) + " ms";
     if (v < min) return printf_string("%.1f s", double(v) / s);
-    if (v < h) std::snprintf(buf, sizeof buf, "%" PRIu64 "m%02" PRIu64 "s", v / min, v % min / s);
-    else if (v < d) std::snprintf(buf, sizeof buf, "%" PRIu64 "h%02" PRIu64 "m", v / h, v % h / min);
-    else std::snprintf(buf, sizeof buf, "%" PRIu64 "d%02" PRIu64 "h", v / d, v % d / h);
+    if (v < h)
+        std::snprintf(buf, sizeof buf, "%" PRIu64 "m%02" PRIu64 "s", v / min, v % min / s);
+    else if (v < d)
+        std::snprintf(buf, sizeof buf, "%" PRIu64 "h%02" PRIu64 "m", v / h, v % h / min);
+    else
+        std::snprintf(buf, sizeof buf, "%" PRIu64 "d%02" PRIu64 "h", v / d, v % d / h);
     return buf;
 }
 
@@ -273,7 +300,10 @@ std::string format_rtt(const std::optional<std::uint64_t>& ns)
     return printf_string("%.1f ms", double(*ns) / 1e6);
 }
 
-std::string format_percent(double percent) { return printf_string("%.1f%%", percent); }
+std::string format_percent(double percent)
+{
+    return printf_string("%.1f%%", percent);
+}
 
 std::string format_count(std::uint64_t n)
 {
@@ -303,6 +333,9 @@ std::string format_utc(std::uint64_t realtime_ns, bool iso)
     return buf;
 }
 
-std::string yes_no(bool b) { return b ? "yes" : "no"; }
+std::string yes_no(bool b)
+{
+    return b ? "yes" : "no";
+}
 
-}  // namespace causeway::daemon
+}   // namespace causeway::daemon

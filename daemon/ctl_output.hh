@@ -64,7 +64,10 @@ private:
 // in characters (UTF-8 code points), no trailing blanks.
 class text_table {
 public:
-    enum class align { left, right };
+    enum class align {
+        left,
+        right
+    };
     void column(std::string header, align a = align::left);
     void row(std::vector<std::string> cells);   // missing cells print empty
     bool empty() const noexcept { return rows_.empty(); }
@@ -105,4 +108,4 @@ std::string format_bytes(std::uint64_t n);
 std::string format_utc(std::uint64_t realtime_ns, bool iso);
 std::string yes_no(bool b);
 
-}  // namespace causeway::daemon
+}   // namespace causeway::daemon

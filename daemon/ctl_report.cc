@@ -12,7 +12,10 @@ namespace causeway::daemon {
 
 namespace {
 
-std::string gtid_text(const protocol::gtid_position& p) { return p.empty() ? "(empty)" : p.to_string(); }
+std::string gtid_text(const protocol::gtid_position& p)
+{
+    return p.empty() ? "(empty)" : p.to_string();
+}
 
 std::string pid_text(pid_t pid, bool running)
 {
@@ -43,14 +46,14 @@ void json_table(json_writer& j, const table_view& t)
 
 void text_table_fields(text_fields& f, const table_view& t)
 {
-    f.add("sessions", format_count(t.occupied) + " of " + format_count(t.capacity) + " entries (" +
-                          format_percent(t.fill) + ")");
+    f.add("sessions",
+          format_count(t.occupied) + " of " + format_count(t.capacity) + " entries (" + format_percent(t.fill) + ")");
     f.add("floor", t.floor_set ? gtid_text(t.floor) : "not set (the poller has not polled the primary yet)");
     f.add("watermark", gtid_text(t.watermark));
-    f.add("table stats", "full " + format_count(t.updates_full) + ", overflow " + format_count(t.updates_overflow) +
-                             ", unrepresentable " + format_count(t.updates_unrepresentable) + ", restarts " +
-                             format_count(t.update_restarts) + ", inline reclaims " +
-                             format_count(t.inline_reclaims));
+    f.add("table stats",
+          "full " + format_count(t.updates_full) + ", overflow " + format_count(t.updates_overflow) +
+              ", unrepresentable " + format_count(t.updates_unrepresentable) + ", restarts " +
+              format_count(t.update_restarts) + ", inline reclaims " + format_count(t.inline_reclaims));
 }
 
 void json_poller(json_writer& j, const poller_view& p)
@@ -76,9 +79,12 @@ void json_counter_set(json_writer& j, const counter_set& c)
     j.end_object();
 }
 
-std::string bool_cell(bool b, bool applicable) { return applicable ? yes_no(b) : "-"; }
+std::string bool_cell(bool b, bool applicable)
+{
+    return applicable ? yes_no(b) : "-";
+}
 
-}  // namespace
+}   // namespace
 
 std::string format_status(const status_view& v, const report_context& ctx)
 {
@@ -122,8 +128,9 @@ std::string format_status(const status_view& v, const report_context& ctx)
     f.add("supervisor", pid_text(in.supervisor_pid, in.supervisor_running));
     f.add("created", format_utc(in.created_realtime_ns, false) + ", up " + format_age(in.uptime_ns));
     f.add("layout", "version " + std::to_string(in.layout_version) + ", " + format_bytes(in.segment_bytes));
-    f.add("poller", pid_text(v.poller.pid, v.poller.running) + ", " +
-                        heartbeat_text(v.poller.heartbeat_age_ns, v.poller.heartbeat_fresh, ctx.progress_max_age_ms));
+    f.add("poller",
+          pid_text(v.poller.pid, v.poller.running) + ", " +
+              heartbeat_text(v.poller.heartbeat_age_ns, v.poller.heartbeat_fresh, ctx.progress_max_age_ms));
     text_table_fields(f, v.table);
     f.add("workers", v.workers.empty() ? "none" : std::to_string(v.workers.size()));
     std::string out = f.render();
@@ -140,8 +147,7 @@ std::string format_status(const status_view& v, const report_context& ctx)
     t.column("UP", text_table::align::right);
     for (const worker_view& w : v.workers)
         t.row({std::to_string(w.slot), std::to_string(w.pid), yes_no(w.running), std::to_string(w.generation),
-               format_count(w.counters.get("connections_active")),
-               format_count(w.counters.get("connections_accepted")),
+               format_count(w.counters.get("connections_active")), format_count(w.counters.get("connections_accepted")),
                format_count(w.counters.get("queries_forwarded")), format_age(w.uptime_ns)});
     return out + "\n" + t.render();
 }
@@ -230,8 +236,9 @@ std::string format_replicas(const replicas_view& v, const report_context& ctx)
     }
     out += t.render();
     if (mismatch)
-        out += "\n* entry written for another backend: a reload changed the backends and the poller has not "
-               "caught up\n";
+        out +=
+            "\n* entry written for another backend: a reload changed the backends and the poller has not "
+            "caught up\n";
     return out;
 }
 
@@ -260,8 +267,9 @@ std::string format_sessions(const sessions_view& v, const report_context& ctx)
     text_fields f;
     text_table_fields(f, v.table);
     if (v.spilled_buckets)
-        f.add("spilled", format_count(v.spilled_buckets) +
-                             " buckets (their sessions are not listed and read from the primary until reclaimed)");
+        f.add("spilled",
+              format_count(v.spilled_buckets) +
+                  " buckets (their sessions are not listed and read from the primary until reclaimed)");
     if (!v.entries_listed) {
         f.add("entries", "not listed");
         return f.render();
@@ -324,12 +332,14 @@ std::string format_counters(const counters_view& v, const report_context& ctx)
     const poller_view& p = v.poller;
     text_fields f;
     f.add("poller", pid_text(p.pid, p.running) + ", generation " + std::to_string(p.generation));
-    f.add("polls", format_count(p.polls) + " (" + format_count(p.poll_errors) + " failed) in " +
-                       format_count(p.rounds) + " rounds");
-    f.add("reclaim", format_count(p.reclaim_sweeps) + " sweeps, " + format_count(p.reclaimed_entries) +
-                         " entries and " + format_count(p.reclaimed_spills) + " spills freed, " +
-                         format_count(p.table_occupied) + " entries in use at the last sweep");
+    f.add("polls",
+          format_count(p.polls) + " (" + format_count(p.poll_errors) + " failed) in " + format_count(p.rounds) +
+              " rounds");
+    f.add("reclaim",
+          format_count(p.reclaim_sweeps) + " sweeps, " + format_count(p.reclaimed_entries) + " entries and " +
+              format_count(p.reclaimed_spills) + " spills freed, " + format_count(p.table_occupied) +
+              " entries in use at the last sweep");
     return t.render() + "\n" + f.render();
 }
 
-}  // namespace causeway::daemon
+}   // namespace causeway::daemon

@@ -20,4 +20,4 @@ std::string format_replicas(const replicas_view& v, const report_context& ctx);
 std::string format_sessions(const sessions_view& v, const report_context& ctx);
 std::string format_counters(const counters_view& v, const report_context& ctx);
 
-}  // namespace causeway::daemon
+}   // namespace causeway::daemon

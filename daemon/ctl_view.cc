@@ -24,7 +24,10 @@ std::uint64_t realtime_now()
     return std::uint64_t(ts.tv_sec) * 1000000000u + std::uint64_t(ts.tv_nsec);
 }
 
-bool pid_running_proc(pid_t pid) { return pid > 0 && shm::process_start_ticks(pid) != 0; }
+bool pid_running_proc(pid_t pid)
+{
+    return pid > 0 && shm::process_start_ticks(pid) != 0;
+}
 
 void pause_1ms()
 {
@@ -79,10 +82,17 @@ counter_set read_worker_counters(const shm::worker_counters& w)
 {
     counter_set c;
     const shm::word* plain[counter_set::names.size()] = {
-        &w.connections_active, &w.connections_accepted, &w.connections_refused,
-        &w.auth_failures,      &w.queries_forwarded,    &w.bytes_in,
-        &w.bytes_out,          &w.backend_connect_failures, &w.protocol_errors,
-        &w.waits,              &w.wait_us,
+        &w.connections_active,
+        &w.connections_accepted,
+        &w.connections_refused,
+        &w.auth_failures,
+        &w.queries_forwarded,
+        &w.bytes_in,
+        &w.bytes_out,
+        &w.backend_connect_failures,
+        &w.protocol_errors,
+        &w.waits,
+        &w.wait_us,
     };
     for (std::size_t i = 0; i < c.values.size(); ++i) c.values[i] = shm::read(*plain[i]);
     for (std::size_t r = 0; r < shm::route_reason_count; ++r) c.routed[r] = shm::read(w.routed[r]);
@@ -111,7 +121,7 @@ std::vector<worker_view> read_workers(const shm::segment& seg, const ctl_env& en
     return out;
 }
 
-}  // namespace
+}   // namespace
 
 ctl_env real_ctl_env()
 {
@@ -149,10 +159,10 @@ double fill_percent(std::uint64_t occupied, std::uint64_t capacity)
 const char* state_name(shm::backend_state s)
 {
     switch (s) {
-    case shm::backend_state::up: return "up";
-    case shm::backend_state::down: return "down";
-    case shm::backend_state::replication_stopped: return "replication_stopped";
-    case shm::backend_state::unknown: break;
+        case shm::backend_state::up: return "up";
+        case shm::backend_state::down: return "down";
+        case shm::backend_state::replication_stopped: return "replication_stopped";
+        case shm::backend_state::unknown: break;
     }
     return "unknown";
 }
@@ -217,7 +227,7 @@ std::vector<session_row> best_sorted(std::vector<ranked_row>& kept, std::size_t 
     return out;
 }
 
-}  // namespace
+}   // namespace
 
 std::vector<session_row> furthest_behind(std::vector<session_row> rows, const protocol::gtid_position& watermark,
                                          std::size_t n)
@@ -313,7 +323,7 @@ replicas_view read_replicas(const shm::segment& seg, const ctl_env& env, int max
         if (b.is_primary()) {
             if (primary_known) b.behind = 0;
             b.usable = v.heartbeat_fresh && !b.identity_mismatch && s.state == shm::backend_state::up &&
-                       s.fresh(now, max_age_ns);
+                s.fresh(now, max_age_ns);
             continue;
         }
         if (primary_known && s.last_good_poll_ns != 0)
@@ -377,4 +387,4 @@ sessions_view read_sessions(const shm::segment& seg, std::size_t limit)
     return v;
 }
 
-}  // namespace causeway::daemon
+}   // namespace causeway::daemon

@@ -28,7 +28,7 @@ struct ctl_env {
     std::uint64_t (*realtime_ns)() = nullptr;
     bool (*pid_running)(pid_t) = nullptr;
     void (*pause)() = nullptr;   // between retries of a torn read
-    int torn_retries = 20;       // rounds of progress_block::read's own retries
+    int torn_retries = 20;   // rounds of progress_block::read's own retries
 };
 ctl_env real_ctl_env();
 
@@ -63,7 +63,7 @@ struct poller_view {
     bool running = false;
     std::uint64_t generation = 0;
     std::optional<std::uint64_t> heartbeat_age_ns;   // empty: never beat
-    bool heartbeat_fresh = false;                    // within progress_max_age_ms
+    bool heartbeat_fresh = false;   // within progress_max_age_ms
     std::uint64_t polls = 0, poll_errors = 0, rounds = 0;
     std::uint64_t reclaim_sweeps = 0, reclaimed_entries = 0, reclaimed_spills = 0, table_occupied = 0;
 };
@@ -72,15 +72,15 @@ struct backend_view {
     std::size_t index = 0;   // 0: the primary
     std::string name, address;
     bool label_torn = false;
-    bool torn = false;       // no clean copy of the progress entry
+    bool torn = false;   // no clean copy of the progress entry
     // The entry was written for another config entry than the label names
     // (a reload changed the backends and the poller has not caught up).
     bool identity_mismatch = false;
     shm::progress_snapshot progress;
-    std::optional<std::uint64_t> behind;            // transactions; empty: not known
+    std::optional<std::uint64_t> behind;   // transactions; empty: not known
     std::optional<std::uint64_t> advanced_age_ns;   // since the position last moved
-    std::optional<std::uint64_t> poll_age_ns;       // since the last good poll
-    std::optional<std::uint64_t> rtt_ns;            // of that poll
+    std::optional<std::uint64_t> poll_age_ns;   // since the last good poll
+    std::optional<std::uint64_t> rtt_ns;   // of that poll
     bool usable = false;
     bool is_primary() const noexcept { return index == shm::primary_index; }
 };
@@ -98,9 +98,17 @@ struct replicas_view {
 struct counter_set {
     // Names of the plain counters, in the order of `values`.
     static constexpr std::array<const char*, 11> names = {
-        "connections_active", "connections_accepted", "connections_refused", "auth_failures",
-        "queries_forwarded",  "bytes_in",             "bytes_out",           "backend_connect_failures",
-        "protocol_errors",    "waits",                "wait_us",
+        "connections_active",
+        "connections_accepted",
+        "connections_refused",
+        "auth_failures",
+        "queries_forwarded",
+        "bytes_in",
+        "bytes_out",
+        "backend_connect_failures",
+        "protocol_errors",
+        "waits",
+        "wait_us",
     };
     std::array<std::uint64_t, names.size()> values{};
     std::array<std::uint64_t, shm::route_reason_count> routed{};
@@ -135,7 +143,7 @@ struct status_view {
 
 struct counters_view {
     std::vector<worker_view> workers;   // slots with a pid
-    counter_set total;                  // over every slot, free ones included (they keep counting)
+    counter_set total;   // over every slot, free ones included (they keep counting)
     poller_view poller;
 };
 
@@ -172,4 +180,4 @@ status_view read_status(const shm::segment& seg, const ctl_env& env, int max_age
 counters_view read_counters(const shm::segment& seg, const ctl_env& env, int max_age_ms);
 sessions_view read_sessions(const shm::segment& seg, std::size_t limit);
 
-}  // namespace causeway::daemon
+}   // namespace causeway::daemon

@@ -15,12 +15,19 @@ using namespace protocol;
 
 namespace {
 constexpr std::size_t max_answer_bytes = 1u << 20;
-void free_backend_later(evutil_socket_t, short, void* arg) { delete static_cast<worker::backend_conn*>(arg); }
-}  // namespace
+void free_backend_later(evutil_socket_t, short, void* arg)
+{
+    delete static_cast<worker::backend_conn*>(arg);
+}
+}   // namespace
 
 monitor_conn::monitor_conn(event_base* base, int index, std::string name, const common::address& addr,
                            monitor_events& events)
-    : base_(base), index_(index), name_(std::move(name)), addr_(addr), events_(events),
+    : base_(base),
+      index_(index),
+      name_(std::move(name)),
+      addr_(addr),
+      events_(events),
       timer_(evtimer_new(base, on_timeout, this))
 {
 }
@@ -54,7 +61,7 @@ void monitor_conn::connect(const std::string& user, const std::string& password,
     p.user = user;
     p.password = password;
     p.client_capabilities = cap::protocol_41 | cap::secure_connection | cap::plugin_auth | cap::transactions |
-                            cap::deprecate_eof | cap::long_password;
+        cap::deprecate_eof | cap::long_password;
     p.connect_attrs = "";
     worker::backend_events& self = *this;
     conn_.reset(new worker::backend_conn(base_, index_, name_, addr_, self));
@@ -94,7 +101,10 @@ void monitor_conn::on_timeout(evutil_socket_t, short, void* arg)
     self.fail("no answer in time");
 }
 
-void monitor_conn::backend_ready(worker::backend_conn&) { events_.monitor_up(*this); }
+void monitor_conn::backend_ready(worker::backend_conn&)
+{
+    events_.monitor_up(*this);
+}
 
 void monitor_conn::backend_login_failed(worker::backend_conn&, const std::string& why, const std::string& server_error)
 {
@@ -106,7 +116,10 @@ void monitor_conn::backend_login_failed(worker::backend_conn&, const std::string
     fail(what);
 }
 
-void monitor_conn::backend_closed(worker::backend_conn&, const std::string& why) { fail(why); }
+void monitor_conn::backend_closed(worker::backend_conn&, const std::string& why)
+{
+    fail(why);
+}
 
 void monitor_conn::backend_readable(worker::backend_conn& b)
 {
@@ -137,4 +150,4 @@ void monitor_conn::backend_readable(worker::backend_conn& b)
     if (evbuffer_get_length(in)) fail("unexpected bytes");
 }
 
-}  // namespace causeway::daemon
+}   // namespace causeway::daemon

@@ -55,7 +55,8 @@ public:
 
 private:
     void backend_ready(worker::backend_conn& b) override;
-    void backend_login_failed(worker::backend_conn& b, const std::string& why, const std::string& server_error) override;
+    void backend_login_failed(worker::backend_conn& b, const std::string& why,
+                              const std::string& server_error) override;
     void backend_readable(worker::backend_conn& b) override;
     void backend_writable(worker::backend_conn&) override {}
     void backend_closed(worker::backend_conn& b, const std::string& why) override;
@@ -75,8 +76,8 @@ private:
     std::size_t answer_bytes_ = 0;
     std::uint64_t sent_ns_ = 0;
     bool busy_ = false;
-    bool late_ = false;         // the soft deadline passed
-    int hard_left_ms_ = 0;      // from the soft to the hard deadline
+    bool late_ = false;   // the soft deadline passed
+    int hard_left_ms_ = 0;   // from the soft to the hard deadline
 };
 
-}  // namespace causeway::daemon
+}   // namespace causeway::daemon

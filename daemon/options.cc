@@ -22,16 +22,16 @@ common::result<options> parse_options(int argc, char** argv)
     int c;
     while ((c = getopt(argc, argv, "c:ftVh")) != -1) {
         switch (c) {
-        case 'c': o.config_file = optarg; break;
-        case 'f': o.foreground = true; break;
-        case 't': o.test_config = true; break;
-        case 'V': o.version = true; break;
-        case 'h': o.help = true; break;
-        default: return common::error{0, std::string("unknown option -") + char(optopt)};
+            case 'c': o.config_file = optarg; break;
+            case 'f': o.foreground = true; break;
+            case 't': o.test_config = true; break;
+            case 'V': o.version = true; break;
+            case 'h': o.help = true; break;
+            default: return common::error{0, std::string("unknown option -") + char(optopt)};
         }
     }
     if (optind < argc) return common::error{0, std::string("unexpected argument '") + argv[optind] + "'"};
     return o;
 }
 
-}  // namespace causeway::daemon
+}   // namespace causeway::daemon

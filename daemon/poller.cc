@@ -28,13 +28,13 @@ struct server_state {
     std::unique_ptr<monitor_conn> conn;
     bool is_primary = false;
     std::uint64_t identity = 0;
-    shm::progress_snapshot last;     // what we last published
+    shm::progress_snapshot last;   // what we last published
     std::uint64_t next_connect_ns = 0;
     int reconnect_ms = min_reconnect_ms;
     std::uint64_t next_health_ns = 0;
-    bool health_query = false;       // the query in flight is the health check
+    bool health_query = false;   // the query in flight is the health check
     bool was_down = false;
-    bool late = false;               // the last query passed its soft deadline
+    bool late = false;   // the last query passed its soft deadline
     shm::backend_state state_before_late = shm::backend_state::unknown;
     common::log_rate_limit log_limit{2};
 };
@@ -42,7 +42,12 @@ struct server_state {
 class poller final : private monitor_events {
 public:
     poller(const common::config& cfg, const shm::segment& seg, event_base* base, int wake_fd)
-        : cfg_(cfg), seg_(seg), base_(base), progress_(seg.progress()), table_(seg.sessions()), counters_(seg.poller()),
+        : cfg_(cfg),
+          seg_(seg),
+          base_(base),
+          progress_(seg.progress()),
+          table_(seg.sessions()),
+          counters_(seg.poller()),
           wake_fd_(wake_fd)
     {
         if (wake_fd_ >= 0) {
@@ -99,9 +104,9 @@ private:
         }
         if (!c.ready()) return;   // logging in, or last query still out (its deadline handles it)
         s.health_query = !s.is_primary && now >= s.next_health_ns;
-        const char* sql = s.is_primary   ? "SELECT @@gtid_binlog_pos"
-                          : s.health_query ? "SHOW SLAVE STATUS"
-                                           : "SELECT @@gtid_slave_pos, @@read_only";
+        const char* sql = s.is_primary ? "SELECT @@gtid_binlog_pos"
+            : s.health_query           ? "SHOW SLAVE STATUS"
+                                       : "SELECT @@gtid_slave_pos, @@read_only";
         c.query(sql, s.health_query ? std::max(late_ms(), 200) : late_ms(), query_timeout_ms());
     }
 
@@ -119,7 +124,8 @@ private:
         server_state& s = *servers_[std::size_t(m.index())];
         shm::add(counters_.poll_errors);
         ++s.last.poll_errors;
-        if (!s.was_down && s.log_limit.allow()) CW_LOG(LOG_WARNING, "%s is down: %s", m.describe().c_str(), why.c_str());
+        if (!s.was_down && s.log_limit.allow())
+            CW_LOG(LOG_WARNING, "%s is down: %s", m.describe().c_str(), why.c_str());
         s.was_down = true;
         s.late = false;
         s.last.state = shm::backend_state::down;
@@ -155,7 +161,8 @@ private:
             ++s.last.poll_errors;
             s.last.last_error = a.error_code;
             if (s.log_limit.allow())
-                CW_LOG(LOG_WARNING, "%s: poll failed: %d %s", m.describe().c_str(), a.error_code, a.error_message.c_str());
+                CW_LOG(LOG_WARNING, "%s: poll failed: %d %s", m.describe().c_str(), a.error_code,
+                       a.error_message.c_str());
             s.last.state = shm::backend_state::unknown;
             progress_.publish(std::size_t(m.index()), s.last);
             return;
@@ -164,8 +171,9 @@ private:
         auto pos = protocol::parse_gtid_position(a.rows[0][0].value_or(""));
         if (!pos) {
             shm::add(counters_.poll_errors);
-            if (s.log_limit.allow()) CW_LOG(LOG_ERR, "%s: unparsable GTID position '%s': %s", m.describe().c_str(),
-                                            a.rows[0][0].value_or("").c_str(), pos.err().message.c_str());
+            if (s.log_limit.allow())
+                CW_LOG(LOG_ERR, "%s: unparsable GTID position '%s': %s", m.describe().c_str(),
+                       a.rows[0][0].value_or("").c_str(), pos.err().message.c_str());
             s.last.state = shm::backend_state::unknown;   // readers then route to the primary
             progress_.publish(std::size_t(m.index()), s.last);
             return;
@@ -179,13 +187,15 @@ private:
         s.last.last_error = 0;
         // A replica's state comes from its health check (the first query after
         // every connect); the primary is up whenever it answers.
-        if (s.is_primary) s.last.state = shm::backend_state::up;
+        if (s.is_primary)
+            s.last.state = shm::backend_state::up;
         else if (s.last.state == shm::backend_state::down || s.last.state == shm::backend_state::unknown)
             s.last.state = s.last.io_running && s.last.sql_running ? shm::backend_state::up
                                                                    : shm::backend_state::replication_stopped;
         progress_.publish(std::size_t(m.index()), s.last);
         if (s.is_primary && !table_.floor_set()) {
-            if (table_.init_floor(*pos)) CW_LOG(LOG_INFO, "session floor set to the primary's position %s", pos->to_string().c_str());
+            if (table_.init_floor(*pos))
+                CW_LOG(LOG_INFO, "session floor set to the primary's position %s", pos->to_string().c_str());
         }
         if (again) {   // a read is waiting: poll this replica again right away
             progress_.heartbeat(now);
@@ -234,8 +244,10 @@ private:
             auto& s = *servers_[i];
             if (s.last.state == shm::backend_state::down || s.last.state == shm::backend_state::unknown) continue;
             if (s.last.last_good_poll_ns == 0 || now - s.last.last_good_poll_ns > max_age) continue;
-            if (!any) applied = s.last.position;
-            else applied.meet(s.last.position);
+            if (!any)
+                applied = s.last.position;
+            else
+                applied.meet(s.last.position);
             any = true;
         }
         if (any) table_.publish_watermark(applied);
@@ -274,9 +286,12 @@ private:
     std::uint64_t sweep_occupied_ = 0;
 };
 
-void on_stop(evutil_socket_t, short, void* arg) { event_base_loopbreak(static_cast<event_base*>(arg)); }
+void on_stop(evutil_socket_t, short, void* arg)
+{
+    event_base_loopbreak(static_cast<event_base*>(arg));
+}
 
-}  // namespace
+}   // namespace
 
 int run_poller(const common::config& cfg, const shm::segment& seg, unsigned generation, int wake_fd)
 {
@@ -318,4 +333,4 @@ int run_poller(const common::config& cfg, const shm::segment& seg, unsigned gene
     return 0;
 }
 
-}  // namespace causeway::daemon
+}   // namespace causeway::daemon

@@ -17,4 +17,4 @@ namespace causeway::daemon {
 // causal_wait_ms, so the wait ends as soon as a replica has the write.
 int run_poller(const common::config& cfg, const shm::segment& seg, unsigned generation, int wake_fd);
 
-}  // namespace causeway::daemon
+}   // namespace causeway::daemon

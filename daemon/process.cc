@@ -81,4 +81,4 @@ common::status detach()
     return {};
 }
 
-}  // namespace causeway::daemon
+}   // namespace causeway::daemon

@@ -20,4 +20,4 @@ void remove_pid_file(const std::string& path);
 // fork + setsid + fork, stdio to /dev/null. Returns in the daemon only.
 common::status detach();
 
-}  // namespace causeway::daemon
+}   // namespace causeway::daemon

@@ -46,14 +46,17 @@ void keep_restart_only_keys(const common::config& old_cfg, common::config& next)
     keep("shm_name", old_cfg.shm_name, next.shm_name, same);
     keep("session_table_size", old_cfg.session_table_size, next.session_table_size, num);
 }
-}  // namespace
+}   // namespace
 
 supervisor::supervisor(common::config cfg, common::unique_fd listen_fd, shm::segment& seg)
     : cfg_(std::make_unique<common::config>(std::move(cfg))), listen_fd_(std::move(listen_fd)), seg_(seg)
 {
 }
 
-static const char* role_name(int slot) { return slot < 0 ? "poller" : "worker"; }
+static const char* role_name(int slot)
+{
+    return slot < 0 ? "poller" : "worker";
+}
 
 supervisor::~supervisor() = default;
 
@@ -61,7 +64,7 @@ int supervisor::free_slot() const
 {
     for (int slot = 0;; ++slot) {
         bool used = std::any_of(children_.begin(), children_.end(), [&](auto& c) { return c->slot == slot; }) ||
-                    std::any_of(pending_.begin(), pending_.end(), [&](auto& p) { return p.slot == slot; });
+            std::any_of(pending_.begin(), pending_.end(), [&](auto& p) { return p.slot == slot; });
         if (!used) return slot;
     }
 }
@@ -98,8 +101,8 @@ bool supervisor::spawn(role kind, int slot)
             write_end.reset();
             _exit(run_poller(*cfg_, seg_, generation_, wake_fd_.get()));
         }
-        worker::worker_start start{cfg_.get(), listen_fd_.get(), slot, generation_, write_end.release(), &seg_,
-                                   wake_fd_.get()};
+        worker::worker_start start{cfg_.get(), listen_fd_.get(), slot, generation_, write_end.release(),
+                                   &seg_,      wake_fd_.get()};
         _exit(worker::run_worker(start));
     }
     if (kind == role::poller) read_end.reset();   // the poller accepts nothing: no readiness to wait for
@@ -110,8 +113,10 @@ bool supervisor::spawn(role kind, int slot)
     c->generation = generation_;
     c->started_ms = monotonic_ms();
     c->ready_pipe = std::move(read_end);
-    if (kind == role::poller) CW_LOG(LOG_INFO, "started poller (pid %d, generation %u)", int(pid), generation_);
-    else CW_LOG(LOG_INFO, "started worker %d (pid %d, generation %u)", slot, int(pid), generation_);
+    if (kind == role::poller)
+        CW_LOG(LOG_INFO, "started poller (pid %d, generation %u)", int(pid), generation_);
+    else
+        CW_LOG(LOG_INFO, "started worker %d (pid %d, generation %u)", slot, int(pid), generation_);
     children_.push_back(std::move(c));
     return true;
 }
@@ -192,7 +197,8 @@ void supervisor::check_ready()
     }
     if (monotonic_ms() > reload_deadline_ms_) {
         reload_pending_ = false;
-        CW_LOG(LOG_ERR, "reload: generation %u did not start within %llu ms; it is stopped and generation %u keeps running",
+        CW_LOG(LOG_ERR,
+               "reload: generation %u did not start within %llu ms; it is stopped and generation %u keeps running",
                generation_, (unsigned long long)ready_timeout_ms, generation_ - 1);
         for (auto& c : children_)
             if (c->kind == role::worker && c->generation == generation_) c->stopping = true, kill(c->pid, SIGTERM);
@@ -249,7 +255,8 @@ void supervisor::stop_all(int sig)
     pending_.clear();
     std::uint64_t grace = sig == SIGQUIT ? std::uint64_t(cfg_->shutdown_timeout_ms) + 5000 : 5000;
     stop_deadline_ms_ = monotonic_ms() + grace;
-    CW_LOG(LOG_NOTICE, "%s: stopping %zu children%s", strsignal(sig), children_.size(), sig == SIGQUIT ? " gracefully" : "");
+    CW_LOG(LOG_NOTICE, "%s: stopping %zu children%s", strsignal(sig), children_.size(),
+           sig == SIGQUIT ? " gracefully" : "");
     for (auto& c : children_) {
         c->stopping = true;
         kill(c->pid, sig == SIGQUIT ? SIGQUIT : SIGTERM);
@@ -260,16 +267,14 @@ void supervisor::stop_all(int sig)
 void supervisor::on_signal(int sig)
 {
     switch (sig) {
-    case SIGCHLD: reap_children(); break;
-    case SIGHUP:
-        if (!stopping_) begin_reload();
-        break;
-    case SIGTERM:
-    case SIGINT:
-    case SIGQUIT:
-        stop_all(sig);
-        break;
-    default: break;
+        case SIGCHLD: reap_children(); break;
+        case SIGHUP:
+            if (!stopping_) begin_reload();
+            break;
+        case SIGTERM:
+        case SIGINT:
+        case SIGQUIT: stop_all(sig); break;
+        default: break;
     }
 }
 
@@ -328,7 +333,8 @@ int supervisor::run()
         check_ready();
         if (stopping_ && monotonic_ms() >= stop_deadline_ms_) {
             for (auto& c : children_) {
-                CW_LOG(LOG_WARNING, "%s %d (pid %d) did not stop in time; killing it", role_name(c->slot), c->slot, int(c->pid));
+                CW_LOG(LOG_WARNING, "%s %d (pid %d) did not stop in time; killing it", role_name(c->slot), c->slot,
+                       int(c->pid));
                 kill(c->pid, SIGKILL);
             }
             stop_deadline_ms_ = monotonic_ms() + 5000;
@@ -338,4 +344,4 @@ int supervisor::run()
     return 0;
 }
 
-}  // namespace causeway::daemon
+}   // namespace causeway::daemon

@@ -30,16 +30,19 @@ public:
     int run();
 
 private:
-    enum class role : std::uint8_t { worker, poller };
+    enum class role : std::uint8_t {
+        worker,
+        poller
+    };
     struct child {
         pid_t pid = -1;
         role kind = role::worker;
-        int slot = 0;              // worker number, unique among live workers; -1 for the poller
+        int slot = 0;   // worker number, unique among live workers; -1 for the poller
         unsigned generation = 0;
         std::uint64_t started_ms = 0;
         common::unique_fd ready_pipe;   // read end: one byte when the worker accepts
         bool ready = false;
-        bool stopping = false;     // told to stop: not respawned
+        bool stopping = false;   // told to stop: not respawned
     };
     struct pending_spawn {
         int slot;
@@ -69,11 +72,11 @@ private:
     std::vector<pending_spawn> pending_;
     std::vector<unsigned> backoff_ms_;   // per slot
     unsigned generation_ = 1;
-    bool reload_pending_ = false;        // a new generation is starting
+    bool reload_pending_ = false;   // a new generation is starting
     std::uint64_t reload_deadline_ms_ = 0;
     bool stopping_ = false;
     std::uint64_t stop_deadline_ms_ = 0;
     int stop_signal_ = 0;
 };
 
-}  // namespace causeway::daemon
+}   // namespace causeway::daemon

@@ -9,7 +9,10 @@ namespace causeway::protocol {
 
 namespace {
 
-std::uint32_t rol(std::uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
+std::uint32_t rol(std::uint32_t x, int n)
+{
+    return (x << n) | (x >> (32 - n));
+}
 
 struct sha1_state {
     std::uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
@@ -22,15 +25,19 @@ struct sha1_state {
         std::uint32_t w[80];
         for (int i = 0; i < 16; ++i)
             w[i] = std::uint32_t(block[4 * i]) << 24 | std::uint32_t(block[4 * i + 1]) << 16 |
-                   std::uint32_t(block[4 * i + 2]) << 8 | block[4 * i + 3];
+                std::uint32_t(block[4 * i + 2]) << 8 | block[4 * i + 3];
         for (int i = 16; i < 80; ++i) w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
         std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
         for (int i = 0; i < 80; ++i) {
             std::uint32_t f, k;
-            if (i < 20) f = (b & c) | (~b & d), k = 0x5A827999;
-            else if (i < 40) f = b ^ c ^ d, k = 0x6ED9EBA1;
-            else if (i < 60) f = (b & c) | (b & d) | (c & d), k = 0x8F1BBCDC;
-            else f = b ^ c ^ d, k = 0xCA62C1D6;
+            if (i < 20)
+                f = (b & c) | (~b & d), k = 0x5A827999;
+            else if (i < 40)
+                f = b ^ c ^ d, k = 0x6ED9EBA1;
+            else if (i < 60)
+                f = (b & c) | (b & d) | (c & d), k = 0x8F1BBCDC;
+            else
+                f = b ^ c ^ d, k = 0xCA62C1D6;
             std::uint32_t t = rol(a, 5) + f + e + k + w[i];
             e = d, d = c, c = rol(b, 30), b = a, a = t;
         }
@@ -62,9 +69,12 @@ struct sha1_state {
     }
 };
 
-std::string_view view(const sha1_digest& d) { return {reinterpret_cast<const char*>(d.data()), d.size()}; }
+std::string_view view(const sha1_digest& d)
+{
+    return {reinterpret_cast<const char*>(d.data()), d.size()};
+}
 
-}  // namespace
+}   // namespace
 
 sha1_digest sha1(std::string_view a, std::string_view b)
 {
@@ -107,4 +117,4 @@ std::string random_scramble()
     return s;
 }
 
-}  // namespace causeway::protocol
+}   // namespace causeway::protocol

@@ -29,4 +29,4 @@ bool native_password_matches(std::string_view token, std::string_view password, 
 // NUL-terminated string), from getrandom(2).
 std::string random_scramble();
 
-}  // namespace causeway::protocol
+}   // namespace causeway::protocol

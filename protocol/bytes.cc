@@ -16,4 +16,4 @@ std::string frame_packet(std::string_view payload, std::uint8_t sequence_id)
     return out;
 }
 
-}  // namespace causeway::protocol
+}   // namespace causeway::protocol

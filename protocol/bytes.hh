@@ -13,8 +13,7 @@ namespace causeway::protocol {
 
 class byte_reader {
 public:
-    byte_reader(const void* data, std::size_t size)
-        : p_(static_cast<const std::uint8_t*>(data)), end_(p_ + size) {}
+    byte_reader(const void* data, std::size_t size) : p_(static_cast<const std::uint8_t*>(data)), end_(p_ + size) {}
     explicit byte_reader(std::string_view s) : byte_reader(s.data(), s.size()) {}
 
     bool failed() const { return failed_; }
@@ -103,10 +102,14 @@ public:
     void u32(std::uint32_t v) { fixed(v, 4); }
     void lenenc(std::uint64_t v)
     {
-        if (v < 0xfb) u8(std::uint8_t(v));
-        else if (v <= 0xffff) u8(0xfc), fixed(v, 2);
-        else if (v <= 0xffffff) u8(0xfd), fixed(v, 3);
-        else u8(0xfe), fixed(v, 8);
+        if (v < 0xfb)
+            u8(std::uint8_t(v));
+        else if (v <= 0xffff)
+            u8(0xfc), fixed(v, 2);
+        else if (v <= 0xffffff)
+            u8(0xfd), fixed(v, 3);
+        else
+            u8(0xfe), fixed(v, 8);
     }
     void bytes(std::string_view s) { out_.append(s); }
     void lenenc_bytes(std::string_view s) { lenenc(s.size()), bytes(s); }
@@ -120,4 +123,4 @@ private:
 // A whole physical packet (header + payload) around `payload`.
 std::string frame_packet(std::string_view payload, std::uint8_t sequence_id);
 
-}  // namespace causeway::protocol
+}   // namespace causeway::protocol

@@ -32,8 +32,7 @@ tx_scope split_scope(std::string_view& name)
 
 // Flags that turn a SELECT into must_primary (as opposed to locking or doubt).
 constexpr std::uint32_t must_primary_flags = flag_into | flag_user_variable_read | flag_user_variable_assign |
-                                             flag_primary_function | flag_unknown_function |
-                                             flag_server_variable | flag_server_specific | flag_calc_found_rows;
+    flag_primary_function | flag_unknown_function | flag_server_variable | flag_server_specific | flag_calc_found_rows;
 
 // A SET may read user variables and still be replayed (SETs replay in order).
 constexpr std::uint32_t unreplayable_flags = ~std::uint32_t(flag_user_variable_read);
@@ -41,22 +40,34 @@ constexpr std::uint32_t unreplayable_flags = ~std::uint32_t(flag_user_variable_r
 bool is_set_kind(statement_kind k)
 {
     return k == statement_kind::set_session_state || k == statement_kind::set_autocommit ||
-           k == statement_kind::set_transaction_read_only || k == statement_kind::set_transaction_read_write ||
-           k == statement_kind::set_global;
+        k == statement_kind::set_transaction_read_only || k == statement_kind::set_transaction_read_write ||
+        k == statement_kind::set_global;
 }
 
 // ---------------------------------------------------------------------------
 
-enum class scan_mode : std::uint8_t { query, ddl };
-enum class stop_at : std::uint8_t { statement_end, close_paren, comma, word_for };
-enum class explain_mode : std::uint8_t { none, plain, analyze };
+enum class scan_mode : std::uint8_t {
+    query,
+    ddl
+};
+enum class stop_at : std::uint8_t {
+    statement_end,
+    close_paren,
+    comma,
+    word_for
+};
+enum class explain_mode : std::uint8_t {
+    none,
+    plain,
+    analyze
+};
 
 // What a parenthesis level is: a FROM-style list of tables (',' and JOIN
 // introduce a table) or a function's arguments (FROM is SUBSTRING/TRIM syntax).
 struct paren_ctx {
     bool table_list = false;
     bool function_args = false;
-    bool json_table = false;  // JSON_TABLE's arguments or column list: COLUMNS is syntax
+    bool json_table = false;   // JSON_TABLE's arguments or column list: COLUMNS is syntax
 };
 
 constexpr int max_depth = 32;
@@ -83,10 +94,7 @@ private:
     void advance();
     word_id id() const { return cur_entry_ ? cur_entry_->id : word_id::none; }
     bool is(word_id wid) const { return cur_.kind == token_kind::word && id() == wid; }
-    bool next_is(word_id wid) const
-    {
-        return next_.kind == token_kind::word && next_entry_ && next_entry_->id == wid;
-    }
+    bool next_is(word_id wid) const { return next_.kind == token_kind::word && next_entry_ && next_entry_->id == wid; }
     bool is_punct(char c) const { return cur_.kind == token_kind::punct && cur_.ch == c; }
     bool next_is_punct(char c) const { return next_.kind == token_kind::punct && next_.ch == c; }
     bool is_text(std::string_view upper) const { return cur_.kind == token_kind::word && iequals(cur_.text, upper); }
@@ -159,20 +167,20 @@ private:
     token cur_, next_;
     const word_info* cur_entry_ = nullptr;
     const word_info* next_entry_ = nullptr;
-    char prev_punct_ = 0;              // the previous token's byte, if punctuation
+    char prev_punct_ = 0;   // the previous token's byte, if punctuation
     token_kind prev_kind_ = token_kind::end;
-    word_id prev_id_ = word_id::none;  // the previous token's, if a word
+    word_id prev_id_ = word_id::none;   // the previous token's, if a word
 
     // Per statement.
     statement_info* out_ = nullptr;
     int depth_ = 0;
     std::array<paren_ctx, max_depth + 1> ctx_{};
-    bool expect_table_ = false;  // the next name is a table reference
-    bool pending_call_ = false;  // the next '(' opens a function's arguments
-    bool pending_json_table_ = false;  // ... of JSON_TABLE
-    bool delete_using_ = false;  // DELETE ... USING introduces tables
-    bool on_table_once_ = false; // CREATE INDEX/TRIGGER ... ON t
-    bool skip_rest_ = false;     // SHOW GRANTS FOR user@host: no expressions follow
+    bool expect_table_ = false;   // the next name is a table reference
+    bool pending_call_ = false;   // the next '(' opens a function's arguments
+    bool pending_json_table_ = false;   // ... of JSON_TABLE
+    bool delete_using_ = false;   // DELETE ... USING introduces tables
+    bool on_table_once_ = false;   // CREATE INDEX/TRIGGER ... ON t
+    bool skip_rest_ = false;   // SHOW GRANTS FOR user@host: no expressions follow
     scan_mode mode_ = scan_mode::query;
     explain_mode explain_ = explain_mode::none;
 };
@@ -225,136 +233,136 @@ void parser::head()
     const word_id wid = id();
     if (parens > 0 && wid != w::select && wid != w::with && wid != w::values) return give_up();
     switch (wid) {
-    case w::select:
-    case w::values:
-        set_kind(statement_kind::read);
-        advance();
-        return;
-    case w::with: return head_with();
-    case w::insert:
-    case w::replace: return head_insert();
-    case w::update: return head_update();
-    case w::delete_: return head_delete();
-    case w::load: return head_load();
-    case w::create: return head_create();
-    case w::alter: return head_alter();
-    case w::drop: return head_drop();
-    case w::truncate:
-        set_kind(statement_kind::write);
-        advance();
-        skip(w::table);
-        read_object();
-        return;
-    case w::rename:
-        set_kind(statement_kind::write);
-        advance();
-        if (skip(w::table) || skip(w::tables)) {
-            mode_ = scan_mode::ddl;  // a TO b, c TO d
-            set_table_list();
-        } else {
-            flag(flag_tables_unknown);  // RENAME USER
-        }
-        return;
-    case w::repair:
-    case w::check:
-    case w::checksum: return head_table_admin();
-    case w::analyze: return head_analyze();
-    case w::start: return head_start();
-    case w::begin:
-        advance();
-        if (is(w::not_)) {  // BEGIN NOT ATOMIC ... END: a compound statement
-            give_up();
+        case w::select:
+        case w::values:
+            set_kind(statement_kind::read);
+            advance();
             return;
-        }
-        skip(w::work);
-        set_kind(statement_kind::begin);
-        expect_statement_end();
-        return;
-    case w::commit: return head_end_transaction(true);
-    case w::rollback: return head_end_transaction(false);
-    case w::savepoint:
-        advance();
-        set_kind(statement_kind::savepoint);
-        if (is_name()) {
-            out_->name = cur_.text;
+        case w::with: return head_with();
+        case w::insert:
+        case w::replace: return head_insert();
+        case w::update: return head_update();
+        case w::delete_: return head_delete();
+        case w::load: return head_load();
+        case w::create: return head_create();
+        case w::alter: return head_alter();
+        case w::drop: return head_drop();
+        case w::truncate:
+            set_kind(statement_kind::write);
             advance();
-        }
-        expect_statement_end();
-        return;
-    case w::release:
-        advance();
-        if (skip(w::savepoint) && is_name()) {
-            set_kind(statement_kind::release_savepoint);
-            out_->name = cur_.text;
+            skip(w::table);
+            read_object();
+            return;
+        case w::rename:
+            set_kind(statement_kind::write);
             advance();
+            if (skip(w::table) || skip(w::tables)) {
+                mode_ = scan_mode::ddl;   // a TO b, c TO d
+                set_table_list();
+            } else {
+                flag(flag_tables_unknown);   // RENAME USER
+            }
+            return;
+        case w::repair:
+        case w::check:
+        case w::checksum: return head_table_admin();
+        case w::analyze: return head_analyze();
+        case w::start: return head_start();
+        case w::begin:
+            advance();
+            if (is(w::not_)) {   // BEGIN NOT ATOMIC ... END: a compound statement
+                give_up();
+                return;
+            }
+            skip(w::work);
+            set_kind(statement_kind::begin);
             expect_statement_end();
-        } else {
-            give_up();
-        }
-        return;
-    case w::xa: return head_xa();
-    case w::lock:
-        advance();
-        if (skip(w::table) || skip(w::tables)) {
-            set_kind(statement_kind::lock_tables);
-            set_table_list();
-        } else {
-            give_up();
-        }
-        return;
-    case w::unlock:
-        advance();
-        if (skip(w::table) || skip(w::tables)) {
-            set_kind(statement_kind::unlock_tables);
+            return;
+        case w::commit: return head_end_transaction(true);
+        case w::rollback: return head_end_transaction(false);
+        case w::savepoint:
+            advance();
+            set_kind(statement_kind::savepoint);
+            if (is_name()) {
+                out_->name = cur_.text;
+                advance();
+            }
             expect_statement_end();
-        } else {
-            give_up();
-        }
-        return;
-    case w::handler:
-        set_kind(statement_kind::handler);
-        advance();
-        read_object();
-        return;
-    case w::call:
-        set_kind(statement_kind::call);
-        advance();
-        read_object();
-        return;
-    case w::do_:
-        set_kind(statement_kind::do_stmt);
-        advance();
-        return;
-    case w::show: return head_show();
-    case w::explain:
-    case w::describe:
-    case w::desc: return head_explain();
-    case w::set: return head_set();
-    case w::use: return head_use();
-    case w::grant:
-    case w::revoke:
-    case w::flush:
-    case w::kill:
-    case w::reset:
-    case w::purge:
-    case w::install:
-    case w::uninstall:
-    case w::change:
-    case w::stop:
-    case w::binlog:
-        // Writes (or server administration) whose objects are not tracked.
-        give_up(statement_kind::write);
-        advance();
-        return;
-    default:
-        if (is_text("OPTIMIZE")) return head_table_admin();
-        if (is_text("CACHE") || is_text("SHUTDOWN") || is_text("BACKUP")) {
+            return;
+        case w::release:
+            advance();
+            if (skip(w::savepoint) && is_name()) {
+                set_kind(statement_kind::release_savepoint);
+                out_->name = cur_.text;
+                advance();
+                expect_statement_end();
+            } else {
+                give_up();
+            }
+            return;
+        case w::xa: return head_xa();
+        case w::lock:
+            advance();
+            if (skip(w::table) || skip(w::tables)) {
+                set_kind(statement_kind::lock_tables);
+                set_table_list();
+            } else {
+                give_up();
+            }
+            return;
+        case w::unlock:
+            advance();
+            if (skip(w::table) || skip(w::tables)) {
+                set_kind(statement_kind::unlock_tables);
+                expect_statement_end();
+            } else {
+                give_up();
+            }
+            return;
+        case w::handler:
+            set_kind(statement_kind::handler);
+            advance();
+            read_object();
+            return;
+        case w::call:
+            set_kind(statement_kind::call);
+            advance();
+            read_object();
+            return;
+        case w::do_:
+            set_kind(statement_kind::do_stmt);
+            advance();
+            return;
+        case w::show: return head_show();
+        case w::explain:
+        case w::describe:
+        case w::desc: return head_explain();
+        case w::set: return head_set();
+        case w::use: return head_use();
+        case w::grant:
+        case w::revoke:
+        case w::flush:
+        case w::kill:
+        case w::reset:
+        case w::purge:
+        case w::install:
+        case w::uninstall:
+        case w::change:
+        case w::stop:
+        case w::binlog:
+            // Writes (or server administration) whose objects are not tracked.
             give_up(statement_kind::write);
             advance();
             return;
-        }
-        give_up();
-        return;
+        default:
+            if (is_text("OPTIMIZE")) return head_table_admin();
+            if (is_text("CACHE") || is_text("SHUTDOWN") || is_text("BACKUP")) {
+                give_up(statement_kind::write);
+                advance();
+                return;
+            }
+            give_up();
+            return;
     }
 }
 
@@ -372,7 +380,7 @@ void parser::head_with()
     for (;;) {
         if (!is_name()) break;
         advance();
-        if (is_punct('(')) {  // column list: names only
+        if (is_punct('(')) {   // column list: names only
             open_paren({});
             scan(stop_at::close_paren);
             if (!is_punct(')')) break;
@@ -384,7 +392,7 @@ void parser::head_with()
         if (!is_punct(')')) break;
         close_paren();
         if (!is_punct(',')) {
-            head();  // the main statement: SELECT, (SELECT..), UPDATE, DELETE, INSERT
+            head();   // the main statement: SELECT, (SELECT..), UPDATE, DELETE, INSERT
             return;
         }
         advance();
@@ -428,7 +436,7 @@ void parser::head_load()
     set_kind(statement_kind::write);
     advance();
     if (!is(w::data) && !is(w::xml)) {
-        flag(flag_tables_unknown);  // LOAD INDEX INTO CACHE
+        flag(flag_tables_unknown);   // LOAD INDEX INTO CACHE
         return;
     }
     while (!at_statement_end() && !is(w::table)) advance();
@@ -454,8 +462,8 @@ void parser::skip_create_options()
                     advance();
                 }
             } else if (!at_statement_end()) {
-                advance();  // 'user' or user
-                if (cur_.kind == token_kind::user_variable) advance();  // @'host'
+                advance();   // 'user' or user
+                if (cur_.kind == token_kind::user_variable) advance();   // @'host'
             }
         } else if (skip(w::algorithm)) {
             if (is_punct('=')) advance();
@@ -486,54 +494,54 @@ void parser::head_create()
     skip_create_options();
     const bool temporary = skip(w::temporary);
     switch (id()) {
-    case w::table: {
-        advance();
-        skip_if_exists();
-        table_ref t;
-        const bool named = read_object(&t);
-        mode_ = scan_mode::ddl;
-        if (temporary && named) {
-            set_kind(statement_kind::create_temporary_table);
-            out_->schema = t.schema;
-            out_->name = t.table;
-        }
-        if (skip(w::like)) {
-            read_object();
-        } else if (is_punct('(') && next_is(w::like)) {
-            open_paren({});
+        case w::table: {
             advance();
-            read_object();
+            skip_if_exists();
+            table_ref t;
+            const bool named = read_object(&t);
+            mode_ = scan_mode::ddl;
+            if (temporary && named) {
+                set_kind(statement_kind::create_temporary_table);
+                out_->schema = t.schema;
+                out_->name = t.table;
+            }
+            if (skip(w::like)) {
+                read_object();
+            } else if (is_punct('(') && next_is(w::like)) {
+                open_paren({});
+                advance();
+                read_object();
+            }
+            return;
         }
-        return;
-    }
-    case w::database:
-    case w::schema:
-        advance();
-        skip_if_exists();
-        read_database_name();
-        return;
-    case w::unique:
-    case w::fulltext:
-    case w::spatial:
-    case w::index:
-        on_table_once_ = true;  // CREATE [UNIQUE] INDEX i ON t (...)
-        return;
-    case w::view:
-    case w::sequence:
-    case w::trigger:
-    case w::procedure:
-    case w::function:
-    case w::event:
-    case w::package:
-        on_table_once_ = is(w::trigger);  // CREATE TRIGGER tr BEFORE INSERT ON t
-        advance();
-        skip(w::body);
-        skip_if_exists();
-        read_object();
-        return;
-    default:
-        flag(flag_tables_unknown);  // USER, ROLE, SERVER, ...
-        return;
+        case w::database:
+        case w::schema:
+            advance();
+            skip_if_exists();
+            read_database_name();
+            return;
+        case w::unique:
+        case w::fulltext:
+        case w::spatial:
+        case w::index:
+            on_table_once_ = true;   // CREATE [UNIQUE] INDEX i ON t (...)
+            return;
+        case w::view:
+        case w::sequence:
+        case w::trigger:
+        case w::procedure:
+        case w::function:
+        case w::event:
+        case w::package:
+            on_table_once_ = is(w::trigger);   // CREATE TRIGGER tr BEFORE INSERT ON t
+            advance();
+            skip(w::body);
+            skip_if_exists();
+            read_object();
+            return;
+        default:
+            flag(flag_tables_unknown);   // USER, ROLE, SERVER, ...
+            return;
     }
 }
 
@@ -545,33 +553,33 @@ void parser::head_alter()
     skip_create_options();
     skip(w::ignore);
     switch (id()) {
-    case w::table:
-        advance();
-        skip_if_exists();
-        read_object();
-        mode_ = scan_mode::ddl;  // RENAME TO db2.t, EXCHANGE PARTITION .. WITH TABLE t
-        return;
-    case w::database:
-    case w::schema:
-        advance();
-        // ALTER DATABASE [name] options: no name means the current database.
-        if (cur_.kind == token_kind::quoted_name ||
-            (cur_.kind == token_kind::word && !is(w::character) && !is(w::charset) && !is_text("DEFAULT") &&
-             !is_text("COLLATE") && !is_text("COMMENT") && !is_text("UPGRADE")))
-            read_database_name();
-        return;
-    case w::view:
-    case w::sequence:
-    case w::event:
-    case w::procedure:
-    case w::function:
-    case w::package:
-        advance();
-        skip(w::body);
-        skip_if_exists();
-        read_object();
-        return;
-    default: flag(flag_tables_unknown); return;
+        case w::table:
+            advance();
+            skip_if_exists();
+            read_object();
+            mode_ = scan_mode::ddl;   // RENAME TO db2.t, EXCHANGE PARTITION .. WITH TABLE t
+            return;
+        case w::database:
+        case w::schema:
+            advance();
+            // ALTER DATABASE [name] options: no name means the current database.
+            if (cur_.kind == token_kind::quoted_name ||
+                (cur_.kind == token_kind::word && !is(w::character) && !is(w::charset) && !is_text("DEFAULT") &&
+                 !is_text("COLLATE") && !is_text("COMMENT") && !is_text("UPGRADE")))
+                read_database_name();
+            return;
+        case w::view:
+        case w::sequence:
+        case w::event:
+        case w::procedure:
+        case w::function:
+        case w::package:
+            advance();
+            skip(w::body);
+            skip_if_exists();
+            read_object();
+            return;
+        default: flag(flag_tables_unknown); return;
     }
 }
 
@@ -581,43 +589,43 @@ void parser::head_drop()
     advance();
     const bool temporary = skip(w::temporary);
     switch (id()) {
-    case w::table:
-    case w::tables:
-        advance();
-        skip_if_exists();
-        set_kind(statement_kind::drop_table);
-        out_->temporary = temporary;
-        set_table_list();
-        return;
-    case w::database:
-    case w::schema:
-        advance();
-        skip_if_exists();
-        read_database_name();
-        return;
-    case w::view:
-    case w::sequence:
-        advance();
-        skip_if_exists();
-        set_table_list();
-        return;
-    case w::index:  // DROP INDEX [IF EXISTS] i ON t
-        advance();
-        skip_if_exists();
-        if (is_name()) advance();
-        on_table_once_ = true;
-        return;
-    case w::trigger:
-    case w::procedure:
-    case w::function:
-    case w::event:
-    case w::package:
-        advance();
-        skip(w::body);
-        skip_if_exists();
-        read_object();
-        return;
-    default: flag(flag_tables_unknown); return;
+        case w::table:
+        case w::tables:
+            advance();
+            skip_if_exists();
+            set_kind(statement_kind::drop_table);
+            out_->temporary = temporary;
+            set_table_list();
+            return;
+        case w::database:
+        case w::schema:
+            advance();
+            skip_if_exists();
+            read_database_name();
+            return;
+        case w::view:
+        case w::sequence:
+            advance();
+            skip_if_exists();
+            set_table_list();
+            return;
+        case w::index:   // DROP INDEX [IF EXISTS] i ON t
+            advance();
+            skip_if_exists();
+            if (is_name()) advance();
+            on_table_once_ = true;
+            return;
+        case w::trigger:
+        case w::procedure:
+        case w::function:
+        case w::event:
+        case w::package:
+            advance();
+            skip(w::body);
+            skip_if_exists();
+            read_object();
+            return;
+        default: flag(flag_tables_unknown); return;
     }
 }
 
@@ -658,8 +666,8 @@ void parser::head_explain()
         advance();
         if (!at_statement_end()) advance();
     }
-    if (skip(w::analyze)) explain_ = explain_mode::analyze;  // MySQL's EXPLAIN ANALYZE runs it
-    if (is(w::for_)) {  // EXPLAIN FOR CONNECTION n: another session on this server
+    if (skip(w::analyze)) explain_ = explain_mode::analyze;   // MySQL's EXPLAIN ANALYZE runs it
+    if (is(w::for_)) {   // EXPLAIN FOR CONNECTION n: another session on this server
         explain_ = explain_mode::none;
         set_kind(statement_kind::explain);
         flag(flag_server_specific);
@@ -702,100 +710,101 @@ void parser::head_show()
     }
     bool plain = true;
     switch (id()) {
-    case w::tables:
-    case w::triggers:
-    case w::events:
-        advance();
-        from_database();
-        break;
-    case w::table:  // TABLE STATUS [FROM db]
-        advance();
-        plain = skip(w::status);
-        from_database();
-        break;
-    case w::columns:
-    case w::fields:
-    case w::index:
-    case w::indexes:
-    case w::keys: {
-        // {COLUMNS | INDEX} {FROM | IN} [db.]t [{FROM | IN} db]
-        advance();
-        if (!skip(w::from) && !skip(w::in)) break;
-        if (!is_name()) {
-            flag(flag_tables_unknown);
+        case w::tables:
+        case w::triggers:
+        case w::events:
+            advance();
+            from_database();
+            break;
+        case w::table:   // TABLE STATUS [FROM db]
+            advance();
+            plain = skip(w::status);
+            from_database();
+            break;
+        case w::columns:
+        case w::fields:
+        case w::index:
+        case w::indexes:
+        case w::keys: {
+            // {COLUMNS | INDEX} {FROM | IN} [db.]t [{FROM | IN} db]
+            advance();
+            if (!skip(w::from) && !skip(w::in)) break;
+            if (!is_name()) {
+                flag(flag_tables_unknown);
+                break;
+            }
+            token first = cur_, second{};
+            advance();
+            if (is_punct('.') && (next_.kind == token_kind::word || next_.kind == token_kind::quoted_name)) {
+                advance();
+                second = cur_;
+                advance();
+            }
+            const bool qualified = second.kind != token_kind::end;
+            const token& table = qualified ? second : first;
+            if (first.text.empty() || table.text.empty()) flag(flag_tables_unknown);
+            if ((is(w::from) || is(w::in)) &&
+                (next_.kind == token_kind::word || next_.kind == token_kind::quoted_name)) {
+                advance();
+                record(cur_.text, table.text, table.escaped || cur_.escaped);
+                advance();
+            } else if (qualified) {
+                record(first.text, table.text, first.escaped || table.escaped);
+            } else {
+                record({}, table.text, table.escaped);
+            }
             break;
         }
-        token first = cur_, second{};
-        advance();
-        if (is_punct('.') && (next_.kind == token_kind::word || next_.kind == token_kind::quoted_name)) {
+        case w::create:
             advance();
-            second = cur_;
+            if (is(w::database) || is(w::schema)) {
+                advance();
+                skip_if_exists();
+                read_database_name();
+            } else if (is(w::table) || is(w::view) || is(w::sequence) || is(w::trigger) || is(w::procedure) ||
+                       is(w::function) || is(w::event) || is(w::package)) {
+                advance();
+                skip(w::body);
+                read_object();
+            } else if (is(w::user)) {
+                skip_rest_ = true;
+            } else {
+                plain = false;
+            }
+            break;
+        case w::grants:   // GRANTS [FOR user@host]: no expressions follow
+            skip_rest_ = true;
+            break;
+        case w::character:
             advance();
-        }
-        const bool qualified = second.kind != token_kind::end;
-        const token& table = qualified ? second : first;
-        if (first.text.empty() || table.text.empty()) flag(flag_tables_unknown);
-        if ((is(w::from) || is(w::in)) && (next_.kind == token_kind::word || next_.kind == token_kind::quoted_name)) {
+            skip(w::set);
+            break;
+        case w::storage:
             advance();
-            record(cur_.text, table.text, table.escaped || cur_.escaped);
-            advance();
-        } else if (qualified) {
-            record(first.text, table.text, first.escaped || table.escaped);
-        } else {
-            record({}, table.text, table.escaped);
-        }
-        break;
-    }
-    case w::create:
-        advance();
-        if (is(w::database) || is(w::schema)) {
-            advance();
-            skip_if_exists();
-            read_database_name();
-        } else if (is(w::table) || is(w::view) || is(w::sequence) || is(w::trigger) || is(w::procedure) ||
-                   is(w::function) || is(w::event) || is(w::package)) {
+            skip(w::engines);
+            break;
+        case w::databases:
+        case w::schemas:
+        case w::charset:
+        case w::collation:
+        case w::engines:
+        case w::plugins:
+        case w::privileges:
+        case w::authors:
+        case w::contributors: advance(); break;
+        case w::procedure:
+        case w::function:
+        case w::package:
             advance();
             skip(w::body);
-            read_object();
-        } else if (is(w::user)) {
-            skip_rest_ = true;
-        } else {
+            plain = skip(w::status);   // CODE: server debug output
+            break;
+        default:
+            // STATUS, VARIABLES, WARNINGS, ERRORS, PROCESSLIST, MASTER/BINLOG/SLAVE
+            // STATUS, ENGINE .. STATUS, PROFILE, OPEN TABLES, ...: this server or
+            // this session, so the primary.
             plain = false;
-        }
-        break;
-    case w::grants:  // GRANTS [FOR user@host]: no expressions follow
-        skip_rest_ = true;
-        break;
-    case w::character:
-        advance();
-        skip(w::set);
-        break;
-    case w::storage:
-        advance();
-        skip(w::engines);
-        break;
-    case w::databases:
-    case w::schemas:
-    case w::charset:
-    case w::collation:
-    case w::engines:
-    case w::plugins:
-    case w::privileges:
-    case w::authors:
-    case w::contributors: advance(); break;
-    case w::procedure:
-    case w::function:
-    case w::package:
-        advance();
-        skip(w::body);
-        plain = skip(w::status);  // CODE: server debug output
-        break;
-    default:
-        // STATUS, VARIABLES, WARNINGS, ERRORS, PROCESSLIST, MASTER/BINLOG/SLAVE
-        // STATUS, ENGINE .. STATUS, PROFILE, OPEN TABLES, ...: this server or
-        // this session, so the primary.
-        plain = false;
-        break;
+            break;
     }
     if (!plain) flag(flag_server_specific);
 }
@@ -804,14 +813,14 @@ void parser::head_show()
 void parser::head_set()
 {
     advance();
-    if (skip(w::statement)) {  // SET STATEMENT var=v, ... FOR stmt: the inner statement decides
+    if (skip(w::statement)) {   // SET STATEMENT var=v, ... FOR stmt: the inner statement decides
         scan(stop_at::word_for);
         if (!skip(w::for_)) return give_up(statement_kind::unknown, flag_doubtful);
         head();
         return;
     }
     set_kind(statement_kind::set_session_state);
-    out_->assignments = 1;  // NAMES, CHARACTER SET, ROLE, TRANSACTION; counted below for a list
+    out_->assignments = 1;   // NAMES, CHARACTER SET, ROLE, TRANSACTION; counted below for a list
     tx_scope first_scope = tx_scope::none;
     if (is(w::global) || is(w::persist) || is(w::persist_only)) {
         first_scope = tx_scope::global;
@@ -858,7 +867,7 @@ void parser::head_set()
             if (prefix != tx_scope::none) scope = prefix;
         } else if (is_name()) {
             var = cur_.text;
-            if (next_is_punct('.')) {  // keycache.key_buffer_size: structured, global only
+            if (next_is_punct('.')) {   // keycache.key_buffer_size: structured, global only
                 advance();
                 advance();
                 if (!is_name()) break;
@@ -911,8 +920,8 @@ void parser::head_set()
 // unknown ("on" here means true).
 autocommit_value parser::read_switch_value() const
 {
-    const bool whole = next_.kind == token_kind::end || (next_.kind == token_kind::punct &&
-                                                         (next_.ch == ',' || next_.ch == ';'));
+    const bool whole =
+        next_.kind == token_kind::end || (next_.kind == token_kind::punct && (next_.ch == ',' || next_.ch == ';'));
     if (!whole || (cur_.kind != token_kind::word && cur_.kind != token_kind::string) || cur_.escaped)
         return autocommit_value::unknown;
     const std::string_view v = cur_.text;
@@ -929,7 +938,7 @@ void parser::head_set_transaction(tx_scope scope)
     for (;;) {
         if (skip(w::isolation)) {
             if (!skip(w::level)) break;
-            if (skip(w::read)) {  // READ COMMITTED | READ UNCOMMITTED
+            if (skip(w::read)) {   // READ COMMITTED | READ UNCOMMITTED
                 if (!is_text("COMMITTED") && !is_text("UNCOMMITTED")) break;
                 advance();
             } else if (is_text("REPEATABLE")) {
@@ -960,7 +969,7 @@ void parser::head_set_transaction(tx_scope scope)
             else if (access == access_mode::read_write)
                 set_kind(statement_kind::set_transaction_read_write);
             else
-                set_kind(statement_kind::set_session_state);  // isolation level only
+                set_kind(statement_kind::set_session_state);   // isolation level only
             return;
         }
         if (!is_punct(',')) break;
@@ -984,7 +993,7 @@ void parser::head_use()
 void parser::head_start()
 {
     advance();
-    if (!skip(w::transaction)) {  // START SLAVE | REPLICA | ALL SLAVES
+    if (!skip(w::transaction)) {   // START SLAVE | REPLICA | ALL SLAVES
         give_up(statement_kind::write);
         return;
     }
@@ -1008,9 +1017,9 @@ void parser::head_start()
         if (!at_statement_end() && !is_punct(',')) break;
     }
     if (!at_statement_end() || (read_only && read_write)) return give_up(statement_kind::unknown, flag_doubtful);
-    set_kind(read_only    ? statement_kind::begin_read_only
-             : read_write ? statement_kind::begin_read_write
-                          : statement_kind::begin);
+    set_kind(read_only        ? statement_kind::begin_read_only
+                 : read_write ? statement_kind::begin_read_write
+                              : statement_kind::begin);
 }
 
 // COMMIT | ROLLBACK [WORK] [AND [NO] CHAIN] [[NO] RELEASE]; ROLLBACK [WORK] TO [SAVEPOINT] s
@@ -1052,17 +1061,17 @@ void parser::head_xa()
     set_kind(statement_kind::xa);
     advance();
     switch (id()) {
-    case w::start:
-    case w::begin: out_->xa = xa_action::start; break;
-    case w::end: out_->xa = xa_action::end; break;
-    case w::prepare: out_->xa = xa_action::prepare; break;
-    case w::commit: out_->xa = xa_action::commit; break;
-    case w::rollback: out_->xa = xa_action::rollback; break;
-    case w::recover: out_->xa = xa_action::recover; break;
-    default: out_->xa = xa_action::other; break;
+        case w::start:
+        case w::begin: out_->xa = xa_action::start; break;
+        case w::end: out_->xa = xa_action::end; break;
+        case w::prepare: out_->xa = xa_action::prepare; break;
+        case w::commit: out_->xa = xa_action::commit; break;
+        case w::rollback: out_->xa = xa_action::rollback; break;
+        case w::recover: out_->xa = xa_action::recover; break;
+        default: out_->xa = xa_action::other; break;
     }
     if (cur_.kind == token_kind::word) advance();
-    skip_rest_ = true;  // xid literals only
+    skip_rest_ = true;   // xid literals only
 }
 
 // name | schema.name at the current token, recorded as a table reference.
@@ -1076,7 +1085,7 @@ bool parser::read_object(table_ref* got)
     advance();
     if (is_punct('.') && (next_.kind == token_kind::word || next_.kind == token_kind::quoted_name)) {
         advance();
-        if (first.text.empty() || cur_.text.empty()) flag(flag_tables_unknown);  // db.`` or ``.t
+        if (first.text.empty() || cur_.text.empty()) flag(flag_tables_unknown);   // db.`` or ``.t
         record(first.text, cur_.text, first.escaped || cur_.escaped, got);
         advance();
     } else {
@@ -1110,7 +1119,7 @@ void parser::scan(stop_at stop)
             if (stop == stop_at::word_for && is(w::for_)) return;
         }
         if (depth_ == base && stop != stop_at::statement_end && is_punct(')')) {
-            flag(flag_doubtful);  // closes a parenthesis opened before the stop point
+            flag(flag_doubtful);   // closes a parenthesis opened before the stop point
         }
         step();
     }
@@ -1119,38 +1128,38 @@ void parser::scan(stop_at stop)
 void parser::step()
 {
     switch (cur_.kind) {
-    case token_kind::word: on_word(); return;
-    case token_kind::quoted_name:
-        if (expect_table_) return take_table();
-        if (next_is_punct('(')) {  // `f`(...) is a stored function
-            flag(flag_unknown_function);
-            pending_call_ = true;
-        }
-        advance();
-        return;
-    case token_kind::string:
-        if (expect_table_) {
-            expect_table_ = false;
-            flag(flag_tables_unknown);
-        }
-        if (next_is_punct('(')) flag(flag_unknown_function);  // "f"(...) under ANSI_QUOTES
-        advance();
-        return;
-    case token_kind::user_variable:
-        flag(flag_user_variable_read);
-        if (next_.kind == token_kind::assign) flag(flag_user_variable_assign);
-        advance();
-        return;
-    case token_kind::system_variable:
-        if (is_server_variable(cur_.text)) flag(flag_server_variable);
-        advance();
-        return;
-    case token_kind::assign:
-        flag(flag_user_variable_assign);
-        advance();
-        return;
-    case token_kind::punct: on_punct(); return;
-    case token_kind::end: return;
+        case token_kind::word: on_word(); return;
+        case token_kind::quoted_name:
+            if (expect_table_) return take_table();
+            if (next_is_punct('(')) {   // `f`(...) is a stored function
+                flag(flag_unknown_function);
+                pending_call_ = true;
+            }
+            advance();
+            return;
+        case token_kind::string:
+            if (expect_table_) {
+                expect_table_ = false;
+                flag(flag_tables_unknown);
+            }
+            if (next_is_punct('(')) flag(flag_unknown_function);   // "f"(...) under ANSI_QUOTES
+            advance();
+            return;
+        case token_kind::user_variable:
+            flag(flag_user_variable_read);
+            if (next_.kind == token_kind::assign) flag(flag_user_variable_assign);
+            advance();
+            return;
+        case token_kind::system_variable:
+            if (is_server_variable(cur_.text)) flag(flag_server_variable);
+            advance();
+            return;
+        case token_kind::assign:
+            flag(flag_user_variable_assign);
+            advance();
+            return;
+        case token_kind::punct: on_punct(); return;
+        case token_kind::end: return;
     }
 }
 
@@ -1182,9 +1191,9 @@ void parser::on_word()
 bool parser::not_a_call(const word_info* e)
 {
     if (!e) return false;
-    if (e->cls == word_class::type_name) return prev_id_ == w::as && ctx().function_args;  // CAST(x AS DATETIME(6))
-    if (iequals(cur_.text, "COLUMNS")) return ctx().json_table && prev_kind_ == token_kind::string;  // '$' COLUMNS (
-    if (iequals(cur_.text, "AGAINST")) return prev_punct_ == ')';  // MATCH (a) AGAINST (..)
+    if (e->cls == word_class::type_name) return prev_id_ == w::as && ctx().function_args;   // CAST(x AS DATETIME(6))
+    if (iequals(cur_.text, "COLUMNS")) return ctx().json_table && prev_kind_ == token_kind::string;   // '$' COLUMNS (
+    if (iequals(cur_.text, "AGAINST")) return prev_punct_ == ')';   // MATCH (a) AGAINST (..)
     return false;
 }
 
@@ -1192,115 +1201,113 @@ void parser::on_keyword(word_id wid)
 {
     paren_ctx& c = ctx();
     switch (wid) {
-    case w::from:
-        if (c.function_args) return;  // SUBSTRING(s FROM 2), TRIM(x FROM s), EXTRACT(YEAR FROM d)
-        c.table_list = true;
-        expect_table_ = true;
-        return;
-    case w::join:
-    case w::straight_join:
-        // SELECT STRAIGHT_JOIN ... is a select option; USE INDEX FOR JOIN (i) a hint.
-        if (!c.table_list || prev_id_ == w::for_) return;
-        expect_table_ = true;
-        return;
-    case w::into:
-        flag(flag_into);
-        c.table_list = false;
-        return;
-    case w::group:
-    case w::order:
-        if (prev_id_ == w::for_) return;  // USE INDEX FOR ORDER BY (i): still in the table list
-        c.table_list = false;
-        return;
-    case w::where:
-    case w::having:
-    case w::limit:
-    case w::window:
-    case w::union_:
-    case w::except:
-    case w::intersect:
-    case w::returning:
-    case w::set:
-    case w::values:
-        c.table_list = false;
-        return;
-    case w::select:  // also a subquery in what looked like a call: ANY (SELECT ..)
-        c.table_list = c.function_args = false;
-        return;
-    case w::for_:
-        if (next_is(w::update) || next_is(w::share)) {
-            flag(flag_locking);
-            c.table_list = false;
-        }
-        return;
-    case w::lock:
-        if (next_is(w::in)) {  // LOCK IN SHARE MODE
-            flag(flag_locking);
-            c.table_list = false;
-        }
-        return;
-    case w::next:
-    case w::previous:
-        if (next_is(w::value)) flag(flag_primary_function);  // NEXT/PREVIOUS VALUE FOR seq
-        return;
-    case w::sql_calc_found_rows: flag(flag_calc_found_rows); return;
-    case w::procedure:
-        if (mode_ == scan_mode::query) flag(flag_doubtful);  // SELECT ... PROCEDURE ANALYSE()
-        return;
-    case w::table:
-        if (mode_ == scan_mode::ddl)
-            expect_table_ = true;  // ... WITH TABLE t
-        else
-            flag(flag_tables_unknown);  // MySQL's TABLE t statement inside a query
-        return;
-    case w::to:
-    case w::references:
-        if (mode_ == scan_mode::ddl) expect_table_ = true;
-        return;
-    case w::using_:
-        if (delete_using_ && depth_ == 0) {
+        case w::from:
+            if (c.function_args) return;   // SUBSTRING(s FROM 2), TRIM(x FROM s), EXTRACT(YEAR FROM d)
             c.table_list = true;
             expect_table_ = true;
-        }
-        return;
-    case w::on:
-        if (on_table_once_ && depth_ == 0) {
-            on_table_once_ = false;
+            return;
+        case w::join:
+        case w::straight_join:
+            // SELECT STRAIGHT_JOIN ... is a select option; USE INDEX FOR JOIN (i) a hint.
+            if (!c.table_list || prev_id_ == w::for_) return;
             expect_table_ = true;
-        }
-        return;
-    default: return;
+            return;
+        case w::into:
+            flag(flag_into);
+            c.table_list = false;
+            return;
+        case w::group:
+        case w::order:
+            if (prev_id_ == w::for_) return;   // USE INDEX FOR ORDER BY (i): still in the table list
+            c.table_list = false;
+            return;
+        case w::where:
+        case w::having:
+        case w::limit:
+        case w::window:
+        case w::union_:
+        case w::except:
+        case w::intersect:
+        case w::returning:
+        case w::set:
+        case w::values: c.table_list = false; return;
+        case w::select:   // also a subquery in what looked like a call: ANY (SELECT ..)
+            c.table_list = c.function_args = false;
+            return;
+        case w::for_:
+            if (next_is(w::update) || next_is(w::share)) {
+                flag(flag_locking);
+                c.table_list = false;
+            }
+            return;
+        case w::lock:
+            if (next_is(w::in)) {   // LOCK IN SHARE MODE
+                flag(flag_locking);
+                c.table_list = false;
+            }
+            return;
+        case w::next:
+        case w::previous:
+            if (next_is(w::value)) flag(flag_primary_function);   // NEXT/PREVIOUS VALUE FOR seq
+            return;
+        case w::sql_calc_found_rows: flag(flag_calc_found_rows); return;
+        case w::procedure:
+            if (mode_ == scan_mode::query) flag(flag_doubtful);   // SELECT ... PROCEDURE ANALYSE()
+            return;
+        case w::table:
+            if (mode_ == scan_mode::ddl)
+                expect_table_ = true;   // ... WITH TABLE t
+            else
+                flag(flag_tables_unknown);   // MySQL's TABLE t statement inside a query
+            return;
+        case w::to:
+        case w::references:
+            if (mode_ == scan_mode::ddl) expect_table_ = true;
+            return;
+        case w::using_:
+            if (delete_using_ && depth_ == 0) {
+                c.table_list = true;
+                expect_table_ = true;
+            }
+            return;
+        case w::on:
+            if (on_table_once_ && depth_ == 0) {
+                on_table_once_ = false;
+                expect_table_ = true;
+            }
+            return;
+        default: return;
     }
 }
 
 void parser::on_punct()
 {
     switch (cur_.ch) {
-    case '(': {
-        paren_ctx c;
-        if (pending_call_) {
-            c.function_args = true;
-            c.json_table = pending_json_table_;
-        } else if (ctx().json_table) {
-            c.function_args = c.json_table = true;  // COLUMNS (...) of JSON_TABLE
-        } else if (expect_table_) {
-            // A derived table (the SELECT inside clears the list) or a
-            // parenthesised join (t1, t2 JOIN t3): the name after it is a table.
-            c.table_list = true;
+        case '(': {
+            paren_ctx c;
+            if (pending_call_) {
+                c.function_args = true;
+                c.json_table = pending_json_table_;
+            } else if (ctx().json_table) {
+                c.function_args = c.json_table = true;   // COLUMNS (...) of JSON_TABLE
+            } else if (expect_table_) {
+                // A derived table (the SELECT inside clears the list) or a
+                // parenthesised join (t1, t2 JOIN t3): the name after it is a table.
+                c.table_list = true;
+            }
+            pending_call_ = false;
+            open_paren(c);
+            return;
         }
-        pending_call_ = false;
-        open_paren(c);
-        return;
-    }
-    case ')': close_paren(); return;
-    case ',':
-        if (ctx().table_list && !ctx().function_args) expect_table_ = true;
-        advance();
-        return;
-    default:
-        pending_call_ = false;
-        advance();
-        return;
+        case ')': close_paren(); return;
+        case ',':
+            if (ctx().table_list && !ctx().function_args) expect_table_ = true;
+            advance();
+            return;
+        default:
+            pending_call_ = false;
+            advance();
+            return;
     }
 }
 
@@ -1310,19 +1317,19 @@ void parser::take_table()
     expect_table_ = false;
     if (cur_.kind == token_kind::word) {
         switch (id()) {
-        case w::dual: advance(); return;
-        case w::lateral:
-            if (!next_is_punct('(')) break;  // a table called lateral
-            expect_table_ = true;
-            advance();
-            return;
-        case w::json_table:
-        case w::select:
-        case w::with:
-        case w::values:
-            if (id() == w::json_table && !next_is_punct('(')) break;
-            return on_word();  // JSON_TABLE(...) or a derived table's query
-        default: break;
+            case w::dual: advance(); return;
+            case w::lateral:
+                if (!next_is_punct('(')) break;   // a table called lateral
+                expect_table_ = true;
+                advance();
+                return;
+            case w::json_table:
+            case w::select:
+            case w::with:
+            case w::values:
+                if (id() == w::json_table && !next_is_punct('(')) break;
+                return on_word();   // JSON_TABLE(...) or a derived table's query
+            default: break;
         }
     }
     read_object();
@@ -1353,7 +1360,7 @@ void parser::close_paren()
 
 void parser::record(std::string_view schema, std::string_view table, bool escaped, table_ref* got)
 {
-    if (schema.empty() && table.empty()) {  // `` : the server rejects an empty name
+    if (schema.empty() && table.empty()) {   // `` : the server rejects an empty name
         flag(flag_tables_unknown);
         return;
     }
@@ -1381,8 +1388,8 @@ void parser::record(std::string_view schema, std::string_view table, bool escape
 void parser::finish()
 {
     statement_info& s = *out_;
-    if (depth_ != 0) flag(flag_doubtful);  // unbalanced parentheses
-    if (expect_table_) flag(flag_tables_unknown);  // FROM, INTO, ... with no table after it
+    if (depth_ != 0) flag(flag_doubtful);   // unbalanced parentheses
+    if (expect_table_) flag(flag_tables_unknown);   // FROM, INTO, ... with no table after it
     if (explain_ != explain_mode::none) {
         const statement_kind inner = s.kind;
         if (explain_ == explain_mode::plain) {
@@ -1399,8 +1406,7 @@ void parser::finish()
             s.kind = statement_kind::must_primary;
     }
     if (is_set_kind(s.kind))
-        s.replayable = s.kind != statement_kind::set_global && !(s.flags & unreplayable_flags) &&
-                       s.table_count == 0;
+        s.replayable = s.kind != statement_kind::set_global && !(s.flags & unreplayable_flags) && s.table_count == 0;
     s.kinds_seen = 1u << unsigned(s.kind);
 }
 
@@ -1428,14 +1434,14 @@ void merge(statement_info& into, const statement_info& more)
     into.xa = xa_action::none;
 }
 
-}  // namespace
+}   // namespace
 
 statement_info classify(std::string_view sql, const lex_options& options)
 {
     parser p(sql, options);
     statement_info result;
     if (!p.parse_statement(result)) {
-        result.kind = statement_kind::unknown;  // empty or only comments: the server says "Query was empty"
+        result.kind = statement_kind::unknown;   // empty or only comments: the server says "Query was empty"
         result.flags |= flag_tables_unknown;
     } else {
         while (p.more_statements()) {
@@ -1449,7 +1455,7 @@ statement_info classify(std::string_view sql, const lex_options& options)
     if (result.flags & (flag_unterminated | flag_doubtful)) result.replayable = false;
     result.hint = p.lexer().hint();
     const bool read_kind = result.kind == statement_kind::read || result.kind == statement_kind::show ||
-                           result.kind == statement_kind::explain;
+        result.kind == statement_kind::explain;
     result.is_plain_read = read_kind && result.flags == 0 && result.hint != route_hint::primary;
     return result;
 }
@@ -1457,11 +1463,36 @@ statement_info classify(std::string_view sql, const lex_options& options)
 const char* to_string(statement_kind kind)
 {
     static constexpr std::array<const char*, statement_kind_count> names = {
-        "read", "write", "locking_read", "must_primary", "begin", "begin_read_only", "begin_read_write",
-        "commit", "rollback", "savepoint", "rollback_to_savepoint", "release_savepoint",
-        "set_transaction_read_only", "set_transaction_read_write", "set_autocommit", "set_session_state",
-        "set_global", "use_database", "create_temporary_table", "drop_table", "lock_tables", "unlock_tables", "xa",
-        "handler", "call", "do", "show", "explain", "multi_statement", "unknown",
+        "read",
+        "write",
+        "locking_read",
+        "must_primary",
+        "begin",
+        "begin_read_only",
+        "begin_read_write",
+        "commit",
+        "rollback",
+        "savepoint",
+        "rollback_to_savepoint",
+        "release_savepoint",
+        "set_transaction_read_only",
+        "set_transaction_read_write",
+        "set_autocommit",
+        "set_session_state",
+        "set_global",
+        "use_database",
+        "create_temporary_table",
+        "drop_table",
+        "lock_tables",
+        "unlock_tables",
+        "xa",
+        "handler",
+        "call",
+        "do",
+        "show",
+        "explain",
+        "multi_statement",
+        "unknown",
     };
     const auto i = std::size_t(kind);
     return i < names.size() ? names[i] : "invalid";
@@ -1470,26 +1501,26 @@ const char* to_string(statement_kind kind)
 const char* to_string(statement_flag flag)
 {
     switch (flag) {
-    case flag_unterminated: return "unterminated";
-    case flag_doubtful: return "doubtful";
-    case flag_too_many_tables: return "too_many_tables";
-    case flag_tables_unknown: return "tables_unknown";
-    case flag_escaped_name: return "escaped_name";
-    case flag_locking: return "locking";
-    case flag_into: return "into";
-    case flag_user_variable_read: return "user_variable_read";
-    case flag_user_variable_assign: return "user_variable_assign";
-    case flag_primary_function: return "primary_function";
-    case flag_unknown_function: return "unknown_function";
-    case flag_server_variable: return "server_variable";
-    case flag_server_specific: return "server_specific";
-    case flag_calc_found_rows: return "calc_found_rows";
-    case flag_executes: return "executes";
-    case flag_explain_write: return "explain_write";
-    case flag_multi: return "multi";
-    case flag_deep_nesting: return "deep_nesting";
+        case flag_unterminated: return "unterminated";
+        case flag_doubtful: return "doubtful";
+        case flag_too_many_tables: return "too_many_tables";
+        case flag_tables_unknown: return "tables_unknown";
+        case flag_escaped_name: return "escaped_name";
+        case flag_locking: return "locking";
+        case flag_into: return "into";
+        case flag_user_variable_read: return "user_variable_read";
+        case flag_user_variable_assign: return "user_variable_assign";
+        case flag_primary_function: return "primary_function";
+        case flag_unknown_function: return "unknown_function";
+        case flag_server_variable: return "server_variable";
+        case flag_server_specific: return "server_specific";
+        case flag_calc_found_rows: return "calc_found_rows";
+        case flag_executes: return "executes";
+        case flag_explain_write: return "explain_write";
+        case flag_multi: return "multi";
+        case flag_deep_nesting: return "deep_nesting";
     }
     return "invalid";
 }
 
-}  // namespace causeway::protocol
+}   // namespace causeway::protocol

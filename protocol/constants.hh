@@ -44,12 +44,11 @@ inline constexpr std::uint32_t remember_options = 1u << 31;
 // What Causeway offers clients. Not SSL or COMPRESS (not implemented), not
 // MariaDB's extended capabilities (we set long_password, which tells MariaDB
 // clients the server is "MySQL" and so none are negotiated).
-inline constexpr std::uint32_t proxy_offers =
-    long_password | found_rows | long_flag | connect_with_db | no_schema | odbc | local_files |
-    ignore_space | protocol_41 | interactive | ignore_sigpipe | transactions | secure_connection |
-    multi_statements | multi_results | ps_multi_results | plugin_auth | connect_attrs |
-    plugin_auth_lenenc_data | can_handle_expired_passwords | session_track | deprecate_eof;
-}  // namespace cap
+inline constexpr std::uint32_t proxy_offers = long_password | found_rows | long_flag | connect_with_db | no_schema |
+    odbc | local_files | ignore_space | protocol_41 | interactive | ignore_sigpipe | transactions | secure_connection |
+    multi_statements | multi_results | ps_multi_results | plugin_auth | connect_attrs | plugin_auth_lenenc_data |
+    can_handle_expired_passwords | session_track | deprecate_eof;
+}   // namespace cap
 
 namespace server_status {
 inline constexpr std::uint16_t in_trans = 0x0001;
@@ -59,7 +58,7 @@ inline constexpr std::uint16_t cursor_exists = 0x0040;
 inline constexpr std::uint16_t last_row_sent = 0x0080;
 inline constexpr std::uint16_t in_trans_readonly = 0x2000;
 inline constexpr std::uint16_t session_state_changed = 0x4000;
-}  // namespace server_status
+}   // namespace server_status
 
 enum class command : std::uint8_t {
     sleep = 0x00,
@@ -107,4 +106,4 @@ inline constexpr std::uint8_t auth_more_data_marker = 0x01;
 // Session-state tracker types in an OK packet.
 inline constexpr std::uint8_t track_system_variables = 0x00;
 
-}  // namespace causeway::protocol
+}   // namespace causeway::protocol

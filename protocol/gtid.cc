@@ -10,7 +10,10 @@ namespace causeway::protocol {
 
 namespace {
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 std::string_view trim(std::string_view s)
 {
@@ -37,7 +40,7 @@ common::error bad(std::string_view text, const char* why)
     return common::error{0, "bad GTID '" + shown + "': " + why};
 }
 
-}  // namespace
+}   // namespace
 
 const gtid* gtid_position::find(std::uint32_t domain) const noexcept
 {
@@ -169,4 +172,4 @@ common::result<gtid_position> parse_gtid_position(std::string_view text)
     return pos;
 }
 
-}  // namespace causeway::protocol
+}   // namespace causeway::protocol

@@ -86,4 +86,4 @@ common::result<gtid_position> parse_gtid_position(std::string_view text);
 // One "domain-server-seqno", no blanks.
 common::result<gtid> parse_gtid(std::string_view text);
 
-}  // namespace causeway::protocol
+}   // namespace causeway::protocol

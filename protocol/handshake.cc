@@ -27,8 +27,10 @@ std::string build_greeting(const server_greeting& g)
     w.u16(std::uint16_t(g.capabilities >> 16));
     w.u8(std::uint8_t(g.scramble.size() + 1));
     w.zeros(6);
-    if (g.capabilities & cap::long_password) w.zeros(4);
-    else w.u32(g.mariadb_capabilities);
+    if (g.capabilities & cap::long_password)
+        w.zeros(4);
+    else
+        w.u32(g.mariadb_capabilities);
     w.null_terminated(std::string_view(g.scramble).substr(8));
     w.null_terminated(g.auth_plugin);
     return out;
@@ -91,9 +93,12 @@ result<handshake_response> parse_handshake_response(std::string_view payload)
         return h;
     }
     h.user = std::string(r.null_terminated());
-    if (h.capabilities & cap::plugin_auth_lenenc_data) h.auth_response = std::string(r.lenenc_bytes());
-    else if (h.capabilities & cap::secure_connection) h.auth_response = std::string(r.bytes(r.u8()));
-    else h.auth_response = std::string(r.null_terminated());
+    if (h.capabilities & cap::plugin_auth_lenenc_data)
+        h.auth_response = std::string(r.lenenc_bytes());
+    else if (h.capabilities & cap::secure_connection)
+        h.auth_response = std::string(r.bytes(r.u8()));
+    else
+        h.auth_response = std::string(r.null_terminated());
     if ((h.capabilities & cap::connect_with_db) && !r.at_end()) h.database = std::string(r.null_terminated());
     if ((h.capabilities & cap::plugin_auth) && !r.at_end()) h.auth_plugin = std::string(r.null_terminated());
     if ((h.capabilities & cap::connect_attrs) && !r.at_end()) h.connect_attrs = std::string(r.lenenc_bytes());
@@ -109,13 +114,17 @@ std::string build_handshake_response(const handshake_response& h)
     w.u32(h.max_packet);
     w.u8(h.charset);
     w.zeros(19);
-    if (h.capabilities & cap::long_password) w.zeros(4);
-    else w.u32(h.mariadb_capabilities);
+    if (h.capabilities & cap::long_password)
+        w.zeros(4);
+    else
+        w.u32(h.mariadb_capabilities);
     w.null_terminated(h.user);
-    if (h.capabilities & cap::plugin_auth_lenenc_data) w.lenenc_bytes(h.auth_response);
+    if (h.capabilities & cap::plugin_auth_lenenc_data)
+        w.lenenc_bytes(h.auth_response);
     else if (h.capabilities & cap::secure_connection)
         w.u8(std::uint8_t(h.auth_response.size())), w.bytes(h.auth_response);
-    else w.null_terminated(h.auth_response);
+    else
+        w.null_terminated(h.auth_response);
     if (h.capabilities & cap::connect_with_db) w.null_terminated(h.database);
     if (h.capabilities & cap::plugin_auth) w.null_terminated(h.auth_plugin);
     if (h.capabilities & cap::connect_attrs) w.lenenc_bytes(h.connect_attrs);
@@ -150,8 +159,10 @@ result<change_user_request> parse_change_user(std::string_view payload, std::uin
     change_user_request c;
     if (r.u8() != std::uint8_t(command::change_user)) return error{0, "not COM_CHANGE_USER"};
     c.user = std::string(r.null_terminated());
-    if (caps & cap::secure_connection) c.auth_response = std::string(r.bytes(r.u8()));
-    else c.auth_response = std::string(r.null_terminated());
+    if (caps & cap::secure_connection)
+        c.auth_response = std::string(r.bytes(r.u8()));
+    else
+        c.auth_response = std::string(r.null_terminated());
     c.database = std::string(r.null_terminated());
     if (!r.at_end()) c.charset = r.u16();
     if ((caps & cap::plugin_auth) && !r.at_end()) c.auth_plugin = std::string(r.null_terminated());
@@ -160,4 +171,4 @@ result<change_user_request> parse_change_user(std::string_view payload, std::uin
     return c;
 }
 
-}  // namespace causeway::protocol
+}   // namespace causeway::protocol

@@ -16,7 +16,7 @@ struct server_greeting {
     std::uint8_t protocol_version = 10;
     std::string server_version;
     std::uint32_t connection_id = 0;
-    std::string scramble;                  // 20 bytes for mysql_native_password
+    std::string scramble;   // 20 bytes for mysql_native_password
     std::uint32_t capabilities = 0;
     std::uint8_t charset = 0;
     std::uint16_t status = 0;
@@ -37,7 +37,7 @@ struct handshake_response {
     std::string database;
     std::string auth_plugin;
     std::string connect_attrs;   // the attribute block's bytes, without its lenenc length
-    bool ssl_request = false;    // the 32-byte SSLRequest that precedes a TLS handshake
+    bool ssl_request = false;   // the 32-byte SSLRequest that precedes a TLS handshake
 };
 
 common::result<handshake_response> parse_handshake_response(std::string_view payload);
@@ -62,4 +62,4 @@ struct change_user_request {
 // `client_capabilities` decides the optional fields, as the server does.
 common::result<change_user_request> parse_change_user(std::string_view payload, std::uint32_t client_capabilities);
 
-}  // namespace causeway::protocol
+}   // namespace causeway::protocol

@@ -115,4 +115,4 @@ std::string build_err(std::uint16_t code, std::string_view sql_state, std::strin
     return out;
 }
 
-}  // namespace causeway::protocol
+}   // namespace causeway::protocol

@@ -51,18 +51,18 @@ std::string build_err(std::uint16_t code, std::string_view sql_state, std::strin
 
 // Error codes the proxy itself sends, with the server's SQLSTATEs.
 namespace er {
-inline constexpr std::uint16_t con_count = 1040;          // 08004 Too many connections
-inline constexpr std::uint16_t access_denied = 1045;      // 28000
-inline constexpr std::uint16_t unknown_com = 1047;        // 08S01
-inline constexpr std::uint16_t out_of_order = 1156;       // 08S01
-inline constexpr std::uint16_t net_read_error = 1158;     // 08S01
+inline constexpr std::uint16_t con_count = 1040;   // 08004 Too many connections
+inline constexpr std::uint16_t access_denied = 1045;   // 28000
+inline constexpr std::uint16_t unknown_com = 1047;   // 08S01
+inline constexpr std::uint16_t out_of_order = 1156;   // 08S01
+inline constexpr std::uint16_t net_read_error = 1158;   // 08S01
 inline constexpr std::uint16_t malformed_packet = 1835;   // HY000
 // Causeway's own codes. Not 2003/2013: those are client-library codes, and
 // Connector/C turns a server ERR carrying a code in 2000-2999 into 2027
 // "Received malformed packet".
 inline constexpr std::uint16_t backend_unavailable = 9001;   // HY000
-inline constexpr std::uint16_t backend_lost = 9002;          // HY000
-inline constexpr std::uint16_t not_supported_auth = 1251; // 08004
-}  // namespace er
+inline constexpr std::uint16_t backend_lost = 9002;   // HY000
+inline constexpr std::uint16_t not_supported_auth = 1251;   // 08004
+}   // namespace er
 
-}  // namespace causeway::protocol
+}   // namespace causeway::protocol

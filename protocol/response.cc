@@ -21,38 +21,25 @@ void response_tracker::begin(command cmd, std::uint32_t capabilities)
     status_seen_ = false;
     remaining_ = 0;
     switch (cmd) {
-    case command::quit:
-    case command::stmt_close:
-    case command::stmt_send_long_data:
-        state_ = state::done;
-        break;
-    case command::statistics:
-        state_ = state::single;
-        break;
-    case command::field_list:
-        state_ = state::field_list;
-        break;
-    case command::stmt_fetch:
-        state_ = state::rows;
-        break;
-    default:
-        state_ = state::first;
-        break;
+        case command::quit:
+        case command::stmt_close:
+        case command::stmt_send_long_data: state_ = state::done; break;
+        case command::statistics: state_ = state::single; break;
+        case command::field_list: state_ = state::field_list; break;
+        case command::stmt_fetch: state_ = state::rows; break;
+        default: state_ = state::first; break;
     }
 }
 
 bool response_tracker::needs_whole_packet(std::uint8_t first_byte, std::uint32_t length) const
 {
     switch (state_) {
-    case state::rows:
-    case state::field_list:
-        return first_byte == err_marker || (first_byte == eof_marker && length < max_payload);
-    case state::columns:
-    case state::params:
-    case state::prepare_columns:
-        return false;
-    default:
-        return true;
+        case state::rows:
+        case state::field_list: return first_byte == err_marker || (first_byte == eof_marker && length < max_payload);
+        case state::columns:
+        case state::params:
+        case state::prepare_columns: return false;
+        default: return true;
     }
 }
 
@@ -69,8 +56,10 @@ packet_role response_tracker::terminator(std::string_view payload, bool classic_
     status_ = status;
     status_seen_ = true;
     // A cursor was opened (COM_STMT_EXECUTE) or a fetch ended: no rows follow now.
-    if (status & server_status::more_results) state_ = state::first;
-    else state_ = state::done;
+    if (status & server_status::more_results)
+        state_ = state::first;
+    else
+        state_ = state::done;
     return classic_eof ? packet_role::eof : packet_role::ok;
 }
 
@@ -131,55 +120,52 @@ packet_role response_tracker::on_packet(std::string_view payload, std::uint32_t 
     if (payload.empty()) return packet_role::malformed;
     std::uint8_t first = std::uint8_t(payload[0]);
     switch (state_) {
-    case state::done:
-    case state::local_infile:
-        return packet_role::malformed;
-    case state::first:
-        return on_first(payload, length);
-    case state::single:
-        state_ = state::done;
-        return first == err_marker ? packet_role::err : packet_role::data;
-    case state::columns:
-        if (--remaining_ == 0) after_columns();
-        return packet_role::data;
-    case state::columns_eof:
-        if (!is_eof(payload)) return packet_role::malformed;
-        {
-            eof_packet e = parse_eof(payload);
-            status_ = e.status;
-            status_seen_ = true;
-            // COM_STMT_EXECUTE with a cursor: the metadata is the whole answer.
-            state_ = (e.status & server_status::cursor_exists) ? state::done : state::rows;
-        }
-        return packet_role::eof;
-    case state::rows:
-    case state::field_list:
-        if (first == err_marker) {
+        case state::done:
+        case state::local_infile: return packet_role::malformed;
+        case state::first: return on_first(payload, length);
+        case state::single: state_ = state::done; return first == err_marker ? packet_role::err : packet_role::data;
+        case state::columns:
+            if (--remaining_ == 0) after_columns();
+            return packet_role::data;
+        case state::columns_eof:
+            if (!is_eof(payload)) return packet_role::malformed;
+            {
+                eof_packet e = parse_eof(payload);
+                status_ = e.status;
+                status_seen_ = true;
+                // COM_STMT_EXECUTE with a cursor: the metadata is the whole answer.
+                state_ = (e.status & server_status::cursor_exists) ? state::done : state::rows;
+            }
+            return packet_role::eof;
+        case state::rows:
+        case state::field_list:
+            if (first == err_marker) {
+                state_ = state::done;
+                return packet_role::err;
+            }
+            if (is_end_of_rows(payload, length, deprecate_eof_)) return terminator(payload, !deprecate_eof_);
+            return packet_role::data;
+        case state::params:
+            if (--remaining_ == 0) {
+                if (deprecate_eof_)
+                    after_params();
+                else
+                    state_ = state::params_eof;
+            }
+            return packet_role::data;
+        case state::params_eof:
+            if (!is_eof(payload)) return packet_role::malformed;
+            after_params();
+            return packet_role::eof;
+        case state::prepare_columns:
+            if (--remaining_ == 0) state_ = deprecate_eof_ ? state::done : state::prepare_columns_eof;
+            return packet_role::data;
+        case state::prepare_columns_eof:
+            if (!is_eof(payload)) return packet_role::malformed;
             state_ = state::done;
-            return packet_role::err;
-        }
-        if (is_end_of_rows(payload, length, deprecate_eof_))
-            return terminator(payload, !deprecate_eof_);
-        return packet_role::data;
-    case state::params:
-        if (--remaining_ == 0) {
-            if (deprecate_eof_) after_params();
-            else state_ = state::params_eof;
-        }
-        return packet_role::data;
-    case state::params_eof:
-        if (!is_eof(payload)) return packet_role::malformed;
-        after_params();
-        return packet_role::eof;
-    case state::prepare_columns:
-        if (--remaining_ == 0) state_ = deprecate_eof_ ? state::done : state::prepare_columns_eof;
-        return packet_role::data;
-    case state::prepare_columns_eof:
-        if (!is_eof(payload)) return packet_role::malformed;
-        state_ = state::done;
-        return packet_role::eof;
+            return packet_role::eof;
     }
     return packet_role::malformed;
 }
 
-}  // namespace causeway::protocol
+}   // namespace causeway::protocol

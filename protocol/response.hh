@@ -14,13 +14,13 @@ namespace causeway::protocol {
 
 // What one packet of a response was.
 enum class packet_role : std::uint8_t {
-    data,          // column count, column definition, row, statistics text...
-    ok,            // an OK packet (0x00), or the OK form of an end-of-rows (0xfe)
-    eof,           // a classic EOF (0xfe, < 9 bytes)
-    err,           // an ERR packet
-    local_infile,  // the server asks the client for a file (LOAD DATA LOCAL)
-    prepare_ok,    // the first packet of a COM_STMT_PREPARE answer
-    malformed,     // not what this state allows: the connection cannot continue
+    data,   // column count, column definition, row, statistics text...
+    ok,   // an OK packet (0x00), or the OK form of an end-of-rows (0xfe)
+    eof,   // a classic EOF (0xfe, < 9 bytes)
+    err,   // an ERR packet
+    local_infile,   // the server asks the client for a file (LOAD DATA LOCAL)
+    prepare_ok,   // the first packet of a COM_STMT_PREPARE answer
+    malformed,   // not what this state allows: the connection cannot continue
 };
 
 class response_tracker {
@@ -56,16 +56,16 @@ public:
 private:
     enum class state : std::uint8_t {
         done,
-        first,          // the first packet of an answer, or of the next result set
-        columns,        // column definitions of a result set
-        columns_eof,    // the EOF after them (no DEPRECATE_EOF)
-        rows,           // rows until EOF/OK or ERR
-        params,         // COM_STMT_PREPARE: parameter definitions
+        first,   // the first packet of an answer, or of the next result set
+        columns,   // column definitions of a result set
+        columns_eof,   // the EOF after them (no DEPRECATE_EOF)
+        rows,   // rows until EOF/OK or ERR
+        params,   // COM_STMT_PREPARE: parameter definitions
         params_eof,
         prepare_columns,
         prepare_columns_eof,
-        field_list,     // COM_FIELD_LIST: column definitions until EOF
-        single,         // one packet, whatever it is (COM_STATISTICS)
+        field_list,   // COM_FIELD_LIST: column definitions until EOF
+        single,   // one packet, whatever it is (COM_STATISTICS)
         local_infile,   // the client is sending a file
     };
     packet_role terminator(std::string_view payload, bool classic_eof);
@@ -79,7 +79,7 @@ private:
     bool deprecate_eof_ = false;
     std::uint32_t capabilities_ = 0;
     std::uint64_t remaining_ = 0;   // definitions left in the current block
-    std::uint16_t columns_ = 0;     // COM_STMT_PREPARE
+    std::uint16_t columns_ = 0;   // COM_STMT_PREPARE
     std::uint16_t status_ = 0;
     bool status_seen_ = false;
     std::uint32_t statement_id_ = 0;
@@ -89,4 +89,4 @@ private:
 // OK with marker 0xfe (< 16 MiB) with DEPRECATE_EOF.
 bool is_end_of_rows(std::string_view payload, std::uint32_t length, bool deprecate_eof);
 
-}  // namespace causeway::protocol
+}   // namespace causeway::protocol

@@ -72,4 +72,4 @@ common::result<small_result> decode_small_result(const std::vector<std::string>&
     return out;
 }
 
-}  // namespace causeway::protocol
+}   // namespace causeway::protocol

@@ -27,4 +27,4 @@ struct small_result {
 // response_tracker delimited them.
 common::result<small_result> decode_small_result(const std::vector<std::string>& packets, std::uint32_t capabilities);
 
-}  // namespace causeway::protocol
+}   // namespace causeway::protocol

@@ -19,9 +19,9 @@ struct lex_options {
     // versions pass the newest here and the oldest below: a comment that
     // only some of them run is then doubtful.
     std::uint32_t server_version = 101100;
-    std::uint32_t oldest_server_version = 0;  // 0: every backend runs server_version
-    bool no_backslash_escapes = false;       // sql_mode NO_BACKSLASH_ESCAPES: '\' is an ordinary byte
-    bool ansi_quotes = false;                // sql_mode ANSI_QUOTES: "x" is a name, not a string
+    std::uint32_t oldest_server_version = 0;   // 0: every backend runs server_version
+    bool no_backslash_escapes = false;   // sql_mode NO_BACKSLASH_ESCAPES: '\' is an ordinary byte
+    bool ansi_quotes = false;   // sql_mode ANSI_QUOTES: "x" is a name, not a string
     // big5, cp932, gbk, sjis: a trailing byte of a multibyte character can be
     // 0x5C ('\'), so byte-level string scanning can disagree with the server.
     bool multibyte_unsafe_charset = false;
@@ -29,32 +29,176 @@ struct lex_options {
 
 // The vocabulary: the keywords the classifier dispatches on, MariaDB's
 // reserved words, and the built-in functions it knows.
-enum class word_id : std::uint8_t {  // keywords the classifier looks for
-    none, algorithm, alter, analyze, and_, as, authors, begin, binlog, body, call, chain, change, character,
-    charset, check, checksum, collation, columns, commit, consistent, contributors, create, data, database,
-    databases, definer, delayed, delete_, desc, describe, do_, drop, dual, end, engines, event, events, except,
-    explain, extended, fields, flush, for_, format, from, full, fulltext, function, global, grant, grants,
-    group, handler, having, high_priority, if_, ignore, in, index, indexes, insert, install, intersect, into,
-    isolation, join, json_table, keys, kill, lateral, level, like, limit, load, local, lock, low_priority,
-    names, next, no, not_, on, only, or_, order, package, partitions, password, persist, persist_only, plugins,
-    prepare, previous, privileges, procedure, purge, quick, read, recover, recursive, references, release,
-    rename, repair, replace, reset, returning, revoke, role, rollback, savepoint, schema, schemas, security,
-    select, sequence, session, set, share, show, snapshot, spatial, sql, sql_calc_found_rows, start,
-    statement, status, stop, storage, straight_join, table, tables, temporary, to, transaction, trigger,
-    triggers, truncate, union_, unique, uninstall, unlock, update, use, user, using_, value, values, view,
-    where, window, with, work, write, xa, xml,
+enum class word_id : std::uint8_t {   // keywords the classifier looks for
+    none,
+    algorithm,
+    alter,
+    analyze,
+    and_,
+    as,
+    authors,
+    begin,
+    binlog,
+    body,
+    call,
+    chain,
+    change,
+    character,
+    charset,
+    check,
+    checksum,
+    collation,
+    columns,
+    commit,
+    consistent,
+    contributors,
+    create,
+    data,
+    database,
+    databases,
+    definer,
+    delayed,
+    delete_,
+    desc,
+    describe,
+    do_,
+    drop,
+    dual,
+    end,
+    engines,
+    event,
+    events,
+    except,
+    explain,
+    extended,
+    fields,
+    flush,
+    for_,
+    format,
+    from,
+    full,
+    fulltext,
+    function,
+    global,
+    grant,
+    grants,
+    group,
+    handler,
+    having,
+    high_priority,
+    if_,
+    ignore,
+    in,
+    index,
+    indexes,
+    insert,
+    install,
+    intersect,
+    into,
+    isolation,
+    join,
+    json_table,
+    keys,
+    kill,
+    lateral,
+    level,
+    like,
+    limit,
+    load,
+    local,
+    lock,
+    low_priority,
+    names,
+    next,
+    no,
+    not_,
+    on,
+    only,
+    or_,
+    order,
+    package,
+    partitions,
+    password,
+    persist,
+    persist_only,
+    plugins,
+    prepare,
+    previous,
+    privileges,
+    procedure,
+    purge,
+    quick,
+    read,
+    recover,
+    recursive,
+    references,
+    release,
+    rename,
+    repair,
+    replace,
+    reset,
+    returning,
+    revoke,
+    role,
+    rollback,
+    savepoint,
+    schema,
+    schemas,
+    security,
+    select,
+    sequence,
+    session,
+    set,
+    share,
+    show,
+    snapshot,
+    spatial,
+    sql,
+    sql_calc_found_rows,
+    start,
+    statement,
+    status,
+    stop,
+    storage,
+    straight_join,
+    table,
+    tables,
+    temporary,
+    to,
+    transaction,
+    trigger,
+    triggers,
+    truncate,
+    union_,
+    unique,
+    uninstall,
+    unlock,
+    update,
+    use,
+    user,
+    using_,
+    value,
+    values,
+    view,
+    where,
+    window,
+    with,
+    work,
+    write,
+    xa,
+    xml,
 };
 
 enum class word_class : std::uint8_t {
     reserved,   // a reserved word: never a function name, so '(' after it opens a group
-    keyword,    // a non-reserved keyword: followed by '(' it may name a stored function
-    type_name,  // a non-reserved type name: DATETIME(6) after CAST(x AS
-    pure,       // a built-in function without session or server side effects
-    primary,    // a built-in whose answer or effect belongs to the client's primary session
+    keyword,   // a non-reserved keyword: followed by '(' it may name a stored function
+    type_name,   // a non-reserved type name: DATETIME(6) after CAST(x AS
+    pure,   // a built-in function without session or server side effects
+    primary,   // a built-in whose answer or effect belongs to the client's primary session
 };
 
 struct word_info {
-    std::string_view name;  // upper case
+    std::string_view name;   // upper case
     word_id id;
     word_class cls;
 };
@@ -75,22 +219,26 @@ bool iequals(std::string_view text, std::string_view upper);
 bool istarts_with(std::string_view text, std::string_view upper);
 
 // A /* causeway:primary */ or /* causeway:replica */ comment.
-enum class route_hint : std::uint8_t { none, primary, replica };
+enum class route_hint : std::uint8_t {
+    none,
+    primary,
+    replica
+};
 
 enum class token_kind : std::uint8_t {
-    end,               // no more input
-    word,              // unquoted identifier, keyword or number: [A-Za-z0-9_$] and bytes >= 0x80
-    quoted_name,       // `name` (or "name" under ANSI_QUOTES)
-    string,            // 'text' or "text"
-    user_variable,     // @name, @'name', @"name", @`name`
+    end,   // no more input
+    word,   // unquoted identifier, keyword or number: [A-Za-z0-9_$] and bytes >= 0x80
+    quoted_name,   // `name` (or "name" under ANSI_QUOTES)
+    string,   // 'text' or "text"
+    user_variable,   // @name, @'name', @"name", @`name`
     system_variable,   // @@name, @@session.name, @@global.name, @@local.name
-    assign,            // :=
-    punct,             // any other single byte (ch)
+    assign,   // :=
+    punct,   // any other single byte (ch)
 };
 
 struct token {
     token_kind kind = token_kind::end;
-    char ch = 0;             // punct: the byte
+    char ch = 0;   // punct: the byte
     // quoted_name, string, variables: the text contains a doubled quote or a
     // backslash escape, so `text` is the raw spelling, not the value.
     bool escaped = false;
@@ -137,4 +285,4 @@ private:
     bool doubtful_ = false;
 };
 
-}  // namespace causeway::protocol
+}   // namespace causeway::protocol

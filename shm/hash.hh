@@ -10,7 +10,12 @@
 
 namespace causeway::shm {
 
-enum class session_kind : std::uint8_t { connection = 1, user = 2, database = 3, provided = 4 };
+enum class session_kind : std::uint8_t {
+    connection = 1,
+    user = 2,
+    database = 3,
+    provided = 4
+};
 
 namespace detail {
 inline std::uint64_t mix(std::uint64_t a, std::uint64_t b) noexcept
@@ -18,9 +23,8 @@ inline std::uint64_t mix(std::uint64_t a, std::uint64_t b) noexcept
     unsigned __int128 r = (unsigned __int128)a * b;
     return std::uint64_t(r) ^ std::uint64_t(r >> 64);
 }
-inline constexpr std::uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull,
-                               k2 = 0x8ebc6af09c88c6e3ull;
-}  // namespace detail
+inline constexpr std::uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull, k2 = 0x8ebc6af09c88c6e3ull;
+}   // namespace detail
 
 inline std::uint64_t hash_bytes(std::string_view s, std::uint64_t seed) noexcept
 {
@@ -55,4 +59,4 @@ inline std::uint64_t session_key(session_kind kind, std::uint64_t id, std::uint6
     return session_key(kind, std::string_view(buf, 8), seed);
 }
 
-}  // namespace causeway::shm
+}   // namespace causeway::shm

@@ -20,14 +20,19 @@ static_assert(sizeof(word) == 8 && alignof(word) == 8);
 inline constexpr std::uint64_t segment_magic = 0x5941'5745'5355'4143ull;   // "CAUSEWAY"
 inline constexpr std::uint64_t layout_version = 1;
 
-inline constexpr std::size_t max_backends = 64;       // index 0 is the primary
-inline constexpr std::size_t max_worker_slots = 256;  // two generations during a reload
+inline constexpr std::size_t max_backends = 64;   // index 0 is the primary
+inline constexpr std::size_t max_worker_slots = 256;   // two generations during a reload
 inline constexpr std::size_t max_domains = protocol::gtid_max_domains;
-inline constexpr std::size_t backend_text_words = 6;  // 48 bytes: name, address
+inline constexpr std::size_t backend_text_words = 6;   // 48 bytes: name, address
 
 // ---------------------------------------------------------------- progress
 
-enum class backend_state : std::uint8_t { unknown = 0, up = 1, down = 2, replication_stopped = 3 };
+enum class backend_state : std::uint8_t {
+    unknown = 0,
+    up = 1,
+    down = 2,
+    replication_stopped = 3
+};
 
 // One GTID of a position: (domain << 32 | server) and seqno.
 struct gtid_slot {
@@ -41,12 +46,12 @@ struct gtid_slot {
 // fences, so a torn copy is detected, never undefined.
 struct alignas(64) progress_entry {
     word seq;
-    word backend_id;          // backend_identity() of the config entry polled
-    word status;              // see status_* below
+    word backend_id;   // backend_identity() of the config entry polled
+    word status;   // see status_* below
     gtid_slot gtid[max_domains];
     word last_good_poll_ns;   // CLOCK_MONOTONIC of the last successful poll
-    word poll_rtt_ns;         // round trip of that poll
-    word advanced_ns;         // CLOCK_MONOTONIC when the position last moved
+    word poll_rtt_ns;   // round trip of that poll
+    word advanced_ns;   // CLOCK_MONOTONIC when the position last moved
     word polls;
     word poll_errors;
 };
@@ -74,18 +79,18 @@ struct alignas(64) backend_labels {
 // Why a statement went where it went. Counted per worker; the router picks one
 // reason per routed statement.
 enum class route_reason : std::uint8_t {
-    replica_caught_up,        // a replica already at the session's position
-    replica_after_wait,       // one caught up within the wait budget
-    replica_direct,           // direct mode: freshness not checked
+    replica_caught_up,   // a replica already at the session's position
+    replica_after_wait,   // one caught up within the wait budget
+    replica_direct,   // direct mode: freshness not checked
     primary_write,
     primary_transaction,
-    primary_locking_read,     // FOR UPDATE / LOCK IN SHARE MODE
+    primary_locking_read,   // FOR UPDATE / LOCK IN SHARE MODE
     primary_unclassified,
-    primary_not_caught_up,    // no replica caught up within the budget
-    primary_table_full,       // session table full: position unknown
-    primary_session_unknown,  // overflow, spill, no floor yet, torn snapshot
-    primary_progress_old,     // poller heartbeat or snapshot older than progress_max_age_ms
-    primary_bridge,           // bridge mode
+    primary_not_caught_up,   // no replica caught up within the budget
+    primary_table_full,   // session table full: position unknown
+    primary_session_unknown,   // overflow, spill, no floor yet, torn snapshot
+    primary_progress_old,   // poller heartbeat or snapshot older than progress_max_age_ms
+    primary_bridge,   // bridge mode
     count
 };
 inline constexpr std::size_t route_reason_count = std::size_t(route_reason::count);
@@ -95,7 +100,7 @@ inline constexpr std::size_t route_reason_count = std::size_t(route_reason::coun
 // and resets connections_active after reaping it. Readers: causewayctl, tests.
 // Totals are sums over slots; a reused slot keeps counting up.
 struct alignas(64) worker_counters {
-    word pid;          // 0: slot free
+    word pid;   // 0: slot free
     word generation;   // config generation the worker runs
     word started_ns;
     word connections_accepted;
@@ -107,8 +112,8 @@ struct alignas(64) worker_counters {
     word bytes_out;
     word backend_connect_failures;
     word protocol_errors;
-    word waits;        // bounded waits for a replica to catch up
-    word wait_us;      // time spent in them
+    word waits;   // bounded waits for a replica to catch up
+    word wait_us;   // time spent in them
     word routed[route_reason_count];
 };
 
@@ -119,10 +124,10 @@ struct alignas(64) poller_counters {
     word polls;
     word poll_errors;
     word rounds;
-    word reclaim_sweeps;       // full passes over the session table
+    word reclaim_sweeps;   // full passes over the session table
     word reclaimed_entries;
     word reclaimed_spills;
-    word table_occupied;       // entries in use at the end of the last full pass
+    word table_occupied;   // entries in use at the end of the last full pass
 };
 
 // ---------------------------------------------------------------- session table
@@ -139,7 +144,7 @@ inline constexpr std::size_t bucket_entries = 5;
 // key, CAS-max on slots) and reclaimers (the poller; a worker whose buckets
 // are full), see session_table.cc. Readers: workers, causewayctl (loads only).
 struct table_entry {
-    word key;       // key_* bits below; 0 = empty
+    word key;   // key_* bits below; 0 = empty
     word slot[2];
 };
 struct alignas(128) table_bucket {
@@ -152,7 +157,7 @@ struct alignas(128) table_bucket {
 // compare-and-swap still sees the version it read has raced with no update
 // (fooling it would take 2^31 updates of one entry within one reclaim step).
 inline constexpr unsigned key_tag_shift = 32;
-inline constexpr std::uint64_t key_overflow = 1ull << 31;     // a domain did not fit
+inline constexpr std::uint64_t key_overflow = 1ull << 31;   // a domain did not fit
 inline constexpr std::uint64_t key_version_mask = (1ull << 31) - 1;
 
 // Slot word: domain index + 1 (4 bits, 0 = slot unused) | seqno (60 bits).
@@ -171,11 +176,11 @@ inline constexpr std::uint64_t bucket_low_mask = (1ull << 59) - 1;
 
 // Multi-writer counts, bumped with fetch_add on rare paths only.
 struct alignas(64) table_stats {
-    word updates_full;              // no room in either bucket: spilled
-    word updates_overflow;          // a domain did not fit the entry (or seqno >= 2^60)
+    word updates_full;   // no room in either bucket: spilled
+    word updates_overflow;   // a domain did not fit the entry (or seqno >= 2^60)
     word updates_unrepresentable;   // more GTID domains than the directory holds
-    word update_restarts;           // an update raced with a reclaim and started over
-    word inline_reclaims;           // entries freed by an update that found its buckets full
+    word update_restarts;   // an update raced with a reclaim and started over
+    word inline_reclaims;   // entries freed by an update that found its buckets full
 };
 
 // A table region: buckets at this offset. Region 0 holds the position of
@@ -194,13 +199,13 @@ inline constexpr std::size_t table_regions = 2;
 // watermark and the spill position. Indexes are directory positions.
 struct alignas(64) session_state {
     word domain_id[max_domains];   // id + 1, 0 = free; claimed once by CAS, never freed
-    word floor_set;                // 0 until the poller's first primary poll (init_floor)
-    word directory_full;           // a domain past max_domains was seen: all lookups unknown
-    word spill_marks;              // fetch_add: unique numbers for global bucket spill marks
-    alignas(64) word floor[max_domains];       // CAS-max; writers: init_floor, reclaimers
+    word floor_set;   // 0 until the poller's first primary poll (init_floor)
+    word directory_full;   // a domain past max_domains was seen: all lookups unknown
+    word spill_marks;   // fetch_add: unique numbers for global bucket spill marks
+    alignas(64) word floor[max_domains];   // CAS-max; writers: init_floor, reclaimers
     alignas(64) word watermark[max_domains];   // CAS-max; writer: poller (applied by all live replicas)
-    alignas(64) word spill[max_domains];       // CAS-max; writers: updaters whose entry overflowed
-                                               // or whose spill a bucket's meta cannot hold
+    alignas(64) word spill[max_domains];   // CAS-max; writers: updaters whose entry overflowed
+        // or whose spill a bucket's meta cannot hold
 };
 
 // ---------------------------------------------------------------- header
@@ -211,7 +216,7 @@ struct alignas(64) session_state {
 struct alignas(64) segment_header {
     word magic;
     word layout_version;
-    word creator_pid;           // written first, so a half-built segment has an owner
+    word creator_pid;   // written first, so a half-built segment has an owner
     word creator_start_ticks;   // /proc/PID/stat starttime: detects pid reuse
     std::uint64_t header_size;
     std::uint64_t total_size;
@@ -220,10 +225,10 @@ struct alignas(64) segment_header {
     std::uint64_t workers_offset;
     std::uint64_t poller_offset;
     std::uint64_t created_realtime_ns;   // instance start, for display
-    std::uint64_t hash_seed;             // session_key() seed, random per segment
+    std::uint64_t hash_seed;   // session_key() seed, random per segment
     table_region table[table_regions];
     word config_generation;   // writer: supervisor (bumped per applied reload)
-    word flags;               // reserved
+    word flags;   // reserved
 
     alignas(64) word poller_heartbeat_ns;   // writer: poller, each round (CLOCK_MONOTONIC)
 
@@ -233,7 +238,10 @@ struct alignas(64) segment_header {
 
 // ---------------------------------------------------------------- sizes
 
-inline constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a) { return (n + a - 1) / a * a; }
+inline constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a)
+{
+    return (n + a - 1) / a * a;
+}
 
 struct segment_plan {
     std::uint64_t progress_offset, labels_offset, workers_offset, poller_offset;
@@ -279,4 +287,4 @@ static_assert(std::is_standard_layout_v<segment_header> && std::is_standard_layo
 // 1 M sessions at 70% fill (1.43 M entries) fit well under 64 MiB.
 static_assert(plan_segment(1430000).total_size <= 40ull << 20);
 
-}  // namespace causeway::shm
+}   // namespace causeway::shm

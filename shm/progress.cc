@@ -36,7 +36,7 @@ std::string load_text(const word (&src)[backend_text_words])
     return std::string(buf, strnlen(buf, sizeof buf));
 }
 
-}  // namespace
+}   // namespace
 
 bool progress_snapshot::fresh(std::uint64_t now_ns, std::uint64_t max_age_ns) const noexcept
 {
@@ -64,9 +64,8 @@ void progress_block::publish(std::size_t backend, const progress_snapshot& s) no
     progress_entry& e = entries_[backend];
     std::size_t n = std::min(s.position.size(), max_domains);
     std::uint64_t status = std::uint64_t(s.state) | (s.io_running ? status_io_running : 0) |
-                           (s.sql_running ? status_sql_running : 0) | (s.read_only ? status_read_only : 0) |
-                           (std::uint64_t(n) << status_count_shift) |
-                           (std::uint64_t(s.last_error) << status_error_shift);
+        (s.sql_running ? status_sql_running : 0) | (s.read_only ? status_read_only : 0) |
+        (std::uint64_t(n) << status_count_shift) | (std::uint64_t(s.last_error) << status_error_shift);
 
     std::uint64_t odd = seqlock_write_begin(e.seq);
     e.backend_id.store(s.backend_id, relaxed);
@@ -179,4 +178,4 @@ bool progress_block::label(std::size_t backend, std::string& name, std::string& 
     return false;
 }
 
-}  // namespace causeway::shm
+}   // namespace causeway::shm

@@ -77,4 +77,4 @@ private:
     backend_labels* labels_ = nullptr;
 };
 
-}  // namespace causeway::shm
+}   // namespace causeway::shm

@@ -5,15 +5,15 @@
 #include "shm/segment.hh"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <limits.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -43,8 +43,9 @@ common::error ipc_error(const std::string& what, const bip::interprocess_excepti
 common::status check_name(const std::string& name)
 {
     if (name.size() < 2 || name[0] != '/' || name.find('/', 1) != std::string::npos || name.size() > NAME_MAX)
-        return common::error{EINVAL, "shared memory name '" + name + "' must be '/' followed by up to " +
-                                         std::to_string(NAME_MAX - 1) + " characters without '/'"};
+        return common::error{EINVAL,
+                             "shared memory name '" + name + "' must be '/' followed by up to " +
+                                 std::to_string(NAME_MAX - 1) + " characters without '/'"};
     return {};
 }
 
@@ -85,7 +86,13 @@ common::status validate(const segment_header& h, std::size_t size, const std::st
 
 // What is already under `name`, for create(): nothing, a live owner (refuse),
 // a dead owner, something invalid (replace), or an error (say so: permissions).
-enum class found { nothing, live, dead, invalid, error };
+enum class found {
+    nothing,
+    live,
+    dead,
+    invalid,
+    error
+};
 
 found inspect(const std::string& name, pid_t& owner, std::string& why, int& code)
 {
@@ -126,7 +133,7 @@ T* construct(std::byte* base, std::uint64_t offset, std::size_t n = 1)
     return p;
 }
 
-}  // namespace
+}   // namespace
 
 std::uint64_t process_start_ticks(pid_t pid)
 {
@@ -169,22 +176,21 @@ common::result<segment> segment::create(const common::config& cfg)
     int code = 0;
     segment_origin origin = segment_origin::created;
     switch (inspect(name, owner, why, code)) {
-    case found::nothing:
-        break;
-    case found::live:
-        return common::error{EBUSY, "shared memory " + name + " is in use by causewayd pid " + std::to_string(owner) +
-                                        ": is another instance running with the same listen port or shm_name?"};
-    case found::dead:
-        CW_LOG(LOG_WARNING, "replacing shared memory %s: its creator (pid %d) is no longer running", name.c_str(),
-               int(owner));
-        origin = segment_origin::replaced_dead;
-        break;
-    case found::invalid:
-        CW_LOG(LOG_WARNING, "recreating %s", why.c_str());
-        origin = segment_origin::replaced_invalid;
-        break;
-    case found::error:
-        return common::error{code, why};
+        case found::nothing: break;
+        case found::live:
+            return common::error{EBUSY,
+                                 "shared memory " + name + " is in use by causewayd pid " + std::to_string(owner) +
+                                     ": is another instance running with the same listen port or shm_name?"};
+        case found::dead:
+            CW_LOG(LOG_WARNING, "replacing shared memory %s: its creator (pid %d) is no longer running", name.c_str(),
+                   int(owner));
+            origin = segment_origin::replaced_dead;
+            break;
+        case found::invalid:
+            CW_LOG(LOG_WARNING, "recreating %s", why.c_str());
+            origin = segment_origin::replaced_invalid;
+            break;
+        case found::error: return common::error{code, why};
     }
     if (origin != segment_origin::created) bip::shared_memory_object::remove(name.c_str());
 
@@ -306,7 +312,10 @@ progress_block segment::progress() const noexcept
                           reinterpret_cast<backend_labels*>(base_ + h.labels_offset));
 }
 
-session_table segment::sessions() const noexcept { return session_table(&header(), 0, base_); }
+session_table segment::sessions() const noexcept
+{
+    return session_table(&header(), 0, base_);
+}
 
 worker_counters* segment::worker(std::size_t slot) const noexcept
 {
@@ -319,4 +328,4 @@ poller_counters& segment::poller() const noexcept
     return *reinterpret_cast<poller_counters*>(base_ + header().poller_offset);
 }
 
-}  // namespace causeway::shm
+}   // namespace causeway::shm

@@ -25,10 +25,10 @@ namespace causeway::shm {
 
 // What create() found under the name.
 enum class segment_origin : std::uint8_t {
-    created,            // nothing there
-    replaced_dead,      // a segment whose creator is no longer running
+    created,   // nothing there
+    replaced_dead,   // a segment whose creator is no longer running
     replaced_invalid,   // wrong magic, layout version or size: recreated
-    attached,           // attach(): an existing segment
+    attached,   // attach(): an existing segment
 };
 
 class segment {
@@ -85,4 +85,4 @@ private:
 std::uint64_t process_start_ticks(pid_t pid);
 bool process_alive(pid_t pid, std::uint64_t start_ticks);
 
-}  // namespace causeway::shm
+}   // namespace causeway::shm

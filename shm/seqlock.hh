@@ -54,4 +54,4 @@ inline void cpu_relax() noexcept
 #endif
 }
 
-}  // namespace causeway::shm
+}   // namespace causeway::shm

@@ -34,13 +34,22 @@ std::uint64_t tag_of(std::uint64_t key) noexcept
     std::uint64_t t = key >> 32;
     return t ? t : 1;   // tag 0 marks an empty key word
 }
-std::uint64_t key_tag(std::uint64_t kw) noexcept { return kw >> key_tag_shift; }
+std::uint64_t key_tag(std::uint64_t kw) noexcept
+{
+    return kw >> key_tag_shift;
+}
 std::uint64_t bump_version(std::uint64_t kw) noexcept
 {
     return (kw & ~key_version_mask) | ((kw + 1) & key_version_mask);
 }
-int slot_domain(std::uint64_t w) noexcept { return int(w >> slot_domain_shift) - 1; }   // -1: unused
-std::uint64_t slot_seqno(std::uint64_t w) noexcept { return w & slot_seqno_max; }
+int slot_domain(std::uint64_t w) noexcept
+{
+    return int(w >> slot_domain_shift) - 1;
+}   // -1: unused
+std::uint64_t slot_seqno(std::uint64_t w) noexcept
+{
+    return w & slot_seqno_max;
+}
 std::uint64_t make_slot(int idx, std::uint64_t seqno) noexcept
 {
     return (std::uint64_t(idx + 1) << slot_domain_shift) | seqno;
@@ -64,7 +73,7 @@ bool slot_covered(std::uint64_t w, const std::uint64_t (&wm)[max_domains]) noexc
     return d >= 0 && std::size_t(d) < max_domains && wm[d] >= slot_seqno(w);
 }
 
-}  // namespace
+}   // namespace
 
 session_table::session_table(segment_header* header, std::size_t region, std::byte* base) noexcept
     : header_(header),
@@ -347,14 +356,14 @@ void session_table::publish_watermark(const protocol::gtid_position& applied) no
 std::size_t session_table::reclaim_bucket(std::size_t b, const std::uint64_t (&wm)[max_domains],
                                           reclaim_result& r) noexcept
 {
-    auto covered_spill = [&](std::uint64_t (&sp)[max_domains]) {
+    auto covered_spill = [&](std::uint64_t(&sp)[max_domains]) {
         for (std::size_t d = 0; d < max_domains; ++d) {
             sp[d] = state_->spill[d].load(relaxed);   // after an acquire of the flag
             if (sp[d] > wm[d]) return false;
         }
         return true;
     };
-    auto raise_floor_to_spill = [&](const std::uint64_t (&sp)[max_domains]) {
+    auto raise_floor_to_spill = [&](const std::uint64_t(&sp)[max_domains]) {
         for (std::size_t d = 0; d < max_domains; ++d)
             if (sp[d]) cas_max(state_->floor[d], sp[d]);
     };
@@ -417,7 +426,10 @@ reclaim_result session_table::reclaim(std::size_t first, std::size_t count) noex
     return r;
 }
 
-bool session_table::floor_set() const noexcept { return state_->floor_set.load(acquire) != 0; }
+bool session_table::floor_set() const noexcept
+{
+    return state_->floor_set.load(acquire) != 0;
+}
 
 namespace {
 protocol::gtid_position by_directory(const session_state& st, const word (&values)[max_domains])
@@ -430,9 +442,12 @@ protocol::gtid_position by_directory(const session_state& st, const word (&value
     }
     return p;
 }
-}  // namespace
+}   // namespace
 
-protocol::gtid_position session_table::floor() const noexcept { return by_directory(*state_, state_->floor); }
+protocol::gtid_position session_table::floor() const noexcept
+{
+    return by_directory(*state_, state_->floor);
+}
 
 protocol::gtid_position session_table::watermark() const noexcept
 {
@@ -492,4 +507,4 @@ std::size_t session_table::spilled_buckets() const noexcept
     return n;
 }
 
-}  // namespace causeway::shm
+}   // namespace causeway::shm

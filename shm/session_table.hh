@@ -26,11 +26,11 @@
 namespace causeway::shm {
 
 enum class lookup_status : std::uint8_t {
-    known,            // position = max(session's last write, floor)
-    no_floor,         // the poller has not set the floor yet (segment just created)
-    overflow,         // the session wrote in more domains than an entry holds
-    spilled,          // a write hashing to the same buckets found the table full
-    unrepresentable,  // more GTID domains seen than the segment can hold
+    known,   // position = max(session's last write, floor)
+    no_floor,   // the poller has not set the floor yet (segment just created)
+    overflow,   // the session wrote in more domains than an entry holds
+    spilled,   // a write hashing to the same buckets found the table full
+    unrepresentable,   // more GTID domains seen than the segment can hold
 };
 
 struct lookup_result {
@@ -43,23 +43,23 @@ struct lookup_result {
 
 enum class update_status : std::uint8_t {
     stored,
-    overflow,          // stored, but lookups answer unknown until reclaimed
-    full,              // not stored: the key's buckets are full (spilled)
+    overflow,   // stored, but lookups answer unknown until reclaimed
+    full,   // not stored: the key's buckets are full (spilled)
     unrepresentable,   // not stored: too many GTID domains; all lookups unknown
 };
 
 // One entry in use, as copy_entries() reads it: not a lookup (no floor, no
 // other entry of the same tag), just what the entry itself holds.
 struct session_entry {
-    std::uint32_t tag = 0;    // the high 32 bits of the session key (1 when they are 0)
-    bool overflow = false;    // a domain did not fit: lookups of it answer unknown
+    std::uint32_t tag = 0;   // the high 32 bits of the session key (1 when they are 0)
+    bool overflow = false;   // a domain did not fit: lookups of it answer unknown
     protocol::gtid_position position;   // the entry's seqnos; server ids are 0
 };
 
 struct reclaim_result {
-    std::size_t scanned = 0;     // entries in use that were looked at
+    std::size_t scanned = 0;   // entries in use that were looked at
     std::size_t reclaimed = 0;   // entries freed
-    std::size_t spills = 0;      // bucket spill marks cleared
+    std::size_t spills = 0;   // bucket spill marks cleared
 };
 
 class session_table {
@@ -138,4 +138,4 @@ private:
     std::size_t buckets_ = 0;
 };
 
-}  // namespace causeway::shm
+}   // namespace causeway::shm

@@ -23,7 +23,10 @@ backend_conn::backend_conn(event_base* base, int index, std::string name, const 
 {
 }
 
-std::string backend_conn::describe() const { return "backend '" + name_ + "' (" + addr_.to_string() + ")"; }
+std::string backend_conn::describe() const
+{
+    return "backend '" + name_ + "' (" + addr_.to_string() + ")";
+}
 
 bool backend_conn::start(const common::resolved_address& addr, const login_params& params, int timeout_ms)
 {
@@ -53,8 +56,10 @@ void backend_conn::fail(const std::string& why, const std::string& server_error)
     bool was_ready = state_ == state::ready;
     state_ = state::failed;
     if (bev_) bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
-    if (was_ready) events_.backend_closed(*this, why);
-    else events_.backend_login_failed(*this, why, server_error);
+    if (was_ready)
+        events_.backend_closed(*this, why);
+    else
+        events_.backend_login_failed(*this, why, server_error);
 }
 
 void backend_conn::on_event(bufferevent*, short what, void* arg)
@@ -67,9 +72,12 @@ void backend_conn::on_event(bufferevent*, short what, void* arg)
         return;
     }
     std::string why;
-    if (what & BEV_EVENT_TIMEOUT) why = "timed out";
-    else if (what & BEV_EVENT_EOF) why = "closed the connection";
-    else why = strerror(EVUTIL_SOCKET_ERROR());
+    if (what & BEV_EVENT_TIMEOUT)
+        why = "timed out";
+    else if (what & BEV_EVENT_EOF)
+        why = "closed the connection";
+    else
+        why = strerror(EVUTIL_SOCKET_ERROR());
     if (self.state_ == state::connecting) why = "connect: " + why;
     self.fail(why);
 }
@@ -79,8 +87,10 @@ void backend_conn::on_read(bufferevent*, void* arg)
     auto& self = *static_cast<backend_conn*>(arg);
     // The greeting can be read before the connect event is delivered.
     if (self.state_ == state::connecting) self.state_ = state::greeting;
-    if (self.state_ == state::ready) self.events_.backend_readable(self);
-    else if (self.state_ == state::greeting || self.state_ == state::auth_sent) self.login_step();
+    if (self.state_ == state::ready)
+        self.events_.backend_readable(self);
+    else if (self.state_ == state::greeting || self.state_ == state::auth_sent)
+        self.login_step();
 }
 
 void backend_conn::on_write(bufferevent*, void* arg)
@@ -94,8 +104,8 @@ void backend_conn::answer_greeting(const server_greeting& g)
     server_connection_id_ = g.connection_id;
     // What the client negotiated with us, minus what we cannot relay, plus what
     // the proxy needs itself (session tracking carries each write's GTID).
-    std::uint32_t want = (params_.client_capabilities & cap::proxy_offers) | cap::protocol_41 |
-                         cap::secure_connection | cap::plugin_auth | cap::session_track | cap::long_password;
+    std::uint32_t want = (params_.client_capabilities & cap::proxy_offers) | cap::protocol_41 | cap::secure_connection |
+        cap::plugin_auth | cap::session_track | cap::long_password;
     want &= ~(cap::connect_with_db | cap::ssl | cap::compress);
     if (!params_.database.empty()) want |= cap::connect_with_db;
     capabilities_ = want & (g.capabilities | cap::long_password);
@@ -154,7 +164,8 @@ void backend_conn::login_step()
             auto sw = parse_auth_switch(payload);
             if (!sw) return fail(sw.err().message);
             if (sw->plugin != native_password_plugin)
-                return fail("backend asks for auth plugin '" + sw->plugin + "'; only mysql_native_password is supported");
+                return fail("backend asks for auth plugin '" + sw->plugin +
+                            "'; only mysql_native_password is supported");
             std::string token = native_password_token(params_.password, sw->data);
             std::string pkt = frame_packet(token, next_seq_++);
             bufferevent_write(bev_.get(), pkt.data(), pkt.size());
@@ -164,7 +175,7 @@ void backend_conn::login_step()
     }
 }
 
-}  // namespace causeway::worker
+}   // namespace causeway::worker
 
 namespace causeway::worker {
 
@@ -173,8 +184,10 @@ void backend_conn::send_internal(std::string_view payload, std::uint64_t tag)
     internal_.push_back({command(std::uint8_t(payload[0])), tag});
     std::string pkt = frame_packet(payload, 0);
     // Before the login completes the bytes would be read as part of it.
-    if (state_ != state::ready) after_login_ += pkt;
-    else bufferevent_write(bev_.get(), pkt.data(), pkt.size());
+    if (state_ != state::ready)
+        after_login_ += pkt;
+    else
+        bufferevent_write(bev_.get(), pkt.data(), pkt.size());
 }
 
 void backend_conn::send_no_answer(std::string_view payload)
@@ -227,4 +240,4 @@ bool backend_conn::next_internal_answer(internal_answer& out, bool& broken)
     return false;
 }
 
-}  // namespace causeway::worker
+}   // namespace causeway::worker

@@ -46,9 +46,9 @@ struct login_params {
 // The answer to a command the proxy sent for itself (see send_internal).
 struct internal_answer {
     std::uint64_t tag = 0;
-    bool ok = false;                 // not an ERR
-    std::uint32_t statement_id = 0;  // COM_STMT_PREPARE
-    std::string error;               // the server's message when !ok
+    bool ok = false;   // not an ERR
+    std::uint32_t statement_id = 0;   // COM_STMT_PREPARE
+    std::string error;   // the server's message when !ok
 };
 
 class backend_conn {
@@ -86,7 +86,14 @@ public:
     evbuffer* output() const { return bufferevent_get_output(bev_.get()); }
 
 private:
-    enum class state : std::uint8_t { idle, connecting, greeting, auth_sent, ready, failed };
+    enum class state : std::uint8_t {
+        idle,
+        connecting,
+        greeting,
+        auth_sent,
+        ready,
+        failed
+    };
     static void on_read(bufferevent*, void* arg);
     static void on_write(bufferevent*, void* arg);
     static void on_event(bufferevent*, short what, void* arg);
@@ -116,4 +123,4 @@ private:
     std::string after_login_;   // internal commands queued before the login completed
 };
 
-}  // namespace causeway::worker
+}   // namespace causeway::worker

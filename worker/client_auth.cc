@@ -4,11 +4,11 @@
 #include <string.h>
 
 #include "common/log.hh"
-#include "shm/counters.hh"
 #include "protocol/auth.hh"
 #include "protocol/bytes.hh"
 #include "protocol/constants.hh"
 #include "protocol/ok_err.hh"
+#include "shm/counters.hh"
 #include "worker/client_session.hh"
 
 namespace causeway::worker {
@@ -22,9 +22,9 @@ constexpr std::uint8_t default_charset = 45;
 std::string access_denied(std::string_view user, std::string_view host, bool with_password)
 {
     return "Access denied for user '" + std::string(user) + "'@'" + std::string(host) +
-           "' (using password: " + (with_password ? "YES" : "NO") + ")";
+        "' (using password: " + (with_password ? "YES" : "NO") + ")";
 }
-}  // namespace
+}   // namespace
 
 void client_session::start()
 {
@@ -96,7 +96,8 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
         plan_ = command_plan{};
         state_ = state::waiting_backend;
         if (!open_backend(0)) {
-            send_error(er::backend_unavailable, "HY000", "Can't connect to the primary: out of resources", login_ok_seq_);
+            send_error(er::backend_unavailable, "HY000", "Can't connect to the primary: out of resources",
+                       login_ok_seq_);
             close_after_flush();
         }
         return;
@@ -132,4 +133,4 @@ void client_session::handle_change_user(std::string_view payload)
     send_packet(build_auth_switch(native_password_plugin, scramble_), 1);
 }
 
-}  // namespace causeway::worker
+}   // namespace causeway::worker

@@ -44,7 +44,7 @@ std::string quoted_use(std::string_view db)
     }
     return q + "`";
 }
-}  // namespace
+}   // namespace
 
 // Fills plan_ for the command `payload`; false when the command was answered
 // here (an error) and must not be sent anywhere.
@@ -60,61 +60,58 @@ bool client_session::plan_command(std::string_view payload)
         return r.u32();
     };
     switch (plan_.cmd) {
-    case command::query:
-        if (bridge && cfg.session() != common::session_id_kind::provided_in_dbname) {
-            std::string_view sql = payload.substr(1);
-            return sql.size() < 128 && sql.size() > 4 ? plan_kill(sql) : true;
-        }
-        return plan_query(payload);
-    case command::init_db: {
-        std::string_view name = payload.substr(1);
-        std::string db(name), provided;
-        if (cfg.session() == common::session_id_kind::provided_in_dbname) {
-            auto parts = split_session_id(name);
-            if (!parts) {
-                reject_command(er_wrong_db_name, "42000", parts.err().message);
-                return false;
+        case command::query:
+            if (bridge && cfg.session() != common::session_id_kind::provided_in_dbname) {
+                std::string_view sql = payload.substr(1);
+                return sql.size() < 128 && sql.size() > 4 ? plan_kill(sql) : true;
             }
-            db = parts->database;
-            provided = parts->session_id;
-            if (db.size() != name.size()) {
-                plan_.rewritten = true;
-                plan_.payload = "\x02" + db;
+            return plan_query(payload);
+        case command::init_db: {
+            std::string_view name = payload.substr(1);
+            std::string db(name), provided;
+            if (cfg.session() == common::session_id_kind::provided_in_dbname) {
+                auto parts = split_session_id(name);
+                if (!parts) {
+                    reject_command(er_wrong_db_name, "42000", parts.err().message);
+                    return false;
+                }
+                db = parts->database;
+                provided = parts->session_id;
+                if (db.size() != name.size()) {
+                    plan_.rewritten = true;
+                    plan_.payload = "\x02" + db;
+                }
             }
+            plan_.after.set_database = true;
+            plan_.after.database = db;
+            plan_.after.provided = provided;
+            plan_.after.replay = true;
+            plan_.after.is_use = true;
+            plan_.after.replay_payload = "\x02" + db;
+            return true;
         }
-        plan_.after.set_database = true;
-        plan_.after.database = db;
-        plan_.after.provided = provided;
-        plan_.after.replay = true;
-        plan_.after.is_use = true;
-        plan_.after.replay_payload = "\x02" + db;
-        return true;
-    }
-    case command::stmt_prepare:
-        if (bridge) return true;
-        plan_.after.prepare = true;
-        plan_.after.prepare_sql = std::string(payload.substr(1));
-        return true;
-    case command::stmt_execute:
-        if (bridge) return true;
-        return plan_execute(payload);
-    case command::stmt_close:
-        plan_.after.close_statement = true;
-        plan_.after.statement_id = statement_id();
-        return true;
-    case command::stmt_send_long_data:
-        plan_.after.long_data = true;
-        plan_.after.statement_id = statement_id();
-        return true;
-    case command::stmt_reset:
-        plan_.after.long_data_reset = true;
-        plan_.after.statement_id = statement_id();
-        return true;
-    case command::reset_connection:
-        plan_.after.reset_session = true;
-        return true;
-    default:
-        return true;
+        case command::stmt_prepare:
+            if (bridge) return true;
+            plan_.after.prepare = true;
+            plan_.after.prepare_sql = std::string(payload.substr(1));
+            return true;
+        case command::stmt_execute:
+            if (bridge) return true;
+            return plan_execute(payload);
+        case command::stmt_close:
+            plan_.after.close_statement = true;
+            plan_.after.statement_id = statement_id();
+            return true;
+        case command::stmt_send_long_data:
+            plan_.after.long_data = true;
+            plan_.after.statement_id = statement_id();
+            return true;
+        case command::stmt_reset:
+            plan_.after.long_data_reset = true;
+            plan_.after.statement_id = statement_id();
+            return true;
+        case command::reset_connection: plan_.after.reset_session = true; return true;
+        default: return true;
     }
 }
 
@@ -156,10 +153,12 @@ bool client_session::plan_kill(std::string_view sql)
     for (client_session* s = ctx_.sessions; s; s = s->next)
         if (s->id() == std::uint32_t(id)) target = s;
     if (!target) {
-        reject_command(1094, "HY000", "Unknown thread id: " + std::to_string(id) +
-                                          (((id >> 22) & 0xff) != std::uint64_t(ctx_.worker_id & 0xff)
-                                               ? " (it belongs to another Causeway worker; KILL it from that worker's connections or on the server)"
-                                               : ""));
+        reject_command(1094, "HY000",
+                       "Unknown thread id: " + std::to_string(id) +
+                           (((id >> 22) & 0xff) != std::uint64_t(ctx_.worker_id & 0xff)
+                                ? " (it belongs to another Causeway worker; KILL it from that worker's connections or "
+                                  "on the server)"
+                                : ""));
         return false;
     }
     int backend = 0;
@@ -195,73 +194,73 @@ bool client_session::plan_query(std::string_view payload)
     statement_info s = classify(sql);
     after_ok& a = plan_.after;
     switch (s.kind) {
-    case statement_kind::use_database: {
-        std::string db(s.name), provided;
-        if (cfg.session() == common::session_id_kind::provided_in_dbname) {
-            auto parts = split_session_id(s.name);
-            if (!parts) {
-                reject_command(er_wrong_db_name, "42000", parts.err().message);
-                return false;
+        case statement_kind::use_database: {
+            std::string db(s.name), provided;
+            if (cfg.session() == common::session_id_kind::provided_in_dbname) {
+                auto parts = split_session_id(s.name);
+                if (!parts) {
+                    reject_command(er_wrong_db_name, "42000", parts.err().message);
+                    return false;
+                }
+                db = parts->database;
+                provided = parts->session_id;
+                if (!provided.empty()) {
+                    plan_.rewritten = true;
+                    plan_.payload = quoted_use(db);
+                }
             }
-            db = parts->database;
-            provided = parts->session_id;
-            if (!provided.empty()) {
-                plan_.rewritten = true;
-                plan_.payload = quoted_use(db);
-            }
-        }
-        a.set_database = true;
-        a.database = db;
-        a.provided = provided;
-        a.replay = true;
-        a.is_use = true;
-        a.replay_payload = quoted_use(db);
-        break;
-    }
-    case statement_kind::set_transaction_read_only:
-    case statement_kind::set_transaction_read_write:
-        if (s.scope == tx_scope::next_transaction) {
-            // One transaction's characteristic: used by the next BEGIN, not replayed.
-            a.next_read_only = s.kind == statement_kind::set_transaction_read_only ? 1 : 0;
+            a.set_database = true;
+            a.database = db;
+            a.provided = provided;
+            a.replay = true;
+            a.is_use = true;
+            a.replay_payload = quoted_use(db);
             break;
         }
-        [[fallthrough]];
-    case statement_kind::set_session_state:
-        // Replayed on replica connections before their next read. A SET that
-        // cannot be replayed verbatim leaves the replicas' state unknown.
-        a.replay = true;
-        a.replay_payload = std::string(payload);
-        if (!s.replayable) a.replay_payload.clear();
-        a.retrack = mentions(sql, "session_track_system_variables");
-        if (s.scope == tx_scope::session && s.kind != statement_kind::set_session_state)
-            a.session_read_only = s.kind == statement_kind::set_transaction_read_only;
-        break;
-    case statement_kind::set_autocommit:
-        // Never replayed: autocommit=0 on a replica connection would open a
-        // transaction whose snapshot goes stale. Other assignments in the same
-        // SET make the replicas' state unknown.
-        if (s.assignments > 1) {
+        case statement_kind::set_transaction_read_only:
+        case statement_kind::set_transaction_read_write:
+            if (s.scope == tx_scope::next_transaction) {
+                // One transaction's characteristic: used by the next BEGIN, not replayed.
+                a.next_read_only = s.kind == statement_kind::set_transaction_read_only ? 1 : 0;
+                break;
+            }
+            [[fallthrough]];
+        case statement_kind::set_session_state:
+            // Replayed on replica connections before their next read. A SET that
+            // cannot be replayed verbatim leaves the replicas' state unknown.
             a.replay = true;
-            a.replay_payload.clear();
-        }
-        break;
-    case statement_kind::create_temporary_table:
-        a.temp_created.push_back(std::string(s.schema.empty() ? std::string_view(identity_.database) : s.schema) +
-                                 "." + std::string(s.name));
-        break;
-    case statement_kind::drop_table:
-        for (const auto& t : s.table_refs())
-            a.temp_dropped.push_back(std::string(t.schema.empty() ? std::string_view(identity_.database) : t.schema) +
-                                     "." + std::string(t.table));
-        break;
-    default:
-        break;
+            a.replay_payload = std::string(payload);
+            if (!s.replayable) a.replay_payload.clear();
+            a.retrack = mentions(sql, "session_track_system_variables");
+            if (s.scope == tx_scope::session && s.kind != statement_kind::set_session_state)
+                a.session_read_only = s.kind == statement_kind::set_transaction_read_only;
+            break;
+        case statement_kind::set_autocommit:
+            // Never replayed: autocommit=0 on a replica connection would open a
+            // transaction whose snapshot goes stale. Other assignments in the same
+            // SET make the replicas' state unknown.
+            if (s.assignments > 1) {
+                a.replay = true;
+                a.replay_payload.clear();
+            }
+            break;
+        case statement_kind::create_temporary_table:
+            a.temp_created.push_back(std::string(s.schema.empty() ? std::string_view(identity_.database) : s.schema) +
+                                     "." + std::string(s.name));
+            break;
+        case statement_kind::drop_table:
+            for (const auto& t : s.table_refs())
+                a.temp_dropped.push_back(
+                    std::string(t.schema.empty() ? std::string_view(identity_.database) : t.schema) + "." +
+                    std::string(t.table));
+            break;
+        default: break;
     }
     if (cfg.routing() == routing_mode::bridge) return true;
     route_read(s);
     if (plan_.backend != 0) plan_.original = std::string(payload);
     plan_.uses_next_read_only = next_read_only_ && s.kind != statement_kind::set_transaction_read_only &&
-                                s.kind != statement_kind::set_transaction_read_write;
+        s.kind != statement_kind::set_transaction_read_write;
     return true;
 }
 
@@ -336,7 +335,7 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
     r.pinned_backend = pinned_;
     r.next_transaction_read_only = session_read_only_ || next_read_only_;
     bool read_only_begin = s.kind == statement_kind::begin_read_only ||
-                           (s.kind == statement_kind::begin && (session_read_only_ || next_read_only_));
+        (s.kind == statement_kind::begin && (session_read_only_ || next_read_only_));
     // A read-only transaction may read any table: none may be temporary.
     r.touches_temporary_table = read_only_begin ? !temporary_.empty() : temporary_.touches(s, identity_.database);
     r.replica_state_unknown = replay_.overflowed() || positions_unknown_;
@@ -352,7 +351,8 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
         r.requirement = requirement_status::known;
         for (const auto& k : keys_) {
             shm::lookup_result l = ctx_.table.lookup(ctx_.table.key(shm::session_kind(k.kind), k.id));
-            if (l.status == shm::lookup_status::spilled) r.requirement = requirement_status::table_full;
+            if (l.status == shm::lookup_status::spilled)
+                r.requirement = requirement_status::table_full;
             else if (!l.known()) {
                 if (r.requirement == requirement_status::known) r.requirement = requirement_status::unknown;
             } else if (!r.required.merge_max(l.position)) {
@@ -368,8 +368,8 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
         read_candidate c;
         c.backend = int(i);
         c.usable = snap.ok && snap.backend_id == ctx_.backend_ids[i] && now >= ctx_.avoid_until_ns[i] &&
-                   snap.fresh(now, max_age) &&
-                   (snap.state == shm::backend_state::up || snap.state == shm::backend_state::replication_stopped);
+            snap.fresh(now, max_age) &&
+            (snap.state == shm::backend_state::up || snap.state == shm::backend_state::replication_stopped);
         c.position = snap.position;
         c.outstanding = ctx_.outstanding[i];
         candidates.push_back(c);
@@ -399,7 +399,7 @@ void client_session::monotonic_requirement(route_request& r, std::vector<read_ca
     if (last_read_backend_ <= 0) return;
     shm::progress_snapshot snap = ctx_.progress.read(std::size_t(last_read_backend_));
     bool polled_after = snap.ok && snap.last_good_poll_ns >= snap.poll_rtt_ns &&
-                        snap.last_good_poll_ns - snap.poll_rtt_ns >= last_read_done_ns_;
+        snap.last_good_poll_ns - snap.poll_rtt_ns >= last_read_done_ns_;
     if (polled_after) {
         if (!r.required.merge_max(snap.position)) {
             r.requirement = requirement_status::unknown;
@@ -511,8 +511,10 @@ void client_session::apply_after_ok()
         if (!a.provided.empty()) identity_.provided = a.provided;
     }
     if (a.replay) {
-        if (a.replay_payload.empty()) replay_.mark_unknown();
-        else replay_.add(a.replay_payload, a.is_use);
+        if (a.replay_payload.empty())
+            replay_.mark_unknown();
+        else
+            replay_.add(a.replay_payload, a.is_use);
     }
     for (auto& t : a.temp_created) temporary_.created(t);
     for (auto& t : a.temp_dropped) temporary_.dropped(t);
@@ -539,8 +541,10 @@ void client_session::apply_after_ok()
         if (!a.types.empty()) st.param_types = a.types;
         st.has_types.insert(plan_.backend);
     }
-    if (a.long_data) st.long_data = true;
-    else if (a.long_data_reset || plan_.cmd == command::stmt_execute) st.long_data = false;   // consumed
+    if (a.long_data)
+        st.long_data = true;
+    else if (a.long_data_reset || plan_.cmd == command::stmt_execute)
+        st.long_data = false;   // consumed
     if (a.close_statement) {
         for (auto& [index, id] : st.ids) {
             if (index == 0 || !backends_[std::size_t(index)]) continue;
@@ -564,4 +568,4 @@ void client_session::reset_session_state()
     for (std::size_t i = 1; i < backends_.size(); ++i) retire_backend(int(i));
 }
 
-}  // namespace causeway::worker
+}   // namespace causeway::worker

@@ -30,53 +30,62 @@ constexpr std::uint32_t response_inspect_limit = 1u << 16;
 constexpr std::size_t output_high_water = 1u << 20;
 constexpr std::size_t output_low_water = 256u << 10;
 
-std::uint32_t packet_length(const unsigned char* h) { return h[0] | h[1] << 8 | h[2] << 16; }
+std::uint32_t packet_length(const unsigned char* h)
+{
+    return h[0] | h[1] << 8 | h[2] << 16;
+}
 
 const char* command_name(std::uint8_t c)
 {
     switch (command(c)) {
-    case command::binlog_dump: return "COM_BINLOG_DUMP";
-    case command::binlog_dump_gtid: return "COM_BINLOG_DUMP_GTID";
-    case command::register_slave: return "COM_REGISTER_SLAVE";
-    default: return "this command";
+        case command::binlog_dump: return "COM_BINLOG_DUMP";
+        case command::binlog_dump_gtid: return "COM_BINLOG_DUMP_GTID";
+        case command::register_slave: return "COM_REGISTER_SLAVE";
+        default: return "this command";
     }
 }
 
 bool is_relayed(std::uint8_t c)
 {
     switch (command(c)) {
-    case command::init_db:
-    case command::query:
-    case command::field_list:
-    case command::create_db:
-    case command::drop_db:
-    case command::refresh:
-    case command::shutdown:
-    case command::statistics:
-    case command::process_info:
-    case command::process_kill:
-    case command::debug:
-    case command::ping:
-    case command::stmt_prepare:
-    case command::stmt_execute:
-    case command::stmt_send_long_data:
-    case command::stmt_close:
-    case command::stmt_reset:
-    case command::set_option:
-    case command::stmt_fetch:
-    case command::reset_connection:
-        return true;
-    default:
-        return false;
+        case command::init_db:
+        case command::query:
+        case command::field_list:
+        case command::create_db:
+        case command::drop_db:
+        case command::refresh:
+        case command::shutdown:
+        case command::statistics:
+        case command::process_info:
+        case command::process_kill:
+        case command::debug:
+        case command::ping:
+        case command::stmt_prepare:
+        case command::stmt_execute:
+        case command::stmt_send_long_data:
+        case command::stmt_close:
+        case command::stmt_reset:
+        case command::set_option:
+        case command::stmt_fetch:
+        case command::reset_connection: return true;
+        default: return false;
     }
 }
 
-void free_session_later(evutil_socket_t, short, void* arg) { delete static_cast<client_session*>(arg); }
-void free_backend_later(evutil_socket_t, short, void* arg) { delete static_cast<backend_conn*>(arg); }
-}  // namespace
+void free_session_later(evutil_socket_t, short, void* arg)
+{
+    delete static_cast<client_session*>(arg);
+}
+void free_backend_later(evutil_socket_t, short, void* arg)
+{
+    delete static_cast<backend_conn*>(arg);
+}
+}   // namespace
 
 client_session::client_session(worker_context& ctx, int fd, const std::string& peer_addr)
-    : ctx_(ctx), client_(bufferevent_socket_new(ctx.base, fd, BEV_OPT_CLOSE_ON_FREE)), peer_(peer_addr),
+    : ctx_(ctx),
+      client_(bufferevent_socket_new(ctx.base, fd, BEV_OPT_CLOSE_ON_FREE)),
+      peer_(peer_addr),
       id_(proxy_connection_id(ctx.worker_id, ctx.next_connection_id++))
 {
     set_who("?");
@@ -95,8 +104,10 @@ client_session::client_session(worker_context& ctx, int fd, const std::string& p
 
 client_session::~client_session()
 {
-    if (prev) prev->next = next;
-    else ctx_.sessions = next;
+    if (prev)
+        prev->next = next;
+    else
+        ctx_.sessions = next;
     if (next) next->prev = prev;
     --ctx_.active;
     shm::sub(ctx_.counters->connections_active);
@@ -164,8 +175,10 @@ void client_session::close_after_flush()
     wait_timer_.reset();
     state_ = state::closing;
     bufferevent_disable(client_.get(), EV_READ);
-    if (evbuffer_get_length(bufferevent_get_output(client_.get())) == 0) destroy("closed by proxy");
-    else bufferevent_setwatermark(client_.get(), EV_WRITE, 0, 0);   // write callback when empty
+    if (evbuffer_get_length(bufferevent_get_output(client_.get())) == 0)
+        destroy("closed by proxy");
+    else
+        bufferevent_setwatermark(client_.get(), EV_WRITE, 0, 0);   // write callback when empty
 }
 
 std::uint16_t client_session::client_status() const
@@ -178,7 +191,7 @@ std::uint16_t client_session::client_status() const
 bool client_session::idle() const
 {
     return state_ == state::ready && !(client_status() & server_status::in_trans) &&
-           evbuffer_get_length(bufferevent_get_input(client_.get())) == 0;
+        evbuffer_get_length(bufferevent_get_input(client_.get())) == 0;
 }
 
 void client_session::close_when_idle()
@@ -257,18 +270,14 @@ void client_session::handle_client_input()
     evbuffer* in = bufferevent_get_input(client_.get());
     while (true) {
         switch (state_) {
-        case state::in_flight:
-            relay_client_data();
-            return;
-        case state::waiting_backend:
-        case state::waiting_replica:
-        case state::closing:
-        case state::dead:
-            return;
-        case state::handshake:
-        case state::auth_switch:
-        case state::ready:
-            break;
+            case state::in_flight: relay_client_data(); return;
+            case state::waiting_backend:
+            case state::waiting_replica:
+            case state::closing:
+            case state::dead: return;
+            case state::handshake:
+            case state::auth_switch:
+            case state::ready: break;
         }
         std::size_t avail = evbuffer_get_length(in);
         if (avail < header_size) return;
@@ -319,39 +328,37 @@ bool client_session::handle_command()
     std::uint8_t cmd = hdr[4];
 
     switch (command(cmd)) {
-    case command::quit:
-        destroy("COM_QUIT");
-        return false;
-    case command::change_user: {
-        if (!whole) {
-            protocol_error(er::malformed_packet, "COM_CHANGE_USER too large");
-            return false;
+        case command::quit: destroy("COM_QUIT"); return false;
+        case command::change_user: {
+            if (!whole) {
+                protocol_error(er::malformed_packet, "COM_CHANGE_USER too large");
+                return false;
+            }
+            std::string payload(len, '\0');
+            evbuffer_drain(in, 4);
+            evbuffer_remove(in, payload.data(), len);
+            handle_change_user(payload);
+            return state_ != state::closing && state_ != state::dead;
         }
-        std::string payload(len, '\0');
-        evbuffer_drain(in, 4);
-        evbuffer_remove(in, payload.data(), len);
-        handle_change_user(payload);
-        return state_ != state::closing && state_ != state::dead;
-    }
-    case command::ping:
-    case command::reset_connection:
-        if (!backends_[0]) {
-            // Nothing to check or reset on the server side yet: answer here
-            // instead of opening a backend connection for it.
-            evbuffer_drain(in, header_size + len);
-            if (command(cmd) == command::reset_connection) reset_session_state();
-            ok_packet ok;
-            ok.status = client_status();
-            send_packet(build_ok(ok, login_.capabilities), 1);
-            return true;
-        }
-        break;
-    default:
-        break;
+        case command::ping:
+        case command::reset_connection:
+            if (!backends_[0]) {
+                // Nothing to check or reset on the server side yet: answer here
+                // instead of opening a backend connection for it.
+                evbuffer_drain(in, header_size + len);
+                if (command(cmd) == command::reset_connection) reset_session_state();
+                ok_packet ok;
+                ok.status = client_status();
+                send_packet(build_ok(ok, login_.capabilities), 1);
+                return true;
+            }
+            break;
+        default: break;
     }
     if (!is_relayed(cmd)) {
         evbuffer_drain(in, header_size + len);
-        send_error(er::unknown_com, "08S01", std::string("Unknown command: Causeway does not relay ") + command_name(cmd), 1);
+        send_error(er::unknown_com, "08S01",
+                   std::string("Unknown command: Causeway does not relay ") + command_name(cmd), 1);
         return true;
     }
     plan_ = command_plan{};
@@ -556,8 +563,10 @@ void client_session::backend_login_failed(backend_conn& b, const std::string& wh
     }
     if (login_ok_seq_) {   // the login itself failed: the client gets the error and goes, as from a server
         std::uint8_t seq = std::exchange(login_ok_seq_, 0);
-        if (!server_error.empty()) send_packet(server_error, seq);
-        else send_error(er::backend_unavailable, "HY000", "Can't connect to " + name + ": " + why, seq);
+        if (!server_error.empty())
+            send_packet(server_error, seq);
+        else
+            send_error(er::backend_unavailable, "HY000", "Can't connect to " + name + ": " + why, seq);
         return close_after_flush();
     }
     if (state_ != state::waiting_backend) return;
@@ -591,7 +600,8 @@ void client_session::backend_readable(backend_conn& b)
             CW_LOG(LOG_WARNING, "%s: %s: session setup failed", who(), b.describe().c_str());
             if (index == 0) return close_after_flush();
             retire_backend(index);
-            if (state_ == state::waiting_backend && plan_.backend == index && retry_on_primary("replay failed on the replica")) {
+            if (state_ == state::waiting_backend && plan_.backend == index &&
+                retry_on_primary("replay failed on the replica")) {
                 state_ = state::ready;
                 if (dispatch()) handle_client_input();
             }
@@ -721,7 +731,8 @@ void client_session::relay_response()
         if (avail < header_size + 1) break;
         bool whole = len < response_inspect_limit && tracker_.needs_whole_packet(hdr[4], len);
         if (!whole) {
-            if (tracker_.on_packet(std::string_view(reinterpret_cast<char*>(hdr + 4), 1), len) == packet_role::malformed)
+            if (tracker_.on_packet(std::string_view(reinterpret_cast<char*>(hdr + 4), 1), len) ==
+                packet_role::malformed)
                 goto malformed;
             backend_continuation_ = len == max_payload;
             backend_stream_left_ = header_size + std::uint64_t(len);
@@ -735,7 +746,8 @@ void client_session::relay_response()
             packet_role role = tracker_.on_packet(payload, len);
             if (role == packet_role::malformed) goto malformed;
             if (role == packet_role::err) response_error_ = true;
-            bool state_changed = (role == packet_role::ok) && (tracker_.status() & server_status::session_state_changed);
+            bool state_changed =
+                (role == packet_role::ok) && (tracker_.status() & server_status::session_state_changed);
             // A write's position is recorded before the client can see its OK.
             if (state_changed && active_ == 0) record_write_position(payload);
             if (role == packet_role::prepare_ok && payload.size() >= 9) {
@@ -812,4 +824,4 @@ void client_session::update_flow_control()
     }
 }
 
-}  // namespace causeway::worker
+}   // namespace causeway::worker

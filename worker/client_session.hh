@@ -48,55 +48,55 @@ public:
 
 private:
     enum class state : std::uint8_t {
-        handshake,        // greeting sent, waiting for the HandshakeResponse
-        auth_switch,      // auth switch sent, waiting for the client's token
-        ready,            // idle between commands
-        waiting_backend,  // a command waits for a backend's login or a lazy prepare
-        waiting_replica,  // a read waits (causal_wait_ms) for a replica to catch up
-        in_flight,        // a command's answer is being relayed
-        closing,          // flushing a last packet, then closed
+        handshake,   // greeting sent, waiting for the HandshakeResponse
+        auth_switch,   // auth switch sent, waiting for the client's token
+        ready,   // idle between commands
+        waiting_backend,   // a command waits for a backend's login or a lazy prepare
+        waiting_replica,   // a read waits (causal_wait_ms) for a replica to catch up
+        in_flight,   // a command's answer is being relayed
+        closing,   // flushing a last packet, then closed
         dead,
     };
 
     // What to change in the session once the current command succeeded.
     struct after_ok {
-        bool replay = false;          // append `replay_payload` to the replica replay log
+        bool replay = false;   // append `replay_payload` to the replica replay log
         bool is_use = false;
         std::string replay_payload;
         bool set_database = false;
         std::string database;
-        std::string provided;         // with set_database under PROVIDED_IN_DBNAME
+        std::string provided;   // with set_database under PROVIDED_IN_DBNAME
         std::vector<std::string> temp_created, temp_dropped;
         bool reset_session = false;   // COM_RESET_CONNECTION
-        bool retrack = false;         // the client changed session_track_system_variables
+        bool retrack = false;   // the client changed session_track_system_variables
         int session_read_only = -1;   // SET SESSION TRANSACTION READ ONLY (1) / WRITE (0)
-        int next_read_only = -1;      // SET TRANSACTION READ ONLY (1) / WRITE (0): the next transaction only
-        bool prepare = false;         // register the prepared statement
+        int next_read_only = -1;   // SET TRANSACTION READ ONLY (1) / WRITE (0): the next transaction only
+        bool prepare = false;   // register the prepared statement
         std::string prepare_sql;
-        bool long_data = false;       // SEND_LONG_DATA: the statement's next execute stays on the primary
+        bool long_data = false;   // SEND_LONG_DATA: the statement's next execute stays on the primary
         bool long_data_reset = false;
         bool close_statement = false;
         std::uint32_t statement_id = 0;
-        std::uint16_t params = 0;     // COM_STMT_PREPARE's answer
-        std::string types;            // COM_STMT_EXECUTE: the types block the client sent
-        bool types_sent = false;      // the execute carried types (the client's or inserted)
+        std::uint16_t params = 0;   // COM_STMT_PREPARE's answer
+        std::string types;   // COM_STMT_EXECUTE: the types block the client sent
+        bool types_sent = false;   // the execute carried types (the client's or inserted)
     };
 
     // The current command: where it goes and what it changes.
     struct command_plan {
         protocol::command cmd = protocol::command::sleep;
-        std::uint32_t length = 0;     // of the client's packet
-        bool whole = true;            // the packet is in memory (else it streams to the primary)
+        std::uint32_t length = 0;   // of the client's packet
+        bool whole = true;   // the packet is in memory (else it streams to the primary)
         int backend = 0;
         shm::route_reason reason = shm::route_reason::primary_bridge;
         bool pin = false;
-        bool rewritten = false;       // send `payload` instead of the client's bytes
-        bool consumed = false;        // the client's bytes have left its input buffer
-        std::string payload;          // the rewritten bytes
-        std::string original;         // the client's bytes, kept while a replica may still fail
+        bool rewritten = false;   // send `payload` instead of the client's bytes
+        bool consumed = false;   // the client's bytes have left its input buffer
+        std::string payload;   // the rewritten bytes
+        std::string original;   // the client's bytes, kept while a replica may still fail
         after_ok after;
-        std::uint32_t statement_id = 0;           // COM_STMT_EXECUTE: the client's id
-        bool uses_next_read_only = false;         // the statement that consumes SET TRANSACTION READ ONLY
+        std::uint32_t statement_id = 0;   // COM_STMT_EXECUTE: the client's id
+        bool uses_next_read_only = false;   // the statement that consumes SET TRANSACTION READ ONLY
     };
 
     static void on_client_read(bufferevent*, void* arg);
@@ -165,44 +165,44 @@ private:
     worker_context& ctx_;
     bufferevent_ptr client_;
     std::vector<std::unique_ptr<backend_conn>> backends_;   // [0] primary, [1 + i] replica i; null until used
-    std::vector<std::uint64_t> replayed_;                   // per backend: replay_log generation applied
-    int active_ = -1;                                       // the backend answering the current command
+    std::vector<std::uint64_t> replayed_;   // per backend: replay_log generation applied
+    int active_ = -1;   // the backend answering the current command
     protocol::response_tracker tracker_;
     protocol::handshake_response login_;   // user, database as sent, charset, capabilities, attrs
-    session_identity identity_;            // user, current database (no ?sessionId), provided id
+    session_identity identity_;   // user, current database (no ?sessionId), provided id
     replay_log replay_;
     temporary_tables temporary_;
     std::map<std::uint32_t, prepared_statement> statements_;
-    std::vector<key_source> keys_;             // scratch
-    std::vector<key_source> unrecorded_keys_;  // keys of primary statements since the last GTID
+    std::vector<key_source> keys_;   // scratch
+    std::vector<key_source> unrecorded_keys_;   // keys of primary statements since the last GTID
     command_plan plan_;
     event_ptr wait_timer_;
     std::uint64_t wait_started_ns_ = 0;
     unsigned round_robin_ = 0;
     std::string scramble_;
-    std::string peer_;                     // "127.0.0.1:54321"
-    std::string who_;                      // "user@127.0.0.1:54321 #7" for log lines
+    std::string peer_;   // "127.0.0.1:54321"
+    std::string who_;   // "user@127.0.0.1:54321 #7" for log lines
     std::uint32_t id_;
     state state_ = state::handshake;
     std::uint16_t primary_status_ = 0x0002;   // the primary's last status flags (autocommit, in trans)
-    std::uint16_t last_status_ = 0x0002;      // the status the client last saw
-    int pinned_ = -1;                         // a read-only transaction runs on this replica
-    int last_read_backend_ = -1;              // monotonic reads: the replica that served the last read
-    std::uint64_t last_read_done_ns_ = 0;     // ... and when its answer ended
-    bool session_read_only_ = false;          // SET SESSION TRANSACTION READ ONLY
-    bool next_read_only_ = false;             // SET TRANSACTION READ ONLY, not yet used by a transaction
-    bool positions_unknown_ = false;          // a write's GTID could not be read: reads stay on the primary
+    std::uint16_t last_status_ = 0x0002;   // the status the client last saw
+    int pinned_ = -1;   // a read-only transaction runs on this replica
+    int last_read_backend_ = -1;   // monotonic reads: the replica that served the last read
+    std::uint64_t last_read_done_ns_ = 0;   // ... and when its answer ended
+    bool session_read_only_ = false;   // SET SESSION TRANSACTION READ ONLY
+    bool next_read_only_ = false;   // SET TRANSACTION READ ONLY, not yet used by a transaction
+    bool positions_unknown_ = false;   // a write's GTID could not be read: reads stay on the primary
     std::uint8_t last_client_seq_ = 0;
-    std::uint8_t login_ok_seq_ = 0;           // nonzero: the client's OK waits for the primary's login
+    std::uint8_t login_ok_seq_ = 0;   // nonzero: the client's OK waits for the primary's login
     std::uint64_t backend_stream_left_ = 0;   // bytes of the current server packet still to relay
-    std::uint64_t client_stream_left_ = 0;    // likewise for a large client packet
-    bool backend_continuation_ = false;       // the last server chunk was 16 MiB - 1: more follows
+    std::uint64_t client_stream_left_ = 0;   // likewise for a large client packet
+    bool backend_continuation_ = false;   // the last server chunk was 16 MiB - 1: more follows
     bool client_continuation_ = false;
-    bool response_started_ = false;           // a byte of the current answer reached the client
-    bool response_error_ = false;             // the current answer holds an ERR
+    bool response_started_ = false;   // a byte of the current answer reached the client
+    bool response_error_ = false;   // the current answer holds an ERR
     bool backend_paused_ = false;
     bool client_paused_ = false;
     bool close_when_idle_ = false;
 };
 
-}  // namespace causeway::worker
+}   // namespace causeway::worker

@@ -34,4 +34,4 @@ using bufferevent_ptr = std::unique_ptr<bufferevent, bufferevent_deleter>;
 using listener_ptr = std::unique_ptr<evconnlistener, listener_deleter>;
 using evbuffer_ptr = std::unique_ptr<evbuffer, evbuffer_deleter>;
 
-}  // namespace causeway::worker
+}   // namespace causeway::worker

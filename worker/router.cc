@@ -10,20 +10,21 @@ using shm::route_reason;
 
 namespace {
 
-route_decision primary(route_reason why) { return {route_target::primary, 0, why, false}; }
+route_decision primary(route_reason why)
+{
+    return {route_target::primary, 0, why, false};
+}
 
 bool is_write_kind(statement_kind k)
 {
     switch (k) {
-    case statement_kind::read:
-    case statement_kind::show:
-    case statement_kind::explain:
-    case statement_kind::locking_read:
-    case statement_kind::must_primary:
-    case statement_kind::unknown:
-        return false;
-    default:
-        return true;
+        case statement_kind::read:
+        case statement_kind::show:
+        case statement_kind::explain:
+        case statement_kind::locking_read:
+        case statement_kind::must_primary:
+        case statement_kind::unknown: return false;
+        default: return true;
     }
 }
 
@@ -68,7 +69,7 @@ route_decision route_read(const route_request& r, bool starts_read_only_transact
     return primary(route_reason::primary_not_caught_up);
 }
 
-}  // namespace
+}   // namespace
 
 route_decision route(const route_request& r)
 {
@@ -80,7 +81,7 @@ route_decision route(const route_request& r)
     if (s->hint == protocol::route_hint::primary) return primary(route_reason::primary_unclassified);
 
     bool read_only_begin = s->kind == statement_kind::begin_read_only ||
-                           (s->kind == statement_kind::begin && r.next_transaction_read_only);
+        (s->kind == statement_kind::begin && r.next_transaction_read_only);
     if (r.in_transaction || r.autocommit_off) return primary(route_reason::primary_transaction);
     if (read_only_begin)
         return r.touches_temporary_table ? primary(route_reason::primary_unclassified) : route_read(r, true);
@@ -96,4 +97,4 @@ route_decision route(const route_request& r)
     return route_read(r, false);
 }
 
-}  // namespace causeway::worker
+}   // namespace causeway::worker

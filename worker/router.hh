@@ -16,18 +16,18 @@ namespace causeway::worker {
 
 // One backend that could serve a read, as the router sees it right now.
 struct read_candidate {
-    int backend = 0;                 // index in the progress block (0 = the primary)
-    bool usable = false;             // a clean, fresh snapshot of a backend that is up (or only its
-                                     // replication stopped) and that this config generation names
+    int backend = 0;   // index in the progress block (0 = the primary)
+    bool usable = false;   // a clean, fresh snapshot of a backend that is up (or only its
+        // replication stopped) and that this config generation names
     protocol::gtid_position position;   // what it has applied
-    unsigned outstanding = 0;        // reads this worker has in flight on it
+    unsigned outstanding = 0;   // reads this worker has in flight on it
 };
 
 // What the session's required position is known to be.
 enum class requirement_status : std::uint8_t {
-    known,          // position = max(every session key's last write, floor)
-    table_full,     // a key's bucket spilled: its write could not be stored
-    unknown,        // no floor yet, overflow, too many domains, torn read
+    known,   // position = max(every session key's last write, floor)
+    table_full,   // a key's bucket spilled: its write could not be stored
+    unknown,   // no floor yet, overflow, too many domains, torn read
 };
 
 struct route_request {
@@ -35,15 +35,15 @@ struct route_request {
     const protocol::statement_info* statement = nullptr;   // nullptr: not classifiable (huge, binary)
 
     // Session facts, from the server's status flags and what the proxy tracked.
-    bool in_transaction = false;      // SERVER_STATUS_IN_TRANS of the last answer
-    bool autocommit_off = false;      // SERVER_STATUS_AUTOCOMMIT clear
-    int pinned_backend = -1;          // a read-only transaction runs there
+    bool in_transaction = false;   // SERVER_STATUS_IN_TRANS of the last answer
+    bool autocommit_off = false;   // SERVER_STATUS_AUTOCOMMIT clear
+    int pinned_backend = -1;   // a read-only transaction runs there
     bool next_transaction_read_only = false;   // SET [SESSION] TRANSACTION READ ONLY is in effect
-    bool touches_temporary_table = false;      // names a temporary table this connection created
-    bool replica_state_unknown = false;        // session state could not be carried to replicas
+    bool touches_temporary_table = false;   // names a temporary table this connection created
+    bool replica_state_unknown = false;   // session state could not be carried to replicas
 
     // Freshness inputs (smartscale).
-    bool progress_fresh = false;      // the poller's heartbeat is recent
+    bool progress_fresh = false;   // the poller's heartbeat is recent
     requirement_status requirement = requirement_status::unknown;
     protocol::gtid_position required;
 
@@ -51,19 +51,23 @@ struct route_request {
     common::replica_selection selection = common::replica_selection::least_outstanding;
     unsigned round_robin_cursor = 0;
 
-    bool may_wait = false;            // causal_wait_ms > 0 and this read's budget is not spent
-    bool waited = false;              // this read already waited (counts as replica_after_wait)
+    bool may_wait = false;   // causal_wait_ms > 0 and this read's budget is not spent
+    bool waited = false;   // this read already waited (counts as replica_after_wait)
 };
 
-enum class route_target : std::uint8_t { primary, replica, wait };
+enum class route_target : std::uint8_t {
+    primary,
+    replica,
+    wait
+};
 
 struct route_decision {
     route_target target = route_target::primary;
     int backend = 0;   // the chosen candidate's backend index (replica)
     shm::route_reason reason = shm::route_reason::primary_unclassified;
-    bool pin = false;  // a read-only transaction starts: keep it on this backend until it ends
+    bool pin = false;   // a read-only transaction starts: keep it on this backend until it ends
 };
 
 route_decision route(const route_request& r);
 
-}  // namespace causeway::worker
+}   // namespace causeway::worker

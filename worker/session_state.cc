@@ -17,8 +17,8 @@ common::result<dbname_parts> split_session_id(std::string_view dbname)
     std::string_view suffix = dbname.substr(q + 1);
     constexpr std::string_view prefix = "sessionId=";
     if (suffix.substr(0, prefix.size()) != prefix || suffix.size() == prefix.size())
-        return error{0, "malformed session id in database name '" + std::string(dbname) +
-                            "': expected db?sessionId=<id>"};
+        return error{0,
+                     "malformed session id in database name '" + std::string(dbname) + "': expected db?sessionId=<id>"};
     std::string_view id = suffix.substr(prefix.size());
     if (id.size() > 128 || id.find_first_of("?&= ") != std::string_view::npos)
         return error{0, "malformed session id '" + std::string(id) + "': at most 128 characters, no ?, &, = or space"};
@@ -26,7 +26,10 @@ common::result<dbname_parts> split_session_id(std::string_view dbname)
 }
 
 namespace {
-constexpr std::uint8_t kind_of(shm::session_kind k) { return std::uint8_t(k); }
+constexpr std::uint8_t kind_of(shm::session_kind k)
+{
+    return std::uint8_t(k);
+}
 // The "any database" key: writes whose databases are not all known record here.
 constexpr const char* any_database = "\x01*";
 
@@ -34,7 +37,7 @@ void add_unique(std::vector<key_source>& out, key_source k)
 {
     if (std::find(out.begin(), out.end(), k) == out.end()) out.push_back(std::move(k));
 }
-}  // namespace
+}   // namespace
 
 void session_keys(const common::config& cfg, const session_identity& id, const protocol::statement_info* stmt,
                   std::vector<key_source>& out)
@@ -49,14 +52,11 @@ void session_keys(const common::config& cfg, const session_identity& id, const p
         kind = cfg.session_fallback();
     }
     switch (kind) {
-    case common::session_id_kind::connection:
-        out.push_back({kind_of(shm::session_kind::connection), std::to_string(id.connection)});
-        return;
-    case common::session_id_kind::user:
-        out.push_back({kind_of(shm::session_kind::user), id.user});
-        return;
-    default:
-        break;
+        case common::session_id_kind::connection:
+            out.push_back({kind_of(shm::session_kind::connection), std::to_string(id.connection)});
+            return;
+        case common::session_id_kind::user: out.push_back({kind_of(shm::session_kind::user), id.user}); return;
+        default: break;
     }
     out.push_back({kind_of(shm::session_kind::database), id.database});
     out.push_back({kind_of(shm::session_kind::database), any_database});
@@ -96,7 +96,7 @@ std::string qualified(std::string_view schema, std::string_view table, std::stri
 {
     return std::string(schema.empty() ? current_db : schema) + "." + std::string(table);
 }
-}  // namespace
+}   // namespace
 
 bool temporary_tables::touches(const protocol::statement_info& s, std::string_view current_db) const
 {
@@ -139,4 +139,4 @@ std::string rewrite_execute(std::string_view payload, std::uint16_t params, std:
     return out;
 }
 
-}  // namespace causeway::worker
+}   // namespace causeway::worker

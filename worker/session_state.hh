@@ -30,14 +30,14 @@ common::result<dbname_parts> split_session_id(std::string_view dbname);
 struct session_identity {
     std::uint64_t connection = 0;   // unique per connection across workers and restarts
     std::string user;
-    std::string database;           // current database, without ?sessionId
-    std::string provided;           // PROVIDED_IN_DBNAME id, empty when none
+    std::string database;   // current database, without ?sessionId
+    std::string provided;   // PROVIDED_IN_DBNAME id, empty when none
 };
 
 // A session key: what shm::session_table::key() hashes.
 struct key_source {
     std::uint8_t kind;   // shm::session_kind
-    std::string id;      // for connection: the decimal id
+    std::string id;   // for connection: the decimal id
     bool operator<(const key_source& o) const { return kind != o.kind ? kind < o.kind : id < o.id; }
     bool operator==(const key_source& o) const = default;
 };
@@ -95,16 +95,16 @@ private:
 
 // A prepared statement as the client knows it, and its ids on each backend.
 struct prepared_statement {
-    bool plain_read = false;        // its text is provably a plain read
+    bool plain_read = false;   // its text is provably a plain read
     bool touches_unknown_state = false;
-    std::string sql;                // to prepare it lazily on a replica
+    std::string sql;   // to prepare it lazily on a replica
     std::uint16_t params = 0;
-    std::string param_types;        // the last types block the client sent (2 bytes per param)
-    bool long_data = false;         // SEND_LONG_DATA since the last execute: primary only
-    std::map<int, std::uint32_t> ids;          // backend index -> server statement id (primary: the client's)
-    std::set<int> has_types;                   // backends that have seen a types block
+    std::string param_types;   // the last types block the client sent (2 bytes per param)
+    bool long_data = false;   // SEND_LONG_DATA since the last execute: primary only
+    std::map<int, std::uint32_t> ids;   // backend index -> server statement id (primary: the client's)
+    std::set<int> has_types;   // backends that have seen a types block
     std::vector<protocol::table_ref> tables;   // owned copies for session keys
-    std::vector<std::string> table_text;       // storage behind `tables`
+    std::vector<std::string> table_text;   // storage behind `tables`
 };
 
 // COM_STMT_EXECUTE surgery: the statement id is at bytes 1..4; after flags (1),
@@ -112,10 +112,10 @@ struct prepared_statement {
 // new-params-bound byte and, when it is 1, 2 bytes of type per parameter.
 struct execute_view {
     std::uint32_t statement_id = 0;
-    std::uint8_t flags = 0;          // cursor type; nonzero opens a cursor
+    std::uint8_t flags = 0;   // cursor type; nonzero opens a cursor
     bool types_included = false;
-    std::string_view types;          // when included
-    bool ok = false;                 // parsed (needs the statement's parameter count)
+    std::string_view types;   // when included
+    bool ok = false;   // parsed (needs the statement's parameter count)
 };
 execute_view parse_execute(std::string_view payload, std::uint16_t params);
 // The same execute for another backend: its statement id, and the types block
@@ -123,4 +123,4 @@ execute_view parse_execute(std::string_view payload, std::uint16_t params);
 std::string rewrite_execute(std::string_view payload, std::uint16_t params, std::uint32_t backend_id,
                             std::string_view types_to_insert);
 
-}  // namespace causeway::worker
+}   // namespace causeway::worker

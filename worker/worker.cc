@@ -15,9 +15,9 @@
 
 #include "common/clock.hh"
 #include "common/log.hh"
-#include "shm/counters.hh"
 #include "protocol/bytes.hh"
 #include "protocol/ok_err.hh"
+#include "shm/counters.hh"
 #include "worker/client_session.hh"
 
 namespace causeway::worker {
@@ -29,8 +29,8 @@ struct worker_state {
     listener_ptr listener;
     event_ptr sigterm, sigint, sigquit, sigusr2, drain_timer;
     std::uint64_t drain_started_ms = 0;
-    bool retiring = false;        // SIGUSR2: a reload replaced this worker; clients stay until they leave
-    bool closing_idle = false;    // idle clients are being closed
+    bool retiring = false;   // SIGUSR2: a reload replaced this worker; clients stay until they leave
+    bool closing_idle = false;   // idle clients are being closed
 };
 
 std::string peer_name(const sockaddr* sa)
@@ -60,12 +60,15 @@ void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, void* arg
     if (ctx.active >= std::size_t(ctx.cfg->max_connections)) {
         // As a server does: an ERR instead of the greeting, then close.
         shm::add(ctx.counters->connections_refused);
-        std::string pkt = protocol::frame_packet(protocol::build_err(protocol::er::con_count, "08004", "Too many connections"), 0);
+        std::string pkt =
+            protocol::frame_packet(protocol::build_err(protocol::er::con_count, "08004", "Too many connections"), 0);
         ssize_t ignored = ::write(fd, pkt.data(), pkt.size());
         (void)ignored;
         ::close(fd);
         static common::log_rate_limit limit;
-        if (limit.allow()) CW_LOG(LOG_WARNING, "refused %s: max_connections (%d) reached", peer_name(sa).c_str(), ctx.cfg->max_connections);
+        if (limit.allow())
+            CW_LOG(LOG_WARNING, "refused %s: max_connections (%d) reached", peer_name(sa).c_str(),
+                   ctx.cfg->max_connections);
         return;
     }
     shm::add(ctx.counters->connections_accepted);
@@ -123,7 +126,8 @@ void on_drain_tick(evutil_socket_t, short, void* arg)
     std::uint64_t limit = std::uint64_t(st.ctx.cfg->shutdown_timeout_ms);
     std::uint64_t elapsed = now_ms(st.ctx.base) - st.drain_started_ms;
     if (st.retiring && !st.closing_idle && elapsed >= limit) {
-        CW_LOG(LOG_NOTICE, "shutdown_timeout_ms reached: closing %zu client connections as they become idle", st.ctx.active);
+        CW_LOG(LOG_NOTICE, "shutdown_timeout_ms reached: closing %zu client connections as they become idle",
+               st.ctx.active);
         close_idle_sessions(st);
     }
     if (elapsed >= (st.retiring ? 2 * limit : limit)) {
@@ -164,7 +168,7 @@ void on_retire(evutil_socket_t, short, void* arg)
     CW_LOG(LOG_INFO, "replaced by a new generation: serving %zu client connections until they close", st.ctx.active);
 }
 
-}  // namespace
+}   // namespace
 
 int run_worker(const worker_start& start)
 {
@@ -224,7 +228,8 @@ int run_worker(const worker_start& start)
     st->ctx.avoid_until_ns.assign(all.size(), 0);
     st->ctx.progress = start.seg->progress();
     st->ctx.table = start.seg->sessions();
-    st->listener.reset(evconnlistener_new(base.get(), on_accept, st.get(), LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, start.listen_fd));
+    st->listener.reset(evconnlistener_new(base.get(), on_accept, st.get(),
+                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, start.listen_fd));
     if (!st->listener) {
         CW_LOG(LOG_ERR, "evconnlistener_new on fd %d failed", start.listen_fd);
         return 1;
@@ -260,4 +265,4 @@ int run_worker(const worker_start& start)
     return 0;
 }
 
-}  // namespace causeway::worker
+}   // namespace causeway::worker

@@ -18,7 +18,6 @@ namespace causeway::worker {
 
 class client_session;
 
-
 // The state a worker's sessions share; passed to every session, never global.
 struct worker_context {
     const common::config* cfg = nullptr;
@@ -26,9 +25,9 @@ struct worker_context {
     int worker_id = 0;
     unsigned generation = 0;
     std::vector<common::resolved_address> backend_addrs;   // [0] primary, [1 + i] replica i
-    std::vector<std::uint64_t> backend_ids;                // shm::backend_identity of each
-    std::vector<unsigned> outstanding;                     // reads in flight per backend (this worker)
-    std::vector<std::uint64_t> avoid_until_ns;             // a replica that just failed us is skipped until then
+    std::vector<std::uint64_t> backend_ids;   // shm::backend_identity of each
+    std::vector<unsigned> outstanding;   // reads in flight per backend (this worker)
+    std::vector<std::uint64_t> avoid_until_ns;   // a replica that just failed us is skipped until then
     shm::progress_block progress;
     shm::session_table table;
     std::uint32_t next_connection_id = 1;
@@ -36,7 +35,7 @@ struct worker_context {
     bool draining = false;
     client_session* sessions = nullptr;   // intrusive list, for shutdown
     shm::worker_counters* counters = nullptr;   // this worker's slot in the segment (single writer)
-    int wake_fd = -1;                            // a write tells the poller that a read waits
+    int wake_fd = -1;   // a write tells the poller that a read waits
 
     // A replica that refused or dropped a connection is not tried again for a
     // second by this worker (the poller decides for everyone).
@@ -59,10 +58,10 @@ struct worker_start {
     unsigned generation;
     int ready_fd;   // the worker writes one byte here once it accepts, then closes it
     const shm::segment* seg;   // mapped by the supervisor before fork
-    int wake_fd;               // eventfd to the poller (-1: none)
+    int wake_fd;   // eventfd to the poller (-1: none)
 };
 
 // Runs the worker until it is stopped; returns the process exit status.
 int run_worker(const worker_start& start);
 
-}  // namespace causeway::worker
+}   // namespace causeway::worker

@@ -65,13 +65,14 @@ void watch(const shm::progress_block& block, const std::string& request)
     }
 }
 
-}  // namespace
+}   // namespace
 
 int main(int argc, char** argv)
 {
     if (argc < 2) {
-        std::puts("progress_watch_bench: a helper of t/bench/progress_delay.pl (which passes it a segment "
-                  "name); nothing to measure on its own");
+        std::puts(
+            "progress_watch_bench: a helper of t/bench/progress_delay.pl (which passes it a segment "
+            "name); nothing to measure on its own");
         return 0;
     }
     // The default 50 µs timer slack would stretch every pause.

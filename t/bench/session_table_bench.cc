@@ -32,7 +32,10 @@ struct rng {
     }
 };
 
-double seconds_since(std::uint64_t start) { return double(common::monotonic_ns() - start) / 1e9; }
+double seconds_since(std::uint64_t start)
+{
+    return double(common::monotonic_ns() - start) / 1e9;
+}
 
 // CPU time of this process: "per core" rates stay honest on a busy machine,
 // where wall time would count the time slices given to other processes.
@@ -42,9 +45,15 @@ std::uint64_t cpu_ns()
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return std::uint64_t(ts.tv_sec) * 1000000000u + std::uint64_t(ts.tv_nsec);
 }
-double cpu_seconds_since(std::uint64_t start) { return double(cpu_ns() - start) / 1e9; }
+double cpu_seconds_since(std::uint64_t start)
+{
+    return double(cpu_ns() - start) / 1e9;
+}
 
-void print_rate(const char* name, std::size_t n, double secs) { std::printf("%s: %.0f\n", name, double(n) / secs); }
+void print_rate(const char* name, std::size_t n, double secs)
+{
+    std::printf("%s: %.0f\n", name, double(n) / secs);
+}
 
 protocol::gtid_position at(std::uint64_t seqno)
 {
@@ -95,7 +104,7 @@ std::size_t pipelined_loop(const session_table& t, std::uint64_t count, double s
     return n;
 }
 
-}  // namespace
+}   // namespace
 
 int main()
 {

@@ -22,20 +22,19 @@ void check(std::string_view sql, const lex_options& options)
     const statement_info s = classify(sql, options);
     if (s.table_count > max_table_refs) __builtin_trap();
     for (const table_ref& r : s.table_refs())
-        if (!inside(r.schema, sql) || !inside(r.table, sql) || (r.schema.empty() && r.table.empty()))
-            __builtin_trap();
+        if (!inside(r.schema, sql) || !inside(r.table, sql) || (r.schema.empty() && r.table.empty())) __builtin_trap();
     if (!inside(s.name, sql) || !inside(s.schema, sql)) __builtin_trap();
     if (std::size_t(s.kind) >= statement_kind_count) __builtin_trap();
     if (s.kinds_seen == 0 && s.kind != statement_kind::unknown) __builtin_trap();
     if (s.is_plain_read) {
-        const bool read_kind = s.kind == statement_kind::read || s.kind == statement_kind::show ||
-                               s.kind == statement_kind::explain;
+        const bool read_kind =
+            s.kind == statement_kind::read || s.kind == statement_kind::show || s.kind == statement_kind::explain;
         if (!read_kind || s.flags != 0 || !s.tables_complete() || s.hint == route_hint::primary) __builtin_trap();
     }
     if (s.kind == statement_kind::multi_statement && (s.is_plain_read || !s.has(flag_multi))) __builtin_trap();
 }
 
-}  // namespace
+}   // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

@@ -99,13 +99,13 @@ void auth_switch_round_trip(std::string_view payload)
     check(back.ok() && back->plugin == s->plugin && back->data == s->data);
 }
 
-}  // namespace
+}   // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     if (size < 4) return 0;
     const std::uint32_t caps = std::uint32_t(data[0]) | std::uint32_t(data[1]) << 8 | std::uint32_t(data[2]) << 16 |
-                               std::uint32_t(data[3]) << 24;
+        std::uint32_t(data[3]) << 24;
     // An exact-size copy, so that a read past the payload is a heap overflow.
     const std::size_t n = size - 4;
     std::unique_ptr<char[]> copy(new char[n]);

@@ -23,13 +23,13 @@ void check(bool ok)
     if (!ok) __builtin_trap();
 }
 
-}  // namespace
+}   // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     if (size < 5) return 0;
     const std::uint32_t caps = std::uint32_t(data[1]) | std::uint32_t(data[2]) << 8 | std::uint32_t(data[3]) << 16 |
-                               std::uint32_t(data[4]) << 24;
+        std::uint32_t(data[4]) << 24;
     response_tracker t;
     t.begin(command(data[0]), caps);
     std::size_t i = 5;
@@ -48,7 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         // The declared length may exceed what is left: then the packet is cut
         // where the input ends, as a relay that must see it whole never does,
         // so only rows (not needed whole) keep the declared length.
-        std::uint32_t length = std::uint32_t(data[i]) | std::uint32_t(data[i + 1]) << 8 | std::uint32_t(data[i + 2]) << 16;
+        std::uint32_t length =
+            std::uint32_t(data[i]) | std::uint32_t(data[i + 1]) << 8 | std::uint32_t(data[i + 2]) << 16;
         i += 4;
         std::size_t have = std::min<std::size_t>(length, size - i);
         if (have == 0) {
@@ -67,8 +68,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(role != packet_role::local_infile || t.awaiting_client_data());
         check(!(t.done() && t.awaiting_client_data()));
         // Once done, the tracker takes nothing more until the next command.
-        if (t.done()) check(response_tracker(t).on_packet(std::string_view(copy.get(), fed), length) ==
-                            packet_role::malformed);
+        if (t.done())
+            check(response_tracker(t).on_packet(std::string_view(copy.get(), fed), length) == packet_role::malformed);
     }
     return 0;
 }

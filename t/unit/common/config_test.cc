@@ -19,7 +19,7 @@ std::string slurp(const char* path)
     ss << in.rdbuf();
     return ss.str();
 }
-}  // namespace
+}   // namespace
 
 class config_test : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(config_test);
@@ -48,10 +48,11 @@ public:
 
     void full_file_parses()
     {
-        auto c = parse_config_text("; comment\n[causeway]\nlisten = 0.0.0.0:7000\nworkers = 4\nmode = bridge\n"
-                                   "max_connections = 50\n[primary]\naddress = 10.0.0.1:3306\n"
-                                   "[replicas]\nr1 = 10.0.0.2:3306\nr2 = [::1]:3307\n[users]\na = x\nb =\n",
-                                   "f.ini");
+        auto c = parse_config_text(
+            "; comment\n[causeway]\nlisten = 0.0.0.0:7000\nworkers = 4\nmode = bridge\n"
+            "max_connections = 50\n[primary]\naddress = 10.0.0.1:3306\n"
+            "[replicas]\nr1 = 10.0.0.2:3306\nr2 = [::1]:3307\n[users]\na = x\nb =\n",
+            "f.ini");
         CPPUNIT_ASSERT_MESSAGE(c ? "" : c.err().message, c.ok());
         CPPUNIT_ASSERT_EQUAL(4, c->workers);
         CPPUNIT_ASSERT_EQUAL(size_t(2), c->replicas.size());
@@ -86,8 +87,10 @@ public:
     void cross_checks()
     {
         expect_error("[users]\na = b\n", "[primary] address is required");
-        expect_error("[causeway]\nmode = direct\n[primary]\naddress = 127.0.0.1:3306\n[users]\na = b\n", "needs [monitor] user");
-        expect_error(std::string("[causeway]\nmonotonic_reads = maybe\n") + minimal, "e.ini:2: monotonic_reads = 'maybe': expected on or off");
+        expect_error("[causeway]\nmode = direct\n[primary]\naddress = 127.0.0.1:3306\n[users]\na = b\n",
+                     "needs [monitor] user");
+        expect_error(std::string("[causeway]\nmonotonic_reads = maybe\n") + minimal,
+                     "e.ini:2: monotonic_reads = 'maybe': expected on or off");
         expect_error(std::string("[causeway]\nsession_id = SESSION\n") + minimal, "e.ini:2: session_id");
         expect_error("[primary]\naddress = 127.0.0.1:3306\n", "no users");
         expect_error("[causeway]\nusers_file = /nonexistent/users\n" + std::string(minimal), "not both");

@@ -21,7 +21,10 @@ using causeway::shm::test::must;
 using causeway::shm::test::scratch_segment;
 
 namespace {
-bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+bool has(const std::string& text, const std::string& what)
+{
+    return text.find(what) != std::string::npos;
+}
 #define ASSERT_HAS(text, what) \
     CPPUNIT_ASSERT_MESSAGE("missing '" + std::string(what) + "' in:\n" + (text), has(text, what))
 
@@ -59,7 +62,7 @@ ctl_options opts(const std::string& config, ctl_command c, bool json)
     o.json = json;
     return o;
 }
-}  // namespace
+}   // namespace
 
 class ctl_command_test : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(ctl_command_test);
@@ -168,9 +171,9 @@ public:
         ctl_outcome r = run_ctl(opts(c.path, ctl_command::replicas, true), env);
         CPPUNIT_ASSERT_EQUAL(1, r.exit_code);
         CPPUNIT_ASSERT(r.out.empty());
-        CPPUNIT_ASSERT_EQUAL("causewayctl: is causewayd running? no shared memory segment " + s.name() + " (named by " +
-                                 c.path + ")\n",
-                             r.err);
+        CPPUNIT_ASSERT_EQUAL(
+            "causewayctl: is causewayd running? no shared memory segment " + s.name() + " (named by " + c.path + ")\n",
+            r.err);
     }
 
     void other_layout_version()
@@ -183,8 +186,9 @@ public:
         ctl_outcome r = run_ctl(opts(c.path, ctl_command::status, false), env);
         CPPUNIT_ASSERT_EQUAL(1, r.exit_code);
         CPPUNIT_ASSERT(r.out.empty());
-        ASSERT_HAS(r.err, "layout version " + std::to_string(shm::layout_version + 1) + ", this build uses " +
-                              std::to_string(shm::layout_version));
+        ASSERT_HAS(r.err,
+                   "layout version " + std::to_string(shm::layout_version + 1) + ", this build uses " +
+                       std::to_string(shm::layout_version));
         ASSERT_HAS(r.err, "causewayctl and causewayd come from different builds");
         CPPUNIT_ASSERT_EQUAL(0, fake_env::pauses);   // not a half-built segment: no retries
 
@@ -207,8 +211,9 @@ public:
         ctl_outcome r = run_ctl(opts(c.path, ctl_command::status, true), env);
         CPPUNIT_ASSERT_EQUAL(1, r.exit_code);
         ASSERT_HAS(r.out, "\"supervisor_running\":false");   // the report is still printed
-        ASSERT_HAS(r.err, "causewayctl: causewayd (pid " + std::to_string(getpid()) + ") is not running: " + s.name() +
-                              " is left over from it");
+        ASSERT_HAS(r.err,
+                   "causewayctl: causewayd (pid " + std::to_string(getpid()) + ") is not running: " + s.name() +
+                       " is left over from it");
     }
 
     void torn_entry_exits_1()

@@ -19,7 +19,7 @@ std::string quoted(std::string_view s)
     return out;
 }
 constexpr std::uint64_t ms = 1000000, s = 1000 * ms;
-}  // namespace
+}   // namespace
 
 class ctl_output_test : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(ctl_output_test);
@@ -48,9 +48,11 @@ public:
         // Valid sequences of 2, 3 and 4 bytes pass through unchanged.
         CPPUNIT_ASSERT_EQUAL(std::string("\"caf\xc3\xa9 \xe2\x98\xba \xf0\x9f\x98\x80\""),
                              quoted("caf\xc3\xa9 \xe2\x98\xba \xf0\x9f\x98\x80"));
-        CPPUNIT_ASSERT_EQUAL(std::string("\"\\ufffd\""), quoted("\xff"));                  // never valid
-        CPPUNIT_ASSERT_EQUAL(std::string("\"a\\ufffdb\""), quoted("a\xc3" "b"));          // truncated
-        CPPUNIT_ASSERT_EQUAL(std::string("\"\\ufffd\\ufffd\""), quoted("\xc0\xaf"));       // overlong '/'
+        CPPUNIT_ASSERT_EQUAL(std::string("\"\\ufffd\""), quoted("\xff"));   // never valid
+        CPPUNIT_ASSERT_EQUAL(std::string("\"a\\ufffdb\""),
+                             quoted("a\xc3"
+                                    "b"));   // truncated
+        CPPUNIT_ASSERT_EQUAL(std::string("\"\\ufffd\\ufffd\""), quoted("\xc0\xaf"));   // overlong '/'
         CPPUNIT_ASSERT_EQUAL(std::string("\"\\ufffd\\ufffd\\ufffd\""), quoted("\xed\xa0\x80"));   // surrogate
         CPPUNIT_ASSERT_EQUAL(std::string("\"x\\ufffd\\ufffd\""), quoted("x\xe2\x98"));   // cut: per byte
         std::string all;

@@ -20,15 +20,21 @@ namespace {
 constexpr std::uint64_t ms = 1000000;
 constexpr std::uint64_t now = 10000 * ms;
 
-protocol::gtid_position pos(const char* text) { return *protocol::parse_gtid_position(text); }
+protocol::gtid_position pos(const char* text)
+{
+    return *protocol::parse_gtid_position(text);
+}
 
-bool has(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+bool has(const std::string& text, const std::string& what)
+{
+    return text.find(what) != std::string::npos;
+}
 
 #define ASSERT_HAS(text, what) \
     CPPUNIT_ASSERT_MESSAGE("missing '" + std::string(what) + "' in:\n" + (text), has(text, what))
-#define ASSERT_JSON(text)                                                            \
-    do {                                                                             \
-        std::string why_;                                                            \
+#define ASSERT_JSON(text)                                                             \
+    do {                                                                              \
+        std::string why_;                                                             \
         CPPUNIT_ASSERT_MESSAGE(why_ + "\n" + (text), json_check::valid(text, &why_)); \
     } while (0)
 
@@ -66,8 +72,8 @@ struct populated {
         return must(shm::segment::create(s.cfg));
     }
 
-    static void publish(shm::progress_block& pb, std::size_t i, const common::backend_config& b,
-                        shm::backend_state st, const char* gtid, bool sql)
+    static void publish(shm::progress_block& pb, std::size_t i, const common::backend_config& b, shm::backend_state st,
+                        const char* gtid, bool sql)
     {
         shm::progress_snapshot e;
         e.backend_id = shm::backend_identity(b);
@@ -83,7 +89,7 @@ struct populated {
         pb.publish(i, e);
     }
 };
-}  // namespace
+}   // namespace
 
 class ctl_report_test : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(ctl_report_test);
@@ -112,8 +118,9 @@ public:
         ASSERT_HAS(out, "\"uptime_s\":90.000");
         ASSERT_HAS(out, "\"poller\":{\"pid\":200,\"running\":true");
         ASSERT_HAS(out, "\"heartbeat_age_ms\":3.000,\"heartbeat_fresh\":true");
-        ASSERT_HAS(out, "{\"slot\":0,\"pid\":100,\"running\":true,\"generation\":0,\"connections_active\":0,"
-                        "\"connections_accepted\":10,\"queries\":1234567,\"uptime_s\":6.000}");
+        ASSERT_HAS(out,
+                   "{\"slot\":0,\"pid\":100,\"running\":true,\"generation\":0,\"connections_active\":0,"
+                   "\"connections_accepted\":10,\"queries\":1234567,\"uptime_s\":6.000}");
         ASSERT_HAS(out, "\"slot\":1,\"pid\":101");
         ASSERT_HAS(out, "\"sessions\":{\"occupied\":0,\"capacity\":");
         ASSERT_HAS(out, "\"floor_set\":true,\"floor\":\"0-0-100\"");
@@ -146,17 +153,20 @@ public:
         report_context ctx{"/etc/c.ini", 500, true};
         std::string out = format_replicas(read_replicas(p.seg, p.env, 500), ctx);
         ASSERT_JSON(out);
-        ASSERT_HAS(out, "{\"heartbeat_age_ms\":3.000,\"heartbeat_fresh\":true,\"floor_set\":true,"
-                        "\"floor\":\"0-0-100\",\"backends\":[");
-        ASSERT_HAS(out, "{\"index\":0,\"role\":\"primary\",\"name\":\"primary\",\"address\":\"127.0.0.1:3306\","
-                        "\"torn\":false,\"state\":\"up\",\"usable\":true,\"identity_mismatch\":false,"
-                        "\"gtid\":\"0-1-120\",\"behind\":0,\"advanced_age_ms\":1.000,\"last_poll_age_ms\":4.000,"
-                        "\"poll_rtt_us\":45.7,\"io_running\":null,\"sql_running\":null,\"read_only\":false,"
-                        "\"polls\":100,\"poll_errors\":0,\"last_error\":0}");
+        ASSERT_HAS(out,
+                   "{\"heartbeat_age_ms\":3.000,\"heartbeat_fresh\":true,\"floor_set\":true,"
+                   "\"floor\":\"0-0-100\",\"backends\":[");
+        ASSERT_HAS(out,
+                   "{\"index\":0,\"role\":\"primary\",\"name\":\"primary\",\"address\":\"127.0.0.1:3306\","
+                   "\"torn\":false,\"state\":\"up\",\"usable\":true,\"identity_mismatch\":false,"
+                   "\"gtid\":\"0-1-120\",\"behind\":0,\"advanced_age_ms\":1.000,\"last_poll_age_ms\":4.000,"
+                   "\"poll_rtt_us\":45.7,\"io_running\":null,\"sql_running\":null,\"read_only\":false,"
+                   "\"polls\":100,\"poll_errors\":0,\"last_error\":0}");
         ASSERT_HAS(out, "\"index\":1,\"role\":\"replica\",\"name\":\"r1\"");
         ASSERT_HAS(out, "\"gtid\":\"0-1-118\",\"behind\":2,");
-        ASSERT_HAS(out, "\"index\":2,\"role\":\"replica\",\"name\":\"r2\",\"address\":\"[::1]:3308\",\"torn\":false,"
-                        "\"state\":\"replication_stopped\",\"usable\":true");
+        ASSERT_HAS(out,
+                   "\"index\":2,\"role\":\"replica\",\"name\":\"r2\",\"address\":\"[::1]:3308\",\"torn\":false,"
+                   "\"state\":\"replication_stopped\",\"usable\":true");
         ASSERT_HAS(out, "\"behind\":15,");
         ASSERT_HAS(out, "\"io_running\":true,\"sql_running\":false,\"read_only\":true");
     }
@@ -167,12 +177,15 @@ public:
         report_context ctx{"/etc/c.ini", 500, false};
         std::string out = format_replicas(read_replicas(p.seg, p.env, 500), ctx);
         ASSERT_HAS(out, "poller  heartbeat 3.0 ms ago\nfloor   0-0-100\n\n");
-        ASSERT_HAS(out, "#  NAME     ADDRESS         STATE                USABLE  GTID     BEHIND  ADVANCED  "
-                        "POLLED    RTT  IO   SQL  RO   POLLS  ERRORS  LAST ERROR\n");
-        ASSERT_HAS(out, "0  primary  127.0.0.1:3306  up                   yes     0-1-120       0    1.0 ms  4.0 ms  "
-                        "46 µs  -    -    no     100       0           -\n");
-        ASSERT_HAS(out, "2  r2       [::1]:3308      replication_stopped  yes     0-1-105      15    1.0 ms  4.0 ms  "
-                        "46 µs  yes  no   yes    100       0           -\n");
+        ASSERT_HAS(out,
+                   "#  NAME     ADDRESS         STATE                USABLE  GTID     BEHIND  ADVANCED  "
+                   "POLLED    RTT  IO   SQL  RO   POLLS  ERRORS  LAST ERROR\n");
+        ASSERT_HAS(out,
+                   "0  primary  127.0.0.1:3306  up                   yes     0-1-120       0    1.0 ms  4.0 ms  "
+                   "46 µs  -    -    no     100       0           -\n");
+        ASSERT_HAS(out,
+                   "2  r2       [::1]:3308      replication_stopped  yes     0-1-105      15    1.0 ms  4.0 ms  "
+                   "46 µs  yes  no   yes    100       0           -\n");
         CPPUNIT_ASSERT(!has(out, "*"));
     }
 
@@ -185,8 +198,9 @@ public:
         replicas_view v = read_replicas(p.seg, p.env, 500);
         std::string json = format_replicas(v, report_context{"c", 500, true});
         ASSERT_JSON(json);
-        ASSERT_HAS(json, "\"name\":\"r2\",\"address\":\"[::1]:3308\",\"torn\":true,\"state\":\"torn\","
-                         "\"usable\":false}");
+        ASSERT_HAS(json,
+                   "\"name\":\"r2\",\"address\":\"[::1]:3308\",\"torn\":true,\"state\":\"torn\","
+                   "\"usable\":false}");
         std::string text = format_replicas(v, report_context{"c", 500, false});
         ASSERT_HAS(text, "2  r2       [::1]:3308      torn   no\n");
     }
@@ -212,8 +226,9 @@ public:
         counters_view v = read_counters(p.seg, p.env, 500);
         std::string json = format_counters(v, report_context{"c", 500, true});
         ASSERT_JSON(json);
-        ASSERT_HAS(json, "{\"workers\":[{\"slot\":0,\"pid\":100,\"running\":true,\"generation\":0,\"counters\":{"
-                         "\"connections_active\":0,\"connections_accepted\":10,");
+        ASSERT_HAS(json,
+                   "{\"workers\":[{\"slot\":0,\"pid\":100,\"running\":true,\"generation\":0,\"counters\":{"
+                   "\"connections_active\":0,\"connections_accepted\":10,");
         ASSERT_HAS(json, "\"total\":{\"counters\":{\"connections_active\":0,\"connections_accepted\":21,");
         ASSERT_HAS(json, "\"queries_forwarded\":2469134,");
         for (std::size_t r = 0; r < shm::route_reason_count; ++r)
@@ -253,14 +268,16 @@ public:
             furthest_behind({{0xabc, false, pos("0-0-103")}, {0x1, true, pos("0-0-150")}}, v.table.watermark, 3);
         json = format_sessions(v, report_context{"c", 500, true});
         ASSERT_JSON(json);
-        ASSERT_HAS(json, "\"entries\":[{\"tag\":1,\"overflow\":true,\"gtid\":\"0-0-150\",\"ahead_of_watermark\":50},"
-                         "{\"tag\":2748,\"overflow\":false,\"gtid\":\"0-0-103\",\"ahead_of_watermark\":3}]}");
+        ASSERT_HAS(json,
+                   "\"entries\":[{\"tag\":1,\"overflow\":true,\"gtid\":\"0-0-150\",\"ahead_of_watermark\":50},"
+                   "{\"tag\":2748,\"overflow\":false,\"gtid\":\"0-0-103\",\"ahead_of_watermark\":3}]}");
         ASSERT_HAS(json, "\"spilled_buckets\":2,");
         text = format_sessions(v, report_context{"c", 500, false});
         ASSERT_HAS(text, "spilled      2 buckets (their sessions are not listed");
-        ASSERT_HAS(text, "     TAG  AHEAD  GTID     OVERFLOW\n"
-                         "00000001     50  0-0-150  yes\n"
-                         "00000abc      3  0-0-103  no\n");
+        ASSERT_HAS(text,
+                   "     TAG  AHEAD  GTID     OVERFLOW\n"
+                   "00000001     50  0-0-150  yes\n"
+                   "00000abc      3  0-0-103  no\n");
     }
 };
 

@@ -141,4 +141,4 @@ private:
     std::size_t i_ = 0;
 };
 
-}  // namespace causeway::daemon::test
+}   // namespace causeway::daemon::test

@@ -21,7 +21,10 @@ constexpr std::uint64_t ms = 1000000;
 constexpr std::uint64_t now = 10000 * ms;   // the fake monotonic clock
 constexpr int max_age_ms = 500;
 
-protocol::gtid_position pos(const char* text) { return *protocol::parse_gtid_position(text); }
+protocol::gtid_position pos(const char* text)
+{
+    return *protocol::parse_gtid_position(text);
+}
 
 shm::progress_snapshot entry(const common::backend_config& b, shm::backend_state st, const char* gtid,
                              std::uint64_t polled_ago, std::uint64_t advanced_ago)
@@ -60,7 +63,7 @@ shm::progress_entry& raw_entry(const shm::segment& seg, std::size_t i)
     auto* base = reinterpret_cast<std::byte*>(&seg.header());
     return reinterpret_cast<shm::progress_entry*>(base + seg.header().progress_offset)[i];
 }
-}  // namespace
+}   // namespace
 
 class ctl_view_test : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(ctl_view_test);

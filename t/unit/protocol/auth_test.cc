@@ -51,7 +51,7 @@ std::string scramble_of(std::string_view greeting_wire)
     return g->scramble;
 }
 
-}  // namespace
+}   // namespace
 
 class auth_test : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(auth_test);
@@ -86,14 +86,11 @@ public:
         struct {
             std::size_t n;
             const char* digest;
-        } const cases[] = {{55, "8ae2d46729cfe68ff927af5eec9c7d1b66d65ac2"},
-                           {56, "636e2ec698dac903498e648bd2f3af641d3c88cb"},
-                           {63, "6d942da0c4392b123528f2905c713a3ce28364bd"},
-                           {64, "c6138d514ffa2135bfce0ed0b8fac65669917ec7"},
-                           {65, "69bd728ad6e13cd76ff19751fde427b00e395746"},
-                           {119, "41c89d06001bab4ab78736b44efe7ce18ce6ae08"},
-                           {120, "d3dbd653bd8597b7475321b60a36891278e6a04a"},
-                           {128, "e6434bc401f98603d7eda504790c98c67385d535"}};
+        } const cases[] = {
+            {55, "8ae2d46729cfe68ff927af5eec9c7d1b66d65ac2"},  {56, "636e2ec698dac903498e648bd2f3af641d3c88cb"},
+            {63, "6d942da0c4392b123528f2905c713a3ce28364bd"},  {64, "c6138d514ffa2135bfce0ed0b8fac65669917ec7"},
+            {65, "69bd728ad6e13cd76ff19751fde427b00e395746"},  {119, "41c89d06001bab4ab78736b44efe7ce18ce6ae08"},
+            {120, "d3dbd653bd8597b7475321b60a36891278e6a04a"}, {128, "e6434bc401f98603d7eda504790c98c67385d535"}};
         for (const auto& c : cases) {
             std::string m;
             for (std::size_t i = 0; i < c.n; ++i) m += char(i % 251);
@@ -155,7 +152,8 @@ public:
     {
         std::string scramble = scramble_of(captured::mariadb_cli.answer);
         CPPUNIT_ASSERT_EQUAL(std::size_t(20), scramble.size());
-        CPPUNIT_ASSERT_EQUAL(hex(native_password_token(captured::password, scramble)), hex(auth_of(captured::mariadb_cli)));
+        CPPUNIT_ASSERT_EQUAL(hex(native_password_token(captured::password, scramble)),
+                             hex(auth_of(captured::mariadb_cli)));
     }
 
     void empty_password_empty_token()

@@ -36,22 +36,21 @@ std::string render_flags(std::uint32_t flags)
     return out.empty() ? "none" : out;
 }
 
-constexpr const char* any_tables = "*";  // do not check the table list
+constexpr const char* any_tables = "*";   // do not check the table list
 
 struct row {
     std::string_view sql;
     statement_kind kind;
     bool plain;
     const char* tables = any_tables;
-    std::uint32_t flags = 0;  // these bits must be set (others may be too)
+    std::uint32_t flags = 0;   // these bits must be set (others may be too)
 };
 
 void check(const row& r, const lex_options& options = {})
 {
     const statement_info s = classify(r.sql, options);
     const std::string what = "'" + std::string(r.sql) + "': kind " + to_string(s.kind) + ", plain " +
-                             (s.is_plain_read ? "yes" : "no") + ", tables [" + render_tables(s) + "], flags " +
-                             render_flags(s.flags);
+        (s.is_plain_read ? "yes" : "no") + ", tables [" + render_tables(s) + "], flags " + render_flags(s.flags);
     CPPUNIT_ASSERT_MESSAGE(what + " (want kind " + to_string(r.kind) + ")", s.kind == r.kind);
     CPPUNIT_ASSERT_MESSAGE(what + " (want plain " + (r.plain ? "yes" : "no") + ")", s.is_plain_read == r.plain);
     if (r.tables != any_tables)
@@ -69,7 +68,7 @@ void check_all(std::initializer_list<row> rows, const lex_options& options = {})
     for (const row& r : rows) check(r, options);
 }
 
-}  // namespace
+}   // namespace
 
 class classifier_test : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(classifier_test);
@@ -114,14 +113,14 @@ public:
             {"((SELECT 1))", sk::read, true, ""},
             {"SELECT * FROM t1 UNION ALL SELECT * FROM t2 EXCEPT SELECT * FROM t3", sk::read, true, "t1,t2,t3"},
             {"WITH c AS (SELECT a FROM t) SELECT * FROM c", sk::read, true, "t,c"},
-            {"WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 5) SELECT n FROM c",
-             sk::read, true, "c"},
+            {"WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 5) SELECT n FROM c", sk::read,
+             true, "c"},
             {"with a as (select 1), b as (select 2 from u) select * from a, b", sk::read, true, "u,a,b"},
             {"VALUES (1, 2), (3, 4)", sk::read, true, ""},
-            {"SELECT SUBSTRING(c FROM 2 FOR 3), TRIM(LEADING 'x' FROM c), EXTRACT(YEAR FROM d) FROM t",
-             sk::read, true, "t"},
-            {"SELECT CAST(a AS DECIMAL(10,2)), CONVERT(b, CHAR(3)), CONVERT(c USING utf8mb4) FROM t", sk::read,
-             true, "t"},
+            {"SELECT SUBSTRING(c FROM 2 FOR 3), TRIM(LEADING 'x' FROM c), EXTRACT(YEAR FROM d) FROM t", sk::read, true,
+             "t"},
+            {"SELECT CAST(a AS DECIMAL(10,2)), CONVERT(b, CHAR(3)), CONVERT(c USING utf8mb4) FROM t", sk::read, true,
+             "t"},
             {"SELECT * FROM t WHERE MATCH(a) AGAINST('x' IN BOOLEAN MODE)", sk::read, true, "t"},
             {"SELECT ROW_NUMBER() OVER (PARTITION BY a ORDER BY b) FROM t", sk::read, true, "t"},
             {"SELECT a FROM t WINDOW w AS (PARTITION BY a)", sk::read, true, "t"},
@@ -129,8 +128,8 @@ public:
             {"SELECT IF(a, 1, 2), IFNULL(b, 0), COALESCE(c, d) FROM t", sk::read, true, "t"},
             {"SELECT DATE_ADD(NOW(), INTERVAL 1 DAY)", sk::read, true, ""},
             {"SELECT * FROM t FOR SYSTEM_TIME AS OF TIMESTAMP '2020-01-01 00:00:00'", sk::read, true, "t"},
-            {"SELECT * FROM jt, JSON_TABLE('[1]', '$[*]' COLUMNS (a INT PATH '$', o FOR ORDINALITY)) AS j",
-             sk::read, true, "jt"},
+            {"SELECT * FROM jt, JSON_TABLE('[1]', '$[*]' COLUMNS (a INT PATH '$', o FOR ORDINALITY)) AS j", sk::read,
+             true, "jt"},
             {"SELECT SQL_NO_CACHE STRAIGHT_JOIN a FROM t1 STRAIGHT_JOIN t2", sk::read, true, "t1,t2"},
             {"SELECT c FROM sbtest1 WHERE id=?", sk::read, true, "sbtest1"},
             {"SELECT a FROM t WHERE b LIKE 'x\\_%' ESCAPE '\\\\'", sk::read, true, "t"},
@@ -210,7 +209,7 @@ public:
             {"SELECT columns(1)", sk::must_primary, false, "", flag_unknown_function},
             {"SELECT against('x')", sk::must_primary, false, "", flag_unknown_function},
             {"SELECT CAST(a AS DATETIME(6)), CAST(b AS CHAR(2)) FROM t", sk::read, true, "t"},
-            {"SELECT a FROM t WHERE a = ANY (SELECT a FROM u)", sk::must_primary, false, "t,u"},  // conservative
+            {"SELECT a FROM t WHERE a = ANY (SELECT a FROM u)", sk::must_primary, false, "t,u"},   // conservative
             {"SELECT a FROM t WHERE a > ALL (SELECT a FROM u)", sk::read, true, "t,u"},
             {"SELECT s.nextval", sk::must_primary, false, "", flag_primary_function},
             {"SELECT db.s.currval", sk::must_primary, false, "", flag_primary_function},
@@ -228,8 +227,7 @@ public:
             {"REPLACE INTO t VALUES (1)", sk::write, false, "t"},
             {"UPDATE t SET a = 1 WHERE id = 2", sk::write, false, "t"},
             {"UPDATE LOW_PRIORITY t1, db2.t2 SET t1.a = t2.a WHERE t1.id = t2.id", sk::write, false, "t1,db2.t2"},
-            {"UPDATE t1 JOIN t2 ON t1.id = t2.id SET t1.a = (SELECT MAX(b) FROM t3)", sk::write, false,
-             "t1,t2,t3"},
+            {"UPDATE t1 JOIN t2 ON t1.id = t2.id SET t1.a = (SELECT MAX(b) FROM t3)", sk::write, false, "t1,t2,t3"},
             {"DELETE FROM t WHERE id = 1", sk::write, false, "t"},
             {"DELETE t1, t2 FROM t1 INNER JOIN db2.t2 ON t1.id = t2.id", sk::write, false, "t1,db2.t2"},
             {"DELETE QUICK FROM a.t1, b.t2 USING a.t1 JOIN b.t2 JOIN c.t3", sk::write, false, "a.t1,b.t2,c.t3"},
@@ -258,10 +256,10 @@ public:
             {"CREATE UNIQUE INDEX i ON t (a)", sk::write, false, "t"},
             {"DROP INDEX i ON t", sk::write, false, "t"},
             {"CREATE VIEW db.v AS SELECT * FROM t", sk::write, false, "db.v,t"},
-            {"CREATE OR REPLACE ALGORITHM=MERGE DEFINER=`u`@`h` SQL SECURITY INVOKER VIEW v AS SELECT 1",
-             sk::write, false, "v"},
-            {"CREATE DEFINER=CURRENT_USER() TRIGGER tr BEFORE INSERT ON db.t FOR EACH ROW SET NEW.a = 1",
-             sk::write, false, "tr,db.t"},
+            {"CREATE OR REPLACE ALGORITHM=MERGE DEFINER=`u`@`h` SQL SECURITY INVOKER VIEW v AS SELECT 1", sk::write,
+             false, "v"},
+            {"CREATE DEFINER=CURRENT_USER() TRIGGER tr BEFORE INSERT ON db.t FOR EACH ROW SET NEW.a = 1", sk::write,
+             false, "tr,db.t"},
             {"DROP VIEW IF EXISTS v1, db.v2", sk::write, false, "v1,db.v2"},
             {"DROP PROCEDURE IF EXISTS db.p", sk::write, false, "db.p"},
             {"CREATE SEQUENCE s START WITH 1", sk::write, false, "s"},
@@ -338,12 +336,11 @@ public:
         const struct {
             std::string_view sql;
             xa_action action;
-        } xa_rows[] = {{"XA START 'a'", xa_action::start}, {"XA BEGIN 'a'", xa_action::start},
-                       {"XA END 'a'", xa_action::end},     {"XA PREPARE 'a'", xa_action::prepare},
+        } xa_rows[] = {{"XA START 'a'", xa_action::start},   {"XA BEGIN 'a'", xa_action::start},
+                       {"XA END 'a'", xa_action::end},       {"XA PREPARE 'a'", xa_action::prepare},
                        {"XA COMMIT 'a'", xa_action::commit}, {"XA ROLLBACK 'a'", xa_action::rollback},
                        {"XA RECOVER", xa_action::recover}};
-        for (const auto& r : xa_rows)
-            CPPUNIT_ASSERT_MESSAGE(std::string(r.sql), classify(r.sql).xa == r.action);
+        for (const auto& r : xa_rows) CPPUNIT_ASSERT_MESSAGE(std::string(r.sql), classify(r.sql).xa == r.action);
     }
 
     void set_statements()
@@ -357,8 +354,7 @@ public:
             {"SET GLOBAL autocommit = 0", sk::set_global, false},
             {"SET TRANSACTION READ ONLY", sk::set_transaction_read_only, false},
             {"SET SESSION TRANSACTION READ ONLY", sk::set_transaction_read_only, false},
-            {"SET LOCAL TRANSACTION ISOLATION LEVEL READ COMMITTED, READ ONLY", sk::set_transaction_read_only,
-             false},
+            {"SET LOCAL TRANSACTION ISOLATION LEVEL READ COMMITTED, READ ONLY", sk::set_transaction_read_only, false},
             {"SET TRANSACTION READ WRITE", sk::set_transaction_read_write, false},
             {"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ WRITE", sk::set_transaction_read_write, false},
             {"SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", sk::set_session_state, false},
@@ -399,31 +395,28 @@ public:
             {"SET autocommit = true", autocommit_value::on, access_mode::unchanged, tx_scope::none, true},
             {"SET autocommit = @x", autocommit_value::unknown, access_mode::unchanged, tx_scope::none, true},
             {"SET autocommit = 1 + 0", autocommit_value::unknown, access_mode::unchanged, tx_scope::none, true},
-            {"SET autocommit = 0, sql_mode = ''", autocommit_value::off, access_mode::unchanged, tx_scope::none,
-             true},
+            {"SET autocommit = 0, sql_mode = ''", autocommit_value::off, access_mode::unchanged, tx_scope::none, true},
             {"SET TRANSACTION READ ONLY", autocommit_value::unchanged, access_mode::read_only,
              tx_scope::next_transaction, true},
             {"SET SESSION TRANSACTION READ ONLY", autocommit_value::unchanged, access_mode::read_only,
              tx_scope::session, true},
             {"SET TRANSACTION READ WRITE", autocommit_value::unchanged, access_mode::read_write,
              tx_scope::next_transaction, true},
-            {"SET GLOBAL TRANSACTION READ ONLY", autocommit_value::unchanged, access_mode::read_only,
-             tx_scope::global, false},
-            {"SET tx_read_only = 1", autocommit_value::unchanged, access_mode::read_only,
-             tx_scope::next_transaction, true},
+            {"SET GLOBAL TRANSACTION READ ONLY", autocommit_value::unchanged, access_mode::read_only, tx_scope::global,
+             false},
+            {"SET tx_read_only = 1", autocommit_value::unchanged, access_mode::read_only, tx_scope::next_transaction,
+             true},
             {"SET SESSION tx_read_only = ON", autocommit_value::unchanged, access_mode::read_only, tx_scope::session,
              true},
             {"SET tx_read_only = 0", autocommit_value::unchanged, access_mode::read_write, tx_scope::session, true},
-            {"SET transaction_read_only = @v", autocommit_value::unchanged, access_mode::read_write,
-             tx_scope::session, true},
+            {"SET transaction_read_only = @v", autocommit_value::unchanged, access_mode::read_write, tx_scope::session,
+             true},
             {"SET NAMES utf8mb4", autocommit_value::unchanged, access_mode::unchanged, tx_scope::none, true},
-            {"SET @a = (SELECT MAX(id) FROM t)", autocommit_value::unchanged, access_mode::unchanged,
-             tx_scope::none, false},
-            {"SET @a = LAST_INSERT_ID()", autocommit_value::unchanged, access_mode::unchanged, tx_scope::none,
+            {"SET @a = (SELECT MAX(id) FROM t)", autocommit_value::unchanged, access_mode::unchanged, tx_scope::none,
              false},
+            {"SET @a = LAST_INSERT_ID()", autocommit_value::unchanged, access_mode::unchanged, tx_scope::none, false},
             {"SET @a = my_func()", autocommit_value::unchanged, access_mode::unchanged, tx_scope::none, false},
-            {"SET @a = GET_LOCK('x', 1)", autocommit_value::unchanged, access_mode::unchanged, tx_scope::none,
-             false},
+            {"SET @a = GET_LOCK('x', 1)", autocommit_value::unchanged, access_mode::unchanged, tx_scope::none, false},
             {"SET @a = @@server_id", autocommit_value::unchanged, access_mode::unchanged, tx_scope::none, false},
             {"SET sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')", autocommit_value::unchanged,
              access_mode::unchanged, tx_scope::none, true},
@@ -435,9 +428,12 @@ public:
         const struct {
             std::string_view sql;
             int assignments;
-        } counts[] = {{"SET autocommit = 0", 1},          {"SET autocommit = 0, sql_mode = ''", 2},
-                      {"SET @a = 1, @b = (SELECT 1), c = 2", 3}, {"SET NAMES utf8", 1},
-                      {"SET SESSION TRANSACTION READ ONLY", 1},  {"SELECT 1", 0}};
+        } counts[] = {{"SET autocommit = 0", 1},
+                      {"SET autocommit = 0, sql_mode = ''", 2},
+                      {"SET @a = 1, @b = (SELECT 1), c = 2", 3},
+                      {"SET NAMES utf8", 1},
+                      {"SET SESSION TRANSACTION READ ONLY", 1},
+                      {"SELECT 1", 0}};
         for (const auto& c : counts)
             CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(c.sql), c.assignments, int(classify(c.sql).assignments));
         for (const auto& r : rows) {
@@ -588,7 +584,7 @@ public:
             {"SELECT * FROM t /*M! LOCK IN SHARE MODE */", sk::locking_read, false, "t"},
             {"SELECT 1 /*!99999 , LAST_INSERT_ID() */", sk::read, true, ""},
             {"SELECT 1 /*M!999999 , LAST_INSERT_ID() */", sk::read, true, ""},
-            {"SELECT 1 /*!50700 , LAST_INSERT_ID() */", sk::read, true, ""},  // MySQL 5.7+: MariaDB skips it
+            {"SELECT 1 /*!50700 , LAST_INSERT_ID() */", sk::read, true, ""},   // MySQL 5.7+: MariaDB skips it
             {"SELECT 1 /*M!50700 , LAST_INSERT_ID() */", sk::must_primary, false, ""},
             {"SELECT 1 /*!100100 , LAST_INSERT_ID() */", sk::must_primary, false, ""},
             {"SELECT 1 /*!40000 ; DELETE FROM t */", sk::multi_statement, false},
@@ -596,7 +592,7 @@ public:
             {"/*!99999 DELETE FROM t */ SELECT 1", sk::read, true, ""},
             {"/*!99999 /* nested */ DELETE FROM t */ SELECT 1", sk::read, true, ""},
             {"/*! SELECT /* inner */ 1 */", sk::read, true, ""},
-            {"/*!40101 SELECT 'x */' */", sk::read, false, "", flag_doubtful},  // see below
+            {"/*!40101 SELECT 'x */' */", sk::read, false, "", flag_doubtful},   // see below
             {"SELECT 1 /*!40101 , 2", sk::read, false, "", flag_unterminated},
             {"SELECT 1 /*!40101 /*!40101 , 2 */ */", sk::read, false, "", flag_doubtful},
             {"SELECT 1 /*!40101 # x */\n, @x */", sk::must_primary, false, "", flag_doubtful},
@@ -648,8 +644,8 @@ public:
             {"CREATE PROCEDURE p() BEGIN SELECT 1; END", sk::multi_statement, false},
         });
         const auto s = classify("BEGIN; UPDATE t SET a = 1; COMMIT;");
-        const std::uint32_t want = (1u << unsigned(sk::begin)) | (1u << unsigned(sk::write)) |
-                                   (1u << unsigned(sk::commit));
+        const std::uint32_t want =
+            (1u << unsigned(sk::begin)) | (1u << unsigned(sk::write)) | (1u << unsigned(sk::commit));
         CPPUNIT_ASSERT_EQUAL(want, s.kinds_seen);
         CPPUNIT_ASSERT(classify("SELECT 1").kinds_seen == (1u << unsigned(sk::read)));
         CPPUNIT_ASSERT(!classify("SET @a = 1; SET @b = 2").replayable);
@@ -661,7 +657,7 @@ public:
             {"SELECT * FROM db.t", sk::read, true, "db.t"},
             {"SELECT * FROM `db`.`t`", sk::read, true, "db.t"},
             {"SELECT * FROM `db`.t, db2.`t 2`", sk::read, true, "db.t,db2.t 2"},
-            {"SELECT * FROM `db.t`", sk::read, true, "db.t"},  // one name with a dot: unqualified
+            {"SELECT * FROM `db.t`", sk::read, true, "db.t"},   // one name with a dot: unqualified
             {"SELECT * FROM t AS a, u b, db.v", sk::read, true, "t,u,db.v"},
             {"SELECT * FROM t1 JOIN t2 ON t1.id = t2.id LEFT JOIN db.t3 USING (id)", sk::read, true, "t1,t2,db.t3"},
             {"SELECT * FROM t1 LEFT OUTER JOIN t2 ON (t1.a = t2.a) NATURAL JOIN t3 CROSS JOIN t4", sk::read, true,
@@ -700,12 +696,13 @@ public:
              sk::read, false, any_tables, flag_too_many_tables},
             {"SELECT * FROM LATERAL (SELECT 1) x", sk::read, true, ""},
             {"SELECT * FROM 'db'.'t'", sk::read, false, any_tables, flag_tables_unknown},
-            {"SELECT * FROM ``", sk::read, false, "", flag_tables_unknown},  // found by the fuzzer
+            {"SELECT * FROM ``", sk::read, false, "", flag_tables_unknown},   // found by the fuzzer
             {"SELECT * FROM db.``", sk::read, false, any_tables, flag_tables_unknown},
             {"SELECT * FROM ``.t", sk::read, false, any_tables, flag_tables_unknown},
         });
-        const auto s = classify("SELECT * FROM t1 JOIN t2 JOIN t3 JOIN t4 JOIN t5 JOIN t6 JOIN t7 JOIN t8 JOIN t9 "
-                                "JOIN t10 JOIN t11 JOIN t12 JOIN t13 JOIN t14 JOIN t15 JOIN t16 JOIN t17");
+        const auto s = classify(
+            "SELECT * FROM t1 JOIN t2 JOIN t3 JOIN t4 JOIN t5 JOIN t6 JOIN t7 JOIN t8 JOIN t9 "
+            "JOIN t10 JOIN t11 JOIN t12 JOIN t13 JOIN t14 JOIN t15 JOIN t16 JOIN t17");
         CPPUNIT_ASSERT(!s.tables_complete());
         CPPUNIT_ASSERT_EQUAL(std::size_t(max_table_refs), s.table_refs().size());
         // Views point into the input.
@@ -805,9 +802,42 @@ public:
         // Deterministic: printable-heavy soup built from SQL fragments and raw
         // bytes. Only invariants are checked (the fuzz target goes further).
         static const char* const fragments[] = {
-            "SELECT ", "FROM ", "t", ".", "`", "'", "\"", "\\", "/*", "*/", "/*!", "/*M!100100", "--", " ",
-            "\n", "#", ";", "(", ")", ",", "@", "@@", ":=", "FOR ", "UPDATE ", "WITH ", "AS ", "JOIN ",
-            "INTO ", "SET ", "LAST_INSERT_ID(", "f(", "DELETE ", "BEGIN", "\x80", "\0",
+            "SELECT ",
+            "FROM ",
+            "t",
+            ".",
+            "`",
+            "'",
+            "\"",
+            "\\",
+            "/*",
+            "*/",
+            "/*!",
+            "/*M!100100",
+            "--",
+            " ",
+            "\n",
+            "#",
+            ";",
+            "(",
+            ")",
+            ",",
+            "@",
+            "@@",
+            ":=",
+            "FOR ",
+            "UPDATE ",
+            "WITH ",
+            "AS ",
+            "JOIN ",
+            "INTO ",
+            "SET ",
+            "LAST_INSERT_ID(",
+            "f(",
+            "DELETE ",
+            "BEGIN",
+            "\x80",
+            "\0",
         };
         std::mt19937 rng(42);
         for (int round = 0; round < 20000; ++round) {
@@ -827,8 +857,9 @@ public:
                 CPPUNIT_ASSERT(s.kind == sk::read || s.kind == sk::show || s.kind == sk::explain);
             }
             for (const table_ref& r : s.table_refs()) {
-                CPPUNIT_ASSERT(r.table.empty() || (r.table.data() >= sql.data() &&
-                                                   r.table.data() + r.table.size() <= sql.data() + sql.size()));
+                CPPUNIT_ASSERT(
+                    r.table.empty() ||
+                    (r.table.data() >= sql.data() && r.table.data() + r.table.size() <= sql.data() + sql.size()));
             }
         }
     }

@@ -16,7 +16,7 @@ gtid_position parse_ok(const std::string& text)
     CPPUNIT_ASSERT_MESSAGE(p ? "" : p.err().message, p.ok());
     return *p;
 }
-}  // namespace
+}   // namespace
 
 class gtid_test : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(gtid_test);
@@ -61,10 +61,31 @@ public:
     void rejects_malformed()
     {
         const char* bad[] = {
-            "garbage", "0-1", "0-1-", "-1-2", "0--2", "0-1-2,", ",0-1-2", "0-1-2,,1-1-1",
-            "0-1-x", "0-1-2x", "a-1-2", "-0-1-2", "0-1--2", "0-1-+2", "+0-1-2", "0-1-2-3",
-            "0 -1-2", "0-1- 2", "4294967296-1-1", "0-4294967296-1", "0-1-18446744073709551616",
-            "0-1-99999999999999999999999", "0-1-2;1-1-1", "0-1-2 1-1-1", "0-1-5,0-2-7",
+            "garbage",
+            "0-1",
+            "0-1-",
+            "-1-2",
+            "0--2",
+            "0-1-2,",
+            ",0-1-2",
+            "0-1-2,,1-1-1",
+            "0-1-x",
+            "0-1-2x",
+            "a-1-2",
+            "-0-1-2",
+            "0-1--2",
+            "0-1-+2",
+            "+0-1-2",
+            "0-1-2-3",
+            "0 -1-2",
+            "0-1- 2",
+            "4294967296-1-1",
+            "0-4294967296-1",
+            "0-1-18446744073709551616",
+            "0-1-99999999999999999999999",
+            "0-1-2;1-1-1",
+            "0-1-2 1-1-1",
+            "0-1-5,0-2-7",
         };
         for (const char* text : bad) {
             auto p = parse_gtid_position(text);
@@ -101,7 +122,7 @@ public:
         CPPUNIT_ASSERT(a.covers(a));
         CPPUNIT_ASSERT(!a.covers(parse_ok("0-1-11")));
         CPPUNIT_ASSERT(!a.covers(parse_ok("1-1-6")));
-        CPPUNIT_ASSERT(!a.covers(parse_ok("2-1-1")));         // a domain a has not seen
+        CPPUNIT_ASSERT(!a.covers(parse_ok("2-1-1")));   // a domain a has not seen
         CPPUNIT_ASSERT(!parse_ok("").covers(a));
         // Not a total order: neither covers the other.
         auto b = parse_ok("0-1-11,1-1-4");

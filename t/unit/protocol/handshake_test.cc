@@ -18,7 +18,10 @@ using causeway::protocol::test::payload;
 
 namespace {
 
-const std::string capture_attrs = "\x04_pid\x04" "1234\x0c_client_name\x0a" "capture.py";
+const std::string capture_attrs =
+    "\x04_pid\x04"
+    "1234\x0c_client_name\x0a"
+    "capture.py";
 
 void assert_same(const handshake_response& a, const handshake_response& b, const std::string& what)
 {
@@ -34,9 +37,12 @@ void assert_same(const handshake_response& a, const handshake_response& b, const
     CPPUNIT_ASSERT_EQUAL_MESSAGE(what, a.ssl_request, b.ssl_request);
 }
 
-bool has(std::uint32_t caps, std::uint32_t bit) { return (caps & bit) == bit; }
+bool has(std::uint32_t caps, std::uint32_t bit)
+{
+    return (caps & bit) == bit;
+}
 
-}  // namespace
+}   // namespace
 
 class handshake_test : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(handshake_test);
@@ -197,8 +203,9 @@ public:
         // libmariadb talks MariaDB: CLIENT_MYSQL clear, extended capabilities in the filler.
         CPPUNIT_ASSERT(!has(r->capabilities, cap::long_password));
         CPPUNIT_ASSERT(r->mariadb_capabilities != 0);
-        CPPUNIT_ASSERT(has(r->capabilities, cap::protocol_41 | cap::secure_connection | cap::plugin_auth |
-                                                cap::connect_with_db | cap::connect_attrs));
+        CPPUNIT_ASSERT(has(
+            r->capabilities,
+            cap::protocol_41 | cap::secure_connection | cap::plugin_auth | cap::connect_with_db | cap::connect_attrs));
         CPPUNIT_ASSERT_EQUAL(std::string(captured::user), r->user);
         CPPUNIT_ASSERT_EQUAL(std::size_t(20), r->auth_response.size());
         CPPUNIT_ASSERT_EQUAL(std::string(captured::database), r->database);
@@ -223,7 +230,8 @@ public:
         const std::string tokens[] = {"", native_password_token("pw", "abcdefghijklmnopqrst"),
                                       std::string("a\0b\xff", 4), std::string(250, 'x'), std::string(300, 'y')};
         int combinations = 0;
-        for (std::uint32_t auth_caps : {0u, cap::secure_connection, cap::secure_connection | cap::plugin_auth_lenenc_data})
+        for (std::uint32_t auth_caps :
+             {0u, cap::secure_connection, cap::secure_connection | cap::plugin_auth_lenenc_data})
             for (std::uint32_t db : {0u, cap::connect_with_db})
                 for (std::uint32_t plugin : {0u, cap::plugin_auth})
                     for (std::uint32_t attrs : {0u, cap::connect_attrs})
@@ -246,8 +254,8 @@ public:
                                 std::string built = build_handshake_response(h);
                                 exact_copy copy(built);
                                 auto back = parse_handshake_response(copy.view());
-                                std::string what = "caps " + std::to_string(h.capabilities) + " token " +
-                                                   std::to_string(token.size());
+                                std::string what =
+                                    "caps " + std::to_string(h.capabilities) + " token " + std::to_string(token.size());
                                 CPPUNIT_ASSERT_MESSAGE(what + (back ? "" : ": " + back.err().message), back.ok());
                                 assert_same(h, *back, what);
                                 ++combinations;
@@ -334,8 +342,12 @@ public:
     {
         CPPUNIT_ASSERT(!parse_auth_switch(payload(captured::login.answer)).ok());   // an OK
         CPPUNIT_ASSERT(!parse_auth_switch(""sv).ok());
-        CPPUNIT_ASSERT(!parse_auth_switch("\xfe" "mysql_native"sv).ok());   // no NUL after the name
-        auto bare = parse_auth_switch("\xfe" "p\0"sv);   // no data
+        CPPUNIT_ASSERT(!parse_auth_switch("\xfe"
+                                          "mysql_native"sv)
+                            .ok());   // no NUL after the name
+        auto bare = parse_auth_switch(
+            "\xfe"
+            "p\0"sv);   // no data
         CPPUNIT_ASSERT(bare.ok());
         CPPUNIT_ASSERT_EQUAL(std::string("p"), bare->plugin);
         CPPUNIT_ASSERT(bare->data.empty());
@@ -351,7 +363,9 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string(captured::database), c->database);
         CPPUNIT_ASSERT_EQUAL(std::uint16_t(45), c->charset);
         CPPUNIT_ASSERT_EQUAL(std::string(native_password_plugin), c->auth_plugin);
-        CPPUNIT_ASSERT_EQUAL(hex("\x04_pid\x03" "777"), hex(c->connect_attrs));
+        CPPUNIT_ASSERT_EQUAL(hex("\x04_pid\x03"
+                                 "777"),
+                             hex(c->connect_attrs));
         // (MariaDB answers it with an auth switch; auth_test checks the token.)
         CPPUNIT_ASSERT(!parse_change_user(payload(captured::login.request), caps).ok());   // not 0x11
     }
@@ -376,13 +390,21 @@ public:
             }
         }
         // Without CLIENT_SECURE_CONNECTION the token is NUL-terminated.
-        std::string plain = "\x11" "bob\0" "tok\0" "db\0"s;
+        std::string plain =
+            "\x11"
+            "bob\0"
+            "tok\0"
+            "db\0"s;
         auto p = parse_change_user(plain, cap::protocol_41);
         CPPUNIT_ASSERT(p.ok());
         CPPUNIT_ASSERT_EQUAL(std::string("tok"), p->auth_response);
         CPPUNIT_ASSERT_EQUAL(std::string("db"), p->database);
         // A one-byte auth length past the end.
-        CPPUNIT_ASSERT(!parse_change_user("\x11" "bob\0\x30" "abc"s, cap::secure_connection).ok());
+        CPPUNIT_ASSERT(!parse_change_user("\x11"
+                                          "bob\0\x30"
+                                          "abc"s,
+                                          cap::secure_connection)
+                            .ok());
     }
 };
 

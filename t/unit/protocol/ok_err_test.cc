@@ -25,7 +25,10 @@ ok_packet ok_of(const captured::exchange& e, std::size_t index = 0)
     return *ok;
 }
 
-std::string_view last_gtid(const captured::exchange& e) { return tracked_variable(ok_of(e).session_state, "last_gtid"); }
+std::string_view last_gtid(const captured::exchange& e)
+{
+    return tracked_variable(ok_of(e).session_state, "last_gtid");
+}
 
 // One system-variable entry of a session-state block.
 std::string variable_entry(std::string_view name, std::string_view value)
@@ -58,7 +61,7 @@ void for_each_captured_ok(F f)
     }
 }
 
-}  // namespace
+}   // namespace
 
 class ok_err_test : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(ok_err_test);
@@ -83,10 +86,13 @@ public:
     {
         ok_packet ok = ok_of(captured::login);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), ok.affected_rows);
-        CPPUNIT_ASSERT_EQUAL(std::uint16_t(server_status::autocommit | server_status::session_state_changed), ok.status);
+        CPPUNIT_ASSERT_EQUAL(std::uint16_t(server_status::autocommit | server_status::session_state_changed),
+                             ok.status);
         CPPUNIT_ASSERT(ok.info.empty());
         // SESSION_TRACK_SCHEMA (type 1): "capture".
-        CPPUNIT_ASSERT_EQUAL(hex("\x01\x08\x07" "capture"sv), hex(ok.session_state));
+        CPPUNIT_ASSERT_EQUAL(hex("\x01\x08\x07"
+                                 "capture"sv),
+                             hex(ok.session_state));
         CPPUNIT_ASSERT(tracked_variable(ok.session_state, "last_gtid").empty());
         CPPUNIT_ASSERT(tracked_variable(ok.session_state, "capture").empty());
         // Without session tracking the login OK is the bare 7 bytes.
@@ -101,14 +107,16 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::uint8_t(0), ok.marker);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(2), ok.affected_rows);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), ok.last_insert_id);
-        CPPUNIT_ASSERT_EQUAL(std::uint16_t(server_status::autocommit | server_status::session_state_changed), ok.status);
+        CPPUNIT_ASSERT_EQUAL(std::uint16_t(server_status::autocommit | server_status::session_state_changed),
+                             ok.status);
         CPPUNIT_ASSERT_EQUAL(std::uint16_t(0), ok.warnings);
         CPPUNIT_ASSERT_EQUAL("Records: 2  Duplicates: 0  Warnings: 0"s, std::string(ok.info));
         // The value @@gtid_binlog_pos had right after the statement.
-        CPPUNIT_ASSERT_EQUAL(std::string(captured::insert_tracked_gtid), std::string(last_gtid(captured::insert_tracked)));
+        CPPUNIT_ASSERT_EQUAL(std::string(captured::insert_tracked_gtid),
+                             std::string(last_gtid(captured::insert_tracked)));
         // DESIGN.md §5's layout: total length, type 0, entry length, name, value.
-        std::string expected = "\x09last_gtid"s + char(captured::insert_tracked_gtid.size()) +
-                               std::string(captured::insert_tracked_gtid);
+        std::string expected =
+            "\x09last_gtid"s + char(captured::insert_tracked_gtid.size()) + std::string(captured::insert_tracked_gtid);
         expected = std::string(1, '\0') + char(expected.size()) + expected;
         CPPUNIT_ASSERT_EQUAL(hex(expected), hex(ok.session_state));
     }
@@ -156,7 +164,9 @@ public:
 
     void tracked_variable_edge_cases()
     {
-        std::string schema = "\x01\x08\x07" "capture"s;
+        std::string schema =
+            "\x01\x08\x07"
+            "capture"s;
         std::string gtid = variable_entry("last_gtid", "0-1-5");
         CPPUNIT_ASSERT_EQUAL("0-1-5"s, std::string(tracked_variable(schema + gtid, "last_gtid")));
         // The last entry for a name wins.
@@ -174,7 +184,10 @@ public:
             CPPUNIT_ASSERT(v.empty() || v == "0-1-5");
         }
         // An entry whose inner lengths overrun its own data is skipped.
-        std::string bad = std::string(1, '\0') + "\x03\x09" "ab" + gtid;
+        std::string bad = std::string(1, '\0') +
+            "\x03\x09"
+            "ab" +
+            gtid;
         CPPUNIT_ASSERT_EQUAL("0-1-5"s, std::string(tracked_variable(bad, "last_gtid")));
     }
 
@@ -226,7 +239,8 @@ public:
 
     void ok_truncated_and_malformed()
     {
-        for (const auto* e : {&captured::insert_tracked, &captured::commit, &captured::login, &captured::load_data_ok}) {
+        for (const auto* e :
+             {&captured::insert_tracked, &captured::commit, &captured::login, &captured::load_data_ok}) {
             std::string_view whole = payload(e->answer);
             ok_packet full = ok_of(*e);
             // marker, two one-byte lenencs here, status, warnings; then the info.
@@ -251,7 +265,10 @@ public:
         CPPUNIT_ASSERT(!parse_ok("\x00\xfb\x00\x02\x00\x00\x00"sv, 0).ok());   // NULL affected rows
         CPPUNIT_ASSERT(!parse_ok("\x00\xff\x00\x02\x00\x00\x00"sv, 0).ok());
         // An info length past the end.
-        CPPUNIT_ASSERT(!parse_ok("\x00\x00\x00\x02\x00\x00\x00\x09" "abc"sv, cap::session_track).ok());
+        CPPUNIT_ASSERT(!parse_ok("\x00\x00\x00\x02\x00\x00\x00\x09"
+                                 "abc"sv,
+                                 cap::session_track)
+                            .ok());
         // A session-state length past the end.
         CPPUNIT_ASSERT(!parse_ok("\x00\x00\x00\x02\x40\x00\x00\x00\x13\x00"sv, cap::session_track).ok());
         // Eight-byte lenencs.
@@ -296,7 +313,8 @@ public:
         // Cursor flags on the EOF that ends an execute with a cursor, and on fetches.
         CPPUNIT_ASSERT(parse_eof(payloads(captured::execute_cursor_eof.answer).back()).status &
                        server_status::cursor_exists);
-        CPPUNIT_ASSERT(parse_eof(payloads(captured::fetch_last_eof.answer).back()).status & server_status::last_row_sent);
+        CPPUNIT_ASSERT(parse_eof(payloads(captured::fetch_last_eof.answer).back()).status &
+                       server_status::last_row_sent);
         CPPUNIT_ASSERT(parse_eof(payloads(captured::select_in_trans.answer).back()).status & server_status::in_trans);
         // The DEPRECATE_EOF end of rows is an OK with marker 0xfe.
         auto d = parse_ok(payloads(captured::select_deof.answer).back(), captured::select_deof.capabilities);

@@ -24,7 +24,8 @@ namespace {
 std::size_t run_every_parser(std::string_view payload, std::uint32_t caps)
 {
     std::size_t digest = 0;
-    if (auto g = parse_greeting(payload)) digest += g->server_version.size() + g->scramble.size() + g->auth_plugin.size();
+    if (auto g = parse_greeting(payload))
+        digest += g->server_version.size() + g->scramble.size() + g->auth_plugin.size();
     if (auto h = parse_handshake_response(payload))
         digest += h->user.size() + h->auth_response.size() + h->database.size() + h->connect_attrs.size();
     if (auto s = parse_auth_switch(payload)) digest += s->plugin.size() + s->data.size();
@@ -37,9 +38,9 @@ std::size_t run_every_parser(std::string_view payload, std::uint32_t caps)
     if (auto e = parse_err(payload)) digest += e->message.size() + e->sql_state.size();
     if (is_eof(payload)) digest += parse_eof(payload).status;
     digest += parse_eof(payload).warnings;
-    static const command commands[] = {command::query,        command::stmt_prepare, command::stmt_execute,
-                                       command::stmt_fetch,   command::field_list,   command::statistics,
-                                       command::set_option,   command::process_info, command::ping};
+    static const command commands[] = {command::query,      command::stmt_prepare, command::stmt_execute,
+                                       command::stmt_fetch, command::field_list,   command::statistics,
+                                       command::set_option, command::process_info, command::ping};
     for (command cmd : commands) {
         response_tracker t;
         t.begin(cmd, caps);
@@ -55,7 +56,7 @@ std::size_t run_every_parser(std::string_view payload, std::uint32_t caps)
     return digest;
 }
 
-}  // namespace
+}   // namespace
 
 class packet_test : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(packet_test);
@@ -77,8 +78,8 @@ public:
         struct {
             std::uint64_t value;
             std::size_t size;
-        } const cases[] = {{0, 1},         {250, 1},       {251, 3},          {0xffff, 3},
-                           {0x10000, 4},   {0xffffff, 4},  {0x1000000, 9},    {~std::uint64_t(0), 9}};
+        } const cases[] = {{0, 1},       {250, 1},      {251, 3},       {0xffff, 3},
+                           {0x10000, 4}, {0xffffff, 4}, {0x1000000, 9}, {~std::uint64_t(0), 9}};
         for (const auto& c : cases) {
             std::string buf;
             byte_writer w(buf);
@@ -102,7 +103,8 @@ public:
             CPPUNIT_ASSERT(r.failed());
         }
         // Every prefix of the wider forms is a failure, not a short read.
-        for (std::string_view whole : {"\xfc\x01\x02"sv, "\xfd\x01\x02\x03"sv, "\xfe\x01\x02\x03\x04\x05\x06\x07\x08"sv}) {
+        for (std::string_view whole :
+             {"\xfc\x01\x02"sv, "\xfd\x01\x02\x03"sv, "\xfe\x01\x02\x03\x04\x05\x06\x07\x08"sv}) {
             for (std::size_t n = 0; n < whole.size(); ++n) {
                 exact_copy copy(whole.substr(0, n));
                 byte_reader r(copy.view());
@@ -119,7 +121,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::uint32_t(0), r.u32());
         CPPUNIT_ASSERT(r.failed());
         CPPUNIT_ASSERT_EQUAL(std::size_t(3), r.remaining());   // nothing consumed
-        CPPUNIT_ASSERT_EQUAL(std::uint8_t(0), r.u8());        // data is there, but the reader has failed
+        CPPUNIT_ASSERT_EQUAL(std::uint8_t(0), r.u8());   // data is there, but the reader has failed
         CPPUNIT_ASSERT(r.bytes(1).empty());
         CPPUNIT_ASSERT(r.rest().empty());
         CPPUNIT_ASSERT(r.failed());
@@ -127,16 +129,25 @@ public:
 
     void lenenc_bytes_longer_than_the_rest_fail()
     {
-        std::string buf("\x05" "abcd", 5);
+        std::string buf(
+            "\x05"
+            "abcd",
+            5);
         exact_copy copy(buf);
         byte_reader r(copy.view());
         CPPUNIT_ASSERT(r.lenenc_bytes().empty());
         CPPUNIT_ASSERT(r.failed());
-        std::string huge("\xfe\xff\xff\xff\xff\xff\xff\xff\xff" "x", 10);   // 2^64-1 bytes announced
+        std::string huge(
+            "\xfe\xff\xff\xff\xff\xff\xff\xff\xff"
+            "x",
+            10);   // 2^64-1 bytes announced
         byte_reader h(huge);
         CPPUNIT_ASSERT(h.lenenc_bytes().empty());
         CPPUNIT_ASSERT(h.failed());
-        byte_reader ok(std::string_view("\x03" "abcX", 5));
+        byte_reader ok(
+            std::string_view("\x03"
+                             "abcX",
+                             5));
         CPPUNIT_ASSERT_EQUAL(std::string("abc"), std::string(ok.lenenc_bytes()));
         CPPUNIT_ASSERT_EQUAL(std::size_t(1), ok.remaining());
     }
@@ -204,7 +215,9 @@ public:
                     CPPUNIT_ASSERT_MESSAGE(e.name, split[i].length < max_payload);
                     CPPUNIT_ASSERT_EQUAL_MESSAGE(e.name, std::size_t(split[i].length), split[i].payload.size());
                     total += header_size + split[i].length;
-                    if (i) CPPUNIT_ASSERT_EQUAL_MESSAGE(e.name, std::uint8_t(split[i - 1].sequence + 1), split[i].sequence);
+                    if (i)
+                        CPPUNIT_ASSERT_EQUAL_MESSAGE(e.name, std::uint8_t(split[i - 1].sequence + 1),
+                                                     split[i].sequence);
                 }
                 CPPUNIT_ASSERT_EQUAL_MESSAGE(e.name, wire.size(), total);
                 packets += split.size();

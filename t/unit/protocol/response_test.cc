@@ -24,13 +24,13 @@ namespace {
 char letter(packet_role r)
 {
     switch (r) {
-    case packet_role::data: return 'D';
-    case packet_role::ok: return 'O';
-    case packet_role::eof: return 'E';
-    case packet_role::err: return 'R';
-    case packet_role::local_infile: return 'L';
-    case packet_role::prepare_ok: return 'P';
-    case packet_role::malformed: return 'M';
+        case packet_role::data: return 'D';
+        case packet_role::ok: return 'O';
+        case packet_role::eof: return 'E';
+        case packet_role::err: return 'R';
+        case packet_role::local_infile: return 'L';
+        case packet_role::prepare_ok: return 'P';
+        case packet_role::malformed: return 'M';
     }
     return '?';
 }
@@ -76,12 +76,12 @@ bool roles_match(const std::string& pattern, const std::string& roles)
     if (roles.size() < head.size() + tail.size()) return false;
     if (!roles.starts_with(head) || !roles.ends_with(tail)) return false;
     return roles.substr(head.size(), roles.size() - head.size() - tail.size()).find_first_not_of('D') ==
-           std::string::npos;
+        std::string::npos;
 }
 
 struct expectation {
     const char* roles;
-    std::uint16_t status_set = 0;     // flags the last OK/EOF must carry
+    std::uint16_t status_set = 0;   // flags the last OK/EOF must carry
     std::uint16_t status_clear = 0;   // and must not
 };
 
@@ -170,7 +170,7 @@ std::string ok_form(std::uint16_t status, std::string_view tail = {})
     return p;
 }
 
-}  // namespace
+}   // namespace
 
 class response_test : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(response_test);
@@ -307,16 +307,16 @@ public:
 
     void prepare_reports_the_statement_id()
     {
-        for (const auto* e : {&captured::prepare_select_eof, &captured::prepare_insert_eof,
-                              &captured::prepare_no_params_eof, &captured::prepare_call_eof,
-                              &captured::prepare_select_deof, &captured::prepare_insert_deof,
-                              &captured::prepare_call_deof}) {
+        for (const auto* e :
+             {&captured::prepare_select_eof, &captured::prepare_insert_eof, &captured::prepare_no_params_eof,
+              &captured::prepare_call_eof, &captured::prepare_select_deof, &captured::prepare_insert_deof,
+              &captured::prepare_call_deof}) {
             response_tracker t;
             t.begin(command::stmt_prepare, e->capabilities);
             drive(t, e->answer, false);
             std::string_view ok = payload(e->answer);
             std::uint32_t id = std::uint8_t(ok[1]) | std::uint8_t(ok[2]) << 8 | std::uint8_t(ok[3]) << 16 |
-                               std::uint32_t(std::uint8_t(ok[4])) << 24;
+                std::uint32_t(std::uint8_t(ok[4])) << 24;
             CPPUNIT_ASSERT_EQUAL_MESSAGE(e->name, id, t.statement_id());
             CPPUNIT_ASSERT(id != 0);
         }
@@ -347,8 +347,8 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE(e->name, std::size_t(1 + columns + 1), packets.size());
             std::string_view end = packets.back().payload;
             CPPUNIT_ASSERT_EQUAL(eof_marker, std::uint8_t(end[0]));
-            CPPUNIT_ASSERT_EQUAL_MESSAGE(e->name, (e->capabilities & cap::deprecate_eof) ? std::size_t(7) : std::size_t(5),
-                                         end.size());
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(
+                e->name, (e->capabilities & cap::deprecate_eof) ? std::size_t(7) : std::size_t(5), end.size());
             run_result r = drive(*e, false);
             CPPUNIT_ASSERT(r.done_at_end);
             CPPUNIT_ASSERT(r.status & server_status::cursor_exists);
@@ -435,7 +435,10 @@ public:
         // (COM_SET_OPTION, COM_DEBUG) with the OK form 0xfe, which can carry
         // info and session state and so be 9 bytes or longer.
         std::uint32_t caps = captured::set_option_deof.capabilities;
-        std::string entry = "\x0a" "autocommit\x03" "OFF"s;
+        std::string entry =
+            "\x0a"
+            "autocommit\x03"
+            "OFF"s;
         std::string block = "\x00"s + char(entry.size()) + entry;   // SESSION_TRACK_SYSTEM_VARIABLES
         std::string ok = ok_form(server_status::session_state_changed, "\x00"s + char(block.size()) + block);
         CPPUNIT_ASSERT(ok.size() >= 9);

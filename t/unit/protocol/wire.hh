@@ -70,4 +70,4 @@ inline std::string hex(std::string_view s)
     return out;
 }
 
-}  // namespace causeway::protocol::test
+}   // namespace causeway::protocol::test

@@ -23,7 +23,10 @@ using causeway::shm::test::scratch_segment;
 namespace {
 constexpr std::uint64_t ms = 1000000;
 
-protocol::gtid_position pos(const char* text) { return *protocol::parse_gtid_position(text); }
+protocol::gtid_position pos(const char* text)
+{
+    return *protocol::parse_gtid_position(text);
+}
 
 // Every field derived from v, so a copy mixing two writes is detectable.
 progress_snapshot pattern(std::uint64_t v)
@@ -53,7 +56,7 @@ bool consistent(const progress_snapshot& s)
             return false;
     return s.last_good_poll_ns == v && s.poll_rtt_ns == v && s.advanced_ns == v && s.polls == v && s.poll_errors == v;
 }
-}  // namespace
+}   // namespace
 
 class progress_test : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(progress_test);
@@ -120,8 +123,8 @@ public:
         CPPUNIT_ASSERT(!s.caught_up(pos("0-1-11"), now, age));
         CPPUNIT_ASSERT(!s.caught_up(pos("1-1-1"), now, age));
         CPPUNIT_ASSERT(!s.caught_up(pos("0-1-1"), 1600 * ms, age));   // too old: unknown
-        CPPUNIT_ASSERT(s.caught_up(pos("0-1-1"), 999 * ms, age));     // stamped by a later clock read
-        s.state = backend_state::replication_stopped;                 // applied data is still there
+        CPPUNIT_ASSERT(s.caught_up(pos("0-1-1"), 999 * ms, age));   // stamped by a later clock read
+        s.state = backend_state::replication_stopped;   // applied data is still there
         CPPUNIT_ASSERT(s.caught_up(pos("0-1-10"), now, age));
         for (auto st : {backend_state::down, backend_state::unknown}) {
             s.state = st;
@@ -192,8 +195,8 @@ public:
         pb.publish(0, pattern(5));
         progress_entry& e = reinterpret_cast<progress_entry*>(reinterpret_cast<std::byte*>(&seg.header()) +
                                                               seg.header().progress_offset)[0];
-        e.seq.fetch_add(1);          // a poller killed between begin and end
-        e.polls.store(999);          // half of its write
+        e.seq.fetch_add(1);   // a poller killed between begin and end
+        e.polls.store(999);   // half of its write
         progress_snapshot r = pb.read(0);
         CPPUNIT_ASSERT(!r.ok);
         CPPUNIT_ASSERT(r.state == backend_state::unknown);

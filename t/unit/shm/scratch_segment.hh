@@ -44,4 +44,4 @@ inline segment must(common::result<segment> r)
     return std::move(*r);
 }
 
-}  // namespace causeway::shm::test
+}   // namespace causeway::shm::test

@@ -29,7 +29,7 @@ void wait_child(pid_t pid)
     CPPUNIT_ASSERT(WIFEXITED(st));
     CPPUNIT_ASSERT_EQUAL(0, WEXITSTATUS(st));
 }
-}  // namespace
+}   // namespace
 
 class segment_test : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(segment_test);

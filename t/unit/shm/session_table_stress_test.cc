@@ -28,7 +28,7 @@ constexpr int processes = 4;
 constexpr std::uint64_t ops_per_process = 1000000;
 constexpr std::size_t private_keys = 256;   // per process
 constexpr std::size_t shared_keys = 2048;   // written by every process
-constexpr std::size_t burst_keys = 3000;    // written once, while the reclaimer pauses
+constexpr std::size_t burst_keys = 3000;   // written once, while the reclaimer pauses
 constexpr std::size_t burst_first = processes * private_keys + shared_keys;
 constexpr std::size_t total_keys = burst_first + burst_keys;
 constexpr int domains = 2;
@@ -70,7 +70,10 @@ void cas_max(std::atomic<std::uint64_t>& w, std::uint64_t v)
     }
 }
 
-std::uint64_t key_of(const session_table& t, std::size_t k) { return t.key(session_kind::connection, k); }
+std::uint64_t key_of(const session_table& t, std::size_t k)
+{
+    return t.key(session_kind::connection, k);
+}
 
 // A known answer must cover what was acknowledged before the lookup began and
 // hold only seqnos that were handed out.
@@ -162,7 +165,7 @@ pid_t spawn(auto&& body)
     return pid;
 }
 
-}  // namespace
+}   // namespace
 
 class session_table_stress_test : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(session_table_stress_test);
@@ -204,9 +207,9 @@ public:
         CPPUNIT_ASSERT(tr.ops.load() >= 1000000);
         CPPUNIT_ASSERT(t.stats().updates_full.load() + t.stats().inline_reclaims.load() > 0);   // it did fill
         // Meaningful: most answers were known, and reclaim really ran.
-        CPPUNIT_ASSERT_MESSAGE("known " + std::to_string(tr.known.load()) + " unknown " +
-                                   std::to_string(tr.unknown.load()),
-                               tr.known.load() > tr.unknown.load());
+        CPPUNIT_ASSERT_MESSAGE(
+            "known " + std::to_string(tr.known.load()) + " unknown " + std::to_string(tr.unknown.load()),
+            tr.known.load() > tr.unknown.load());
         CPPUNIT_ASSERT(t.floor().seqno(0) > 0);
 
         // At the end every key answers unknown or at least its last write...

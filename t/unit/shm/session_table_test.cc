@@ -36,9 +36,12 @@ std::string known(const session_table& t, std::uint64_t key)
 
 // Raw keys with distinct tags (high 32 bits); in a 2-bucket table every key
 // uses both buckets (the same first one: bucket 0), so `tiny` of them fill it.
-std::uint64_t raw_key(std::uint32_t tag, std::uint32_t low = 7) { return std::uint64_t(tag) << 32 | low; }
+std::uint64_t raw_key(std::uint32_t tag, std::uint32_t low = 7)
+{
+    return std::uint64_t(tag) << 32 | low;
+}
 constexpr std::uint32_t tiny = 2 * bucket_entries;
-}  // namespace
+}   // namespace
 
 class session_table_test : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(session_table_test);
@@ -91,7 +94,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("0-0-150"), known(t, k));
         CPPUNIT_ASSERT(t.update(k, pos("0-1-120")) == update_status::stored);   // lower: no change
         CPPUNIT_ASSERT_EQUAL(std::string("0-0-150"), known(t, k));
-        CPPUNIT_ASSERT(t.update(k, pos("5-2-60")) == update_status::stored);    // second domain
+        CPPUNIT_ASSERT(t.update(k, pos("5-2-60")) == update_status::stored);   // second domain
         CPPUNIT_ASSERT_EQUAL(std::string("0-0-150,5-0-60"), known(t, k));
         CPPUNIT_ASSERT(t.update(k, pos("0-1-151,5-2-61")) == update_status::stored);
         CPPUNIT_ASSERT_EQUAL(std::string("0-0-151,5-0-61"), known(t, k));
@@ -115,7 +118,7 @@ public:
         CPPUNIT_ASSERT(t.update(k, pos("2-1-30")) == update_status::overflow);
         CPPUNIT_ASSERT(t.lookup(k).status == lookup_status::overflow);
         CPPUNIT_ASSERT(t.update(k, pos("0-1-11")) == update_status::stored);   // still recorded...
-        CPPUNIT_ASSERT(t.lookup(k).status == lookup_status::overflow);         // ...but unknown
+        CPPUNIT_ASSERT(t.lookup(k).status == lookup_status::overflow);   // ...but unknown
         CPPUNIT_ASSERT_EQUAL(std::string("0-0-5"), known(t, other));
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), t.stats().updates_overflow.load());
 
@@ -406,8 +409,8 @@ public:
         session_table t = seg.sessions();
         CPPUNIT_ASSERT(t.init_floor(pos("0-1-1")));
         CPPUNIT_ASSERT(t.update(raw_key(1), pos("0-1-10")) == update_status::stored);
-        auto* buckets = reinterpret_cast<table_bucket*>(reinterpret_cast<std::byte*>(&seg.header()) +
-                                                        seg.header().table[0].offset);
+        auto* buckets =
+            reinterpret_cast<table_bucket*>(reinterpret_cast<std::byte*>(&seg.header()) + seg.header().table[0].offset);
         // Claimed but not written yet (or a reclaim that has cleared the slots
         // but not yet the key): a tag and no slot.
         buckets[1].entry[4].key.store(std::uint64_t(0x77) << key_tag_shift | 1);
