@@ -66,6 +66,12 @@ sub lock_marker {
     return $h;
 }
 {
+    # Right after causewayd starts its poller may not have reported the replicas yet, and reads
+    # rightly stay on the primary: first wait (bounded) for a plain read served by a replica.
+    my $h = $t->connect;
+    ok(wait_until(sub { (($h->selectrow_array('SELECT name FROM marker'))[0] // '') =~ /^r\d$/ },
+                  timeout => 5, interval => 0.05), 'a plain read is answered by a replica within 5 s of the start');
+    $h->disconnect;
     my %lock = map { ($_->name => lock_marker($_)) } $r1, $r2;
     my $file = $t->dir . '/blocked.json';
     my $pid = fork_client($file, sub {
@@ -157,8 +163,8 @@ for my $c (1 .. $CLIENTS) {
     }), $file];
 }
 sleep 3;
+$r1->kill9;    # returns once mariadbd is reaped: reads that start after the file appears meet it dead
 spit($kill_file, time);
-$r1->kill9;
 note(sprintf('killed r1 (SIGKILL) %.1f s into the workload', time - $start));
 my %after;
 my ($reads, $errors, $stale) = (0, 0, 0);
