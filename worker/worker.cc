@@ -26,7 +26,9 @@ namespace {
 
 struct worker_state {
     worker_context ctx;
+    const shm::segment* seg = nullptr;
     listener_ptr listener;
+    event_ptr resume_accept;   // re-enables a listener paused to let idler workers accept
     event_ptr sigterm, sigint, sigquit, sigusr2, drain_timer;
     std::uint64_t drain_started_ms = 0;
     bool retiring = false;   // SIGUSR2: a reload replaced this worker; clients stay until they leave
@@ -49,6 +51,32 @@ std::string peer_name(const sockaddr* sa)
         port = ntohs(in6->sin6_port);
     }
     return "[" + std::string(host) + "]:" + std::to_string(port);
+}
+
+void on_resume_accept(evutil_socket_t, short, void* arg)
+{
+    auto& st = *static_cast<worker_state*>(arg);
+    if (st.listener && !st.ctx.draining) evconnlistener_enable(st.listener.get());
+}
+
+// All workers accept on one socket, and the kernel wakes whichever it likes:
+// a burst of connections (a pool opening) can all land on one worker. A
+// worker holding more clients than the least loaded worker of its generation
+// (+1) steps aside for a moment, so that the others take the next ones.
+void balance_accepts(worker_state& st)
+{
+    std::uint64_t mine = st.ctx.active, least = mine;
+    std::uint64_t generation = st.ctx.generation;
+    for (std::size_t slot = 0; slot < shm::max_worker_slots; ++slot) {
+        const shm::worker_counters* w = st.seg->worker(slot);
+        if (!w || w == st.ctx.counters || shm::read(w->pid) == 0 || shm::read(w->generation) != generation) continue;
+        least = std::min(least, shm::read(w->connections_active));
+    }
+    if (mine <= least + 1 || !st.listener) return;
+    evconnlistener_disable(st.listener.get());
+    if (!st.resume_accept) st.resume_accept.reset(evtimer_new(st.ctx.base, on_resume_accept, &st));
+    timeval pause{0, 2000};
+    evtimer_add(st.resume_accept.get(), &pause);
 }
 
 void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, void* arg)
@@ -74,6 +102,7 @@ void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, void* arg
     shm::add(ctx.counters->connections_accepted);
     auto* s = new client_session(ctx, fd, peer_name(sa));
     s->start();
+    balance_accepts(st);
 }
 
 void on_accept_error(evconnlistener*, void*)
@@ -217,6 +246,7 @@ int run_worker(const worker_start& start)
     counters->connections_active.store(0, std::memory_order_relaxed);
     auto st = std::make_unique<worker_state>();
     st->ctx.counters = counters;
+    st->seg = start.seg;
     st->ctx.wake_fd = start.wake_fd;
     st->ctx.cfg = start.cfg;
     st->ctx.base = base.get();
@@ -256,6 +286,7 @@ int run_worker(const worker_start& start)
     CW_LOG(LOG_DEBUG, "exiting");
     // Sessions free their libevent objects before the base goes.
     st->drain_timer.reset();
+    st->resume_accept.reset();
     st->sigterm.reset();
     st->sigint.reset();
     st->sigquit.reset();
