@@ -13,7 +13,8 @@
 # idle clients; 0 skips), BENCH_WARMUP (s, 2), BENCH_PERF (1: perf record the workers during
 # one extra 8-thread run, report in t/bench/results/bridge-perf.txt), BENCH_RETRIES (4: a
 # failed sysbench run is repeated and listed in the report), BENCH_OUT (report
-# path; empty: stdout only), BENCH_KEEP (1: keep the scratch dir), CAUSEWAY_BIN.
+# path; empty: stdout only), BENCH_KEEP (1: keep the scratch dir), BENCH_LABEL (a note for
+# the report's versions line, e.g. which commit CAUSEWAY_BIN was built from), CAUSEWAY_BIN.
 use strict;
 use warnings;
 use FindBin;
@@ -130,6 +131,7 @@ die "bin/causewayd (or CAUSEWAY_BIN) does not run: make all first\n" unless Caus
 # Other work on this machine shows up as noise: the load average goes into the report.
 sub loadavg { my $l = slurp('/proc/loadavg') // ''; return join(' ', (split ' ', $l)[0 .. 2]) }
 my $load_before = loadavg();
+my $rev_at_start = git_rev();
 
 my $t0 = time;
 log_line("starting the topology in $dir (load average $load_before)");
@@ -376,7 +378,7 @@ sub profile_causeway {
         join("\n", map { s/(?:\s+-)*\s*$//r } grep { !/^#/ && /\S/ } split /\n/, $_[0]{out} . $_[0]{err}) . "\n";
     };
     $self->{out} = join("\n", grep { !/\[kernel/ } split /\n/, $self->{out});
-    my $text = "# perf record -e cpu-clock -F 1999 -g of the causewayd workers (@workers) during sysbench "
+    my $text = "# perf record -e cpu-clock -F 1999 -g of causewayd's children (workers and poller: @workers) during sysbench "
              . "oltp_point_select, prepared, 8 threads, $opt{time} s through Causeway\n"
              . sprintf("# that run: %.0f tps, causewayd %.1f us/query (user %.1f, sys %.1f), CPU %% %s\n\n",
                        $r->{tps} // 0, $r->{cpu_us} // 0, $r->{usr_us} // 0, $r->{sys_us} // 0, $r->{split} // '?')
@@ -409,10 +411,13 @@ sub cpu_model {
     return $c =~ /^model name\s*:\s*(.+)$/m ? $1 : 'unknown';
 }
 
+# The checkout's commit, "-dirty" when tracked files differ from it (read at start).
 sub git_rev {
     my $rev = `git -C $ROOT rev-parse --short HEAD 2>/dev/null`;
     chomp $rev;
-    return $rev || 'unknown';
+    return 'unknown' unless $rev;
+    my $dirty = `git -C $ROOT status --porcelain --untracked-files=no 2>/dev/null`;
+    return $rev . ($dirty =~ /\S/ ? '-dirty' : '');
 }
 
 my $cw_version = `@{[Causeway::Proxy::binary()]} -V 2>&1`;
@@ -427,8 +432,9 @@ my @md;
 push @md, '# Causeway bridge benchmark', '';
 push @md, sprintf('- date: %s', strftime('%Y-%m-%d %H:%M:%S %Z', localtime));
 push @md, sprintf('- machine: %s CPUs (nproc), %s, %s RAM, Linux %s', $nproc, cpu_model(), $mem_gib, $kernel);
-push @md, sprintf('- versions: %s (git %s%s), MariaDB %s, HAProxy %s, sysbench %s', $cw_version, git_rev(),
-                  $ENV{CAUSEWAY_BIN} ? ", binary $ENV{CAUSEWAY_BIN}" : '', Causeway::Server::mariadbd_version(),
+push @md, sprintf('- versions: %s (%s%s), MariaDB %s, HAProxy %s, sysbench %s', $cw_version,
+                  $ENV{CAUSEWAY_BIN} ? "binary $ENV{CAUSEWAY_BIN}; checkout at git $rev_at_start" : "git $rev_at_start",
+                  $ENV{BENCH_LABEL} ? "; $ENV{BENCH_LABEL}" : '', Causeway::Server::mariadbd_version(),
                   HAProxyRelay::version(), Sysbench::version());
 push @md, sprintf('- setup: primary + 2 GTID replicas on 127.0.0.1, innodb_flush_log_at_trx_commit=2; '
                   . 'HAProxy `mode tcp` (default threads); causewayd mode = bridge, workers = 2');
