@@ -57,10 +57,13 @@ public:
         add_server(cfg.primary, true);
         for (auto& r : cfg.replicas) add_server(r, false);
         tick_.reset(event_new(base, -1, EV_PERSIST, on_tick, this));
-        timeval tv{cfg.poll_interval_ms / 1000, (cfg.poll_interval_ms % 1000) * 1000};
+        // Bridge mode routes nothing by progress: poll at the health rate,
+        // for causewayctl only.
+        interval_ms_ = cfg.routing() == common::routing_mode::bridge ? cfg.health_interval_ms : cfg.poll_interval_ms;
+        timeval tv{interval_ms_ / 1000, (interval_ms_ % 1000) * 1000};
         event_add(tick_.get(), &tv);
         // A whole sweep of the session table about once a second.
-        std::size_t rounds_per_second = std::max(1, 1000 / cfg.poll_interval_ms);
+        std::size_t rounds_per_second = std::max(1, 1000 / interval_ms_);
         reclaim_chunk_ = std::max<std::size_t>(1, table_.buckets() / rounds_per_second + 1);
     }
 
@@ -91,8 +94,8 @@ private:
     // host the poller itself can be off the CPU that long) a server counts as
     // down and reads avoid it; its connection is given up only after a
     // second, so such a host does not cause reconnect storms either.
-    int late_ms() const { return std::max(2 * cfg_.poll_interval_ms, 50); }
-    int query_timeout_ms() const { return std::max(10 * cfg_.poll_interval_ms, 1000); }
+    int late_ms() const { return std::max(2 * interval_ms_, 50); }
+    int query_timeout_ms() const { return std::max(10 * interval_ms_, 1000); }
 
     void poll_one(server_state& s, std::uint64_t now)
     {
@@ -255,7 +258,7 @@ private:
 
     void reclaim()
     {
-        if (!table_.floor_set()) return;
+        if (!table_.floor_set() || cfg_.routing() == common::routing_mode::bridge) return;
         auto r = table_.reclaim(reclaim_cursor_, reclaim_chunk_);
         reclaim_cursor_ = (reclaim_cursor_ + reclaim_chunk_) % table_.buckets();
         if (r.reclaimed) shm::add(counters_.reclaimed_entries, r.reclaimed);
@@ -281,6 +284,7 @@ private:
     int wake_fd_;
     worker::event_ptr wake_;
     std::uint64_t fast_until_ns_ = 0;
+    int interval_ms_ = 10;
     std::size_t reclaim_cursor_ = 0;
     std::size_t reclaim_chunk_ = 1;
     std::uint64_t sweep_occupied_ = 0;

@@ -18,7 +18,7 @@ my $ctl = $t->root . '/bin/causewayctl';
 plan skip_all => "$ctl is missing: run make" unless -x $ctl;
 
 my $topo = $t->topology;
-my $cw = $t->causeway(config => { monitor => { poll_interval_ms => 10 } });
+my $cw = $t->causeway(config => { causeway => { mode => 'smartscale' }, monitor => { poll_interval_ms => 10 } });
 my $max_age_ms = 500;    # progress_max_age_ms (default): older progress is not trusted by the workers
 my $p = $topo->primary;
 my ($r1, $r2) = $topo->replicas;

@@ -25,7 +25,6 @@ using shm::route_reason;
 
 namespace {
 constexpr std::uint16_t er_wrong_db_name = 1102;   // 42000
-constexpr long wait_tick_us = 250;
 
 bool mentions(std::string_view text, std::string_view word)
 {
@@ -344,7 +343,7 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
     r.round_robin_cursor = round_robin_++;
     std::uint64_t budget = std::uint64_t(cfg.causal_wait_ms) * 1000000u;
     r.waited = wait_started_ns_ != 0;
-    r.may_wait = budget > 0 && (!r.waited || now - wait_started_ns_ < budget);
+    r.may_wait = budget > 0 && ctx_.waits.available() && (!r.waited || now - wait_started_ns_ < budget);
 
     if (r.mode == routing_mode::smartscale && (s.is_plain_read || read_only_begin)) {
         session_keys(cfg, identity_, &s, keys_);
@@ -425,19 +424,16 @@ void client_session::start_wait()
             (void)ignored;
         }
     }
-    if (!wait_timer_) wait_timer_.reset(evtimer_new(ctx_.base, on_wait_tick, this));
-    timeval tv{0, wait_tick_us};
-    evtimer_add(wait_timer_.get(), &tv);
+    ctx_.waits.add(this);
     state_ = state::waiting_replica;
 }
 
-void client_session::on_wait_tick(evutil_socket_t, short, void* arg)
+void client_session::wait_tick()
 {
-    auto& self = *static_cast<client_session*>(arg);
-    if (self.state_ != state::waiting_replica) return;
+    if (state_ != state::waiting_replica) return;
     // Route the same command again: the packet is still in the client's input.
-    self.state_ = state::ready;
-    self.handle_client_input();
+    state_ = state::ready;
+    handle_client_input();
 }
 
 // Sends the session state this replica connection has not seen yet and, for

@@ -125,7 +125,7 @@ void client_session::destroy(const char* why)
     if (state_ == state::dead) return;
     CW_LOG(LOG_DEBUG, "%s: closed: %s", who(), why);
     state_ = state::dead;
-    wait_timer_.reset();
+    ctx_.waits.remove(this);
     bufferevent_disable(client_.get(), EV_READ | EV_WRITE);
     retire_all_backends();
     // Callbacks of this session may still be on the stack: free it from the loop.
@@ -172,7 +172,7 @@ void client_session::retire_all_backends()
 void client_session::close_after_flush()
 {
     retire_all_backends();
-    wait_timer_.reset();
+    ctx_.waits.remove(this);
     state_ = state::closing;
     bufferevent_disable(client_.get(), EV_READ);
     if (evbuffer_get_length(bufferevent_get_output(client_.get())) == 0)

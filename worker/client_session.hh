@@ -42,6 +42,8 @@ public:
     bool running_statement(int& backend, std::uint32_t& server_thread) const;
     // KILL CONNECTION of a Causeway connection id.
     void kill_connection() { close_after_flush(); }
+    // wait_clock: route the waiting read again.
+    void wait_tick();
 
     client_session* next = nullptr;   // worker_context::sessions list
     client_session* prev = nullptr;
@@ -102,7 +104,6 @@ private:
     static void on_client_read(bufferevent*, void* arg);
     static void on_client_write(bufferevent*, void* arg);
     static void on_client_event(bufferevent*, short what, void* arg);
-    static void on_wait_tick(evutil_socket_t, short, void* arg);
 
     // Client side (client_auth.cc).
     void handle_login_packet(std::string_view payload, std::uint8_t seq);
@@ -176,7 +177,6 @@ private:
     std::vector<key_source> keys_;   // scratch
     std::vector<key_source> unrecorded_keys_;   // keys of primary statements since the last GTID
     command_plan plan_;
-    event_ptr wait_timer_;
     std::uint64_t wait_started_ns_ = 0;
     unsigned round_robin_ = 0;
     std::string scramble_;

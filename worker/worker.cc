@@ -5,9 +5,11 @@
 #include "worker/worker.hh"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -226,11 +228,9 @@ int run_worker(const worker_start& start)
         addrs.push_back(*resolved);
         ids.push_back(shm::backend_identity(*b));
     }
-    // Precise timers: a read waiting for a replica re-checks every few hundred µs.
-    event_config* ec = event_config_new();
-    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
-    event_base_ptr base(event_base_new_with_config(ec));
-    event_config_free(ec);
+    // Not EVENT_BASE_FLAG_PRECISE_TIMER: it re-arms a timerfd before every
+    // epoll_wait; the sub-millisecond ticks of waiting reads use wait_clock.
+    event_base_ptr base(event_base_new());
     if (!base) {
         CW_LOG(LOG_ERR, "event_base_new failed");
         return 1;
@@ -246,6 +246,8 @@ int run_worker(const worker_start& start)
     counters->connections_active.store(0, std::memory_order_relaxed);
     auto st = std::make_unique<worker_state>();
     st->ctx.counters = counters;
+    if (!st->ctx.waits.open(base.get()))
+        CW_LOG(LOG_WARNING, "timerfd_create: %s; reads will not wait for replicas", strerror(errno));
     st->seg = start.seg;
     st->ctx.wake_fd = start.wake_fd;
     st->ctx.cfg = start.cfg;
@@ -287,6 +289,7 @@ int run_worker(const worker_start& start)
     // Sessions free their libevent objects before the base goes.
     st->drain_timer.reset();
     st->resume_accept.reset();
+    st->ctx.waits = wait_clock{};
     st->sigterm.reset();
     st->sigint.reset();
     st->sigquit.reset();

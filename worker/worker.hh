@@ -13,6 +13,7 @@
 #include "shm/segment.hh"
 #include "shm/session_table.hh"
 #include "worker/libevent_raii.hh"
+#include "worker/wait_clock.hh"
 
 namespace causeway::worker {
 
@@ -36,6 +37,7 @@ struct worker_context {
     client_session* sessions = nullptr;   // intrusive list, for shutdown
     shm::worker_counters* counters = nullptr;   // this worker's slot in the segment (single writer)
     int wake_fd = -1;   // a write tells the poller that a read waits
+    wait_clock waits;   // ticks for reads waiting for a replica
 
     // A replica that refused or dropped a connection is not tried again for a
     // second by this worker (the poller decides for everyone).
