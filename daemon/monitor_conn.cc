@@ -39,7 +39,7 @@ void monitor_conn::close()
     busy_ = false;
     evtimer_del(timer_.get());
     if (!conn_) return;
-    bufferevent_disable(conn_->bev(), EV_READ | EV_WRITE);
+    conn_->quiesce();
     // We may be inside one of its callbacks: free it from the loop.
     timeval now{0, 0};
     event_base_once(base_, -1, EV_TIMEOUT, free_backend_later, conn_.release(), &now);
@@ -79,7 +79,7 @@ bool monitor_conn::query(const std::string& sql, int late_ms, int timeout_ms)
     answer_bytes_ = 0;
     busy_ = true;
     sent_ns_ = common::monotonic_ns();
-    bufferevent_write(conn_->bev(), pkt.data(), pkt.size());
+    conn_->write(pkt);
     late_ = false;
     late_ms = std::min(late_ms, timeout_ms);
     hard_left_ms_ = timeout_ms - late_ms;

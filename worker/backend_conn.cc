@@ -31,23 +31,18 @@ std::string backend_conn::describe() const
 bool backend_conn::start(const common::resolved_address& addr, const login_params& params, int timeout_ms)
 {
     params_ = params;
-    bev_.reset(bufferevent_socket_new(base_, -1, BEV_OPT_CLOSE_ON_FREE));
-    if (!bev_) {
-        state_ = state::failed;
-        return false;
-    }
-    bufferevent_setcb(bev_.get(), on_read, on_write, on_event, this);
-    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    bufferevent_set_timeouts(bev_.get(), &tv, &tv);
+    chan_ = std::make_unique<channel>(base_, -1);
+    chan_->set_callbacks(on_read, on_drained, on_event, this);
     state_ = state::connecting;
-    if (bufferevent_socket_connect(bev_.get(), const_cast<sockaddr*>(addr.get()), int(addr.length)) != 0) {
+    if (!chan_->connect(addr.get(), addr.length)) {
         int err = errno;
         static common::log_rate_limit limit;
         if (limit.allow()) CW_LOG(LOG_ERR, "%s: connect: %s", describe().c_str(), strerror(err));
         state_ = state::failed;
         return false;
     }
-    bufferevent_enable(bev_.get(), EV_READ | EV_WRITE);
+    chan_->set_timeout(timeout_ms);
+    chan_->enable_read();
     return true;
 }
 
@@ -55,19 +50,19 @@ void backend_conn::fail(const std::string& why, const std::string& server_error)
 {
     bool was_ready = state_ == state::ready;
     state_ = state::failed;
-    if (bev_) bufferevent_disable(bev_.get(), EV_READ | EV_WRITE);
+    if (chan_) chan_->quiesce();
     if (was_ready)
         events_.backend_closed(*this, why);
     else
         events_.backend_login_failed(*this, why, server_error);
 }
 
-void backend_conn::on_event(bufferevent*, short what, void* arg)
+void backend_conn::on_event(channel& c, short what, void* arg)
 {
     auto& self = *static_cast<backend_conn*>(arg);
-    if (what & BEV_EVENT_CONNECTED) {
+    if (what & channel::connected) {
         int one = 1;
-        setsockopt(bufferevent_getfd(self.bev_.get()), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        setsockopt(c.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (self.state_ == state::connecting) self.state_ = state::greeting;
         return;
     }
@@ -82,7 +77,7 @@ void backend_conn::on_event(bufferevent*, short what, void* arg)
     self.fail(why);
 }
 
-void backend_conn::on_read(bufferevent*, void* arg)
+void backend_conn::on_read(channel&, void* arg)
 {
     auto& self = *static_cast<backend_conn*>(arg);
     // The greeting can be read before the connect event is delivered.
@@ -93,7 +88,7 @@ void backend_conn::on_read(bufferevent*, void* arg)
         self.login_step();
 }
 
-void backend_conn::on_write(bufferevent*, void* arg)
+void backend_conn::on_drained(channel&, void* arg)
 {
     auto& self = *static_cast<backend_conn*>(arg);
     if (self.state_ == state::ready) self.events_.backend_writable(self);
@@ -120,7 +115,7 @@ void backend_conn::answer_greeting(const server_greeting& g)
     r.auth_plugin = native_password_plugin;
     r.connect_attrs = params_.connect_attrs;
     std::string pkt = frame_packet(build_handshake_response(r), next_seq_++);
-    bufferevent_write(bev_.get(), pkt.data(), pkt.size());
+    chan_->write(pkt.data(), pkt.size());
     state_ = state::auth_sent;
 }
 
@@ -150,10 +145,10 @@ void backend_conn::login_step()
         }
         if (first == ok_marker) {
             // The server must not have kept bytes we would misread later.
-            bufferevent_set_timeouts(bev_.get(), nullptr, nullptr);
+            chan_->cancel_timeout();
             state_ = state::ready;
             if (!after_login_.empty()) {
-                bufferevent_write(bev_.get(), after_login_.data(), after_login_.size());
+                chan_->write(after_login_.data(), after_login_.size());
                 after_login_.clear();
                 after_login_.shrink_to_fit();
             }
@@ -168,7 +163,7 @@ void backend_conn::login_step()
                             "'; only mysql_native_password is supported");
             std::string token = native_password_token(params_.password, sw->data);
             std::string pkt = frame_packet(token, next_seq_++);
-            bufferevent_write(bev_.get(), pkt.data(), pkt.size());
+            chan_->write(pkt.data(), pkt.size());
             continue;
         }
         return fail("unexpected login packet 0x" + std::to_string(first));
@@ -187,13 +182,13 @@ void backend_conn::send_internal(std::string_view payload, std::uint64_t tag)
     if (state_ != state::ready)
         after_login_ += pkt;
     else
-        bufferevent_write(bev_.get(), pkt.data(), pkt.size());
+        chan_->write(pkt.data(), pkt.size());
 }
 
 void backend_conn::send_no_answer(std::string_view payload)
 {
     std::string pkt = frame_packet(payload, 0);
-    bufferevent_write(bev_.get(), pkt.data(), pkt.size());
+    chan_->write(pkt.data(), pkt.size());
 }
 
 bool backend_conn::next_internal_answer(internal_answer& out, bool& broken)

@@ -1,17 +1,19 @@
 // One connection from a worker to a MariaDB server, logged in with the
 // client's credentials. It owns the socket and runs the login exchange; once
-// ready, the client session drives it (it reads and writes the bufferevent
+// ready, the client session drives it (it reads and writes the channel
 // directly to relay packets without copies).
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 
 #include "common/address.hh"
 #include "protocol/constants.hh"
 #include "protocol/handshake.hh"
 #include "protocol/response.hh"
+#include "worker/channel.hh"
 #include "worker/libevent_raii.hh"
 
 namespace causeway::worker {
@@ -81,9 +83,13 @@ public:
     // not a valid answer (then `broken` is set).
     bool next_internal_answer(internal_answer& out, bool& broken);
 
-    bufferevent* bev() const { return bev_.get(); }
-    evbuffer* input() const { return bufferevent_get_input(bev_.get()); }
-    evbuffer* output() const { return bufferevent_get_output(bev_.get()); }
+    channel& chan() const { return *chan_; }
+    evbuffer* input() const { return chan_->input(); }
+    evbuffer* output() const { return chan_->output(); }
+    // Sends `pkt` (framed) after the current callbacks.
+    void write(std::string_view pkt) { chan_->write(pkt.data(), pkt.size()); }
+    // Stops every callback: the owner retires this connection.
+    void quiesce() { chan_->quiesce(); }
 
 private:
     enum class state : std::uint8_t {
@@ -94,9 +100,9 @@ private:
         ready,
         failed
     };
-    static void on_read(bufferevent*, void* arg);
-    static void on_write(bufferevent*, void* arg);
-    static void on_event(bufferevent*, short what, void* arg);
+    static void on_read(channel&, void* arg);
+    static void on_drained(channel&, void* arg);
+    static void on_event(channel&, short what, void* arg);
     void login_step();
     void fail(const std::string& why, const std::string& server_error = {});
     void answer_greeting(const protocol::server_greeting& g);
@@ -106,7 +112,7 @@ private:
     std::string name_;
     common::address addr_;
     backend_events& events_;
-    bufferevent_ptr bev_;
+    std::unique_ptr<channel> chan_;
     state state_ = state::idle;
     login_params params_;
     std::uint32_t capabilities_ = 0;

@@ -38,7 +38,7 @@ void client_session::start()
     g.status = server_status::autocommit;
     g.auth_plugin = native_password_plugin;
     send_packet(build_greeting(g), 0);
-    bufferevent_enable(client_.get(), EV_READ | EV_WRITE);
+    client_->enable_read();
 }
 
 void client_session::handle_login_packet(std::string_view payload, std::uint8_t seq)

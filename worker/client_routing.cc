@@ -164,7 +164,7 @@ bool client_session::plan_kill(std::string_view sql)
     std::uint32_t thread = 0;
     if (query) {
         if (!target->running_statement(backend, thread)) {   // nothing running: nothing to kill
-            evbuffer_drain(bufferevent_get_input(client_.get()), header_size + plan_.length);
+            evbuffer_drain(client_->input(), header_size + plan_.length);
             ok_packet ok;
             ok.status = client_status();
             send_packet(build_ok(ok, login_.capabilities), 1);
@@ -177,7 +177,7 @@ bool client_session::plan_kill(std::string_view sql)
         return true;
     }
     target->kill_connection();
-    evbuffer_drain(bufferevent_get_input(client_.get()), header_size + plan_.length);
+    evbuffer_drain(client_->input(), header_size + plan_.length);
     ok_packet ok;
     ok.status = client_status();
     send_packet(build_ok(ok, login_.capabilities), 1);

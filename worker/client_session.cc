@@ -29,6 +29,8 @@ constexpr std::uint32_t response_inspect_limit = 1u << 16;
 // Flow control: stop reading one side while the other's output holds this much.
 constexpr std::size_t output_high_water = 1u << 20;
 constexpr std::size_t output_low_water = 256u << 10;
+// Commands a client may send ahead of its answers before it is read no more.
+constexpr std::size_t pipeline_limit = 4 * command_inspect_limit;
 
 std::uint32_t packet_length(const unsigned char* h)
 {
@@ -84,7 +86,7 @@ void free_backend_later(evutil_socket_t, short, void* arg)
 
 client_session::client_session(worker_context& ctx, int fd, const std::string& peer_addr)
     : ctx_(ctx),
-      client_(bufferevent_socket_new(ctx.base, fd, BEV_OPT_CLOSE_ON_FREE)),
+      client_(std::make_unique<channel>(ctx.base, fd)),
       peer_(peer_addr),
       id_(proxy_connection_id(ctx.worker_id, ctx.next_connection_id++))
 {
@@ -92,9 +94,7 @@ client_session::client_session(worker_context& ctx, int fd, const std::string& p
     identity_.connection = (std::uint64_t(getpid()) << 32) | id_;
     backends_.resize(1 + ctx.cfg->replicas.size());
     replayed_.assign(backends_.size(), 0);
-    bufferevent_setcb(client_.get(), on_client_read, on_client_write, on_client_event, this);
-    bufferevent_setwatermark(client_.get(), EV_WRITE, output_low_water, 0);
-    bufferevent_setwatermark(client_.get(), EV_READ, 0, 4 * command_inspect_limit);
+    client_->set_callbacks(on_client_read, on_client_drained, on_client_event, this);
     ++ctx_.active;
     shm::add(ctx_.counters->connections_active);
     next = ctx_.sessions;
@@ -126,7 +126,7 @@ void client_session::destroy(const char* why)
     CW_LOG(LOG_DEBUG, "%s: closed: %s", who(), why);
     state_ = state::dead;
     ctx_.waits.remove(this);
-    bufferevent_disable(client_.get(), EV_READ | EV_WRITE);
+    client_->quiesce();
     retire_all_backends();
     // Callbacks of this session may still be on the stack: free it from the loop.
     timeval now{0, 0};
@@ -141,12 +141,12 @@ void client_session::retire_backend(int index)
         // An idle server session ends with COM_QUIT, as a client's would: the
         // server then counts no aborted connection and logs no warning.
         static const char quit[] = {1, 0, 0, 0, char(command::quit)};
-        ssize_t ignored = ::send(bufferevent_getfd(conn.bev()), quit, sizeof quit, MSG_DONTWAIT | MSG_NOSIGNAL);
+        ssize_t ignored = ::send(conn.chan().fd(), quit, sizeof quit, MSG_DONTWAIT | MSG_NOSIGNAL);
         (void)ignored;
     }
     if (index == active_ && index > 0) --ctx_.outstanding[std::size_t(index)];
     backend_conn* b = backends_[std::size_t(index)].release();
-    bufferevent_disable(b->bev(), EV_READ | EV_WRITE);
+    b->quiesce();
     // We may be inside one of its callbacks: free it from the loop.
     timeval now{0, 0};
     event_base_once(ctx_.base, -1, EV_TIMEOUT, free_backend_later, b, &now);
@@ -174,11 +174,11 @@ void client_session::close_after_flush()
     retire_all_backends();
     ctx_.waits.remove(this);
     state_ = state::closing;
-    bufferevent_disable(client_.get(), EV_READ);
-    if (evbuffer_get_length(bufferevent_get_output(client_.get())) == 0)
+    client_->disable_read();
+    if (evbuffer_get_length(client_->output()) == 0)
         destroy("closed by proxy");
     else
-        bufferevent_setwatermark(client_.get(), EV_WRITE, 0, 0);   // write callback when empty
+        client_->watch_drain(0);   // on_client_drained when all is sent
 }
 
 std::uint16_t client_session::client_status() const
@@ -191,7 +191,7 @@ std::uint16_t client_session::client_status() const
 bool client_session::idle() const
 {
     return state_ == state::ready && !(client_status() & server_status::in_trans) &&
-        evbuffer_get_length(bufferevent_get_input(client_.get())) == 0;
+        evbuffer_get_length(client_->input()) == 0;
 }
 
 void client_session::close_when_idle()
@@ -205,7 +205,7 @@ void client_session::close_when_idle()
 void client_session::send_packet(std::string_view payload, std::uint8_t seq)
 {
     std::string pkt = frame_packet(payload, seq);
-    bufferevent_write(client_.get(), pkt.data(), pkt.size());
+    client_->write(pkt.data(), pkt.size());
 }
 
 void client_session::send_error(std::uint16_t code, std::string_view sql_state, const std::string& message,
@@ -217,7 +217,7 @@ void client_session::send_error(std::uint16_t code, std::string_view sql_state, 
 // Answers the command at the head of the client's input with an ERR, dropping it.
 void client_session::reject_command(std::uint16_t code, std::string_view sql_state, const std::string& message)
 {
-    evbuffer_drain(bufferevent_get_input(client_.get()), header_size + plan_.length);
+    evbuffer_drain(client_->input(), header_size + plan_.length);
     send_error(code, sql_state, message, 1);
     state_ = state::ready;
 }
@@ -233,33 +233,33 @@ void client_session::protocol_error(std::uint16_t code, const std::string& messa
 
 // ---- client callbacks ----------------------------------------------------
 
-void client_session::on_client_read(bufferevent*, void* arg)
+void client_session::on_client_read(channel&, void* arg)
 {
     static_cast<client_session*>(arg)->handle_client_input();
 }
 
-void client_session::on_client_write(bufferevent*, void* arg)
+void client_session::on_client_drained(channel&, void* arg)
 {
     auto& self = *static_cast<client_session*>(arg);
     if (self.state_ == state::closing) {
-        if (evbuffer_get_length(bufferevent_get_output(self.client_.get())) == 0) self.destroy("closed by proxy");
+        if (evbuffer_get_length(self.client_->output()) == 0) self.destroy("closed by proxy");
         return;
     }
     if (self.backend_paused_ && self.active()) {
         self.backend_paused_ = false;
-        bufferevent_enable(self.active()->bev(), EV_READ);
+        self.active()->chan().enable_read();
         self.relay_response();
     }
 }
 
-void client_session::on_client_event(bufferevent*, short what, void* arg)
+void client_session::on_client_event(channel& c, short what, void* arg)
 {
     auto& self = *static_cast<client_session*>(arg);
-    if (what & BEV_EVENT_EOF) {
+    if (what & channel::eof) {
         if (self.state_ == state::in_flight) CW_LOG(LOG_INFO, "%s: client went away during a command", self.who());
         self.destroy("client closed the connection");
-    } else if (what & BEV_EVENT_ERROR) {
-        self.destroy(strerror(EVUTIL_SOCKET_ERROR()));
+    } else if (what & channel::error) {
+        self.destroy(strerror(c.last_error()));
     }
 }
 
@@ -267,7 +267,13 @@ void client_session::on_client_event(bufferevent*, short what, void* arg)
 
 void client_session::handle_client_input()
 {
-    evbuffer* in = bufferevent_get_input(client_.get());
+    evbuffer* in = client_->input();
+    if (state_ != state::ready && !client_paused_ && !client_stream_left_ && !tracker_.awaiting_client_data() &&
+        evbuffer_get_length(in) > pipeline_limit) {
+        // A client sending far ahead of its answers waits until they are out.
+        client_->disable_read();
+        client_paused_ = true;
+    }
     while (true) {
         switch (state_) {
             case state::in_flight: relay_client_data(); return;
@@ -309,7 +315,7 @@ void client_session::handle_client_input()
 // answers what the proxy answers itself, and plans the rest.
 bool client_session::handle_command()
 {
-    evbuffer* in = bufferevent_get_input(client_.get());
+    evbuffer* in = client_->input();
     std::size_t avail = evbuffer_get_length(in);
     unsigned char hdr[5];
     evbuffer_copyout(in, hdr, 4);
@@ -399,7 +405,7 @@ bool client_session::dispatch()
 
 bool client_session::forward(backend_conn& b)
 {
-    evbuffer* in = bufferevent_get_input(client_.get());
+    evbuffer* in = client_->input();
     shm::add(ctx_.counters->queries_forwarded);
     shm::add(ctx_.counters->bytes_in, header_size + (plan_.whole ? plan_.length : 0));
     shm::count_route(*ctx_.counters, plan_.reason);
@@ -424,9 +430,10 @@ bool client_session::forward(backend_conn& b)
     if (plan_.rewritten) {
         if (!plan_.consumed) evbuffer_drain(in, header_size + plan_.length);
         std::string pkt = frame_packet(plan_.payload, 0);
-        bufferevent_write(b.bev(), pkt.data(), pkt.size());
+        b.write(pkt);
     } else if (plan_.whole) {
         evbuffer_remove_buffer(in, b.output(), header_size + plan_.length);
+        b.chan().output_changed();
     } else {
         client_stream_left_ = header_size + std::uint64_t(plan_.length);
         client_continuation_ = plan_.length == max_payload;
@@ -448,13 +455,14 @@ void client_session::relay_client_data()
 {
     backend_conn* b = active();
     if (!b) return;
-    evbuffer* in = bufferevent_get_input(client_.get());
+    evbuffer* in = client_->input();
     evbuffer* out = b->output();
     while (true) {
         if (client_stream_left_) {
             std::size_t n = std::min<std::uint64_t>(client_stream_left_, evbuffer_get_length(in));
             if (n == 0) break;
             evbuffer_remove_buffer(in, out, n);
+            b->chan().output_changed();
             shm::add(ctx_.counters->bytes_in, n);
             client_stream_left_ -= n;
             if (client_stream_left_) break;
@@ -573,7 +581,7 @@ void client_session::backend_login_failed(backend_conn& b, const std::string& wh
     // The command that needed the primary gets the error; the client stays.
     if (!plan_.whole) return close_after_flush();
     if (!server_error.empty()) {
-        evbuffer_drain(bufferevent_get_input(client_.get()), header_size + plan_.length);
+        evbuffer_drain(client_->input(), header_size + plan_.length);
         send_packet(server_error, 1);
         state_ = state::ready;
     } else {
@@ -632,7 +640,7 @@ void client_session::backend_writable(backend_conn& b)
 {
     if (client_paused_ && b.index() == active_) {
         client_paused_ = false;
-        bufferevent_enable(client_.get(), EV_READ);
+        client_->enable_read();
         relay_client_data();
     }
 }
@@ -672,7 +680,7 @@ void client_session::relay_response()
     backend_conn* b = active();
     if (!b || state_ == state::dead || state_ == state::closing) return;
     evbuffer* in = b->input();
-    evbuffer* out = bufferevent_get_output(client_.get());
+    evbuffer* out = client_->output();
     // Answers to what the proxy sent for itself come first.
     while (b->internal_pending()) {
         internal_answer a;
@@ -701,6 +709,7 @@ void client_session::relay_response()
             std::size_t n = std::min<std::uint64_t>(backend_stream_left_, evbuffer_get_length(in));
             if (n == 0) break;
             evbuffer_remove_buffer(in, out, n);
+            client_->output_changed();
             shm::add(ctx_.counters->bytes_out, n);
             backend_stream_left_ -= n;
             if (backend_stream_left_) break;
@@ -763,6 +772,7 @@ void client_session::relay_response()
                 send_packet(clean, seq);
             } else {
                 evbuffer_remove_buffer(in, out, header_size + len);
+                client_->output_changed();
             }
             response_started_ = true;
             shm::add(ctx_.counters->bytes_out, header_size + len);
@@ -802,10 +812,14 @@ void client_session::response_complete()
     if (pinned_ >= 0 && active_ == pinned_ && !(last_status_ & server_status::in_trans)) pinned_ = -1;
     active_ = -1;
     state_ = state::ready;
+    if (client_paused_ && evbuffer_get_length(client_->output()) <= output_high_water) {
+        client_paused_ = false;
+        client_->enable_read();
+    }
     if (close_when_idle_ && idle()) return close_after_flush();   // its last answer is still queued
     update_flow_control();
     // Commands the client sent ahead (pipelining) wait in its input buffer.
-    if (evbuffer_get_length(bufferevent_get_input(client_.get())) >= header_size) handle_client_input();
+    if (evbuffer_get_length(client_->input()) >= header_size) handle_client_input();
 }
 
 void client_session::update_flow_control()
@@ -813,14 +827,15 @@ void client_session::update_flow_control()
     if (state_ == state::dead || state_ == state::closing) return;
     backend_conn* b = active();
     if (!b) return;
-    if (!backend_paused_ && evbuffer_get_length(bufferevent_get_output(client_.get())) > output_high_water) {
+    if (!backend_paused_ && evbuffer_get_length(client_->output()) > output_high_water) {
         backend_paused_ = true;
-        bufferevent_disable(b->bev(), EV_READ);
+        b->chan().disable_read();
+        client_->watch_drain(output_low_water);
     }
     if (!client_paused_ && evbuffer_get_length(b->output()) > output_high_water) {
         client_paused_ = true;
-        bufferevent_disable(client_.get(), EV_READ);
-        bufferevent_setwatermark(b->bev(), EV_WRITE, output_low_water, 0);
+        client_->disable_read();
+        b->chan().watch_drain(output_low_water);
     }
 }
 

@@ -101,9 +101,9 @@ private:
         bool uses_next_read_only = false;   // the statement that consumes SET TRANSACTION READ ONLY
     };
 
-    static void on_client_read(bufferevent*, void* arg);
-    static void on_client_write(bufferevent*, void* arg);
-    static void on_client_event(bufferevent*, short what, void* arg);
+    static void on_client_read(channel&, void* arg);
+    static void on_client_drained(channel&, void* arg);
+    static void on_client_event(channel&, short what, void* arg);
 
     // Client side (client_auth.cc).
     void handle_login_packet(std::string_view payload, std::uint8_t seq);
@@ -164,7 +164,7 @@ private:
     void set_who(std::string_view user);
 
     worker_context& ctx_;
-    bufferevent_ptr client_;
+    std::unique_ptr<channel> client_;
     std::vector<std::unique_ptr<backend_conn>> backends_;   // [0] primary, [1 + i] replica i; null until used
     std::vector<std::uint64_t> replayed_;   // per backend: replay_log generation applied
     int active_ = -1;   // the backend answering the current command

@@ -1,0 +1,220 @@
+// See channel.hh.
+#include "worker/channel.hh"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace causeway::worker {
+
+namespace {
+// Bytes read per readiness event (libevent's bufferevents read 16 KiB too).
+constexpr std::size_t read_chunk = 16384;
+}   // namespace
+
+channel::channel(event_base* base, int fd) : base_(base), fd_(fd), in_(evbuffer_new()), out_(evbuffer_new())
+{
+    read_ev_.reset(event_new(base, fd_, EV_READ | EV_PERSIST, on_readable, this));
+    write_ev_.reset(event_new(base, fd_, EV_WRITE | EV_PERSIST, on_writable, this));
+    flush_ev_.reset(event_new(base, -1, 0, on_flush, this));
+}
+
+channel::~channel()
+{
+    // Events first: they refer to the fd.
+    read_ev_.reset();
+    write_ev_.reset();
+    flush_ev_.reset();
+    timer_ev_.reset();
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void channel::set_callbacks(data_cb on_read, data_cb on_drained, event_cb on_event, void* arg)
+{
+    on_read_ = on_read;
+    on_drained_ = on_drained;
+    on_event_ = on_event;
+    arg_ = arg;
+}
+
+void channel::quiesce()
+{
+    disable_read();
+    if (write_armed_) event_del(write_ev_.get());
+    write_armed_ = false;
+    event_del(flush_ev_.get());
+    flush_pending_ = false;
+    cancel_timeout();
+    on_read_ = on_drained_ = nullptr;
+    on_event_ = nullptr;
+}
+
+bool channel::connect(const sockaddr* addr, socklen_t len)
+{
+    if (fd_ < 0) {
+        fd_ = ::socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd_ < 0) return false;
+        read_ev_.reset(event_new(base_, fd_, EV_READ | EV_PERSIST, on_readable, this));
+        write_ev_.reset(event_new(base_, fd_, EV_WRITE | EV_PERSIST, on_writable, this));
+    }
+    if (::connect(fd_, addr, len) != 0 && errno != EINPROGRESS) return false;
+    // Writable means connected (or failed: SO_ERROR tells).
+    connecting_ = true;
+    write_armed_ = true;
+    event_add(write_ev_.get(), nullptr);
+    return true;
+}
+
+void channel::set_timeout(int ms)
+{
+    if (!timer_ev_) timer_ev_.reset(evtimer_new(base_, on_timer, this));
+    timeval tv{ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(timer_ev_.get(), &tv);
+}
+
+void channel::cancel_timeout()
+{
+    if (timer_ev_) evtimer_del(timer_ev_.get());
+}
+
+void channel::enable_read()
+{
+    if (reading_ || failed_) return;
+    reading_ = true;
+    event_add(read_ev_.get(), nullptr);
+}
+
+void channel::disable_read()
+{
+    if (!reading_) return;
+    reading_ = false;
+    event_del(read_ev_.get());
+}
+
+void channel::write(const void* data, std::size_t n)
+{
+    evbuffer_add(out_.get(), data, n);
+    output_changed();
+}
+
+void channel::output_changed()
+{
+    // Sent after the callbacks of this round (libevent runs an event made
+    // active now before it polls again), so several packets go in one writev.
+    if (flush_pending_ || write_armed_ || failed_) return;
+    flush_pending_ = true;
+    event_active(flush_ev_.get(), EV_TIMEOUT, 0);
+}
+
+void channel::watch_drain(std::size_t low)
+{
+    drain_low_ = low;
+    drain_watch_ = true;
+    if (evbuffer_get_length(out_.get()) <= low && !write_armed_) {
+        flush_pending_ = true;   // report it from the loop, not from inside the caller
+        event_active(flush_ev_.get(), EV_TIMEOUT, 0);
+    }
+}
+
+void channel::report(short what, int err)
+{
+    if (what & (eof | error)) {
+        failed_ = true;
+        disable_read();
+        if (write_armed_) event_del(write_ev_.get());
+        write_armed_ = false;
+    }
+    last_error_ = err;
+    if (on_event_) on_event_(*this, what, arg_);
+}
+
+void channel::flush()
+{
+    bool blocked = false;
+    while (evbuffer_get_length(out_.get()) > 0) {
+        int n = evbuffer_write(out_.get(), fd_);
+        if (n > 0) continue;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            blocked = true;
+            break;
+        }
+        return report(error, n < 0 ? errno : EPIPE);
+    }
+    if (blocked != write_armed_) {
+        write_armed_ = blocked;
+        if (blocked)
+            event_add(write_ev_.get(), nullptr);
+        else
+            event_del(write_ev_.get());
+    }
+    if (drain_watch_ && on_drained_ && evbuffer_get_length(out_.get()) <= drain_low_) {
+        drain_watch_ = false;
+        on_drained_(*this, arg_);
+    }
+}
+
+void channel::on_flush(evutil_socket_t, short, void* arg)
+{
+    auto& self = *static_cast<channel*>(arg);
+    self.flush_pending_ = false;
+    if (self.failed_ || self.connecting_) return;
+    self.flush();
+}
+
+void channel::on_writable(evutil_socket_t, short, void* arg)
+{
+    auto& self = *static_cast<channel*>(arg);
+    if (self.connecting_) {
+        self.connecting_ = false;
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(self.fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err) return self.report(error, err);
+        self.write_armed_ = false;
+        event_del(self.write_ev_.get());
+        self.report(connected, 0);
+        if (!self.failed_ && evbuffer_get_length(self.out_.get())) self.flush();
+        return;
+    }
+    // Past the low water mark, reported by flush() itself.
+    self.flush();
+}
+
+void channel::on_readable(evutil_socket_t, short, void* arg)
+{
+    auto& self = *static_cast<channel*>(arg);
+    if (self.connecting_) return;   // the greeting beat the connect event: wait for it
+    evbuffer_iovec v[2];
+    int nv = evbuffer_reserve_space(self.in_.get(), read_chunk, v, 2);
+    if (nv <= 0) return self.report(error, ENOMEM);
+    iovec io[2];
+    for (int i = 0; i < nv; ++i) io[i] = {v[i].iov_base, v[i].iov_len};
+    ssize_t n = ::readv(self.fd_, io, nv);
+    if (n < 0) {
+        evbuffer_commit_space(self.in_.get(), v, 0);
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+        return self.report(error, errno);
+    }
+    if (n == 0) {
+        evbuffer_commit_space(self.in_.get(), v, 0);
+        return self.report(eof, 0);
+    }
+    std::size_t left = std::size_t(n);
+    int used = 0;
+    for (int i = 0; i < nv && left; ++i, ++used) {
+        if (v[i].iov_len > left) v[i].iov_len = left;
+        left -= v[i].iov_len;
+    }
+    evbuffer_commit_space(self.in_.get(), v, used);
+    if (self.on_read_) self.on_read_(self, self.arg_);
+}
+
+void channel::on_timer(evutil_socket_t, short, void* arg)
+{
+    auto& self = *static_cast<channel*>(arg);
+    self.report(timeout, ETIMEDOUT);
+}
+
+}   // namespace causeway::worker
