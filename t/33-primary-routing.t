@@ -26,13 +26,7 @@ $primary->sql($_) for (
     'INSERT INTO test.t SELECT seq, 0 FROM test.seq_1_to_10',
     'CREATE TABLE test.ai (id INT PRIMARY KEY AUTO_INCREMENT, x INT)',
 );
-for my $s ($topo->servers) {
-    $s->sql('SET SESSION sql_log_bin = 0');
-    $s->sql('CREATE TABLE test.marker (name VARCHAR(32) NOT NULL)');
-    $s->sql('INSERT INTO test.marker VALUES (?)', $s->name);
-    $s->sql('SET SESSION sql_log_bin = 1');
-    $s->sql('SET GLOBAL userstat = 1');
-}
+$topo->add_markers;
 ok($topo->wait_for_replicas(30), 'replicas caught up with the set-up');
 is($_->value('SELECT name FROM test.marker'), $_->name, $_->name . "'s marker row names it")
     for $topo->servers;

@@ -24,12 +24,7 @@ $primary->sql($_) for (
     'CREATE TABLE test.t (id INT PRIMARY KEY, v INT NOT NULL)',
     'INSERT INTO test.t SELECT seq, 0 FROM test.seq_1_to_100',
 );
-for my $s ($topo->servers) {
-    $s->sql('SET SESSION sql_log_bin = 0');
-    $s->sql('CREATE TABLE test.marker (name VARCHAR(32) NOT NULL)');
-    $s->sql('INSERT INTO test.marker VALUES (?)', $s->name);
-    $s->sql('SET SESSION sql_log_bin = 1');
-}
+$topo->add_markers;
 ok($topo->wait_for_replicas(30), 'replicas caught up with the set-up');
 
 my $cw = $t->causeway(config => { causeway => { mode => 'smartscale', session_id => 'CONNECTION' } });

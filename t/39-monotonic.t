@@ -18,12 +18,7 @@ my ($r1, $r2) = $topo->replicas;
 my $primary = $topo->primary;
 $primary->sql('CREATE TABLE test.mono (id INT PRIMARY KEY, v INT NOT NULL)');
 $primary->sql('INSERT INTO test.mono VALUES (1, 0)');
-for my $s ($topo->servers) {
-    $s->sql('SET sql_log_bin = 0');
-    $s->sql('CREATE TABLE test.marker (name VARCHAR(20))');
-    $s->sql('INSERT INTO test.marker VALUES (?)', $s->name);
-    $s->sql('SET sql_log_bin = 1');
-}
+$topo->add_markers;
 ok($topo->wait_for_replicas(30), 'replicas caught up with the set-up');
 
 sub answered_by {

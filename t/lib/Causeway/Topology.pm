@@ -62,6 +62,20 @@ sub start {
     return $self;
 }
 
+# Gives every server a table test.marker holding its own name (written with
+# sql_log_bin = 0, so it does not replicate): `SELECT name FROM marker` then
+# says which server answered. Also turns on userstat (per-user row counts).
+sub add_markers {
+    my ($self) = @_;
+    for my $s ($self->servers) {
+        $s->sql('SET SESSION sql_log_bin = 0');
+        $s->sql('CREATE TABLE test.marker (name VARCHAR(32) NOT NULL)');
+        $s->sql('INSERT INTO test.marker VALUES (?)', $s->name);
+        $s->sql('SET SESSION sql_log_bin = 1');
+        $s->sql('SET GLOBAL userstat = 1');
+    }
+}
+
 # True once every given replica (default: all) has applied the primary's binlog position.
 sub wait_for_replicas {
     my ($self, $timeout, @which) = @_;
