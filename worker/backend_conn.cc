@@ -198,7 +198,10 @@ bool backend_conn::next_internal_answer(internal_answer& out, bool& broken)
     while (!internal_.empty()) {
         if (!internal_started_) {
             internal_tracker_.begin(internal_.front().cmd, capabilities_);
-            internal_partial_ = internal_answer{internal_.front().tag, true, 0, {}};
+            internal_partial_ = internal_answer{};
+            internal_partial_.tag = internal_.front().tag;
+            internal_partial_.ok = true;
+            internal_data_packets_ = internal_columns_ = 0;
             internal_started_ = true;
         }
         std::size_t avail = evbuffer_get_length(in);
@@ -225,6 +228,20 @@ bool backend_conn::next_internal_answer(internal_answer& out, bool& broken)
             if (e) internal_partial_.error = std::to_string(e->code) + " " + std::string(e->message);
         }
         if (role == packet_role::prepare_ok) internal_partial_.statement_id = internal_tracker_.statement_id();
+        if (role == packet_role::data && internal_.front().cmd == command::query) {
+            // Packet 0 is the column count, then that many definitions, then rows.
+            byte_reader r(payload);
+            if (internal_data_packets_ == 0) {
+                internal_columns_ = r.lenenc();
+            } else if (internal_data_packets_ == internal_columns_ + 1) {
+                internal_partial_.has_value = true;
+                if (!payload.empty() && std::uint8_t(payload[0]) == 0xfb)
+                    internal_partial_.value_null = true;
+                else
+                    internal_partial_.value = std::string(r.lenenc_bytes());
+            }
+            ++internal_data_packets_;
+        }
         if (internal_tracker_.done()) {
             out = std::move(internal_partial_);
             internal_.pop_front();

@@ -51,6 +51,9 @@ struct internal_answer {
     bool ok = false;   // not an ERR
     std::uint32_t statement_id = 0;   // COM_STMT_PREPARE
     std::string error;   // the server's message when !ok
+    std::string value;   // a query's first column of its first row
+    bool has_value = false;   // a row came
+    bool value_null = false;   // ... and that column was NULL
 };
 
 class backend_conn {
@@ -126,6 +129,8 @@ private:
     protocol::response_tracker internal_tracker_;
     bool internal_started_ = false;
     internal_answer internal_partial_;
+    std::uint64_t internal_data_packets_ = 0;   // of the answer being read: count, definitions, rows
+    std::uint64_t internal_columns_ = 0;
     std::string after_login_;   // internal commands queued before the login completed
 };
 

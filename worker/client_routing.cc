@@ -4,6 +4,7 @@
 // replica to catch up, write positions from OK packets, and the state that
 // replica connections must replay.
 #include <ctype.h>
+#include <stdio.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -302,7 +303,9 @@ void client_session::route_read(const statement_info& s)
     route_decision d = route(r);
     if (d.target == route_target::wait && have_candidates) {
         plan_.reason = d.reason;
-        start_wait();
+        bool pin = s.kind == statement_kind::begin_read_only ||
+            (s.kind == statement_kind::begin && (session_read_only_ || next_read_only_));
+        if (!start_gtid_wait(r, pin)) start_wait();
         return;
     }
     if (d.target == route_target::replica) {
@@ -413,6 +416,66 @@ void client_session::monotonic_requirement(route_request& r, std::vector<read_ca
         if (c.backend != last_read_backend_ && c.backend != 0) c.usable = false;
 }
 
+namespace {
+constexpr std::uint64_t gtid_wait_tag = 1ull << 40;   // above any statement id
+}
+
+// The wait for a replica to catch up, done by the replica itself:
+// MASTER_GTID_WAIT returns as soon as it has applied the position (0), or at
+// the end of the budget (-1). No polling, and the read follows at once. Needs
+// an open replica connection; false (poll instead) when there is none yet.
+bool client_session::start_gtid_wait(const route_request& r, bool pin)
+{
+    int best = -1;
+    std::uint64_t best_score = 0;
+    for (const auto& c : r.candidates) {
+        if (!c.usable || c.backend == 0) continue;
+        std::uint64_t score = 0;
+        for (const auto& g : r.required) score += std::min(c.position.seqno(g.domain), g.seqno);
+        if (best < 0 || score > best_score) best = c.backend, best_score = score;
+    }
+    if (best < 0 || r.requirement != requirement_status::known) return false;
+    backend_conn* b = open_backend(best);
+    if (!b || !b->ready()) return false;   // logging in now; the poll-based wait covers this read
+    std::uint64_t now = common::monotonic_ns();
+    if (!wait_started_ns_) {
+        wait_started_ns_ = now;
+        shm::add(ctx_.counters->waits);
+    }
+    std::uint64_t budget_ns = std::uint64_t(ctx_.cfg->causal_wait_ms) * 1000000u;
+    std::uint64_t left_ns = budget_ns > now - wait_started_ns_ ? budget_ns - (now - wait_started_ns_) : 0;
+    if (left_ns < 100000) return false;
+    replay_state(*b);
+    char seconds[32];
+    snprintf(seconds, sizeof seconds, "%.6f", double(left_ns) / 1e9);
+    b->send_internal("\x03SELECT MASTER_GTID_WAIT('" + r.required.to_string() + "', " + seconds + ")", gtid_wait_tag);
+    gtid_wait_backend_ = best;
+    gtid_wait_pin_ = pin;
+    state_ = state::waiting_replica;
+    return true;
+}
+
+void client_session::gtid_wait_answered(int backend, const internal_answer& a)
+{
+    gtid_wait_backend_ = -1;
+    if (state_ != state::waiting_replica) return;
+    bool applied = a.ok && a.has_value && !a.value_null && a.value == "0";
+    evbuffer* in = client_->input();
+    if (applied) {
+        // The replica has applied the session's position: the read goes there.
+        plan_.backend = backend;
+        plan_.pin = gtid_wait_pin_;
+        plan_.reason = route_reason::replica_after_wait;
+        const char* p = reinterpret_cast<const char*>(evbuffer_pullup(in, header_size + plan_.length));
+        if (!plan_.rewritten) plan_.original.assign(p + header_size, plan_.length);
+    } else {
+        plan_.backend = 0;
+        plan_.reason = route_reason::primary_not_caught_up;
+    }
+    state_ = state::ready;
+    if (dispatch()) handle_client_input();
+}
+
 void client_session::start_wait()
 {
     if (!wait_started_ns_) {
@@ -438,13 +501,19 @@ void client_session::wait_tick()
 
 // Sends the session state this replica connection has not seen yet and, for
 // an execute, prepares the statement there; false while a prepare is out.
-bool client_session::prepare_replay(backend_conn& b)
+void client_session::replay_state(backend_conn& b)
 {
     int index = b.index();
     if (replayed_[std::size_t(index)] < replay_.generation()) {
         for (std::string_view p : replay_.pending(replayed_[std::size_t(index)])) b.send_internal(p);
         replayed_[std::size_t(index)] = replay_.generation();
     }
+}
+
+bool client_session::prepare_replay(backend_conn& b)
+{
+    int index = b.index();
+    replay_state(b);
     if (plan_.cmd != command::stmt_execute) return true;
     auto it = statements_.find(plan_.statement_id);
     if (it == statements_.end()) {

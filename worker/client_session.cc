@@ -597,6 +597,10 @@ void client_session::backend_readable(backend_conn& b)
         internal_answer a;
         bool broken = false;
         while (b.next_internal_answer(a, broken)) {
+            if (a.tag == (1ull << 40)) {   // the MASTER_GTID_WAIT of a waiting read
+                gtid_wait_answered(b.index(), a);
+                return;
+            }
             if (!a.ok) broken = true;
             if (a.statement_id) {
                 auto it = statements_.find(std::uint32_t(a.tag));
@@ -656,6 +660,12 @@ void client_session::backend_closed(backend_conn& b, const std::string& why)
         ctx_.replica_failed(index, common::monotonic_ns());
         CW_LOG(mid_command ? LOG_WARNING : LOG_INFO, "%s: %s %s", who(), name.c_str(), why.c_str());
         retire_backend(index);
+        bool waited_on = state_ == state::waiting_replica && gtid_wait_backend_ == index;
+        if (waited_on) {   // the read waited for it: it goes to the primary now
+            internal_answer none;
+            gtid_wait_answered(index, none);
+            return;
+        }
         if (!mid_command && !(state_ == state::waiting_backend && plan_.backend == index)) return;
         if (retry_on_primary(why.c_str())) {
             tracker_ = response_tracker{};

@@ -130,7 +130,9 @@ private:
     void apply_after_ok();
     void reset_session_state();
     void start_wait();
-    void end_wait();
+    bool start_gtid_wait(const route_request& r, bool pin);
+    void gtid_wait_answered(int backend, const internal_answer& a);
+    void replay_state(backend_conn& b);
     bool prepare_replay(backend_conn& b);
 
     // Backends.
@@ -187,6 +189,8 @@ private:
     std::uint16_t primary_status_ = 0x0002;   // the primary's last status flags (autocommit, in trans)
     std::uint16_t last_status_ = 0x0002;   // the status the client last saw
     int pinned_ = -1;   // a read-only transaction runs on this replica
+    int gtid_wait_backend_ = -1;   // a MASTER_GTID_WAIT for the waiting read runs there
+    bool gtid_wait_pin_ = false;   // ... for a read-only transaction's BEGIN
     int last_read_backend_ = -1;   // monotonic reads: the replica that served the last read
     std::uint64_t last_read_done_ns_ = 0;   // ... and when its answer ended
     bool session_read_only_ = false;   // SET SESSION TRANSACTION READ ONLY
