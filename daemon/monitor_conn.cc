@@ -63,6 +63,7 @@ void monitor_conn::connect(const std::string& user, const std::string& password,
     p.client_capabilities = cap::protocol_41 | cap::secure_connection | cap::plugin_auth | cap::transactions |
         cap::deprecate_eof | cap::long_password;
     p.connect_attrs = "";
+    p.track_gtid = false;
     worker::backend_events& self = *this;
     conn_.reset(new worker::backend_conn(base_, index_, name_, addr_, self));
     if (!conn_->start(resolved_, p, timeout_ms)) fail("cannot open a socket");

@@ -100,7 +100,7 @@ void backend_conn::answer_greeting(const server_greeting& g)
     // What the client negotiated with us, minus what we cannot relay, plus what
     // the proxy needs itself (session tracking carries each write's GTID).
     std::uint32_t want = (params_.client_capabilities & cap::proxy_offers) | cap::protocol_41 | cap::secure_connection |
-        cap::plugin_auth | cap::session_track | cap::long_password;
+        cap::plugin_auth | (params_.track_gtid ? cap::session_track : 0) | cap::long_password;
     want &= ~(cap::connect_with_db | cap::ssl | cap::compress);
     if (!params_.database.empty()) want |= cap::connect_with_db;
     capabilities_ = want & (g.capabilities | cap::long_password);

@@ -43,6 +43,7 @@ struct login_params {
     std::uint8_t charset = 0;
     std::uint32_t client_capabilities = 0;   // what the client negotiated with us
     std::string connect_attrs;
+    bool track_gtid = true;   // ask for session tracking: each write's GTID comes in its OK
 };
 
 // The answer to a command the proxy sent for itself (see send_internal).

@@ -507,6 +507,8 @@ backend_conn* client_session::open_backend(int index)
     p.charset = login_.charset;
     p.client_capabilities = login_.capabilities;
     p.connect_attrs = login_.connect_attrs;
+    // Bridge mode reads no positions: the server need not track them.
+    p.track_gtid = ctx_.cfg->routing() != common::routing_mode::bridge;
     replayed_[std::size_t(index)] = 0;
     if (!slot->start(addr, p, ctx_.cfg->connect_timeout_ms)) {
         shm::add(ctx_.counters->backend_connect_failures);
