@@ -416,10 +416,6 @@ void client_session::monotonic_requirement(route_request& r, std::vector<read_ca
         if (c.backend != last_read_backend_ && c.backend != 0) c.usable = false;
 }
 
-namespace {
-constexpr std::uint64_t gtid_wait_tag = 1ull << 40;   // above any statement id
-}
-
 // The wait for a replica to catch up, done by the replica itself:
 // MASTER_GTID_WAIT returns as soon as it has applied the position (0), or at
 // the end of the budget (-1). No polling, and the read follows at once. Needs
@@ -586,14 +582,9 @@ void client_session::apply_after_ok()
     if (a.session_read_only >= 0) session_read_only_ = a.session_read_only == 1;
     if (a.next_read_only >= 0) next_read_only_ = a.next_read_only == 1;
     if (a.reset_session) reset_session_state();
-    if (a.retrack && backends_[0] && backends_[0]->ready())
-        backends_[0]->send_internal(
-            "\x03SET @@session.session_track_system_variables = "
-            "CONCAT_WS(',', NULLIF(@@session.session_track_system_variables, ''), 'last_gtid')");
+    if (a.retrack && backends_[0] && backends_[0]->ready()) backends_[0]->send_internal(track_last_gtid_query);
     if (a.prepare && a.statement_id) {
         prepared_statement st;
-        statement_info s = classify(a.prepare_sql);
-        st.plain_read = s.is_plain_read;
         st.sql = std::move(a.prepare_sql);
         st.params = a.params;
         st.ids[0] = a.statement_id;

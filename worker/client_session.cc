@@ -518,9 +518,7 @@ backend_conn* client_session::open_backend(int index)
     if (index == 0 && ctx_.cfg->routing() != common::routing_mode::bridge)
         // Every write's GTID comes back in its OK: add last_gtid to whatever
         // the session tracks (the client may track variables of its own).
-        slot->send_internal(
-            "\x03SET @@session.session_track_system_variables = "
-            "CONCAT_WS(',', NULLIF(@@session.session_track_system_variables, ''), 'last_gtid')");
+        slot->send_internal(track_last_gtid_query);
     return slot.get();
 }
 
@@ -599,7 +597,7 @@ void client_session::backend_readable(backend_conn& b)
         internal_answer a;
         bool broken = false;
         while (b.next_internal_answer(a, broken)) {
-            if (a.tag == (1ull << 40)) {   // the MASTER_GTID_WAIT of a waiting read
+            if (a.tag == gtid_wait_tag) {   // the MASTER_GTID_WAIT of a waiting read
                 gtid_wait_answered(b.index(), a);
                 return;
             }

@@ -17,6 +17,16 @@
 
 namespace causeway::worker {
 
+// Added to whatever the session tracks on every primary connection: each
+// write's GTID then comes back in its OK packet.
+inline constexpr std::string_view track_last_gtid_query =
+    "\x03SET @@session.session_track_system_variables = "
+    "CONCAT_WS(',', NULLIF(@@session.session_track_system_variables, ''), 'last_gtid')";
+
+// Tag of the internal MASTER_GTID_WAIT of a waiting read (above any statement id,
+// the other tag internal commands carry).
+inline constexpr std::uint64_t gtid_wait_tag = 1ull << 40;
+
 // "db?sessionId=X" -> ("db", "X"). A name without '?' has no id. Anything
 // else after '?' is an error (a client would otherwise silently get the
 // fallback session).
@@ -94,17 +104,15 @@ private:
 };
 
 // A prepared statement as the client knows it, and its ids on each backend.
+// Each execute classifies `sql` again (a few hundred ns): the views into it
+// that routing needs stay valid, and nothing is kept twice.
 struct prepared_statement {
-    bool plain_read = false;   // its text is provably a plain read
-    bool touches_unknown_state = false;
     std::string sql;   // to prepare it lazily on a replica
     std::uint16_t params = 0;
     std::string param_types;   // the last types block the client sent (2 bytes per param)
     bool long_data = false;   // SEND_LONG_DATA since the last execute: primary only
     std::map<int, std::uint32_t> ids;   // backend index -> server statement id (primary: the client's)
     std::set<int> has_types;   // backends that have seen a types block
-    std::vector<protocol::table_ref> tables;   // owned copies for session keys
-    std::vector<std::string> table_text;   // storage behind `tables`
 };
 
 // COM_STMT_EXECUTE surgery: the statement id is at bytes 1..4; after flags (1),
