@@ -374,6 +374,7 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
             (snap.state == shm::backend_state::up || snap.state == shm::backend_state::replication_stopped);
         c.position = snap.position;
         c.outstanding = ctx_.outstanding[i];
+        c.applying = snap.state == shm::backend_state::up;
         candidates.push_back(c);
     }
     if (cfg.primary_in_read_pool) {
@@ -425,7 +426,8 @@ bool client_session::start_gtid_wait(const route_request& r, bool pin)
     int best = -1;
     std::uint64_t best_score = 0;
     for (const auto& c : r.candidates) {
-        if (!c.usable || c.backend == 0) continue;
+        // A replica whose replication is stopped would only run out the budget.
+        if (!c.usable || c.backend == 0 || !c.applying) continue;
         std::uint64_t score = 0;
         for (const auto& g : r.required) score += std::min(c.position.seqno(g.domain), g.seqno);
         if (best < 0 || score > best_score) best = c.backend, best_score = score;

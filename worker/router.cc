@@ -62,10 +62,10 @@ route_decision route_read(const route_request& r, bool starts_read_only_transact
         return {route_target::replica, r.candidates[std::size_t(i)].backend,
                 r.waited ? route_reason::replica_after_wait : route_reason::replica_caught_up,
                 starts_read_only_transaction};
-    // Waiting helps only if some replica is up and merely behind.
-    bool any_usable = false;
-    for (const auto& c : r.candidates) any_usable |= c.usable;
-    if (r.may_wait && any_usable) return {route_target::wait, 0, route_reason::primary_not_caught_up, false};
+    // Waiting helps only if some replica is up, applying, and merely behind.
+    bool any_catching_up = false;
+    for (const auto& c : r.candidates) any_catching_up |= c.usable && c.applying;
+    if (r.may_wait && any_catching_up) return {route_target::wait, 0, route_reason::primary_not_caught_up, false};
     return primary(route_reason::primary_not_caught_up);
 }
 

@@ -21,6 +21,7 @@ struct read_candidate {
         // replication stopped) and that this config generation names
     protocol::gtid_position position;   // what it has applied
     unsigned outstanding = 0;   // reads this worker has in flight on it
+    bool applying = true;   // its replication runs (a stopped one serves what it has, never more)
 };
 
 // What the session's required position is known to be.

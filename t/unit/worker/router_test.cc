@@ -50,6 +50,7 @@ struct candidate {
     bool usable;
     const char* position;   // GTID text, parsed with parse_gtid_position
     unsigned outstanding;
+    bool applying = true;   // its replication runs
 };
 
 struct expect {
@@ -139,7 +140,7 @@ std::string decide(const row& r, std::string& error)
     for (const candidate& c : r.cands) {
         auto pos = parse(c.position, error);
         if (!pos) return "";
-        cands.push_back({c.backend, c.usable, *pos, c.outstanding});
+        cands.push_back({c.backend, c.usable, *pos, c.outstanding, c.applying});
     }
     auto required = parse(r.required, error);
     if (!required) return "";
@@ -852,6 +853,16 @@ const std::vector<row> wait_rows = {
      .waited = true,
      .want = wait_for_replica},
     {.what = "one caught up: no wait", .sql = plain_read, .may_wait = true, .want = replica(1)},
+    {.what = "may wait, but the only replica behind has its replication stopped: no point waiting",
+     .sql = plain_read,
+     .cands = {{1, usable, "0-1-9", 0, false}},
+     .may_wait = true,
+     .want = primary(rr::primary_not_caught_up)},
+    {.what = "may wait: one stopped, one applying and behind: wait",
+     .sql = plain_read,
+     .cands = {{1, usable, "0-1-9", 0, false}, {2, usable, "0-1-8", 0}},
+     .may_wait = true,
+     .want = wait_for_replica},
     {.what = "may wait, but no replica is usable: no point waiting",
      .sql = plain_read,
      .cands = {{1, unusable, "0-1-10", 0}},
