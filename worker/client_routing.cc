@@ -374,7 +374,11 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
             (snap.state == shm::backend_state::up || snap.state == shm::backend_state::replication_stopped);
         c.position = snap.position;
         c.outstanding = ctx_.outstanding[i];
-        c.applying = snap.state == shm::backend_state::up;
+        // Up per the last health check, or seen advancing since (a restarted
+        // SQL thread shows in the position before the next health check).
+        c.applying = snap.state == shm::backend_state::up ||
+            (snap.advanced_ns &&
+             now - std::min(now, snap.advanced_ns) < std::uint64_t(cfg.health_interval_ms) * 1000000u);
         candidates.push_back(c);
     }
     if (cfg.primary_in_read_pool) {
