@@ -15,10 +15,6 @@ inline std::uint64_t monotonic_ns() noexcept
     return std::uint64_t(ts.tv_sec) * 1000000000u + std::uint64_t(ts.tv_nsec);
 }
 
-inline std::uint64_t monotonic_us() noexcept
-{
-    return monotonic_ns() / 1000u;
-}
 inline std::uint64_t monotonic_ms() noexcept
 {
     return monotonic_ns() / 1000000u;

@@ -267,15 +267,12 @@ char* read_line(char* str, int num, void* stream)
     return out;
 }
 
-void apply_defaults(config& c)
+// The table's defaults, through the same typed assignment as the file's values.
+void apply_defaults(parse_state& st)
 {
-    for (const auto& k : keys) {
-        if (!*k.default_value || std::strcmp(k.name, "*") == 0) continue;
-        parse_state tmp;
-        tmp.cfg = c;
-        assign(tmp, k, k.name, k.default_value);
-        c = tmp.cfg;
-    }
+    for (const auto& k : keys)
+        if (*k.default_value && std::strcmp(k.name, "*") != 0) assign(st, k, k.name, k.default_value);
+    st.seen.clear();   // a default does not count as "set" for the set-twice check
 }
 
 status check_whole(const parse_state& st)
@@ -338,30 +335,31 @@ std::string config::effective_shm_name() const
     return "/causeway-" + std::to_string(listen.port);
 }
 
-result<config> parse_config_text(const std::string& text, const std::string& name)
+namespace {
+result<config> parse(FILE* file, const char* text, const std::string& name)
 {
     parse_state st;
     st.name = name;
-    apply_defaults(st.cfg);
-    st.seen.clear();
+    apply_defaults(st);
     st.cfg.file = name;
-    line_source src{nullptr, text.c_str(), &st};
+    line_source src{file, text, &st};
     int rc = ini_parse_stream(read_line, &src, on_entry, &st);
     return finish(st, rc);
+}
+}   // namespace
+
+result<config> parse_config_text(const std::string& text, const std::string& name)
+{
+    return parse(nullptr, text.c_str(), name);
 }
 
 result<config> load_config(const std::string& path)
 {
     FILE* f = fopen(path.c_str(), "r");
     if (!f) return sys_error("open " + path, errno);
-    parse_state st;
-    st.name = path;
-    apply_defaults(st.cfg);
-    st.cfg.file = path;
-    line_source src{f, nullptr, &st};
-    int rc = ini_parse_stream(read_line, &src, on_entry, &st);
+    auto c = parse(f, nullptr, path);
     fclose(f);
-    return finish(st, rc);
+    return c;
 }
 
 }   // namespace causeway::common

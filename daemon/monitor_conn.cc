@@ -8,6 +8,7 @@
 #include "protocol/bytes.hh"
 #include "protocol/constants.hh"
 #include "protocol/ok_err.hh"
+#include "worker/packet_reader.hh"
 
 namespace causeway::daemon {
 
@@ -126,17 +127,13 @@ void monitor_conn::backend_readable(worker::backend_conn& b)
 {
     evbuffer* in = b.input();
     while (busy_) {
-        std::size_t avail = evbuffer_get_length(in);
-        if (avail < header_size) return;
-        unsigned char hdr[4];
-        evbuffer_copyout(in, hdr, 4);
-        std::uint32_t len = hdr[0] | hdr[1] << 8 | hdr[2] << 16;
-        answer_bytes_ += len;
-        if (len == 0 || answer_bytes_ > max_answer_bytes) return fail("answer too large or malformed");
-        if (avail < header_size + len) return;
-        std::string payload(len, '\0');
-        evbuffer_drain(in, header_size);
-        evbuffer_remove(in, payload.data(), len);
+        std::string payload;
+        std::uint8_t seq;
+        worker::take_result t = worker::take_packet(in, std::uint32_t(max_answer_bytes - answer_bytes_), payload, seq);
+        if (t == worker::take_result::need_more) return;
+        if (t == worker::take_result::too_large || payload.empty()) return fail("answer too large or malformed");
+        answer_bytes_ += payload.size();
+        std::uint32_t len = std::uint32_t(payload.size());
         if (tracker_.on_packet(payload, len) == packet_role::malformed) return fail("malformed answer");
         packets_.push_back(std::move(payload));
         if (!tracker_.done()) continue;

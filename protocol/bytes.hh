@@ -123,4 +123,10 @@ private:
 // A whole physical packet (header + payload) around `payload`.
 std::string frame_packet(std::string_view payload, std::uint8_t sequence_id);
 
+// The payload length in a 4-byte packet header (the 4th byte is the sequence id).
+inline std::uint32_t packet_length(const unsigned char* header)
+{
+    return header[0] | header[1] << 8 | header[2] << 16;
+}
+
 }   // namespace causeway::protocol

@@ -66,15 +66,6 @@ sub rows_read {
     return \%r;
 }
 
-sub pct {
-    my ($sorted, $p) = @_;
-    return undef unless @$sorted;
-    my $i = int($p / 100 * @$sorted + 0.5) - 1;
-    $i = 0 if $i < 0;
-    $i = $#$sorted if $i > $#$sorted;
-    return $sorted->[$i];
-}
-
 # One client: $n write-then-read round trips on one connection. Returns a report hash.
 sub ryw_client {
     my (%o) = @_;
@@ -110,39 +101,9 @@ sub ryw_client {
         $r{done}++;
     }
     my @s = sort { $a <=> $b } @lat;
-    @r{qw(p50_ms p99_ms max_ms)} = map { defined $_ ? $_ * 1000 : undef } pct(\@s, 50), pct(\@s, 99), $s[-1];
+    @r{qw(p50_ms p99_ms max_ms)} = map { defined $_ ? $_ * 1000 : undef } percentile(\@s, 50), percentile(\@s, 99), $s[-1];
     $dbh->disconnect;
     return \%r;
-}
-
-# Runs the clients in forked processes; returns { name => report }.
-sub run_parallel {
-    my ($timeout, %jobs) = @_;
-    my %kids;
-    for my $name (sort keys %jobs) {
-        my $file = $t->dir . "/client-$name.json";
-        unlink $file;
-        my $pid = fork // die "fork: $!";
-        if ($pid == 0) {
-            my $r = eval { $jobs{$name}->() } // { error => "client died: $@" };
-            spit($file, JSON::PP->new->canonical->encode($r));
-            POSIX::_exit(0);
-        }
-        $t->track($pid);
-        $kids{$name} = [$pid, $file];
-    }
-    my $deadline = time + $timeout;
-    my %res;
-    for my $name (sort keys %kids) {
-        my ($pid, $file) = @{ $kids{$name} };
-        my $st = reap($pid, $deadline - time > 1 ? $deadline - time : 1);
-        unless (defined $st) { kill 'KILL', $pid; reap($pid, 5) }
-        my $txt = slurp($file);
-        $res{$name} = $txt ? JSON::PP::decode_json($txt)
-                    : { error => defined $st ? "client exited (status $st) without a report"
-                                             : "client did not finish within $timeout s" };
-    }
-    return \%res;
 }
 
 my $phase_no = 0;
@@ -160,7 +121,7 @@ sub phase {
         $jobs{$m} = sub { ryw_client(port => $cw{$m}->port, user => $USER{$m}, db => $db, row => $ROW{$m},
                                      n => $n, base => $phase_no * 100000, deadline => $deadline) };
     }
-    my $res = run_parallel($seconds + 15, %jobs);
+    my $res = $t->run_parallel($seconds + 15, %jobs);
     my $after = rows_read();
     for my $m (@MODES) {
         my $r = $res->{$m};

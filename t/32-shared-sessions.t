@@ -66,48 +66,10 @@ sub com_select {
     return \%r;
 }
 
-sub pct {
-    my ($sorted, $p) = @_;
-    return undef unless @$sorted;
-    my $i = int($p / 100 * @$sorted + 0.5) - 1;
-    $i = 0 if $i < 0;
-    $i = $#$sorted if $i > $#$sorted;
-    return $sorted->[$i];
-}
-
-sub run_parallel {
-    my ($timeout, %jobs) = @_;
-    my %kids;
-    for my $name (sort keys %jobs) {
-        my $file = $t->dir . "/client-$name.json";
-        unlink $file;
-        my $pid = fork // die "fork: $!";
-        if ($pid == 0) {
-            my $r = eval { $jobs{$name}->() } // { error => "client died: $@" };
-            spit($file, JSON::PP->new->canonical->encode($r));
-            POSIX::_exit(0);
-        }
-        $t->track($pid);
-        $kids{$name} = [$pid, $file];
-    }
-    my $deadline = time + $timeout;
-    my %res;
-    for my $name (sort keys %kids) {
-        my ($pid, $file) = @{ $kids{$name} };
-        my $st = reap($pid, $deadline - time > 1 ? $deadline - time : 1);
-        unless (defined $st) { kill 'KILL', $pid; reap($pid, 5) }
-        my $txt = slurp($file);
-        $res{$name} = $txt ? JSON::PP::decode_json($txt)
-                    : { error => defined $st ? "client exited (status $st) without a report"
-                                             : "client did not finish within $timeout s" };
-    }
-    return \%res;
-}
-
 sub latency_summary {
     my ($r, $lat) = @_;
     my @s = sort { $a <=> $b } @$lat;
-    @$r{qw(p50_ms p99_ms max_ms)} = map { defined $_ ? $_ * 1000 : undef } pct(\@s, 50), pct(\@s, 99), $s[-1];
+    @$r{qw(p50_ms p99_ms max_ms)} = map { defined $_ ? $_ * 1000 : undef } percentile(\@s, 50), percentile(\@s, 99), $s[-1];
 }
 
 # A writes (UPDATE $table SET v=? WHERE id=?), B reads it back right away ($read_sql), n times.
@@ -173,7 +135,7 @@ my %cases = (
 );
 my $before = rows_read();
 my $deadline = time + 30;
-my $res = run_parallel(45, map { my $c = $cases{$_};
+my $res = $t->run_parallel(45, map { my $c = $cases{$_};
                                   ($_ => sub { share_client(%$c, n => $N, base => 1000, deadline => $deadline) }) }
                            sort keys %cases);
 my $after = rows_read();
@@ -204,7 +166,7 @@ sub independent_readers {
     my $deadline = time + 20;
     my $b0 = rows_read();
     my $c0 = com_select();
-    my $res = run_parallel(35,
+    my $res = $t->run_parallel(35,
         writer => sub {
             my %r = (writes => 0, errors => 0);
             my $ca = $t->connect(port => $port, user => 'conn_a', password => 'pw')

@@ -12,6 +12,7 @@
 #include "protocol/bytes.hh"
 #include "protocol/constants.hh"
 #include "protocol/ok_err.hh"
+#include "worker/packet_reader.hh"
 
 namespace causeway::worker {
 
@@ -122,18 +123,13 @@ void backend_conn::answer_greeting(const server_greeting& g)
 void backend_conn::login_step()
 {
     evbuffer* in = input();
+    std::string payload;
     while (state_ == state::greeting || state_ == state::auth_sent) {
-        std::size_t avail = evbuffer_get_length(in);
-        if (avail < header_size) return;
-        unsigned char hdr[4];
-        evbuffer_copyout(in, hdr, 4);
-        std::uint32_t len = hdr[0] | hdr[1] << 8 | hdr[2] << 16;
-        if (len > 65536) return fail("login: packet too large (" + std::to_string(len) + " bytes)");
-        if (avail < header_size + len) return;
-        std::string payload(len, '\0');
-        evbuffer_drain(in, 4);
-        evbuffer_remove(in, payload.data(), len);
-        next_seq_ = std::uint8_t(hdr[3] + 1);
+        std::uint8_t seq = 0;
+        take_result t = take_packet(in, 65536, payload, seq);
+        if (t == take_result::too_large) return fail("login: packet too large");
+        if (t == take_result::need_more) return;
+        next_seq_ = std::uint8_t(seq + 1);
         if (payload.empty()) return fail("login: empty packet");
         std::uint8_t first = std::uint8_t(payload[0]);
         if (first == err_marker) return fail("login refused", payload);
@@ -204,19 +200,15 @@ bool backend_conn::next_internal_answer(internal_answer& out, bool& broken)
             internal_data_packets_ = internal_columns_ = 0;
             internal_started_ = true;
         }
-        std::size_t avail = evbuffer_get_length(in);
-        if (avail < header_size) return false;
-        unsigned char hdr[4];
-        evbuffer_copyout(in, hdr, 4);
-        std::uint32_t len = hdr[0] | hdr[1] << 8 | hdr[2] << 16;
-        if (len == 0 || len >= max_payload) {
+        std::string payload;
+        std::uint8_t seq;
+        take_result t = take_packet(in, max_payload - 1, payload, seq);
+        if (t == take_result::need_more) return false;
+        if (t == take_result::too_large || payload.empty()) {
             broken = true;
             return false;
         }
-        if (avail < header_size + len) return false;
-        std::string payload(len, '\0');
-        evbuffer_drain(in, header_size);
-        evbuffer_remove(in, payload.data(), len);
+        std::uint32_t len = std::uint32_t(payload.size());
         packet_role role = internal_tracker_.on_packet(payload, len);
         if (role == packet_role::malformed || role == packet_role::local_infile) {
             broken = true;

@@ -15,9 +15,14 @@ constexpr std::size_t read_chunk = 16384;
 
 channel::channel(event_base* base, int fd) : base_(base), fd_(fd), in_(evbuffer_new()), out_(evbuffer_new())
 {
-    read_ev_.reset(event_new(base, fd_, EV_READ | EV_PERSIST, on_readable, this));
-    write_ev_.reset(event_new(base, fd_, EV_WRITE | EV_PERSIST, on_writable, this));
     flush_ev_.reset(event_new(base, -1, 0, on_flush, this));
+    if (fd_ >= 0) make_socket_events();
+}
+
+void channel::make_socket_events()
+{
+    read_ev_.reset(event_new(base_, fd_, EV_READ | EV_PERSIST, on_readable, this));
+    write_ev_.reset(event_new(base_, fd_, EV_WRITE | EV_PERSIST, on_writable, this));
 }
 
 channel::~channel()
@@ -55,8 +60,7 @@ bool channel::connect(const sockaddr* addr, socklen_t len)
     if (fd_ < 0) {
         fd_ = ::socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd_ < 0) return false;
-        read_ev_.reset(event_new(base_, fd_, EV_READ | EV_PERSIST, on_readable, this));
-        write_ev_.reset(event_new(base_, fd_, EV_WRITE | EV_PERSIST, on_writable, this));
+        make_socket_events();
     }
     if (::connect(fd_, addr, len) != 0 && errno != EINPROGRESS) return false;
     // Writable means connected (or failed: SO_ERROR tells).

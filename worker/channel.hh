@@ -27,14 +27,13 @@ public:
     using data_cb = void (*)(channel&, void* arg);
     using event_cb = void (*)(channel&, short what, void* arg);
 
-    // Takes `fd` (a connected or connecting non-blocking socket), or opens a
-    // socket of `family` when fd is -1.
+    // Takes `fd` (a connected non-blocking socket), or -1 for one that
+    // connect() opens.
     channel(event_base* base, int fd);
     channel(const channel&) = delete;
     channel& operator=(const channel&) = delete;
     ~channel();
 
-    bool ok() const { return fd_ >= 0 && read_ev_ && write_ev_ && flush_ev_; }
     int fd() const { return fd_; }
     evbuffer* input() const { return in_.get(); }
     evbuffer* output() const { return out_.get(); }
@@ -59,7 +58,6 @@ public:
     void output_changed();
     // Calls on_drained once the output holds at most `low` bytes.
     void watch_drain(std::size_t low);
-    void unwatch_drain() { drain_watch_ = false; }
 
     // Stops all callbacks (the owner is going away); the fd closes with the object.
     void quiesce();
@@ -71,6 +69,7 @@ private:
     static void on_timer(evutil_socket_t, short, void* arg);
     void flush();
     void report(short what, int err);
+    void make_socket_events();
 
     event_base* base_;
     int fd_;

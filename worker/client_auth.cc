@@ -102,9 +102,7 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
         }
         return;
     }
-    ok_packet okp;
-    okp.status = server_status::autocommit;
-    send_packet(build_ok(okp, login_.capabilities), std::uint8_t(seq + 1));
+    send_ok(std::uint8_t(seq + 1));   // status: autocommit, as a fresh server session
 }
 
 void client_session::handle_change_user(std::string_view payload)

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <span>
 
 #include "common/clock.hh"
 #include "common/log.hh"
@@ -130,15 +132,22 @@ bool client_session::running_statement(int& backend, std::uint32_t& server_threa
 // answered here.
 bool client_session::plan_kill(std::string_view sql)
 {
-    std::vector<std::string_view> words;
+    // Most statements are not a KILL: decide that on the first word, without
+    // tokenizing the rest.
     std::size_t i = 0;
-    while (i < sql.size() && words.size() < 6) {
+    while (i < sql.size() && isspace((unsigned char)sql[i])) ++i;
+    if (sql.size() - i < 5 || strncasecmp(sql.data() + i, "kill", 4) != 0 || !isspace((unsigned char)sql[i + 4]))
+        return true;
+    std::array<std::string_view, 6> word_store;
+    std::size_t n = 0;
+    while (i < sql.size() && n < word_store.size()) {
         while (i < sql.size() && (isspace((unsigned char)sql[i]) || sql[i] == ';')) ++i;
         std::size_t start = i;
         while (i < sql.size() && !isspace((unsigned char)sql[i]) && sql[i] != ';') ++i;
-        if (i > start) words.push_back(sql.substr(start, i - start));
+        if (i > start) word_store[n++] = sql.substr(start, i - start);
     }
-    if (words.size() < 2 || strncasecmp(words[0].data(), "kill", 4) != 0 || words[0].size() != 4) return true;
+    std::span<const std::string_view> words(word_store.data(), n);
+    if (words.size() < 2) return true;
     std::string_view last = words.back();
     std::uint64_t id = 0;
     for (char c : last) {
@@ -166,9 +175,7 @@ bool client_session::plan_kill(std::string_view sql)
     if (query) {
         if (!target->running_statement(backend, thread)) {   // nothing running: nothing to kill
             evbuffer_drain(client_->input(), header_size + plan_.length);
-            ok_packet ok;
-            ok.status = client_status();
-            send_packet(build_ok(ok, login_.capabilities), 1);
+            send_ok(1);
             return false;
         }
         plan_.backend = backend;
@@ -179,9 +186,7 @@ bool client_session::plan_kill(std::string_view sql)
     }
     target->kill_connection();
     evbuffer_drain(client_->input(), header_size + plan_.length);
-    ok_packet ok;
-    ok.status = client_status();
-    send_packet(build_ok(ok, login_.capabilities), 1);
+    send_ok(1);
     return false;
 }
 
@@ -545,12 +550,10 @@ bool client_session::prepare_replay(backend_conn& b)
 
 // The OK of a committing statement carries the GTID of its write: record it
 // under the session's keys (CAS-max) before the client sees the OK.
-void client_session::record_write_position(std::string_view ok_payload)
+void client_session::record_write_position(const ok_packet& ok)
 {
-    if (ctx_.cfg->routing() != routing_mode::smartscale) return;
-    auto ok = parse_ok(ok_payload, backends_[0]->capabilities());
-    if (!ok || ok->session_state.empty()) return;
-    std::string_view text = tracked_variable(ok->session_state, "last_gtid");
+    if (ctx_.cfg->routing() != routing_mode::smartscale || ok.session_state.empty()) return;
+    std::string_view text = tracked_variable(ok.session_state, "last_gtid");
     if (text.empty()) return;
     auto pos = parse_gtid_position(text);
     if (!pos) {

@@ -15,6 +15,7 @@
 #include "protocol/constants.hh"
 #include "protocol/ok_err.hh"
 #include "shm/counters.hh"
+#include "worker/packet_reader.hh"
 
 namespace causeway::worker {
 
@@ -31,11 +32,6 @@ constexpr std::size_t output_high_water = 1u << 20;
 constexpr std::size_t output_low_water = 256u << 10;
 // Commands a client may send ahead of its answers before it is read no more.
 constexpr std::size_t pipeline_limit = 4 * command_inspect_limit;
-
-std::uint32_t packet_length(const unsigned char* h)
-{
-    return h[0] | h[1] << 8 | h[2] << 16;
-}
 
 const char* command_name(std::uint8_t c)
 {
@@ -208,6 +204,13 @@ void client_session::send_packet(std::string_view payload, std::uint8_t seq)
     client_->write(pkt.data(), pkt.size());
 }
 
+void client_session::send_ok(std::uint8_t seq)
+{
+    ok_packet ok;
+    ok.status = client_status();
+    send_packet(build_ok(ok, login_.capabilities), seq);
+}
+
 void client_session::send_error(std::uint16_t code, std::string_view sql_state, const std::string& message,
                                 std::uint8_t seq)
 {
@@ -285,20 +288,16 @@ void client_session::handle_client_input()
             case state::auth_switch:
             case state::ready: break;
         }
-        std::size_t avail = evbuffer_get_length(in);
-        if (avail < header_size) return;
-        unsigned char hdr[4];
-        evbuffer_copyout(in, hdr, 4);
-        std::uint32_t len = packet_length(hdr);
-        std::uint8_t seq = hdr[3];
-        last_client_seq_ = seq;
+        if (evbuffer_get_length(in) < header_size) return;
         if (state_ != state::ready) {
             // Login packets are small; anything large is not a login.
-            if (len > 65536) return protocol_error(er::malformed_packet, "Bad handshake: packet too large");
-            if (avail < header_size + len) return;
-            std::string payload(len, '\0');
-            evbuffer_drain(in, 4);
-            evbuffer_remove(in, payload.data(), len);
+            std::string payload;
+            std::uint8_t seq = 0;
+            take_result t = take_packet(in, 65536, payload, seq);
+            if (t == take_result::too_large)
+                return protocol_error(er::malformed_packet, "Bad handshake: packet too large");
+            if (t == take_result::need_more) return;
+            last_client_seq_ = seq;
             if (state_ == state::handshake) {
                 if (seq != 1) return protocol_error(er::out_of_order, "Got packets out of order");
                 handle_login_packet(payload, seq);
@@ -353,9 +352,7 @@ bool client_session::handle_command()
                 // instead of opening a backend connection for it.
                 evbuffer_drain(in, header_size + len);
                 if (command(cmd) == command::reset_connection) reset_session_state();
-                ok_packet ok;
-                ok.status = client_status();
-                send_packet(build_ok(ok, login_.capabilities), 1);
+                send_ok(1);
                 return true;
             }
             break;
@@ -542,9 +539,7 @@ void client_session::backend_ready(backend_conn& b)
 {
     CW_LOG(LOG_DEBUG, "%s: %s ready (server thread %u)", who(), b.describe().c_str(), b.server_connection_id());
     if (login_ok_seq_ && b.index() == 0) {
-        ok_packet ok;
-        ok.status = client_status();
-        send_packet(build_ok(ok, login_.capabilities), std::exchange(login_ok_seq_, 0));
+        send_ok(std::exchange(login_ok_seq_, 0));
         state_ = state::ready;
     } else if (state_ == state::waiting_backend && b.index() == plan_.backend) {
         state_ = state::ready;
@@ -767,15 +762,18 @@ void client_session::relay_response()
             if (role == packet_role::err) response_error_ = true;
             bool state_changed =
                 (role == packet_role::ok) && (tracker_.status() & server_status::session_state_changed);
+            common::result<ok_packet> ok = ok_packet{};
+            if (state_changed) {   // parsed once: for the write's position and for the rewrite
+                ok = parse_ok(payload, b->capabilities());
+                if (!ok) goto malformed;
+            }
             // A write's position is recorded before the client can see its OK.
-            if (state_changed && active_ == 0) record_write_position(payload);
+            if (state_changed && active_ == 0) record_write_position(*ok);
             if (role == packet_role::prepare_ok && payload.size() >= 9) {
                 plan_.after.statement_id = tracker_.statement_id();
                 plan_.after.params = std::uint16_t(std::uint8_t(payload[7]) | std::uint8_t(payload[8]) << 8);
             }
             if (state_changed && !(login_.capabilities & cap::session_track)) {
-                auto ok = parse_ok(payload, b->capabilities());
-                if (!ok) goto malformed;
                 std::string clean = build_ok(*ok, login_.capabilities);
                 std::uint8_t seq = hdr[3];
                 evbuffer_drain(in, header_size + len);

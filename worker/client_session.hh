@@ -14,6 +14,7 @@
 
 #include "protocol/classifier.hh"
 #include "protocol/handshake.hh"
+#include "protocol/ok_err.hh"
 #include "protocol/response.hh"
 #include "shm/layout.hh"
 #include "worker/backend_conn.hh"
@@ -126,7 +127,7 @@ private:
     void route_read(const protocol::statement_info& s);
     bool fill_route_request(route_request& r, const protocol::statement_info& s);
     void monotonic_requirement(route_request& r, std::vector<read_candidate>& candidates);
-    void record_write_position(std::string_view ok_payload);
+    void record_write_position(const protocol::ok_packet& ok);
     void apply_after_ok();
     void reset_session_state();
     void start_wait();
@@ -154,6 +155,7 @@ private:
 
     // Output and teardown.
     void send_packet(std::string_view payload, std::uint8_t seq);
+    void send_ok(std::uint8_t seq);   // an OK the proxy answers itself, with the session's status
     void send_error(std::uint16_t code, std::string_view sql_state, const std::string& message, std::uint8_t seq);
     void reject_command(std::uint16_t code, std::string_view sql_state, const std::string& message);
     void protocol_error(std::uint16_t code, const std::string& message);

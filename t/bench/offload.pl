@@ -31,7 +31,7 @@ use File::Path qw(make_path remove_tree);
 use File::Basename qw(dirname basename);
 use JSON::PP ();
 use DBI;
-use Causeway::Util qw(repo_root spit slurp run_cmd reap proc_alive);
+use Causeway::Util qw(repo_root spit slurp run_cmd reap proc_alive percentile);
 use Causeway::Server;
 use Causeway::Topology;
 use Causeway::Proxy;
@@ -297,15 +297,6 @@ sub client_selects {
 
 # ---- one configuration ------------------------------------------------------------------------------
 
-sub pct {
-    my ($sorted, $p) = @_;
-    return undef unless @$sorted;
-    my $i = int($p / 100 * @$sorted + 0.5) - 1;
-    $i = 0 if $i < 0;
-    $i = $#$sorted if $i > $#$sorted;
-    return $sorted->[$i];
-}
-
 sub read_lat {
     my ($files) = @_;
     my @v;
@@ -417,10 +408,10 @@ sub run_config {
         share_marker => $reads ? ($sum{ryw_replica} + $sum{other_replica}) / $reads : undef,
         ryw_share => $sum{ryw} ? $sum{ryw_replica} / $sum{ryw} : undef,
         other_share => $sum{other} ? $sum{other_replica} / $sum{other} : undef,
-        read_p50 => pct($all, 50), read_p99 => pct($all, 99),
-        ryw_p50 => pct($ryw, 50), ryw_p99 => pct($ryw, 99),
-        other_p50 => pct($other, 50), other_p99 => pct($other, 99),
-        write_p50 => pct($writes, 50), write_p99 => pct($writes, 99),
+        read_p50 => percentile($all, 50), read_p99 => percentile($all, 99),
+        ryw_p50 => percentile($ryw, 50), ryw_p99 => percentile($ryw, 99),
+        other_p50 => percentile($other, 50), other_p99 => percentile($other, 99),
+        write_p50 => percentile($writes, 50), write_p99 => percentile($writes, 99),
         first_errors => [@first_errors[0 .. ($#first_errors < 2 ? $#first_errors : 2)]],
         first_stale => [@first_stale[0 .. ($#first_stale < 2 ? $#first_stale : 2)]],
         counters => $counters, ryw_lat => $ryw,

@@ -19,12 +19,14 @@ use File::Basename qw(basename);
 use File::Path qw(make_path remove_tree);
 use Time::HiRes qw(time sleep);
 use Causeway::Util qw(repo_root free_port wait_until run_cmd spawn reap proc_alive slurp spit
-  children_of vm_rss_kb proc_status_kb port_accepts pid_of_connection);
+  children_of vm_rss_kb proc_status_kb port_accepts pid_of_connection percentile);
+use JSON::PP ();
+use POSIX ();
 use Causeway::Topology;
 use Causeway::Proxy;
 
 our @EXPORT = qw(wait_until run_cmd slurp spit proc_alive children_of vm_rss_kb proc_status_kb reap
-  port_accepts free_port pid_of_connection);
+  port_accepts free_port pid_of_connection percentile);
 
 my @instances;    # Causeway::Test objects created by this process
 
@@ -118,6 +120,38 @@ sub done {
 
 # Records a background pid (spawned client) for the END clean-up.
 sub track { my ($self, $pid) = @_; push @{ $self->{pids} }, $pid; return $pid }
+
+# Runs each job (a code ref returning a hash ref) in its own forked process, at
+# once; returns { name => report } once all finished or $timeout s passed (a
+# job that did not finish reports an error).
+sub run_parallel {
+    my ($self, $timeout, %jobs) = @_;
+    my %kids;
+    for my $name (sort keys %jobs) {
+        my $file = $self->{dir} . "/client-$name.json";
+        unlink $file;
+        my $pid = fork // die "fork: $!";
+        if ($pid == 0) {
+            my $r = eval { $jobs{$name}->() } // { error => "client died: $@" };
+            spit($file, JSON::PP->new->canonical->encode($r));
+            POSIX::_exit(0);
+        }
+        $self->track($pid);
+        $kids{$name} = [$pid, $file];
+    }
+    my $deadline = time + $timeout;
+    my %res;
+    for my $name (sort keys %kids) {
+        my ($pid, $file) = @{ $kids{$name} };
+        my $st = reap($pid, $deadline - time > 1 ? $deadline - time : 1);
+        unless (defined $st) { kill 'KILL', $pid; reap($pid, 5) }
+        my $txt = slurp($file);
+        $res{$name} = $txt ? JSON::PP::decode_json($txt)
+                    : { error => defined $st ? "client exited (status $st) without a report"
+                                             : "client did not finish within $timeout s" };
+    }
+    return \%res;
+}
 
 sub spawn_bg {
     my ($self, $cmd, %o) = @_;

@@ -11,7 +11,17 @@ use File::Basename qw(dirname);
 use Cwd qw(abs_path);
 
 our @EXPORT_OK = qw(repo_root free_port wait_until port_accepts run_cmd spawn reap
-  proc_alive proc_ppid children_of vm_rss_kb proc_status_kb slurp spit pid_of_connection);
+  proc_alive proc_ppid children_of vm_rss_kb proc_status_kb slurp spit pid_of_connection percentile);
+
+# The $p-th percentile (nearest rank) of an already sorted arrayref; undef when empty.
+sub percentile {
+    my ($sorted, $p) = @_;
+    return undef unless @$sorted;
+    my $i = int($p / 100 * @$sorted + 0.5) - 1;
+    $i = 0 if $i < 0;
+    $i = $#$sorted if $i > $#$sorted;
+    return $sorted->[$i];
+}
 
 # The repository root: this file is t/lib/Causeway/Util.pm.
 sub repo_root { abs_path(dirname(__FILE__) . '/../../..') }
