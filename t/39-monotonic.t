@@ -8,6 +8,7 @@
 use strict;
 use warnings;
 use Test::More;
+use Time::HiRes qw(sleep);
 use lib 't/lib';
 use Causeway::Test;
 
@@ -31,7 +32,7 @@ sub answered_by {
     $writer->do("UPDATE mono SET v = v + 1 WHERE id = 1") for 1 .. 5;   # r1 gets these, r2 does not
     ok(wait_until(sub { $r1->value('SELECT v FROM test.mono WHERE id = 1') == $primary->value('SELECT v FROM test.mono WHERE id = 1') }, timeout => 10),
        'r1 has applied the writes');
-    sleep 0.3;   # the poller sees r1 ahead
+    sleep 0.5;   # the poller sees r1 ahead (and, after a fresh start, the replicas at all)
     my @seen;
     for (1 .. 40) {
         my ($name) = $reader->selectrow_array('SELECT name FROM marker');
