@@ -93,6 +93,7 @@ counter_set read_worker_counters(const shm::worker_counters& w)
         &w.protocol_errors,
         &w.waits,
         &w.wait_us,
+        &w.position_fences,
     };
     for (std::size_t i = 0; i < c.values.size(); ++i) c.values[i] = shm::read(*plain[i]);
     for (std::size_t r = 0; r < shm::route_reason_count; ++r) c.routed[r] = shm::read(w.routed[r]);

@@ -97,7 +97,7 @@ struct replicas_view {
 // One worker slot's counters (or their total).
 struct counter_set {
     // Names of the plain counters, in the order of `values`.
-    static constexpr std::array<const char*, 11> names = {
+    static constexpr std::array<const char*, 12> names = {
         "connections_active",
         "connections_accepted",
         "connections_refused",
@@ -109,6 +109,7 @@ struct counter_set {
         "protocol_errors",
         "waits",
         "wait_us",
+        "position_fences",
     };
     std::array<std::uint64_t, names.size()> values{};
     std::array<std::uint64_t, shm::route_reason_count> routed{};

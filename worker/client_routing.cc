@@ -56,6 +56,17 @@ bool client_session::plan_command(std::string_view payload)
     bool bridge = cfg.routing() == routing_mode::bridge;
     plan_.backend = 0;
     plan_.reason = bridge ? route_reason::primary_bridge : route_reason::primary_unclassified;
+    // Commands that cannot commit a transaction; COM_QUERY and COM_STMT_EXECUTE
+    // decide per statement below.
+    switch (plan_.cmd) {
+        case command::create_db:
+        case command::drop_db:
+        case command::refresh:
+        case command::shutdown:
+        case command::query:
+        case command::stmt_execute: break;
+        default: plan_.cannot_commit = true;
+    }
     auto statement_id = [&] {
         byte_reader r(payload);
         r.u8();
@@ -112,7 +123,12 @@ bool client_session::plan_command(std::string_view payload)
             plan_.after.long_data_reset = true;
             plan_.after.statement_id = statement_id();
             return true;
-        case command::reset_connection: plan_.after.reset_session = true; return true;
+        case command::reset_connection:
+            // The server resets session_track_system_variables too: last_gtid
+            // must be tracked again before the next write.
+            plan_.after.reset_session = true;
+            plan_.after.retrack = true;
+            return true;
         default: return true;
     }
 }
@@ -182,6 +198,7 @@ bool client_session::plan_kill(std::string_view sql)
         plan_.rewritten = true;
         plan_.payload = "\x03KILL QUERY " + std::to_string(thread);
         plan_.reason = route_reason::primary_write;
+        plan_.cannot_commit = true;
         return true;
     }
     target->kill_connection();
@@ -197,6 +214,7 @@ bool client_session::plan_query(std::string_view payload)
     if (sql.size() < 128 && sql.size() > 4 && !plan_kill(sql)) return false;
     if (plan_.rewritten) return true;   // a translated KILL QUERY
     statement_info s = classify(sql);
+    plan_.cannot_commit = cannot_commit(s, primary_status_ & server_status::in_trans);
     after_ok& a = plan_.after;
     switch (s.kind) {
         case statement_kind::use_database: {
@@ -285,6 +303,7 @@ bool client_session::plan_execute(std::string_view payload)
         plan_.after.types_sent = true;
     }
     statement_info s = classify(st.sql);
+    plan_.cannot_commit = cannot_commit(s, primary_status_ & server_status::in_trans);
     // A cursor must be fetched where it was opened; long data went to the primary.
     if (v.flags != 0 || st.long_data) {
         plan_.reason = route_reason::primary_unclassified;
@@ -306,6 +325,12 @@ void client_session::route_read(const statement_info& s)
     route_request r;
     bool have_candidates = fill_route_request(r, s);
     route_decision d = route(r);
+    if (fence_pending_ && d.target != route_target::primary && r.mode == routing_mode::smartscale) {
+        // The session's own writes may be newer than the table says: learn the
+        // primary's position first, then route this read again.
+        if (start_fence()) return;
+        d = {route_target::primary, 0, route_reason::primary_session_unknown, false};
+    }
     if (d.target == route_target::wait && have_candidates) {
         plan_.reason = d.reason;
         bool pin = s.kind == statement_kind::begin_read_only ||
@@ -555,6 +580,7 @@ void client_session::record_write_position(const ok_packet& ok)
     if (ctx_.cfg->routing() != routing_mode::smartscale || ok.session_state.empty()) return;
     std::string_view text = tracked_variable(ok.session_state, "last_gtid");
     if (text.empty()) return;
+    plan_.position_seen = true;
     auto pos = parse_gtid_position(text);
     if (!pos) {
         // Without the position no replica can be proven fresh for this session.
@@ -563,14 +589,63 @@ void client_session::record_write_position(const ok_packet& ok)
                int(text.size()), text.data());
         return;
     }
+    record_position(*pos);
+}
+
+void client_session::record_position(const gtid_position& pos)
+{
     session_keys(*ctx_.cfg, identity_, nullptr, keys_);
     for (const auto& k : unrecorded_keys_)
         if (std::find(keys_.begin(), keys_.end(), k) == keys_.end()) keys_.push_back(k);
     for (const auto& k : keys_) {
-        shm::update_status u = ctx_.table.update(ctx_.table.key(shm::session_kind(k.kind), k.id), *pos);
+        shm::update_status u = ctx_.table.update(ctx_.table.key(shm::session_kind(k.kind), k.id), pos);
         if (u == shm::update_status::unrepresentable) positions_unknown_ = true;
     }
     unrecorded_keys_.clear();
+}
+
+// The statement just answered by the primary reported no position and is not
+// proven to commit nothing. Its write, if any, is not in the session table:
+// the session's next read that could leave the primary waits for the fence.
+void client_session::note_unproven_commit()
+{
+    if (ctx_.cfg->routing() == routing_mode::smartscale) fence_pending_ = true;
+}
+
+// The position fence: on the session's own primary connection (so after every
+// statement it ran there), tracking is restored and the primary's binlog
+// position read. Every transaction this session committed is within it; it
+// is recorded under the session's keys like a write's position. One round trip,
+// only for reads that follow a statement whose position is unknown.
+bool client_session::start_fence()
+{
+    backend_conn* p = backends_[0].get();
+    if (!p || !p->ready()) return false;
+    p->send_internal(track_last_gtid_query);
+    p->send_internal(primary_position_query, fence_tag);
+    shm::add(ctx_.counters->position_fences);
+    state_ = state::fencing;
+    return true;
+}
+
+void client_session::fence_answered(const internal_answer& a)
+{
+    if (state_ != state::fencing) return;
+    fence_pending_ = false;
+    auto pos = a.ok && a.has_value && !a.value_null ? parse_gtid_position(a.value)
+                                                    : common::result<gtid_position>(common::error{0, a.error});
+    if (pos) {
+        record_position(*pos);
+    } else {
+        positions_unknown_ = true;
+        CW_LOG(LOG_ERR,
+               "%s: the primary's position could not be read (%s): this connection reads from the primary "
+               "from now on",
+               who(), pos.err().message.c_str());
+    }
+    // Route the read again: its packet is still in the client's input.
+    state_ = state::ready;
+    handle_client_input();
 }
 
 void client_session::apply_after_ok()

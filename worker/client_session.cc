@@ -282,6 +282,7 @@ void client_session::handle_client_input()
             case state::in_flight: relay_client_data(); return;
             case state::waiting_backend:
             case state::waiting_replica:
+            case state::fencing:
             case state::closing:
             case state::dead: return;
             case state::handshake:
@@ -375,7 +376,7 @@ bool client_session::handle_command()
         plan_.backend = 0;
         plan_.reason = shm::route_reason::primary_unclassified;
     }
-    if (state_ == state::waiting_replica) return false;
+    if (state_ == state::waiting_replica || state_ == state::fencing) return false;
     return dispatch();
 }
 
@@ -596,6 +597,7 @@ void client_session::backend_readable(backend_conn& b)
                 gtid_wait_answered(b.index(), a);
                 return;
             }
+            if (a.tag == fence_tag) return fence_answered(a);
             if (!a.ok) broken = true;
             if (a.statement_id) {
                 auto it = statements_.find(std::uint32_t(a.tag));
@@ -816,6 +818,8 @@ void client_session::response_complete()
         last_read_backend_ = active_;
         last_read_done_ns_ = common::monotonic_ns();
     }
+    // Even an ERR may follow a commit (a procedure that fails after one).
+    if (active_ == 0 && !plan_.cannot_commit && !plan_.position_seen) note_unproven_commit();
     if (!response_error_) apply_after_ok();
     if (pinned_ >= 0 && active_ == pinned_ && !(last_status_ & server_status::in_trans)) pinned_ = -1;
     active_ = -1;

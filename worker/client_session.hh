@@ -56,6 +56,7 @@ private:
         ready,   // idle between commands
         waiting_backend,   // a command waits for a backend's login or a lazy prepare
         waiting_replica,   // a read waits (causal_wait_ms) for a replica to catch up
+        fencing,   // a read waits for the primary's position (start_fence)
         in_flight,   // a command's answer is being relayed
         closing,   // flushing a last packet, then closed
         dead,
@@ -100,6 +101,10 @@ private:
         after_ok after;
         std::uint32_t statement_id = 0;   // COM_STMT_EXECUTE: the client's id
         bool uses_next_read_only = false;   // the statement that consumes SET TRANSACTION READ ONLY
+        // Proven unable to commit a transaction on the primary (a plain read, a
+        // literal SET, BEGIN outside a transaction, ...): its OK may lack a position.
+        bool cannot_commit = false;
+        bool position_seen = false;   // an OK of its answer carried last_gtid
     };
 
     static void on_client_read(channel&, void* arg);
@@ -128,6 +133,10 @@ private:
     bool fill_route_request(route_request& r, const protocol::statement_info& s);
     void monotonic_requirement(route_request& r, std::vector<read_candidate>& candidates);
     void record_write_position(const protocol::ok_packet& ok);
+    void record_position(const protocol::gtid_position& pos);
+    void note_unproven_commit();
+    bool start_fence();
+    void fence_answered(const internal_answer& a);
     void apply_after_ok();
     void reset_session_state();
     void start_wait();
@@ -198,6 +207,10 @@ private:
     bool session_read_only_ = false;   // SET SESSION TRANSACTION READ ONLY
     bool next_read_only_ = false;   // SET TRANSACTION READ ONLY, not yet used by a transaction
     bool positions_unknown_ = false;   // a write's GTID could not be read: reads stay on the primary
+    // A statement on the primary may have committed without reporting its
+    // position (tracking switched off, a procedure, ...): before the next read
+    // may leave the primary, the session learns the primary's position.
+    bool fence_pending_ = false;
     std::uint8_t last_client_seq_ = 0;
     std::uint8_t login_ok_seq_ = 0;   // nonzero: the client's OK waits for the primary's login
     std::uint64_t backend_stream_left_ = 0;   // bytes of the current server packet still to relay

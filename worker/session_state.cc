@@ -107,6 +107,32 @@ bool temporary_tables::touches(const protocol::statement_info& s, std::string_vi
     return false;
 }
 
+// Short on purpose: anything not listed may have committed with tracking
+// switched off (SET STATEMENT, PREPARE/EXECUTE, a procedure, a multi-statement,
+// a function with side effects), or simply changed no rows; the fence then
+// costs one round trip, a missed write would cost a stale read.
+bool cannot_commit(const protocol::statement_info& s, bool in_trans)
+{
+    using protocol::statement_kind;
+    if (s.is_plain_read) return true;
+    switch (s.kind) {
+        case statement_kind::begin:
+        case statement_kind::begin_read_only:
+        case statement_kind::begin_read_write: return !in_trans && s.flags == 0;   // BEGIN commits an open one
+        case statement_kind::rollback:
+        case statement_kind::savepoint:
+        case statement_kind::rollback_to_savepoint:
+        case statement_kind::release_savepoint:
+        case statement_kind::use_database: return s.flags == 0;
+        // Literals, variables and built-ins only (no stored function, no subquery).
+        case statement_kind::set_session_state:
+        case statement_kind::set_transaction_read_only:
+        case statement_kind::set_transaction_read_write: return s.replayable;
+        case statement_kind::set_autocommit: return s.replayable && !in_trans;   // autocommit=1 commits
+        default: return false;
+    }
+}
+
 execute_view parse_execute(std::string_view payload, std::uint16_t params)
 {
     execute_view v;

@@ -18,14 +18,23 @@
 namespace causeway::worker {
 
 // Added to whatever the session tracks on every primary connection: each
-// write's GTID then comes back in its OK packet.
+// write's GTID then comes back in its OK packet. Idempotent: it is sent again
+// whenever the client may have changed the tracked list (or reset it).
 inline constexpr std::string_view track_last_gtid_query =
     "\x03SET @@session.session_track_system_variables = "
-    "CONCAT_WS(',', NULLIF(@@session.session_track_system_variables, ''), 'last_gtid')";
+    "IF(FIND_IN_SET('last_gtid', @@session.session_track_system_variables), "
+    "@@session.session_track_system_variables, "
+    "CONCAT_WS(',', NULLIF(@@session.session_track_system_variables, ''), 'last_gtid'))";
 
-// Tag of the internal MASTER_GTID_WAIT of a waiting read (above any statement id,
-// the other tag internal commands carry).
+// The position fence (see client_session::start_fence): every transaction the
+// primary has binlogged so far, this session's included.
+inline constexpr std::string_view primary_position_query = "\x03SELECT @@global.gtid_binlog_pos";
+
+// Tags of internal commands the session waits for (above any statement id, the
+// other tag internal commands carry): the MASTER_GTID_WAIT of a waiting read,
+// and the position fence.
 inline constexpr std::uint64_t gtid_wait_tag = 1ull << 40;
+inline constexpr std::uint64_t fence_tag = gtid_wait_tag + 1;
 
 // "db?sessionId=X" -> ("db", "X"). A name without '?' has no id. Anything
 // else after '?' is an error (a client would otherwise silently get the
@@ -58,6 +67,11 @@ struct key_source {
 // DATABASE read checks, so a write the classifier cannot place is never missed).
 void session_keys(const common::config& cfg, const session_identity& id, const protocol::statement_info* stmt,
                   std::vector<key_source>& out);
+
+// Whether statement `s`, run on the primary (`in_trans`: inside a transaction),
+// provably commits nothing, so that its OK without last_gtid means "nothing
+// written" (see client_session::note_unproven_commit()).
+bool cannot_commit(const protocol::statement_info& s, bool in_trans);
 
 // Session state to replay on replica connections, in order. Repeats of the
 // same statement are kept once (connection pools send SET NAMES on every

@@ -113,7 +113,7 @@ public:
         ASSERT_HAS(out, "\"shm_name\":\"" + p.s.name() + "\"");
         ASSERT_HAS(out, "\"config_file\":\"/etc/c.ini\"");
         ASSERT_HAS(out, "\"supervisor_pid\":" + std::to_string(getpid()) + ",\"supervisor_running\":true");
-        ASSERT_HAS(out, "\"layout_version\":1");
+        ASSERT_HAS(out, "\"layout_version\":" + std::to_string(shm::layout_version));
         ASSERT_HAS(out, "\"config_generation\":0");
         ASSERT_HAS(out, "\"uptime_s\":90.000");
         ASSERT_HAS(out, "\"poller\":{\"pid\":200,\"running\":true");

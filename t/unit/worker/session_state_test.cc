@@ -1,0 +1,81 @@
+// worker::cannot_commit as a table: which statements, run on the primary, may
+// answer without a position and still be taken as "nothing written". Every row
+// is real SQL through protocol::classify(); forms the classifier was not
+// written for must land on "may have committed".
+#include <cppunit/extensions/HelperMacros.h>
+
+#include <string>
+
+#include "protocol/classifier.hh"
+#include "worker/session_state.hh"
+
+using namespace causeway;
+
+namespace {
+
+struct row {
+    const char* sql;
+    bool in_trans;
+    bool cannot_commit;
+};
+
+constexpr row rows[] = {
+    // Reads and session settings that run nothing stored.
+    {"SELECT v FROM t WHERE id = 1", false, true},
+    {"SET STATEMENT max_statement_time = 1 FOR SELECT * FROM t", false, true},
+    {"SET NAMES utf8mb4", false, true},
+    {"SET time_zone = '+05:30'", true, true},
+    {"SET @x = 5", false, true},
+    {"SET SESSION TRANSACTION READ ONLY", false, true},
+    {"SET autocommit = 0", false, true},
+    {"USE test", false, true},
+    {"BEGIN", false, true},
+    {"START TRANSACTION READ ONLY", false, true},
+    {"ROLLBACK", true, true},
+    {"SAVEPOINT a", true, true},
+    {"ROLLBACK TO SAVEPOINT a", true, true},
+    {"RELEASE SAVEPOINT a", true, true},
+    // An open transaction is committed by BEGIN and by autocommit=1.
+    {"BEGIN", true, false},
+    {"START TRANSACTION", true, false},
+    {"SET autocommit = 1", true, false},
+    {"SET autocommit = 1, sql_mode = 'ANSI'", true, false},
+    // Writes and everything that may switch tracking off or run stored code.
+    {"UPDATE t SET v = 1 WHERE id = 1", false, false},
+    {"COMMIT", true, false},
+    {"SET STATEMENT session_track_system_variables = '' FOR UPDATE t SET v = 1", false, false},
+    {"PREPARE s FROM 'UPDATE t SET v = 1'", false, false},
+    {"EXECUTE s", false, false},
+    {"CALL p(1)", false, false},
+    {"SET session_track_system_variables = ''; UPDATE t SET v = 1", false, false},
+    {"SELECT f(1)", false, false},
+    {"SET @x = f(1)", false, false},
+    {"SET @x = (SELECT v FROM t LIMIT 1)", false, false},
+    {"DO f(1)", false, false},
+    {"CREATE TABLE u (a INT)", false, false},
+    {"LOCK TABLES t WRITE", false, false},
+    {"XA COMMIT 'x'", false, false},
+    {"BEGIN NOT ATOMIC UPDATE t SET v = 1; END", false, false},
+    {"SELECT v FROM t FOR UPDATE", false, false},
+    {"frobnicate the database", false, false},
+};
+
+}   // namespace
+
+class session_state_test : public CppUnit::TestFixture {
+    CPPUNIT_TEST_SUITE(session_state_test);
+    CPPUNIT_TEST(cannot_commit_table);
+    CPPUNIT_TEST_SUITE_END();
+
+public:
+    void cannot_commit_table()
+    {
+        for (const row& r : rows) {
+            protocol::statement_info s = protocol::classify(r.sql);
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(r.sql) + (r.in_trans ? " (in a transaction)" : ""),
+                                         r.cannot_commit, worker::cannot_commit(s, r.in_trans));
+        }
+    }
+};
+
+CPPUNIT_TEST_SUITE_REGISTRATION(session_state_test);
