@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 
 #include <charconv>
 #include <cstring>
 #include <set>
+#include <utility>
 
 namespace causeway::common {
 
@@ -44,14 +46,24 @@ const config_key keys[] = {
      "version string sent to clients in the handshake"},
     {"causeway", "connect_timeout_ms", key_type::integer, "3000", 1, 600000, "", true,
      "backend connect and login timeout"},
-    {"causeway", "log_level", key_type::integer, "6", 0, 7, "", true,
-     "syslog level: 3 errors, 4 warnings, 6 info, 7 debug"},
+    {"causeway", "log_level", key_type::syslog_level, "info", 0, 7, "", true,
+     "lowest level logged: a syslog level by name (err, warning, notice, info, debug) or number (0..7)"},
+    {"causeway", "syslog_ident", key_type::string, "causeway", 0, 0, "", true,
+     "syslog identity of every line (when not in the foreground)"},
+    {"causeway", "syslog_facility", key_type::choice, "daemon", 0, 0,
+     "daemon|local0|local1|local2|local3|local4|local5|local6|local7", true, "syslog facility"},
     {"causeway", "shm_name", key_type::string, "", 0, 0, "", false,
      "POSIX shared memory name (default /causeway-PORT)"},
     {"causeway", "users_file", key_type::string, "", 0, 0, "", true,
      "file of user = password lines (mode 0600), instead of [users]"},
     {"causeway", "shutdown_timeout_ms", key_type::integer, "30000", 0, 3600000, "", true,
      "graceful stop: time old workers get to finish before they are killed"},
+    {"causeway", "admin_listen", key_type::optional_address, "", 0, 0, "", false,
+     "address of the HTTP endpoint for /metrics and /status (empty: off)"},
+    {"causeway", "admin_user", key_type::string, "", 0, 0, "", true,
+     "user the admin endpoint requires (HTTP basic authentication; empty: none)"},
+    {"causeway", "admin_password_hash", key_type::password, "", 0, 0, "", true,
+     "crypt(3) hash of admin_user's password (e.g. from mkpasswd or openssl passwd -6)"},
     {"monitor", "user", key_type::string, "", 0, 0, "", true, "the poller's login"},
     {"monitor", "password", key_type::password, "", 0, 0, "", true, "the poller's password"},
     {"monitor", "poll_interval_ms", key_type::integer, "10", 1, 60000, "", true,
@@ -138,6 +150,17 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
                 return fail(st, std::string(k.name) + " = '" + std::string(value) + "': expected one of " + k.choices);
             break;
         }
+        case key_type::syslog_level: {
+            number = parse_syslog_level(value);
+            if (number < 0)
+                return fail(st,
+                            std::string(k.name) + " = '" + std::string(value) +
+                                "': expected a syslog level (emerg alert crit err warning notice info debug, or 0..7)");
+            break;
+        }
+        case key_type::optional_address:
+            if (value.empty()) break;   // off
+            [[fallthrough]];
         case key_type::address: {
             auto a = parse_address(value);
             if (!a) return fail(st, std::string(name) + ": " + a.err().message);
@@ -208,6 +231,16 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
             c.connect_timeout_ms = int(number);
         else if (n == "log_level")
             c.log_level = int(number);
+        else if (n == "syslog_ident")
+            c.syslog_ident = v;
+        else if (n == "syslog_facility")
+            c.syslog_facility = choice;
+        else if (n == "admin_listen")
+            c.admin_listen = addr;
+        else if (n == "admin_user")
+            c.admin_user = v;
+        else if (n == "admin_password_hash")
+            c.admin_password_hash = v;
         else if (n == "shm_name")
             c.shm_name = v;
         else if (n == "users_file")
@@ -284,6 +317,8 @@ status check_whole(const parse_state& st)
         return error{0,
                      st.name + ": poll_interval_ms (" + std::to_string(c.poll_interval_ms) +
                          ") must not exceed progress_max_age_ms (" + std::to_string(c.progress_max_age_ms) + ")"};
+    if (c.admin_user.empty() != c.admin_password_hash.empty())
+        return error{0, st.name + ": admin_user and admin_password_hash go together: set both or neither"};
     if (c.routing() != routing_mode::bridge && c.monitor_user.empty())
         return error{0,
                      st.name + ": mode = " + (c.routing() == routing_mode::direct ? "direct" : "smartscale") +
@@ -327,6 +362,20 @@ result<config> finish(parse_state& st, int rc)
 std::span<const config_key> config_keys()
 {
     return keys;
+}
+
+int parse_syslog_level(std::string_view text)
+{
+    // syslog(3)'s names, plus the spellings operators also write.
+    static constexpr std::pair<std::string_view, int> names[] = {
+        {"emerg", LOG_EMERG}, {"alert", LOG_ALERT},     {"crit", LOG_CRIT},    {"err", LOG_ERR},
+        {"error", LOG_ERR},   {"warning", LOG_WARNING}, {"warn", LOG_WARNING}, {"notice", LOG_NOTICE},
+        {"info", LOG_INFO},   {"debug", LOG_DEBUG},
+    };
+    for (const auto& [name, level] : names)
+        if (text == name) return level;
+    if (text.size() == 1 && text[0] >= '0' && text[0] <= '7') return text[0] - '0';
+    return -1;
 }
 
 std::string config::effective_shm_name() const

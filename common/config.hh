@@ -8,6 +8,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/address.hh"
@@ -55,9 +56,14 @@ struct config {
     std::string server_version;
     int connect_timeout_ms = 3000;
     int log_level = 6;   // syslog level: 3 err .. 7 debug
+    std::string syslog_ident = "causeway";
+    int syslog_facility = 0;   // index into the key's choices: daemon, local0..local7
     std::string shm_name;   // empty: derived from the listen port
     std::string users_file;
     int shutdown_timeout_ms = 30000;
+    address admin_listen;   // port 0: no admin endpoint
+    std::string admin_user;   // empty: no authentication
+    std::string admin_password_hash;   // crypt(3) hash of admin_user's password
 
     // [monitor] (the poller's credentials and rates)
     std::string monitor_user;
@@ -85,7 +91,9 @@ enum class key_type {
     choice,
     address,
     password,
-    boolean
+    boolean,
+    optional_address,   // an address, or empty for "off"
+    syslog_level   // 0..7 or a syslog level name (err, warning, info, ...)
 };
 
 struct config_key {
@@ -100,6 +108,10 @@ struct config_key {
 };
 
 std::span<const config_key> config_keys();
+
+// A syslog level from its number ("6") or name ("info", "warning", "err",
+// "error", ...); -1 when it is neither.
+int parse_syslog_level(std::string_view text);
 
 // Reads and checks a file. Errors name "file:line: what is wrong"; checks that
 // span keys (a primary, at least one user) name the file only.

@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <iterator>
+
 #include "common/clock.hh"
 
 namespace causeway::common {
@@ -17,6 +19,9 @@ log_target target_ = log_target::stderr_stream;
 char role_[32] = "causewayd";
 int max_level_ = LOG_INFO;
 bool syslog_open_ = false;
+// openlog(3) keeps the pointer, not the text: the identity lives here.
+char ident_[64] = "causeway";
+int facility_ = LOG_DAEMON;
 
 const char* level_name(int level)
 {
@@ -33,15 +38,30 @@ const char* level_name(int level)
 }
 }   // namespace
 
-void log_open(log_target target, const char* role, int max_level)
+void log_open(log_target target, const char* role, int max_level, const char* ident, int facility)
 {
     target_ = target;
     max_level_ = max_level;
     log_set_role(role);
-    if (target == log_target::syslog && !syslog_open_) {
-        openlog("causeway", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-        syslog_open_ = true;
-    }
+    log_set_syslog(ident, facility);
+}
+
+void log_set_syslog(const char* ident, int facility)
+{
+    if (target_ != log_target::syslog) return;
+    if (syslog_open_ && facility == facility_ && strcmp(ident, ident_) == 0) return;
+    if (syslog_open_) closelog();
+    snprintf(ident_, sizeof ident_, "%s", ident);
+    facility_ = facility;
+    openlog(ident_, LOG_PID | LOG_NDELAY, facility_);
+    syslog_open_ = true;
+}
+
+int syslog_facility_from_choice(int choice)
+{
+    static constexpr int facilities[] = {LOG_DAEMON, LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2, LOG_LOCAL3,
+                                         LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7};
+    return choice >= 0 && choice < int(std::size(facilities)) ? facilities[choice] : LOG_DAEMON;
 }
 
 void log_set_role(const char* role)

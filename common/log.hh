@@ -16,8 +16,16 @@ enum class log_target {
 };
 
 // Sets where lines go and the role printed on each. Called once per process
-// (and again after fork, with the child's role).
-void log_open(log_target target, const char* role, int max_level = LOG_INFO);
+// (and again after fork, with the child's role). `ident` and `facility`
+// (LOG_DAEMON, LOG_LOCAL0, ...) are syslog's; they do not apply to stderr.
+void log_open(log_target target, const char* role, int max_level = LOG_INFO, const char* ident = "causeway",
+              int facility = LOG_DAEMON);
+// Reopens syslog with another identity and facility (a reload); processes
+// forked afterwards inherit them. No effect on stderr.
+void log_set_syslog(const char* ident, int facility);
+// LOG_DAEMON, LOG_LOCAL0..LOG_LOCAL7 by the index of the config's
+// syslog_facility choices (daemon|local0|...|local7).
+int syslog_facility_from_choice(int choice);
 void log_set_role(const char* role);
 void log_set_level(int max_level);
 int log_level();

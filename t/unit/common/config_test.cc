@@ -28,6 +28,7 @@ class config_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(errors_name_file_and_line);
     CPPUNIT_TEST(cross_checks);
     CPPUNIT_TEST(every_key_is_documented);
+    CPPUNIT_TEST(logging_and_admin_keys);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -96,6 +97,39 @@ public:
         expect_error("[causeway]\nusers_file = /nonexistent/users\n" + std::string(minimal), "not both");
         expect_error("[causeway]\nusers_file = /nonexistent/users\n[primary]\naddress = 127.0.0.1:3306\n",
                      "/nonexistent/users");
+    }
+
+    void logging_and_admin_keys()
+    {
+        auto d = parse_config_text(minimal, "d.ini");
+        CPPUNIT_ASSERT_MESSAGE(d ? "" : d.err().message, d.ok());
+        CPPUNIT_ASSERT_EQUAL(6, d->log_level);
+        CPPUNIT_ASSERT_EQUAL(std::string("causeway"), d->syslog_ident);
+        CPPUNIT_ASSERT_EQUAL(0, d->syslog_facility);
+        CPPUNIT_ASSERT_EQUAL(std::uint16_t(0), d->admin_listen.port);   // off
+        auto c = parse_config_text(std::string("[causeway]\nlog_level = warning\nsyslog_ident = cw-test\n"
+                                               "syslog_facility = local3\nadmin_listen = 127.0.0.1:9446\n"
+                                               "admin_user = ops\nadmin_password_hash = $6$abc$x\n") +
+                                       minimal,
+                                   "a.ini");
+        CPPUNIT_ASSERT_MESSAGE(c ? "" : c.err().message, c.ok());
+        CPPUNIT_ASSERT_EQUAL(4, c->log_level);
+        CPPUNIT_ASSERT_EQUAL(std::string("cw-test"), c->syslog_ident);
+        CPPUNIT_ASSERT_EQUAL(4, c->syslog_facility);
+        CPPUNIT_ASSERT_EQUAL(std::uint16_t(9446), c->admin_listen.port);
+        CPPUNIT_ASSERT_EQUAL(std::string("$6$abc$x"), c->admin_password_hash);
+        for (auto [text, level] : {std::pair{"7", 7}, {"debug", 7}, {"err", 3}, {"error", 3}, {"0", 0}, {"emerg", 0}}) {
+            auto l = parse_config_text(std::string("[causeway]\nlog_level = ") + text + "\n" + minimal, "l.ini");
+            CPPUNIT_ASSERT_MESSAGE(text, l.ok() && l->log_level == level);
+        }
+        auto off = parse_config_text(std::string("[causeway]\nadmin_listen =\n") + minimal, "o.ini");
+        CPPUNIT_ASSERT_MESSAGE(off ? "" : off.err().message, off.ok() && off->admin_listen.port == 0);
+        expect_error(std::string("[causeway]\nlog_level = 8\n") + minimal,
+                     "e.ini:2: log_level = '8': expected a syslog level");
+        expect_error(std::string("[causeway]\nlog_level = loud\n") + minimal, "e.ini:2: log_level");
+        expect_error(std::string("[causeway]\nsyslog_facility = local8\n") + minimal, "e.ini:2: syslog_facility");
+        expect_error(std::string("[causeway]\nadmin_listen = 9446\n") + minimal, "e.ini:2: admin_listen");
+        expect_error(std::string("[causeway]\nadmin_user = ops\n") + minimal, "admin_user and admin_password_hash");
     }
 
     void every_key_is_documented()
