@@ -8,7 +8,7 @@ CXXFLAGS ?= -O2 -g
 PKGS     := libevent inih
 override CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -I. -MMD -MP \
                      $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lrt -lpthread
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lrt -lpthread
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 override CXXFLAGS += -DCAUSEWAY_VERSION='"$(VERSION)"'
 

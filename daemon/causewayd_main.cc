@@ -37,11 +37,22 @@ int main(int argc, char** argv)
         return 0;
     }
     common::log_open(opts->foreground ? common::log_target::stderr_stream : common::log_target::syslog, "supervisor",
-                     cfg->log_level);
+                     cfg->log_level, cfg->syslog_ident.c_str(),
+                     common::syslog_facility_from_choice(cfg->syslog_facility));
     auto listener = daemon::listen_on(cfg->listen);
     if (!listener) {
         fprintf(stderr, "causewayd: %s\n", listener.err().message.c_str());
         return 1;
+    }
+    // Bound here, before detaching, so that a taken port fails the start visibly.
+    common::unique_fd admin_listener;
+    if (cfg->admin_listen.port != 0) {
+        auto a = daemon::listen_on(cfg->admin_listen);
+        if (!a) {
+            fprintf(stderr, "causewayd: admin_listen: %s\n", a.err().message.c_str());
+            return 1;
+        }
+        admin_listener = std::move(*a);
     }
     if (!opts->foreground) {
         if (auto s = daemon::detach(); !s) {
@@ -66,7 +77,7 @@ int main(int argc, char** argv)
     std::string pid_file = cfg->pid_file;
     int status;
     {
-        daemon::supervisor sup(std::move(*cfg), std::move(*listener), *seg);
+        daemon::supervisor sup(std::move(*cfg), std::move(*listener), std::move(admin_listener), *seg);
         status = sup.run();
     }
     if (auto s = seg->unlink(); !s) CW_LOG(LOG_WARNING, "%s", s.err().message.c_str());

@@ -16,6 +16,7 @@
 
 #include "common/clock.hh"
 #include "common/log.hh"
+#include "daemon/admin.hh"
 #include "daemon/poller.hh"
 #include "worker/worker.hh"
 
@@ -42,20 +43,26 @@ void keep_restart_only_keys(const common::config& old_cfg, common::config& next)
     auto addr = [](const common::address& a) { return a.to_string(); };
     auto num = [](int v) { return std::to_string(v); };
     keep("listen", old_cfg.listen, next.listen, addr);
+    keep("admin_listen", old_cfg.admin_listen, next.admin_listen, addr);
     keep("pid_file", old_cfg.pid_file, next.pid_file, same);
     keep("shm_name", old_cfg.shm_name, next.shm_name, same);
     keep("session_table_size", old_cfg.session_table_size, next.session_table_size, num);
 }
 }   // namespace
 
-supervisor::supervisor(common::config cfg, common::unique_fd listen_fd, shm::segment& seg)
-    : cfg_(std::make_unique<common::config>(std::move(cfg))), listen_fd_(std::move(listen_fd)), seg_(seg)
+supervisor::supervisor(common::config cfg, common::unique_fd listen_fd, common::unique_fd admin_fd, shm::segment& seg)
+    : cfg_(std::make_unique<common::config>(std::move(cfg))),
+      listen_fd_(std::move(listen_fd)),
+      admin_fd_(std::move(admin_fd)),
+      seg_(seg)
 {
 }
 
-static const char* role_name(int slot)
+// "worker 3", "poller", "admin": how log lines name a child by its slot.
+static std::string child_name(int slot)
 {
-    return slot < 0 ? "poller" : "worker";
+    if (slot >= 0) return "worker " + std::to_string(slot);
+    return slot == -1 ? "poller" : "admin";
 }
 
 supervisor::~supervisor() = default;
@@ -75,7 +82,21 @@ void supervisor::spawn_poller()
         CW_LOG(LOG_NOTICE, "no [monitor] user: replica progress is not polled");
         return;
     }
-    spawn(role::poller, -1);
+    spawn(role::poller, poller_slot);
+}
+
+void supervisor::spawn_admin()
+{
+    if (admin_fd_) spawn(role::admin, admin_slot);
+}
+
+void supervisor::replace_single(role kind)
+{
+    for (auto& c : children_)
+        if (c->kind == kind && !c->stopping) c->stopping = true, kill(c->pid, SIGTERM);
+    const int slot = kind == role::admin ? admin_slot : poller_slot;
+    std::erase_if(pending_, [&](const pending_spawn& p) { return p.slot == slot; });
+    kind == role::admin ? spawn_admin() : spawn_poller();
 }
 
 bool supervisor::spawn(role kind, int slot)
@@ -96,6 +117,13 @@ bool supervisor::spawn(role kind, int slot)
         signal_fd_.reset();
         for (auto& c : children_) c->ready_pipe.reset();
         read_end.reset();
+        if (kind == role::admin) {
+            listen_fd_.reset();
+            write_end.reset();
+            wake_fd_.reset();
+            _exit(run_admin(*cfg_, seg_, admin_fd_.get()));
+        }
+        admin_fd_.reset();   // only the admin process answers HTTP
         if (kind == role::poller) {
             listen_fd_.reset();
             write_end.reset();
@@ -105,7 +133,7 @@ bool supervisor::spawn(role kind, int slot)
                                    &seg_,      wake_fd_.get()};
         _exit(worker::run_worker(start));
     }
-    if (kind == role::poller) read_end.reset();   // the poller accepts nothing: no readiness to wait for
+    if (kind != role::worker) read_end.reset();   // only workers report readiness
     auto c = std::make_unique<child>();
     c->pid = pid;
     c->kind = kind;
@@ -113,8 +141,8 @@ bool supervisor::spawn(role kind, int slot)
     c->generation = generation_;
     c->started_ms = monotonic_ms();
     c->ready_pipe = std::move(read_end);
-    if (kind == role::poller)
-        CW_LOG(LOG_INFO, "started poller (pid %d, generation %u)", int(pid), generation_);
+    if (kind != role::worker)
+        CW_LOG(LOG_INFO, "started %s (pid %d, generation %u)", child_name(slot).c_str(), int(pid), generation_);
     else
         CW_LOG(LOG_INFO, "started worker %d (pid %d, generation %u)", slot, int(pid), generation_);
     children_.push_back(std::move(c));
@@ -131,7 +159,7 @@ void supervisor::handle_child_exit(child& c, int status)
     // A crash is critical (tests fail on it); any other unexpected exit is an error.
     bool crashed = WIFSIGNALED(status) && !(expected && (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGKILL));
     int level = crashed && !expected ? LOG_CRIT : (expected && (clean || WIFSIGNALED(status)) ? LOG_INFO : LOG_ERR);
-    CW_LOG(level, "%s %d (pid %d, generation %u) %s", role_name(c.slot), c.slot, int(c.pid), c.generation, how.c_str());
+    CW_LOG(level, "%s (pid %d, generation %u) %s", child_name(c.slot).c_str(), int(c.pid), c.generation, how.c_str());
     if (c.kind == role::worker) {
         if (auto* w = seg_.worker(std::size_t(c.slot))) {
             w->connections_active.store(0, std::memory_order_relaxed);
@@ -140,15 +168,15 @@ void supervisor::handle_child_exit(child& c, int status)
     }
     if (expected || c.generation != generation_) return;
     if (fatal) {
-        CW_LOG(LOG_ALERT, "%s %d exited for a fatal configuration error; not respawning it", role_name(c.slot), c.slot);
+        CW_LOG(LOG_ALERT, "%s exited for a fatal configuration error; not respawning it", child_name(c.slot).c_str());
         return;
     }
-    std::size_t b = std::size_t(c.slot + 1);   // the poller (-1) uses backoff_ms_[0]
+    std::size_t b = std::size_t(c.slot + 2);   // admin_slot (-2) uses backoff_ms_[0]
     if (b >= backoff_ms_.size()) backoff_ms_.resize(b + 1, min_backoff_ms);
     unsigned& backoff = backoff_ms_[b];
     // A worker that lived a while gets a fresh start; one that keeps dying waits longer each time.
     if (monotonic_ms() - c.started_ms > 5000) backoff = min_backoff_ms;
-    CW_LOG(LOG_NOTICE, "respawning %s %d in %u ms", role_name(c.slot), c.slot, backoff);
+    CW_LOG(LOG_NOTICE, "respawning %s in %u ms", child_name(c.slot).c_str(), backoff);
     pending_.push_back({c.slot, monotonic_ms() + backoff});
     backoff = std::min(backoff * 2, max_backoff_ms);
 }
@@ -176,7 +204,9 @@ void supervisor::spawn_due()
         }
         int slot = it->slot;
         it = pending_.erase(it);
-        bool ok = slot < 0 ? spawn(role::poller, -1) : spawn_worker(slot);
+        bool ok = slot == admin_slot ? spawn(role::admin, slot)
+            : slot == poller_slot    ? spawn(role::poller, slot)
+                                     : spawn_worker(slot);
         if (!ok) pending_.push_back({slot, now + max_backoff_ms});
     }
 }
@@ -231,6 +261,7 @@ void supervisor::begin_reload()
     }
     keep_restart_only_keys(*cfg_, *next);
     common::log_set_level(next->log_level);
+    common::log_set_syslog(next->syslog_ident.c_str(), common::syslog_facility_from_choice(next->syslog_facility));
     // Children of older generations keep the copy they were forked with.
     cfg_ = std::make_unique<common::config>(std::move(*next));
     ++generation_;
@@ -239,10 +270,10 @@ void supervisor::begin_reload()
     seg_.progress().set_labels(*cfg_);
     seg_.header().config_generation.store(generation_, std::memory_order_release);
     for (int i = 0; i < cfg_->workers; ++i) spawn_worker(free_slot());
-    // The new poller starts at once: its config may name other servers.
-    for (auto& c : children_)
-        if (c->kind == role::poller && !c->stopping) c->stopping = true, kill(c->pid, SIGTERM);
-    spawn_poller();
+    // The new poller starts at once: its config may name other servers. The
+    // admin process too: it may check other credentials.
+    replace_single(role::poller);
+    replace_single(role::admin);
     reload_pending_ = true;
     reload_deadline_ms_ = monotonic_ms() + ready_timeout_ms;
 }
@@ -262,6 +293,7 @@ void supervisor::stop_all(int sig)
         kill(c->pid, sig == SIGQUIT ? SIGQUIT : SIGTERM);
     }
     listen_fd_.reset();
+    admin_fd_.reset();
 }
 
 void supervisor::on_signal(int sig)
@@ -303,6 +335,7 @@ int supervisor::run()
     }
     seg_.header().config_generation.store(generation_, std::memory_order_release);
     spawn_poller();
+    spawn_admin();
     for (int i = 0; i < cfg_->workers; ++i) spawn_worker(free_slot());
     CW_LOG(LOG_NOTICE, "causewayd %s listening on %s with %d workers (pid %d)", CAUSEWAY_VERSION,
            cfg_->listen.to_string().c_str(), cfg_->workers, int(getpid()));
@@ -333,7 +366,7 @@ int supervisor::run()
         check_ready();
         if (stopping_ && monotonic_ms() >= stop_deadline_ms_) {
             for (auto& c : children_) {
-                CW_LOG(LOG_WARNING, "%s %d (pid %d) did not stop in time; killing it", role_name(c->slot), c->slot,
+                CW_LOG(LOG_WARNING, "%s (pid %d) did not stop in time; killing it", child_name(c->slot).c_str(),
                        int(c->pid));
                 kill(c->pid, SIGKILL);
             }

@@ -1,5 +1,6 @@
-// The supervisor: owns the configuration, the listening socket and the table
-// of child processes. It forks workers, respawns the ones that die (with
+// The supervisor: owns the configuration, the listening sockets and the table
+// of child processes. It forks workers, the poller and (with admin_listen) the
+// admin process, respawns the ones that die (with
 // backoff; never one that exited for a fatal configuration error), reloads on
 // SIGHUP by starting a new generation and draining the old one (nginx's
 // sequence), and stops everything on SIGTERM/SIGINT (now) or SIGQUIT
@@ -24,7 +25,8 @@ inline constexpr int exit_fatal_config = 2;
 
 class supervisor {
 public:
-    supervisor(common::config cfg, common::unique_fd listen_fd, shm::segment& seg);
+    // `admin_fd` listens on admin_listen, or is empty when that is off.
+    supervisor(common::config cfg, common::unique_fd listen_fd, common::unique_fd admin_fd, shm::segment& seg);
     ~supervisor();
     // Runs until stopped; returns causewayd's exit status.
     int run();
@@ -32,12 +34,16 @@ public:
 private:
     enum class role : std::uint8_t {
         worker,
-        poller
+        poller,
+        admin
     };
+    // Slots of the single-process roles (workers use 0, 1, ...).
+    static constexpr int poller_slot = -1;
+    static constexpr int admin_slot = -2;
     struct child {
         pid_t pid = -1;
         role kind = role::worker;
-        int slot = 0;   // worker number, unique among live workers; -1 for the poller
+        int slot = 0;   // worker number, unique among live workers; poller_slot, admin_slot
         unsigned generation = 0;
         std::uint64_t started_ms = 0;
         common::unique_fd ready_pipe;   // read end: one byte when the worker accepts
@@ -52,6 +58,8 @@ private:
     bool spawn(role kind, int slot);
     bool spawn_worker(int slot) { return spawn(role::worker, slot); }
     void spawn_poller();
+    void spawn_admin();
+    void replace_single(role kind);   // a reload: stop the running poller or admin
     void on_signal(int sig);
     void reap_children();
     void handle_child_exit(child& c, int status);
@@ -65,12 +73,13 @@ private:
 
     std::unique_ptr<common::config> cfg_;
     common::unique_fd listen_fd_;
+    common::unique_fd admin_fd_;
     shm::segment& seg_;
     common::unique_fd signal_fd_;
     common::unique_fd wake_fd_;   // eventfd: workers wake the poller when a read waits
     std::vector<std::unique_ptr<child>> children_;
     std::vector<pending_spawn> pending_;
-    std::vector<unsigned> backoff_ms_;   // per slot
+    std::vector<unsigned> backoff_ms_;   // per slot, at slot + 2 (admin, poller, workers)
     unsigned generation_ = 1;
     bool reload_pending_ = false;   // a new generation is starting
     std::uint64_t reload_deadline_ms_ = 0;

@@ -1,0 +1,340 @@
+// Rendering the instance's shared-memory facts as Prometheus metrics (see
+// metrics.hh). Numbers come from the views ctl_view.cc builds, so /metrics,
+// /status and causewayctl agree; this file only names and converts them
+// (nanoseconds and microseconds to seconds, states to 0/1 gauges).
+#include "daemon/metrics.hh"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+#include "daemon/prom_text.hh"
+#include "shm/counters.hh"
+
+namespace causeway::daemon {
+
+namespace {
+
+// Every family /metrics may serve. Counters end in _total; units are seconds
+// and bytes (Prometheus conventions, checked by promtool in t/23-metrics.t).
+constexpr metric_family families[] = {
+    {"causeway_info", "gauge", "always 1; labels: version, shm_name, layout_version"},
+    {"causeway_start_time_seconds", "gauge", "when the instance (its shared memory) was created, Unix time"},
+    {"causeway_config_generation", "gauge", "configuration generation: 1 at start, +1 per applied reload"},
+    {"causeway_workers", "gauge", "worker processes running"},
+    // Worker counters, summed over every worker slot (see worker_counter_family()).
+    {"causeway_client_connections", "gauge", "client connections open"},
+    {"causeway_client_connections_accepted_total", "counter", "client connections accepted"},
+    {"causeway_client_connections_refused_total", "counter", "client connections refused (max_connections)"},
+    {"causeway_client_auth_failures_total", "counter", "client logins refused"},
+    {"causeway_commands_forwarded_total", "counter", "client commands forwarded to a backend"},
+    {"causeway_client_received_bytes_total", "counter", "bytes received from clients"},
+    {"causeway_client_sent_bytes_total", "counter", "bytes sent to clients"},
+    {"causeway_backend_connect_failures_total", "counter", "backend connections that failed to open or log in"},
+    {"causeway_protocol_errors_total", "counter", "malformed packets from clients or servers"},
+    {"causeway_causal_waits_total", "counter", "reads that waited for a replica to catch up"},
+    {"causeway_causal_wait_seconds_total", "counter", "time reads spent waiting for a replica to catch up"},
+    {"causeway_position_fences_total", "counter",
+     "reads that first learned the primary's position (a commit reported none)"},
+    {"causeway_routed_total", "counter",
+     "client commands by the backend they went to (target) and why (reason, as causewayctl counters names it)"},
+    // Replica-progress block, one series per backend.
+    {"causeway_backend_info", "gauge", "always 1; labels: backend, role, address"},
+    {"causeway_backend_state", "gauge", "1 for the backend's state as the poller last saw it, 0 for the others"},
+    {"causeway_backend_usable", "gauge", "1 when routing may use the backend now (fresh progress, up, at the floor)"},
+    {"causeway_backend_gtid_seqno", "gauge", "GTID sequence number the backend has reached, per domain"},
+    {"causeway_backend_transactions_behind", "gauge",
+     "transactions the backend must still apply to reach the primary's position"},
+    {"causeway_backend_poll_rtt_seconds", "gauge", "round trip of the last good poll"},
+    {"causeway_backend_last_poll_age_seconds", "gauge", "time since the last good poll"},
+    {"causeway_backend_advanced_age_seconds", "gauge", "time since the backend's position last moved"},
+    {"causeway_backend_polls_total", "counter", "polls answered (reset when the poller restarts)"},
+    {"causeway_backend_poll_errors_total", "counter", "polls failed or late (reset when the poller restarts)"},
+    {"causeway_backend_replication_running", "gauge", "replicas: 1 when the replication thread (io, sql) runs"},
+    {"causeway_backend_read_only", "gauge", "1 when the server has read_only set"},
+    {"causeway_backend_last_error", "gauge", "MySQL error code or errno of the last failed poll, 0 after a good one"},
+    // Poller.
+    {"causeway_poller_running", "gauge", "1 when the poller process runs"},
+    {"causeway_poller_heartbeat_age_seconds", "gauge", "time since the poller's last round"},
+    {"causeway_poller_heartbeat_fresh", "gauge", "1 when the heartbeat is within progress_max_age_ms"},
+    {"causeway_poller_rounds_total", "counter", "poll rounds"},
+    {"causeway_poller_polls_total", "counter", "polls answered, all backends"},
+    {"causeway_poller_poll_errors_total", "counter", "polls failed or late, all backends"},
+    // Session table.
+    {"causeway_session_table_entries", "gauge", "session entries in use (sessions with writes in flight)"},
+    {"causeway_session_table_capacity", "gauge", "session entries the table holds"},
+    {"causeway_session_floor_set", "gauge", "1 once the floor is set from the primary's first poll"},
+    {"causeway_session_floor_seqno", "gauge", "the floor every replica read requires, per GTID domain"},
+    {"causeway_session_watermark_seqno", "gauge", "what every live replica has applied, per GTID domain"},
+    {"causeway_session_reclaim_sweeps_total", "counter", "full passes of the poller over the session table"},
+    {"causeway_session_reclaimed_total", "counter", "session entries reclaimed by the poller"},
+    {"causeway_session_spills_reclaimed_total", "counter", "spilled buckets reclaimed by the poller"},
+    {"causeway_session_updates_full_total", "counter", "session updates that found no room (spilled)"},
+    {"causeway_session_updates_overflow_total", "counter", "session updates with a GTID domain that did not fit"},
+    {"causeway_session_updates_unrepresentable_total", "counter",
+     "session updates with more GTID domains than the directory holds"},
+    {"causeway_session_update_restarts_total", "counter", "session updates that raced with a reclaim"},
+    {"causeway_session_inline_reclaims_total", "counter", "entries freed by workers whose buckets were full"},
+    // Processes.
+    {"causeway_processes", "gauge", "live processes, by role"},
+    {"causeway_process_cpu_seconds_total", "counter",
+     "user and system CPU time of the live processes of a role (falls when one exits)"},
+    {"causeway_process_resident_memory_bytes", "gauge", "resident memory of the live processes of a role"},
+};
+
+// counter_set::names -> family; wait_us is scaled to seconds.
+constexpr std::pair<const char*, const char*> worker_counters[] = {
+    {"connections_active", "causeway_client_connections"},
+    {"connections_accepted", "causeway_client_connections_accepted_total"},
+    {"connections_refused", "causeway_client_connections_refused_total"},
+    {"auth_failures", "causeway_client_auth_failures_total"},
+    {"queries_forwarded", "causeway_commands_forwarded_total"},
+    {"bytes_in", "causeway_client_received_bytes_total"},
+    {"bytes_out", "causeway_client_sent_bytes_total"},
+    {"backend_connect_failures", "causeway_backend_connect_failures_total"},
+    {"protocol_errors", "causeway_protocol_errors_total"},
+    {"waits", "causeway_causal_waits_total"},
+    {"wait_us", "causeway_causal_wait_seconds_total"},
+    {"position_fences", "causeway_position_fences_total"},
+};
+
+const metric_family& family(std::string_view name)
+{
+    for (const metric_family& f : families)
+        if (name == f.name) return f;
+    std::abort();   // a name missing from the table is a programming error (metrics_test renders them all)
+}
+
+void begin(prom_writer& w, std::string_view name)
+{
+    const metric_family& f = family(name);
+    w.begin(f.name, f.type, f.help);
+}
+
+double seconds(std::uint64_t ns)
+{
+    return double(ns) / 1e9;
+}
+
+std::uint64_t flag(bool b)
+{
+    return b ? 1 : 0;
+}
+
+void instance_metrics(prom_writer& w, const metrics_input& in)
+{
+    const instance_view& i = in.instance;
+    std::string layout = std::to_string(i.layout_version);
+    begin(w, "causeway_info");
+    w.sample({{"version", CAUSEWAY_VERSION}, {"shm_name", i.shm_name}, {"layout_version", layout}}, std::uint64_t(1));
+    begin(w, "causeway_start_time_seconds");
+    if (i.created_realtime_ns) w.sample_double(seconds(i.created_realtime_ns));
+    begin(w, "causeway_config_generation");
+    w.sample(i.config_generation);
+    std::uint64_t running = 0;
+    for (const worker_view& v : in.counters.workers) running += flag(v.running);
+    begin(w, "causeway_workers");
+    w.sample(running);
+}
+
+void worker_metrics(prom_writer& w, const counter_set& total)
+{
+    for (std::size_t i = 0; i < counter_set::names.size(); ++i) {
+        const metric_family* f = worker_counter_family(counter_set::names[i]);
+        if (!f) continue;   // a counter added to the segment before its metric (metrics_test catches it)
+        w.begin(f->name, f->type, f->help);
+        if (std::strcmp(counter_set::names[i], "wait_us") == 0)
+            w.sample_double(double(total.values[i]) / 1e6);
+        else
+            w.sample(total.values[i]);
+    }
+    begin(w, "causeway_routed_total");
+    for (std::size_t r = 0; r < shm::route_reason_count; ++r) {
+        std::string_view reason = shm::route_reason_name(shm::route_reason(r));
+        std::string_view target = reason.substr(0, reason.find('_'));   // "replica" or "primary"
+        w.sample({{"target", target}, {"reason", reason}}, total.routed[r]);
+    }
+}
+
+// Each backend family in turn, one sample per backend (the format wants a
+// family's samples together).
+void backend_metrics(prom_writer& w, const replicas_view& v)
+{
+    auto each = [&](const char* name, auto emit) {
+        begin(w, name);
+        for (const backend_view& b : v.backends) {
+            if (b.label_torn) continue;   // no name to label it with
+            const char* role = b.is_primary() ? "primary" : "replica";
+            emit(b, role);
+        }
+    };
+    auto each_clean = [&](const char* name, auto emit) {
+        each(name, [&](const backend_view& b, const char* role) {
+            if (!b.torn) emit(b, role);
+        });
+    };
+    each("causeway_backend_info", [&](const backend_view& b, const char* role) {
+        w.sample({{"backend", b.name}, {"role", role}, {"address", b.address}}, std::uint64_t(1));
+    });
+    each("causeway_backend_state", [&](const backend_view& b, const char* role) {
+        for (shm::backend_state s : {shm::backend_state::up, shm::backend_state::down,
+                                     shm::backend_state::replication_stopped, shm::backend_state::unknown})
+            w.sample({{"backend", b.name}, {"role", role}, {"state", state_name(s)}},
+                     flag(!b.torn && b.progress.state == s));
+    });
+    each("causeway_backend_usable", [&](const backend_view& b, const char* role) {
+        w.sample({{"backend", b.name}, {"role", role}}, flag(b.usable));
+    });
+    each_clean("causeway_backend_gtid_seqno", [&](const backend_view& b, const char* role) {
+        for (const protocol::gtid& g : b.progress.position) {
+            std::string domain = std::to_string(g.domain);
+            w.sample({{"backend", b.name}, {"role", role}, {"domain", domain}}, g.seqno);
+        }
+    });
+    each_clean("causeway_backend_transactions_behind", [&](const backend_view& b, const char* role) {
+        if (b.behind) w.sample({{"backend", b.name}, {"role", role}}, *b.behind);
+    });
+    auto age = [&](const char* name, std::optional<std::uint64_t> backend_view::*field) {
+        each_clean(name, [&](const backend_view& b, const char* role) {
+            if (b.*field) w.sample({{"backend", b.name}, {"role", role}}, seconds(*(b.*field)));
+        });
+    };
+    age("causeway_backend_poll_rtt_seconds", &backend_view::rtt_ns);
+    age("causeway_backend_last_poll_age_seconds", &backend_view::poll_age_ns);
+    age("causeway_backend_advanced_age_seconds", &backend_view::advanced_age_ns);
+    each_clean("causeway_backend_polls_total", [&](const backend_view& b, const char* role) {
+        w.sample({{"backend", b.name}, {"role", role}}, b.progress.polls);
+    });
+    each_clean("causeway_backend_poll_errors_total", [&](const backend_view& b, const char* role) {
+        w.sample({{"backend", b.name}, {"role", role}}, b.progress.poll_errors);
+    });
+    each_clean("causeway_backend_replication_running", [&](const backend_view& b, const char* role) {
+        if (b.is_primary()) return;
+        w.sample({{"backend", b.name}, {"role", role}, {"thread", "io"}}, flag(b.progress.io_running));
+        w.sample({{"backend", b.name}, {"role", role}, {"thread", "sql"}}, flag(b.progress.sql_running));
+    });
+    each_clean("causeway_backend_read_only", [&](const backend_view& b, const char* role) {
+        w.sample({{"backend", b.name}, {"role", role}}, flag(b.progress.read_only));
+    });
+    each_clean("causeway_backend_last_error", [&](const backend_view& b, const char* role) {
+        w.sample({{"backend", b.name}, {"role", role}}, std::uint64_t(b.progress.last_error));
+    });
+}
+
+void poller_metrics(prom_writer& w, const poller_view& p)
+{
+    begin(w, "causeway_poller_running");
+    w.sample(flag(p.running));
+    begin(w, "causeway_poller_heartbeat_age_seconds");
+    if (p.heartbeat_age_ns) w.sample_double(seconds(*p.heartbeat_age_ns));
+    begin(w, "causeway_poller_heartbeat_fresh");
+    w.sample(flag(p.heartbeat_fresh));
+    begin(w, "causeway_poller_rounds_total");
+    w.sample(p.rounds);
+    begin(w, "causeway_poller_polls_total");
+    w.sample(p.polls);
+    begin(w, "causeway_poller_poll_errors_total");
+    w.sample(p.poll_errors);
+}
+
+void per_domain(prom_writer& w, const char* name, const protocol::gtid_position& pos)
+{
+    begin(w, name);
+    for (const protocol::gtid& g : pos) {
+        std::string domain = std::to_string(g.domain);
+        w.sample({{"domain", domain}}, g.seqno);
+    }
+}
+
+void table_metrics(prom_writer& w, const table_view& t, const poller_view& p)
+{
+    auto one = [&](const char* name, std::uint64_t v) {
+        begin(w, name);
+        w.sample(v);
+    };
+    one("causeway_session_table_entries", t.occupied);
+    one("causeway_session_table_capacity", t.capacity);
+    one("causeway_session_floor_set", flag(t.floor_set));
+    if (t.floor_set) per_domain(w, "causeway_session_floor_seqno", t.floor);
+    per_domain(w, "causeway_session_watermark_seqno", t.watermark);
+    one("causeway_session_reclaim_sweeps_total", p.reclaim_sweeps);
+    one("causeway_session_reclaimed_total", p.reclaimed_entries);
+    one("causeway_session_spills_reclaimed_total", p.reclaimed_spills);
+    one("causeway_session_updates_full_total", t.updates_full);
+    one("causeway_session_updates_overflow_total", t.updates_overflow);
+    one("causeway_session_updates_unrepresentable_total", t.updates_unrepresentable);
+    one("causeway_session_update_restarts_total", t.update_restarts);
+    one("causeway_session_inline_reclaims_total", t.inline_reclaims);
+}
+
+void process_metrics(prom_writer& w, const std::vector<role_usage>& roles)
+{
+    begin(w, "causeway_processes");
+    for (const role_usage& r : roles) w.sample({{"role", r.role}}, std::uint64_t(r.processes));
+    begin(w, "causeway_process_cpu_seconds_total");
+    for (const role_usage& r : roles) w.sample({{"role", r.role}}, r.cpu_seconds);
+    begin(w, "causeway_process_resident_memory_bytes");
+    for (const role_usage& r : roles) w.sample({{"role", r.role}}, r.resident_bytes);
+}
+
+void add_usage(role_usage& r, pid_t pid, std::optional<proc_usage> (*usage)(pid_t))
+{
+    auto u = usage(pid);
+    if (!u) return;   // exited since the segment named it
+    ++r.processes;
+    r.cpu_seconds += u->cpu_seconds;
+    r.resident_bytes += u->resident_bytes;
+}
+
+}   // namespace
+
+std::span<const metric_family> metric_families()
+{
+    return families;
+}
+
+const metric_family* worker_counter_family(const char* counter_name)
+{
+    for (const auto& [counter, metric] : worker_counters)
+        if (std::strcmp(counter, counter_name) == 0) return &family(metric);
+    return nullptr;
+}
+
+std::span<const std::pair<const char*, const char*>> worker_counter_metrics()
+{
+    return worker_counters;
+}
+
+metrics_input read_metrics(const shm::segment& seg, const ctl_env& env, int max_age_ms, pid_t admin_pid,
+                           std::optional<proc_usage> (*usage)(pid_t))
+{
+    metrics_input in;
+    in.instance = read_instance(seg, env);
+    in.table = read_table(seg);
+    in.counters = read_counters(seg, env, max_age_ms);
+    in.replicas = read_replicas(seg, env, max_age_ms);
+    role_usage sup{"supervisor"}, workers{"worker"}, poller{"poller"}, admin{"admin"};
+    if (in.instance.supervisor_running) add_usage(sup, in.instance.supervisor_pid, usage);
+    for (const worker_view& v : in.counters.workers)
+        if (v.running) add_usage(workers, v.pid, usage);
+    if (in.counters.poller.running) add_usage(poller, in.counters.poller.pid, usage);
+    add_usage(admin, admin_pid, usage);
+    in.roles = {sup, workers, poller, admin};
+    return in;
+}
+
+std::string format_metrics(const metrics_input& in)
+{
+    prom_writer w;
+    instance_metrics(w, in);
+    worker_metrics(w, in.counters.total);
+    backend_metrics(w, in.replicas);
+    poller_metrics(w, in.counters.poller);
+    table_metrics(w, in.table, in.counters.poller);
+    process_metrics(w, in.roles);
+    return w.str();
+}
+
+}   // namespace causeway::daemon
