@@ -1,0 +1,230 @@
+# The admin endpoint (admin_listen): GET /metrics in the Prometheus text format (promtool
+# check metrics passes, and a strict check of our own) and GET /status as JSON. During a
+# sysbench point-select run the counters move, and once it ends the reads /metrics says went
+# to replicas are the SELECTs the replicas ran for the application user (MariaDB's own
+# USER_STATISTICS). A SIGHUP reload bumps causeway_config_generation and can turn on basic
+# authentication; etc/grafana-causeway.json queries only metrics /metrics serves; with
+# admin_listen off no admin process runs and nothing answers.
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use HTTP::Tiny;
+use MIME::Base64 qw(encode_base64);
+use Time::HiRes qw(time sleep);
+use lib 't/lib';
+use Causeway::Test;
+
+my $t = Causeway::Test->new;
+$t->need_proxy('it scrapes causewayd');
+plan skip_all => 'sysbench is not installed' unless system('command -v sysbench >/dev/null') == 0;
+my $promtool = `command -v promtool 2>/dev/null`;
+chomp $promtool;
+
+my $topo = $t->topology;
+my $admin_port = free_port();
+my $cw = $t->causeway(config => { causeway => { mode => 'smartscale', admin_listen => "127.0.0.1:$admin_port" } });
+my $http = HTTP::Tiny->new(timeout => 10);
+my $base = "http://127.0.0.1:$admin_port";
+
+sub get { my ($path, %h) = @_; return $http->get("$base$path", { headers => \%h }) }
+
+# /metrics as { 'name{labels}' => value }, or undef (with a diagnostic).
+sub scrape {
+    my (%h) = @_;
+    my $r = get('/metrics', %h);
+    unless ($r->{success}) { diag("GET /metrics: $r->{status} $r->{reason}"); return undef }
+    my %m;
+    for (split /\n/, $r->{content}) {
+        next if /^#/;
+        my ($series, $v) = /^(\S+(?:\{.*\})?) (\S+)$/ or next;
+        $m{$series} = $v;
+    }
+    return \%m;
+}
+
+sub sum_matching {
+    my ($m, $re) = @_;
+    my $s = 0;
+    $s += $m->{$_} for grep { /$re/ } keys %$m;
+    return $s;
+}
+
+# The exposition grammar, strictly (HELP/TYPE once per family, before its samples, samples
+# of a family together, counters named *_total, escaped label values, numeric values).
+sub exposition_problems {
+    my ($text) = @_;
+    my (%help, %type, %closed, @bad);
+    my $cur = '';
+    my $label = qr/[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"/;
+    push @bad, 'no final newline' unless $text =~ /\n\z/;
+    for my $l (split /\n/, $text) {
+        if ($l =~ /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) /) {
+            push @bad, "HELP twice: $l" if $help{$1}++;
+            $closed{$cur} = 1 if $cur ne '' && $cur ne $1;
+            push @bad, "family reopened: $l" if $closed{$1};
+            $cur = $1;
+        } elsif ($l =~ /^# TYPE (\S+) (counter|gauge|untyped)$/) {
+            push @bad, "TYPE out of place: $l" if $1 ne $cur || $type{$1}++;
+            push @bad, "counter not named *_total: $l" if $2 eq 'counter' && $1 !~ /_total$/;
+        } elsif ($l =~ /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{$label(?:,$label)*\})? (?:-?\d+(?:\.\d+)?(?:e[+-]?\d+)?|NaN|[+-]Inf)$/) {
+            push @bad, "sample outside its family: $l" if $1 ne $cur;
+        } else {
+            push @bad, "bad line: $l";
+        }
+    }
+    return @bad;
+}
+
+# ------------------------------------------------------------------ up and valid
+my $ready = wait_until(sub {
+    my $m = scrape() or return 0;
+    return 3 == grep { /^causeway_backend_state\{.*state="up"\}$/ && $m->{$_} == 1 } keys %$m;
+}, timeout => 15, interval => 0.1);
+ok($ready, 'within 15 s /metrics shows the primary and both replicas up');
+
+my $r = get('/metrics');
+is($r->{status}, 200, 'GET /metrics: 200');
+like($r->{headers}{'content-type'}, qr{^text/plain; version=0\.0\.4}, 'GET /metrics: the exposition content type');
+my @bad = exposition_problems($r->{content});
+is(join("\n", @bad), '', 'the exposition is valid under a strict check');
+SKIP: {
+    skip 'promtool is not installed (Debian package prometheus)', 2 unless $promtool;
+    my $p = $t->run([$promtool, 'check', 'metrics'], stdin => $r->{content}, timeout => 30);
+    is($p->{exit}, 0, 'promtool check metrics exits 0') or diag("$p->{out}$p->{err}");
+    is("$p->{out}$p->{err}", '', 'promtool check metrics has no lint complaint');
+}
+my $m = scrape();
+is($m->{causeway_config_generation}, 1, 'causeway_config_generation is 1 at start');
+is($m->{causeway_workers}, 2, 'causeway_workers counts the two workers');
+is($m->{'causeway_processes{role="admin"}'}, 1, 'the admin process counts itself');
+is($m->{'causeway_processes{role="poller"}'}, 1, 'one poller');
+cmp_ok($m->{'causeway_process_resident_memory_bytes{role="worker"}'}, '>', 1 << 20, 'worker memory is reported');
+is($m->{'causeway_backend_usable{backend="r1",role="replica"}'}, 1, 'r1 is usable');
+cmp_ok($m->{'causeway_backend_gtid_seqno{backend="primary",role="primary",domain="0"}'} // -1, '>', 0,
+       'the primary GTID seqno of domain 0 is a number');
+my @admin = grep { (slurp("/proc/$_/comm") // '') =~ /^causeway-admin/ } $cw->children;
+is(scalar @admin, 1, 'one child of causewayd is causeway-admin');
+
+$r = get('/status');
+is($r->{status}, 200, 'GET /status: 200');
+my $st = eval { decode_json($r->{content}) };
+ok($st, 'GET /status is JSON') or diag($r->{content});
+is($st->{status}{instance}{supervisor_pid}, $cw->pid, '/status names the supervisor');
+is(scalar @{ $st->{replicas}{backends} // [] }, 3, '/status lists three backends');
+is(scalar @{ $st->{counters}{workers} // [] }, 2, '/status counts two workers');
+is(get('/nope')->{status}, 404, 'an unknown path: 404');
+is($http->post("$base/metrics")->{status}, 405, 'POST: 405');
+
+# ------------------------------------------------------------------ counters under load
+my @common = ('sysbench', 'oltp_point_select', '--db-driver=mysql', '--mysql-host=127.0.0.1',
+              '--mysql-port=' . $cw->port, '--mysql-user=app', '--mysql-password=secret',
+              '--mysql-db=test', '--tables=1', '--table-size=1000');
+$r = $t->run([@common, 'prepare'], timeout => 120);
+is($r->{exit}, 0, 'sysbench prepare') or diag("$r->{out}$r->{err}");
+$topo->wait_for_replicas;
+# The servers' own count of the application's SELECTs (the poller logs in as monitor).
+$_->sql('SET GLOBAL userstat = 1') for $topo->servers;
+sub app_selects {
+    my ($s) = @_;
+    return $s->value("SELECT SELECT_COMMANDS FROM information_schema.USER_STATISTICS WHERE USER = 'app'") // 0;
+}
+sub com_select {
+    my ($s) = @_;
+    return $s->value("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'COM_SELECT'");
+}
+my %sel0 = map { $_->name => app_selects($_) } $topo->servers;
+my %com0 = map { $_->name => com_select($_) } $topo->replicas;
+my $m0 = scrape();
+my $out = $t->dir . '/sysbench.out';
+my $bench = $t->spawn_bg([@common, '--threads=4', '--time=6', '--db-ps-mode=disable', '--report-interval=0', 'run'],
+                         stdout => $out, stderr => $out);
+my ($scrapes, $moved, $monotonic, $scrape_ms) = (0, 0, 1, 0);
+my $prev = $m0;
+while (proc_alive($bench) && $scrapes < 200) {
+    sleep 0.5;
+    my $t0 = time;
+    my $now = scrape() or next;
+    $scrape_ms = 1000 * (time - $t0) if 1000 * (time - $t0) > $scrape_ms;
+    $scrapes++;
+    my $reads = sum_matching($now, qr/^causeway_routed_total\{target="replica"/);
+    $moved++ if $reads > sum_matching($prev, qr/^causeway_routed_total\{target="replica"/);
+    for my $k (grep { /^causeway_(?:routed|commands_forwarded|client_received_bytes)_total/ } keys %$now) {
+        $monotonic = 0, diag("$k went from $prev->{$k} to $now->{$k}") if ($prev->{$k} // 0) > $now->{$k};
+    }
+    $prev = $now;
+}
+my $st_bench = reap($bench, 60);
+is($st_bench, 0, 'sysbench run exits 0') or diag(slurp($out));
+cmp_ok($scrapes, '>=', 5, "scraped during the run ($scrapes times)");
+cmp_ok($moved, '>=', $scrapes - 2, 'replica reads grew between scrapes during the run');
+ok($monotonic, 'no counter went backwards during the run');
+note(sprintf('slowest scrape during the run: %.1f ms', $scrape_ms));
+cmp_ok($scrape_ms, '<', 1000, 'a scrape during the run takes under a second');
+
+sleep 0.2;   # counters are relaxed stores; let the last ones land
+my $m1 = scrape();
+my %sel1 = map { $_->name => app_selects($_) } $topo->servers;
+my %com1 = map { $_->name => com_select($_) } $topo->replicas;
+my ($tx) = (slurp($out) // '') =~ /read:\s+(\d+)/;
+my $d = sub { my ($re) = @_; sum_matching($m1, $re) - sum_matching($m0, $re) };
+my $replica_reads = $d->(qr/^causeway_routed_total\{target="replica"/);
+my $primary_reads = $d->(qr/^causeway_routed_total\{target="primary"/);
+my $replica_selects = 0;
+$replica_selects += $sel1{$_->name} - $sel0{$_->name} for $topo->replicas;
+my $replica_com = 0;
+$replica_com += $com1{$_->name} - $com0{$_->name} for $topo->replicas;
+note("sysbench reads $tx; /metrics: replica $replica_reads, primary $primary_reads; replicas ran "
+     . "$replica_selects SELECTs of app ($replica_com Com_select in all); primary ran "
+     . ($sel1{primary} - $sel0{primary}) . ' SELECTs of app; '
+     . join(', ', map { $_->name . ' ' . ($sel1{$_->name} - $sel0{$_->name}) } $topo->replicas));
+cmp_ok($replica_reads, '>', 1000, 'more than 1,000 reads went to replicas');
+is($replica_reads, $replica_selects, 'reads on replicas in /metrics = SELECTs the replicas ran for app');
+cmp_ok($replica_com, '>=', $replica_selects, "and the replicas' Com_select covers them");
+is($primary_reads, $sel1{primary} - $sel0{primary}, 'reads on the primary in /metrics = SELECTs it ran for app');
+is($replica_reads + $primary_reads, $tx, 'every sysbench read is counted once') if defined $tx;
+cmp_ok($d->(qr/^causeway_client_received_bytes_total$/), '>', 0, 'bytes from clients grew');
+
+# ------------------------------------------------------------------ grafana
+my $dash = eval { decode_json(slurp($t->root . '/etc/grafana-causeway.json')) };
+ok($dash && @{ $dash->{panels} // [] }, 'etc/grafana-causeway.json is JSON with panels') or diag($@);
+my (%queried, %served);
+for my $p (@{ $dash->{panels} // [] }) {
+    for my $q (@{ $p->{targets} // [] }) { $queried{$_} = 1 for ($q->{expr} // '') =~ /\b(causeway_[a-z0-9_]+)/g }
+}
+$queried{$_} = 1 for map { ($_->{query} // '') =~ /\b(causeway_[a-z0-9_]+)/g } @{ $dash->{templating}{list} // [] };
+$served{$_} = 1 for get('/metrics')->{content} =~ /^# TYPE (\S+) /mg;
+cmp_ok(scalar keys %queried, '>=', 10, 'the dashboard queries at least 10 metrics');
+is(join(' ', grep { !$served{$_} } sort keys %queried), '', 'every metric the dashboard queries is served');
+
+# ------------------------------------------------------------------ reload and authentication
+my $hash = `openssl passwd -6 -salt causeway s3cret`;
+chomp $hash;
+(my $cnf = slurp($cw->cnf)) =~ s/^(admin_listen = .*)$/$1\nadmin_user = ops\nadmin_password_hash = $hash/m;
+spit($cw->cnf, $cnf);
+kill 'HUP', $cw->pid;
+my $auth = 'Basic ' . encode_base64('ops:s3cret', '');
+ok(wait_until(sub { my $x = scrape(Authorization => $auth); $x && $x->{causeway_config_generation} == 2 },
+              timeout => 15, interval => 0.1),
+   'after SIGHUP causeway_config_generation is 2 (with the new credentials)');
+$r = get('/metrics');
+is($r->{status}, 401, 'without credentials: 401');
+like($r->{headers}{'www-authenticate'} // '', qr/^Basic realm="causeway"/, 'with a Basic challenge');
+is(get('/status', Authorization => 'Basic ' . encode_base64('ops:wrong', ''))->{status}, 401,
+   'a wrong password: 401');
+is(get('/status', Authorization => $auth)->{status}, 200, 'the right one: 200');
+like($cw->log_text, qr/\[admin\] warning: admin request from 127\.0\.0\.1:\d+: wrong user or password/,
+     'the refused login is logged with its address');
+@admin = grep { (slurp("/proc/$_/comm") // '') =~ /^causeway-admin/ } $cw->children;
+is(scalar @admin, 1, 'one admin process after the reload');
+$t->stop_causeway($cw);
+
+# ------------------------------------------------------------------ off
+my $cw2 = $t->causeway(config => { causeway => { mode => 'smartscale' } });
+sleep 0.5;
+is(scalar(grep { (slurp("/proc/$_/comm") // '') =~ /^causeway-admin/ } $cw2->children), 0,
+   'admin_listen off: no admin process');
+ok(!port_accepts($admin_port), 'admin_listen off: the old admin port does not answer');
+is(scalar($cw2->children), 3, 'admin_listen off: two workers and the poller, nothing else');
+
+$t->done;
