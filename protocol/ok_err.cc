@@ -37,18 +37,10 @@ result<ok_packet> parse_ok(std::string_view payload, std::uint32_t caps)
 
 std::string_view tracked_variable(std::string_view session_state, std::string_view name)
 {
-    byte_reader r(session_state);
     std::string_view found;
-    while (!r.at_end() && !r.failed()) {
-        std::uint8_t type = r.u8();
-        std::string_view data = r.lenenc_bytes();
-        if (r.failed()) break;
-        if (type != track_system_variables) continue;
-        byte_reader entry(data);
-        std::string_view var = entry.lenenc_bytes();
-        std::string_view value = entry.lenenc_bytes();
-        if (!entry.failed() && var == name) found = value;   // the last one wins
-    }
+    for_each_tracked_variable(session_state, [&](std::string_view var, std::string_view value) {
+        if (var == name) found = value;   // the last one wins
+    });
     return found;
 }
 

@@ -8,6 +8,8 @@
 #include <string_view>
 
 #include "common/result.hh"
+#include "protocol/bytes.hh"
+#include "protocol/constants.hh"
 
 namespace causeway::protocol {
 
@@ -27,6 +29,11 @@ common::result<ok_packet> parse_ok(std::string_view payload, std::uint32_t capab
 // The value of a system variable in a session-state block ("last_gtid"), or
 // an empty view when it is not there.
 std::string_view tracked_variable(std::string_view session_state, std::string_view name);
+
+// Calls f(name, value) for every system variable of a session-state block, in
+// order; stops where the block itself is malformed.
+template <typename F>
+void for_each_tracked_variable(std::string_view session_state, F f);
 
 // The OK as a client without CLIENT_SESSION_TRACK expects it (MariaDB writes
 // the info as a length-encoded string when it is not empty, and nothing
@@ -64,5 +71,21 @@ inline constexpr std::uint16_t backend_unavailable = 9001;   // HY000
 inline constexpr std::uint16_t backend_lost = 9002;   // HY000
 inline constexpr std::uint16_t not_supported_auth = 1251;   // 08004
 }   // namespace er
+
+template <typename F>
+void for_each_tracked_variable(std::string_view session_state, F f)
+{
+    byte_reader r(session_state);
+    while (!r.at_end() && !r.failed()) {
+        std::uint8_t type = r.u8();
+        std::string_view data = r.lenenc_bytes();
+        if (r.failed()) return;
+        if (type != track_system_variables) continue;
+        byte_reader entry(data);
+        std::string_view name = entry.lenenc_bytes();
+        std::string_view value = entry.lenenc_bytes();
+        if (!entry.failed()) f(name, value);   // an entry overrunning its own data is skipped
+    }
+}
 
 }   // namespace causeway::protocol

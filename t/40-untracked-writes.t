@@ -141,7 +141,9 @@ for my $mode (qw(CONNECTION USER)) {
     my $r = $t->run([ $ctl, '-c', $cw->cnf, '--json', 'counters' ], timeout => 20);
     my $j = eval { decode_json($r->{out}) } // {};
     diag(explain $j->{total}{routed}) if $ENV{DEBUG_ROUTES};
-    cmp_ok($j->{total}{counters}{position_fences} // 0, '>=', scalar @forms,
+    # Every form but the last needs a fence: a prepared SET of the tracked list is seen and
+    # re-tracked at once, like a SET query.
+    cmp_ok($j->{total}{counters}{position_fences} // 0, '>=', @forms - 1,
            "$mode: causewayctl counts the position fences");
     $dbh->disconnect;
     $w->close;

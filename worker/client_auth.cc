@@ -72,9 +72,18 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
         shm::add(ctx_.counters->auth_failures);
         CW_LOG(LOG_NOTICE, "%s: authentication failed for user '%s'", who(), login_.user.c_str());
         send_error(er::access_denied, "28000", access_denied(login_.user, host, !token.empty()), std::uint8_t(seq + 1));
-        close_after_flush();
+        if (!changing_user_from_) return close_after_flush();
+        // A failed COM_CHANGE_USER leaves the connection to its previous user,
+        // as the server does (its session state is reset all the same).
+        login_.user = changing_user_from_->user;
+        login_.database = changing_user_from_->database;
+        identity_ = std::move(changing_user_from_->identity);
+        changing_user_from_.reset();
+        set_who(login_.user);
+        state_ = state::ready;
         return;
     }
+    changing_user_from_.reset();
     set_who(login_.user);
     identity_.user = login_.user;
     identity_.database = login_.database;
@@ -114,6 +123,7 @@ void client_session::handle_change_user(std::string_view payload)
     retire_all_backends();
     reset_session_state();
     unrecorded_keys_.clear();
+    changing_user_from_ = previous_login{login_.user, login_.database, identity_};
     identity_.provided.clear();
     login_.user = c->user;
     login_.database = c->database;

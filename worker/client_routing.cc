@@ -242,31 +242,8 @@ bool client_session::plan_query(std::string_view payload)
         }
         case statement_kind::set_transaction_read_only:
         case statement_kind::set_transaction_read_write:
-            if (s.scope == tx_scope::next_transaction) {
-                // One transaction's characteristic: used by the next BEGIN, not replayed.
-                a.next_read_only = s.kind == statement_kind::set_transaction_read_only ? 1 : 0;
-                break;
-            }
-            [[fallthrough]];
         case statement_kind::set_session_state:
-            // Replayed on replica connections before their next read. A SET that
-            // cannot be replayed verbatim leaves the replicas' state unknown.
-            a.replay = true;
-            a.replay_payload = std::string(payload);
-            if (!s.replayable) a.replay_payload.clear();
-            a.retrack = mentions(sql, "session_track_system_variables");
-            if (s.scope == tx_scope::session && s.kind != statement_kind::set_session_state)
-                a.session_read_only = s.kind == statement_kind::set_transaction_read_only;
-            break;
-        case statement_kind::set_autocommit:
-            // Never replayed: autocommit=0 on a replica connection would open a
-            // transaction whose snapshot goes stale. Other assignments in the same
-            // SET make the replicas' state unknown.
-            if (s.assignments > 1) {
-                a.replay = true;
-                a.replay_payload.clear();
-            }
-            break;
+        case statement_kind::set_autocommit: plan_set(s, payload); break;
         case statement_kind::create_temporary_table:
             a.temp_created.push_back(std::string(s.schema.empty() ? std::string_view(identity_.database) : s.schema) +
                                      "." + std::string(s.name));
@@ -287,6 +264,50 @@ bool client_session::plan_query(std::string_view payload)
     return true;
 }
 
+// What a SET changes in the session once it succeeded. `query` is its
+// COM_QUERY payload to replay verbatim on replica connections, or empty when
+// it cannot be (a prepared SET with parameters): replicas then count as unknown.
+void client_session::plan_set(const statement_info& s, std::string_view query)
+{
+    after_ok& a = plan_.after;
+    switch (s.kind) {
+        case statement_kind::set_transaction_read_only:
+        case statement_kind::set_transaction_read_write:
+            if (s.scope == tx_scope::next_transaction) {
+                // One transaction's characteristic: used by the next BEGIN, not replayed.
+                a.next_read_only = s.kind == statement_kind::set_transaction_read_only ? 1 : 0;
+                break;
+            }
+            [[fallthrough]];
+        case statement_kind::set_session_state:
+            // Replayed on replica connections before their next read. A SET that
+            // cannot be replayed verbatim leaves the replicas' state unknown.
+            a.replay = true;
+            a.replay_payload = std::string(query);
+            if (!s.replayable) a.replay_payload.clear();
+            a.retrack = mentions(query, "session_track_system_variables");
+            if (s.scope == tx_scope::session && s.kind != statement_kind::set_session_state)
+                a.session_read_only = s.kind == statement_kind::set_transaction_read_only;
+            break;
+        case statement_kind::set_autocommit:
+            // autocommit alone is never replayed: autocommit=0 on a replica
+            // connection would open a transaction whose snapshot goes stale. The
+            // other assignments of the same SET (Connector/J's connect-time
+            // `SET autocommit=1, sql_mode=...`) are: the whole SET, followed by
+            // autocommit=1 when it set anything else (no statement runs between
+            // the two, so no transaction opens).
+            if (s.assignments > 1) {
+                a.replay = true;
+                if (s.replayable) {
+                    a.replay_payload = std::string(query);
+                    a.restore_autocommit = s.autocommit != autocommit_value::on;
+                }
+            }
+            break;
+        default: break;
+    }
+}
+
 bool client_session::plan_execute(std::string_view payload)
 {
     byte_reader r(payload);
@@ -304,6 +325,10 @@ bool client_session::plan_execute(std::string_view payload)
     }
     statement_info s = classify(st.sql);
     plan_.cannot_commit = cannot_commit(s, primary_status_ & server_status::in_trans);
+    // A prepared SET (PDO native, Laravel's time zone, Perl server prepares)
+    // changes the session like a SET query: replayed verbatim when it has no
+    // parameters (one with parameters leaves replicas unknown).
+    plan_set(s, st.params == 0 ? "\x03" + st.sql : std::string());
     // A cursor must be fetched where it was opened; long data went to the primary.
     if (v.flags != 0 || st.long_data) {
         plan_.reason = route_reason::primary_unclassified;
@@ -612,15 +637,17 @@ void client_session::note_unproven_commit()
     if (ctx_.cfg->routing() == routing_mode::smartscale) fence_pending_ = true;
 }
 
-// The position fence: on the session's own primary connection (so after every
+// The position fence: on the session's primary connection (so after every
 // statement it ran there), tracking is restored and the primary's binlog
 // position read. Every transaction this session committed is within it; it
 // is recorded under the session's keys like a write's position. One round trip,
 // only for reads that follow a statement whose position is unknown.
 bool client_session::start_fence()
 {
-    backend_conn* p = backends_[0].get();
-    if (!p || !p->ready()) return false;
+    // After COM_CHANGE_USER the connection that ran the statement is gone (and
+    // so are its transactions): any primary connection then sees its commits.
+    backend_conn* p = open_backend(0);   // commands queue until its login completes
+    if (!p) return false;
     p->send_internal(track_last_gtid_query);
     p->send_internal(primary_position_query, fence_tag);
     shm::add(ctx_.counters->position_fences);
@@ -648,6 +675,38 @@ void client_session::fence_answered(const internal_answer& a)
     handle_client_input();
 }
 
+// System variables the primary reports changed (session tracking reports
+// autocommit, the character sets and time_zone by default) by a statement
+// whose effect is not replayed verbatim: a prepared SET, EXECUTE, a stored
+// procedure, a multi-statement. The server is the truth: replica connections
+// get each variable's new value as a plain SET. Applied at once, even if the
+// answer ends in an error, since the change happened.
+void client_session::learn_session_variables(const ok_packet& ok)
+{
+    if (ctx_.cfg->routing() == routing_mode::bridge) return;
+    const after_ok& a = plan_.after;
+    if (a.replay && !a.replay_payload.empty()) return;
+    for_each_tracked_variable(ok.session_state, [&](std::string_view name, std::string_view value) {
+        // Handled on their own: transaction state, our own tracking, positions.
+        static constexpr std::string_view not_replayed[] = {
+            "autocommit",   "last_gtid",     "session_track_system_variables", "transaction_read_only",
+            "tx_read_only", "in_transaction"};
+        for (std::string_view n : not_replayed)
+            if (n.size() == name.size() && strncasecmp(n.data(), name.data(), n.size()) == 0) return;
+        bool plain = !name.empty() &&
+            std::all_of(name.begin(), name.end(), [](char c) { return isalnum((unsigned char)c) || c == '_'; });
+        // A backslash means something else under NO_BACKSLASH_ESCAPES: rather
+        // than guess the session's sql_mode, give up on replicas.
+        if (!plain || value.find_first_of(std::string_view("\\\0", 2)) != std::string_view::npos) {
+            replay_.mark_unknown();
+            return;
+        }
+        std::string set = "\x03SET @@session." + std::string(name) + " = '";
+        for (char c : value) set += c == '\'' ? std::string("''") : std::string(1, c);
+        replay_.add(set + "'", "var:" + std::string(name));
+    });
+}
+
 void client_session::apply_after_ok()
 {
     after_ok& a = plan_.after;
@@ -659,7 +718,8 @@ void client_session::apply_after_ok()
         if (a.replay_payload.empty())
             replay_.mark_unknown();
         else
-            replay_.add(a.replay_payload, a.is_use);
+            replay_.add(a.replay_payload, a.is_use ? replay_log::use_key : std::string_view());
+        if (a.restore_autocommit) replay_.add("\x03SET @@session.autocommit = 1");
     }
     for (auto& t : a.temp_created) temporary_.created(t);
     for (auto& t : a.temp_dropped) temporary_.dropped(t);

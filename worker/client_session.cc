@@ -573,7 +573,7 @@ void client_session::backend_login_failed(backend_conn& b, const std::string& wh
             send_error(er::backend_unavailable, "HY000", "Can't connect to " + name + ": " + why, seq);
         return close_after_flush();
     }
-    if (state_ != state::waiting_backend) return;
+    if (state_ != state::waiting_backend && state_ != state::fencing) return;
     // The command that needed the primary gets the error; the client stays.
     if (!plan_.whole) return close_after_flush();
     if (!server_error.empty()) {
@@ -770,7 +770,10 @@ void client_session::relay_response()
                 if (!ok) goto malformed;
             }
             // A write's position is recorded before the client can see its OK.
-            if (state_changed && active_ == 0) record_write_position(*ok);
+            if (state_changed && active_ == 0) {
+                record_write_position(*ok);
+                learn_session_variables(*ok);
+            }
             if (role == packet_role::prepare_ok && payload.size() >= 9) {
                 plan_.after.statement_id = tracker_.statement_id();
                 plan_.after.params = std::uint16_t(std::uint8_t(payload[7]) | std::uint8_t(payload[8]) << 8);

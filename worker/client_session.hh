@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,7 @@ private:
         bool replay = false;   // append `replay_payload` to the replica replay log
         bool is_use = false;
         std::string replay_payload;
+        bool restore_autocommit = false;   // ... then replay SET autocommit = 1
         bool set_database = false;
         std::string database;
         std::string provided;   // with set_database under PROVIDED_IN_DBNAME
@@ -128,11 +130,13 @@ private:
     bool plan_command(std::string_view payload);
     bool plan_query(std::string_view payload);
     bool plan_execute(std::string_view payload);
+    void plan_set(const protocol::statement_info& s, std::string_view query);
     bool plan_kill(std::string_view sql);
     void route_read(const protocol::statement_info& s);
     bool fill_route_request(route_request& r, const protocol::statement_info& s);
     void monotonic_requirement(route_request& r, std::vector<read_candidate>& candidates);
     void record_write_position(const protocol::ok_packet& ok);
+    void learn_session_variables(const protocol::ok_packet& ok);
     void record_position(const protocol::gtid_position& pos);
     void note_unproven_commit();
     bool start_fence();
@@ -190,6 +194,12 @@ private:
     std::vector<key_source> keys_;   // scratch
     std::vector<key_source> unrecorded_keys_;   // keys of primary statements since the last GTID
     command_plan plan_;
+    // While a COM_CHANGE_USER authenticates: who the connection falls back to.
+    struct previous_login {
+        std::string user, database;
+        session_identity identity;
+    };
+    std::optional<previous_login> changing_user_from_;
     std::uint64_t wait_started_ns_ = 0;
     unsigned round_robin_ = 0;
     std::string scramble_;

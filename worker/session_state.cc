@@ -65,14 +65,15 @@ void session_keys(const common::config& cfg, const session_identity& id, const p
         if (!t.schema.empty()) add_unique(out, {kind_of(shm::session_kind::database), std::string(t.schema)});
 }
 
-void replay_log::add(std::string_view payload, bool is_use)
+void replay_log::add(std::string_view payload, std::string_view key)
 {
     ++generation_;
-    // Keep one copy of a repeated statement (at its latest place), one USE.
-    entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
-                                  [&](const entry& e) { return e.payload == payload || (is_use && e.is_use); }),
-                   entries_.end());
-    entries_.push_back({std::string(payload), is_use, generation_});
+    // Keep one copy of a repeated statement (at its latest place), one per key.
+    entries_.erase(
+        std::remove_if(entries_.begin(), entries_.end(),
+                       [&](const entry& e) { return e.payload == payload || (!key.empty() && e.key == key); }),
+        entries_.end());
+    entries_.push_back({std::string(payload), std::string(key), generation_});
     if (entries_.size() > max_entries) overflowed_ = true;
 }
 

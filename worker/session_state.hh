@@ -75,13 +75,15 @@ bool cannot_commit(const protocol::statement_info& s, bool in_trans);
 
 // Session state to replay on replica connections, in order. Repeats of the
 // same statement are kept once (connection pools send SET NAMES on every
-// checkout); only the last USE is kept. Past `max_entries` the state is
-// "unknown" and reads stay on the primary until the session is reset.
+// checkout); of the entries with one key (the USE, one learnt variable) only
+// the last is kept. Past `max_entries` the state is "unknown" and reads stay
+// on the primary until the session is reset.
 class replay_log {
 public:
     static constexpr std::size_t max_entries = 64;
+    static constexpr std::string_view use_key = "USE";
     // Appends a command payload (COM_QUERY or COM_INIT_DB bytes).
-    void add(std::string_view payload, bool is_use);
+    void add(std::string_view payload, std::string_view key = {});
     // A session change that cannot be replayed: replicas cannot match the primary.
     void mark_unknown() { overflowed_ = true; }
     void clear();
@@ -95,7 +97,7 @@ public:
 private:
     struct entry {
         std::string payload;
-        bool is_use;
+        std::string key;
         std::uint64_t generation;
     };
     std::vector<entry> entries_;
