@@ -50,6 +50,8 @@ public:
     void close();
 
     int index() const { return index_; }
+    // The server's version string from its greeting; empty before the login.
+    std::string server_version() const { return conn_ ? conn_->server_version() : std::string(); }
     const std::string& name() const { return name_; }
     std::string describe() const { return name_ + " (" + addr_.to_string() + ")"; }
 

@@ -716,16 +716,19 @@ void parser::head_show()
             advance();
             from_database();
             break;
-        case w::table:   // TABLE STATUS [FROM db]
+        case w::table:   // TABLE STATUS [FROM db]: each server's row counts, sizes, AUTO_INCREMENT
             advance();
-            plain = skip(w::status);
+            skip(w::status);
+            plain = false;
             from_database();
             break;
-        case w::columns:
-        case w::fields:
         case w::index:
         case w::indexes:
-        case w::keys: {
+        case w::keys:
+            plain = false;   // Cardinality: this server's statistics
+            [[fallthrough]];
+        case w::columns:
+        case w::fields: {
             // {COLUMNS | INDEX} {FROM | IN} [db.]t [{FROM | IN} db]
             advance();
             if (!skip(w::from) && !skip(w::in)) break;
@@ -763,6 +766,9 @@ void parser::head_show()
                 read_database_name();
             } else if (is(w::table) || is(w::view) || is(w::sequence) || is(w::trigger) || is(w::procedure) ||
                        is(w::function) || is(w::event) || is(w::package)) {
+                // A table's AUTO_INCREMENT is the answering server's own
+                // counter (mariadb-dump reads it): the primary's is the truth.
+                plain = !is(w::table);
                 advance();
                 skip(w::body);
                 read_object();

@@ -984,7 +984,9 @@ constexpr std::string_view server_variable_prefixes[] = {
 };
 
 // information_schema tables that describe the data dictionary (replicated);
-// every other one describes the server it runs on.
+// every other one describes the server it runs on. TABLES, PARTITIONS and
+// STATISTICS are not here: their AUTO_INCREMENT, row counts, sizes, times and
+// cardinalities are each server's own.
 constexpr std::string_view dictionary_tables[] = {
     "CHARACTER_SETS",
     "CHECK_CONSTRAINTS",
@@ -997,7 +999,6 @@ constexpr std::string_view dictionary_tables[] = {
     "KEYWORDS",
     "KEY_COLUMN_USAGE",
     "PARAMETERS",
-    "PARTITIONS",
     "PLUGINS",
     "REFERENTIAL_CONSTRAINTS",
     "ROUTINES",
@@ -1005,8 +1006,6 @@ constexpr std::string_view dictionary_tables[] = {
     "SCHEMA_PRIVILEGES",
     "SEQUENCES",
     "SQL_FUNCTIONS",
-    "STATISTICS",
-    "TABLES",
     "TABLE_CONSTRAINTS",
     "TABLE_PRIVILEGES",
     "TRIGGERS",

@@ -15,21 +15,23 @@ namespace {
 
 constexpr auto relaxed = std::memory_order_relaxed;
 
-void store_text(word (&dst)[backend_text_words], const std::string& text)
+template <std::size_t n>
+void store_text(word (&dst)[n], const std::string& text)
 {
-    char buf[backend_text_words * 8] = {};
+    char buf[n * 8] = {};
     std::memcpy(buf, text.data(), std::min(text.size(), sizeof buf - 1));   // keep a NUL
-    for (std::size_t i = 0; i < backend_text_words; ++i) {
+    for (std::size_t i = 0; i < n; ++i) {
         std::uint64_t w;
         std::memcpy(&w, buf + 8 * i, 8);
         dst[i].store(w, relaxed);
     }
 }
 
-std::string load_text(const word (&src)[backend_text_words])
+template <std::size_t n>
+std::string load_text(const word (&src)[n])
 {
-    char buf[backend_text_words * 8];
-    for (std::size_t i = 0; i < backend_text_words; ++i) {
+    char buf[n * 8];
+    for (std::size_t i = 0; i < n; ++i) {
         std::uint64_t w = src[i].load(relaxed);
         std::memcpy(buf + 8 * i, &w, 8);
     }
@@ -158,6 +160,24 @@ void progress_block::set_labels(const common::config& cfg) noexcept
         store_text(labels_->label[i].address, b ? b->addr.to_string() : std::string());
     }
     seqlock_write_end(labels_->seq, odd);
+}
+
+void progress_block::set_primary_version(const std::string& version) noexcept
+{
+    std::uint64_t odd = seqlock_write_begin(header_->primary_version.seq);
+    store_text(header_->primary_version.text, version);
+    seqlock_write_end(header_->primary_version.seq, odd);
+}
+
+std::string progress_block::primary_version() const
+{
+    for (int attempt = 0; attempt < seqlock_max_attempts; ++attempt) {
+        std::uint64_t begin = seqlock_read_begin(header_->primary_version.seq);
+        std::string v = load_text(header_->primary_version.text);
+        if (seqlock_read_valid(header_->primary_version.seq, begin)) return v;
+        cpu_relax();
+    }
+    return {};
 }
 
 std::size_t progress_block::backend_count() const noexcept

@@ -31,6 +31,9 @@ void client_session::start()
     scramble_ = random_scramble();
     server_greeting g;
     g.server_version = ctx_.cfg->server_version;
+    if (g.server_version.empty()) g.server_version = ctx_.progress.primary_version();
+    // Before the poller's first login to the primary: a version every client accepts.
+    if (g.server_version.empty()) g.server_version = "5.5.5-10.11.0-MariaDB";
     g.connection_id = id_;
     g.scramble = scramble_;
     g.capabilities = cap::proxy_offers;

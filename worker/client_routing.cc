@@ -29,6 +29,22 @@ using shm::route_reason;
 namespace {
 constexpr std::uint16_t er_wrong_db_name = 1102;   // 42000
 
+// The SQL of a COM_QUERY or COM_STMT_PREPARE. The server ignores trailing NUL
+// bytes (mariadb-slap sends one); the classifier must too.
+std::string_view statement_text(std::string_view payload)
+{
+    std::string_view sql = payload.substr(1);
+    while (!sql.empty() && sql.back() == '\0') sql.remove_suffix(1);
+    return sql;
+}
+
+bool starts_with_word(std::string_view text, std::string_view word)
+{
+    std::size_t i = 0;
+    while (i < text.size() && isspace((unsigned char)text[i])) ++i;
+    return text.size() - i >= word.size() && strncasecmp(text.data() + i, word.data(), word.size()) == 0;
+}
+
 bool mentions(std::string_view text, std::string_view word)
 {
     if (word.size() > text.size()) return false;
@@ -106,7 +122,7 @@ bool client_session::plan_command(std::string_view payload)
         case command::stmt_prepare:
             if (bridge) return true;
             plan_.after.prepare = true;
-            plan_.after.prepare_sql = std::string(payload.substr(1));
+            plan_.after.prepare_sql = std::string(statement_text(payload));
             return true;
         case command::stmt_execute:
             if (bridge) return true;
@@ -210,7 +226,7 @@ bool client_session::plan_kill(std::string_view sql)
 bool client_session::plan_query(std::string_view payload)
 {
     const common::config& cfg = *ctx_.cfg;
-    std::string_view sql = payload.substr(1);
+    std::string_view sql = statement_text(payload);
     if (sql.size() < 128 && sql.size() > 4 && !plan_kill(sql)) return false;
     if (plan_.rewritten) return true;   // a translated KILL QUERY
     statement_info s = classify(sql);
@@ -244,6 +260,15 @@ bool client_session::plan_query(std::string_view payload)
         case statement_kind::set_transaction_read_write:
         case statement_kind::set_session_state:
         case statement_kind::set_autocommit: plan_set(s, payload); break;
+        case statement_kind::lock_tables: a.lock_tables = true; break;
+        case statement_kind::unlock_tables: a.unlock_tables = true; break;
+        case statement_kind::write:
+            // FLUSH TABLES [t, ...] WITH READ LOCK | FOR EXPORT lock like LOCK TABLES.
+            a.lock_tables = starts_with_word(sql, "flush") && (mentions(sql, "lock") || mentions(sql, "export"));
+            break;
+        case statement_kind::multi_statement:
+            a.lock_tables = s.kinds_seen & (1u << unsigned(statement_kind::lock_tables));
+            break;
         case statement_kind::create_temporary_table:
             a.temp_created.push_back(std::string(s.schema.empty() ? std::string_view(identity_.database) : s.schema) +
                                      "." + std::string(s.name));
@@ -396,6 +421,7 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
     // A read-only transaction may read any table: none may be temporary.
     r.touches_temporary_table = read_only_begin ? !temporary_.empty() : temporary_.touches(s, identity_.database);
     r.replica_state_unknown = replay_.overflowed() || positions_unknown_;
+    r.tables_locked = tables_locked_;
     r.progress_fresh = ctx_.progress.heartbeat_fresh(now, std::uint64_t(cfg.progress_max_age_ms));
     r.selection = cfg.selection_policy();
     r.round_robin_cursor = round_robin_++;
@@ -598,6 +624,25 @@ bool client_session::prepare_replay(backend_conn& b)
     return true;
 }
 
+// An execute without parameter types on the primary, whose earlier executes
+// (with types) all ran on replicas: the primary never saw the types and would
+// answer ERR 1210. The last ones the client sent go with it.
+void client_session::add_execute_types()
+{
+    auto it = statements_.find(plan_.statement_id);
+    if (it == statements_.end() || !plan_.whole) return;
+    const prepared_statement& st = it->second;
+    if (plan_.after.types_sent || !st.params || st.has_types.count(0) || st.param_types.empty()) return;
+    std::string_view bytes = plan_.payload;
+    if (!plan_.rewritten) {
+        const char* p = reinterpret_cast<const char*>(evbuffer_pullup(client_->input(), header_size + plan_.length));
+        bytes = std::string_view(p + header_size, plan_.length);
+    }
+    plan_.payload = rewrite_execute(bytes, st.params, plan_.statement_id, st.param_types);
+    plan_.rewritten = true;
+    plan_.after.types_sent = true;
+}
+
 // The OK of a committing statement carries the GTID of its write: record it
 // under the session's keys (CAS-max) before the client sees the OK.
 void client_session::record_write_position(const ok_packet& ok)
@@ -725,6 +770,7 @@ void client_session::apply_after_ok()
     for (auto& t : a.temp_dropped) temporary_.dropped(t);
     if (a.session_read_only >= 0) session_read_only_ = a.session_read_only == 1;
     if (a.next_read_only >= 0) next_read_only_ = a.next_read_only == 1;
+    if (a.unlock_tables) tables_locked_ = false;
     if (a.reset_session) reset_session_state();
     if (a.retrack && backends_[0] && backends_[0]->ready()) backends_[0]->send_internal(track_last_gtid_query);
     if (a.prepare && a.statement_id) {
@@ -764,6 +810,7 @@ void client_session::reset_session_state()
     session_read_only_ = false;
     next_read_only_ = false;
     positions_unknown_ = false;
+    tables_locked_ = false;
     pinned_ = -1;
     for (std::size_t i = 1; i < backends_.size(); ++i) retire_backend(int(i));
 }

@@ -398,6 +398,7 @@ bool client_session::dispatch()
         state_ = state::waiting_backend;   // a lazy COM_STMT_PREPARE is out
         return false;
     }
+    if (plan_.backend == 0 && plan_.cmd == command::stmt_execute) add_execute_types();
     return forward(*b);
 }
 
@@ -761,7 +762,11 @@ void client_session::relay_response()
             std::string_view payload(p + header_size, len);
             packet_role role = tracker_.on_packet(payload, len);
             if (role == packet_role::malformed) goto malformed;
-            if (role == packet_role::err) response_error_ = true;
+            std::string as_primary;
+            if (role == packet_role::err) {
+                response_error_ = true;
+                if (active_ > 0 && active_ == pinned_) as_primary = as_primary_error_in_read_only_transaction(payload);
+            }
             bool state_changed =
                 (role == packet_role::ok) && (tracker_.status() & server_status::session_state_changed);
             common::result<ok_packet> ok = ok_packet{};
@@ -778,11 +783,12 @@ void client_session::relay_response()
                 plan_.after.statement_id = tracker_.statement_id();
                 plan_.after.params = std::uint16_t(std::uint8_t(payload[7]) | std::uint8_t(payload[8]) << 8);
             }
-            if (state_changed && !(login_.capabilities & cap::session_track)) {
-                std::string clean = build_ok(*ok, login_.capabilities);
+            if (state_changed && !(login_.capabilities & cap::session_track))
+                as_primary = build_ok(*ok, login_.capabilities);
+            if (!as_primary.empty()) {
                 std::uint8_t seq = hdr[3];
                 evbuffer_drain(in, header_size + len);
-                send_packet(clean, seq);
+                send_packet(as_primary, seq);
             } else {
                 evbuffer_remove_buffer(in, out, header_size + len);
                 client_->output_changed();
@@ -821,8 +827,9 @@ void client_session::response_complete()
         last_read_backend_ = active_;
         last_read_done_ns_ = common::monotonic_ns();
     }
-    // Even an ERR may follow a commit (a procedure that fails after one).
+    // Even an ERR may follow a commit (a procedure that fails after one), or a lock.
     if (active_ == 0 && !plan_.cannot_commit && !plan_.position_seen) note_unproven_commit();
+    if (plan_.after.lock_tables) tables_locked_ = true;
     if (!response_error_) apply_after_ok();
     if (pinned_ >= 0 && active_ == pinned_ && !(last_status_ & server_status::in_trans)) pinned_ = -1;
     active_ = -1;

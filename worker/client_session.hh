@@ -74,6 +74,8 @@ private:
         std::string provided;   // with set_database under PROVIDED_IN_DBNAME
         std::vector<std::string> temp_created, temp_dropped;
         bool reset_session = false;   // COM_RESET_CONNECTION
+        bool lock_tables = false;   // LOCK TABLES, FLUSH TABLES ... WITH READ LOCK / FOR EXPORT (even if it failed)
+        bool unlock_tables = false;
         bool retrack = false;   // the client changed session_track_system_variables
         int session_read_only = -1;   // SET SESSION TRANSACTION READ ONLY (1) / WRITE (0)
         int next_read_only = -1;   // SET TRANSACTION READ ONLY (1) / WRITE (0): the next transaction only
@@ -137,6 +139,7 @@ private:
     void monotonic_requirement(route_request& r, std::vector<read_candidate>& candidates);
     void record_write_position(const protocol::ok_packet& ok);
     void learn_session_variables(const protocol::ok_packet& ok);
+    void add_execute_types();
     void record_position(const protocol::gtid_position& pos);
     void note_unproven_commit();
     bool start_fence();
@@ -221,6 +224,7 @@ private:
     // position (tracking switched off, a procedure, ...): before the next read
     // may leave the primary, the session learns the primary's position.
     bool fence_pending_ = false;
+    bool tables_locked_ = false;   // see route_request::tables_locked
     std::uint8_t last_client_seq_ = 0;
     std::uint8_t login_ok_seq_ = 0;   // nonzero: the client's OK waits for the primary's login
     std::uint64_t backend_stream_left_ = 0;   // bytes of the current server packet still to relay

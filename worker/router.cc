@@ -74,6 +74,9 @@ route_decision route_read(const route_request& r, bool starts_read_only_transact
 route_decision route(const route_request& r)
 {
     if (r.mode == common::routing_mode::bridge) return primary(route_reason::primary_bridge);
+    // Locked tables (mariadb-dump's consistency) exist only on the primary, and
+    // the server refuses a table not locked (ERR 1100): everything stays there.
+    if (r.tables_locked) return primary(route_reason::primary_locking_read);
     // A read-only transaction stays where it started, whatever it runs.
     if (r.pinned_backend >= 0) return {route_target::replica, r.pinned_backend, route_reason::replica_caught_up, false};
     const protocol::statement_info* s = r.statement;

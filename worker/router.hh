@@ -42,6 +42,7 @@ struct route_request {
     bool next_transaction_read_only = false;   // SET [SESSION] TRANSACTION READ ONLY is in effect
     bool touches_temporary_table = false;   // names a temporary table this connection created
     bool replica_state_unknown = false;   // session state could not be carried to replicas
+    bool tables_locked = false;   // LOCK TABLES / FLUSH TABLES ... WITH READ LOCK holds locks on the primary
 
     // Freshness inputs (smartscale).
     bool progress_fresh = false;   // the poller's heartbeat is recent

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "protocol/bytes.hh"
+#include "protocol/ok_err.hh"
 #include "shm/hash.hh"
 
 namespace causeway::worker {
@@ -132,6 +133,16 @@ bool cannot_commit(const protocol::statement_info& s, bool in_trans)
         case statement_kind::set_autocommit: return s.replayable && !in_trans;   // autocommit=1 commits
         default: return false;
     }
+}
+
+std::string as_primary_error_in_read_only_transaction(std::string_view err_payload)
+{
+    constexpr std::uint16_t er_option_prevents_statement = 1290;   // --read-only
+    constexpr std::uint16_t er_cant_execute_in_read_only_transaction = 1792;
+    auto e = protocol::parse_err(err_payload);
+    if (!e || e->code != er_option_prevents_statement) return {};
+    return protocol::build_err(er_cant_execute_in_read_only_transaction, "25006",
+                               "Cannot execute statement in a READ ONLY transaction");
 }
 
 execute_view parse_execute(std::string_view payload, std::uint16_t params)

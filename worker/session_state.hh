@@ -131,6 +131,11 @@ struct prepared_statement {
     std::set<int> has_types;   // backends that have seen a types block
 };
 
+// A replica's ERR for a statement of a read-only transaction pinned to it, as
+// the primary would answer: a write there fails because the transaction is
+// read-only (1792), not because the replica is (1290). Empty: keep the ERR.
+std::string as_primary_error_in_read_only_transaction(std::string_view err_payload);
+
 // COM_STMT_EXECUTE surgery: the statement id is at bytes 1..4; after flags (1),
 // iteration count (4) and the NULL bitmap ((params+7)/8) comes the
 // new-params-bound byte and, when it is 1, 2 bytes of type per parameter.

@@ -40,6 +40,7 @@ enum session_fact : unsigned {
     temporary_table = 1u << 3,   // the statement names a temporary table of this connection
     state_unknown = 1u << 4,   // session state could not be carried to replicas
     progress_old = 1u << 5,   // the poller's heartbeat is old
+    tables_locked = 1u << 6,   // LOCK TABLES holds locks on the primary
 };
 
 constexpr bool usable = true;
@@ -154,6 +155,7 @@ std::string decide(const row& r, std::string& error)
     q.next_transaction_read_only = r.facts & next_read_only;
     q.touches_temporary_table = r.facts & temporary_table;
     q.replica_state_unknown = r.facts & state_unknown;
+    q.tables_locked = r.facts & tables_locked;
     q.progress_fresh = !(r.facts & progress_old);
     q.requirement = r.req;
     q.required = *required;
@@ -493,6 +495,14 @@ const std::vector<row> read_only_transaction_rows = {
      .sql = "START TRANSACTION READ ONLY",
      .req = unknown,
      .want = primary(rr::primary_session_unknown)},
+    {.what = "a plain read while LOCK TABLES holds locks",
+     .sql = "SELECT * FROM t",
+     .facts = tables_locked,
+     .want = primary(rr::primary_locking_read)},
+    {.what = "START TRANSACTION READ ONLY while LOCK TABLES holds locks",
+     .sql = "START TRANSACTION READ ONLY",
+     .facts = tables_locked,
+     .want = primary(rr::primary_locking_read)},
     {.what = "START TRANSACTION READ ONLY, session state unknown on replicas",
      .sql = "START TRANSACTION READ ONLY",
      .facts = state_unknown,

@@ -1,0 +1,147 @@
+# Differences from the server found with real clients (issue 7 items 4 and 5b), each compared
+# with the same client run directly against the primary:
+#  - a write inside START TRANSACTION READ ONLY gets the primary's ERR 1792, not the
+#    replica's 1290;
+#  - while LOCK TABLES holds locks everything stays on the primary (ERR 1100 for a table not
+#    locked, as the server says); mariadb-dump (default and --lock-all-tables) through
+#    Causeway equals a direct dump, AUTO_INCREMENT of SHOW CREATE TABLE included (the
+#    primary's counter is ahead of the replicas' after a rolled-back insert);
+#  - a statement ending in a NUL byte (mariadb-slap) is classified like any other;
+#  - a prepared SELECT whose earlier executes ran on a replica falls back to the primary
+#    without ERR 1210 (mysqli binds its parameters once);
+#  - COM_CHANGE_USER to an unknown user answers ERR 1045 like the server (mysqli).
+use strict;
+use warnings;
+use Test::More;
+use lib 't/lib';
+use Causeway::Test;
+use Causeway::Util qw(wait_until spit);
+use JSON::PP ();
+
+my $t = Causeway::Test->new;
+$t->need_proxy('read/write splitting');
+my $topo = $t->topology;
+my $primary = $topo->primary;
+my @replicas = $topo->replicas;
+my %is_replica = map { $_->name => 1 } @replicas;
+
+$primary->sql($_) for (
+    'CREATE TABLE test.t (id INT PRIMARY KEY, v INT NOT NULL)',
+    'INSERT INTO test.t SELECT seq, seq * 10 FROM test.seq_1_to_10',
+    'CREATE TABLE test.ai (id INT PRIMARY KEY AUTO_INCREMENT, x INT) ENGINE=InnoDB',
+    'INSERT INTO test.ai (x) VALUES (1), (2), (3)',
+);
+# A rolled-back insert moves the primary's AUTO_INCREMENT only.
+my $pdbh = $primary->dbh;
+$pdbh->begin_work;
+$pdbh->do('INSERT INTO test.ai (x) VALUES (4), (5)');
+$pdbh->rollback;
+$topo->add_markers;
+ok($topo->wait_for_replicas(30), 'replicas caught up with the set-up');
+my $cw = $t->causeway(config => { causeway => { mode => 'smartscale', session_id => 'CONNECTION' } });
+my %port = (direct => $primary->port, causeway => $cw->port);
+
+my %h = map { $_ => $t->connect(port => $port{$_}) } keys %port;
+ok($h{$_}, "$_: DBD::MariaDB connects") for sort keys %h;
+my $c = $h{causeway};
+ok(wait_until(sub { my $r = $c->selectrow_arrayref('SELECT name FROM marker'); $r && $is_replica{ $r->[0] } },
+              timeout => 10, interval => 0.05), 'a plain read is answered by a replica');
+
+sub err_of { my ($dbh, $sql) = @_; return $dbh->do($sql) ? 'ok' : join(' ', $dbh->err, $dbh->state, $dbh->errstr) }
+
+# ---- a write in a read-only transaction
+for my $how (sort keys %h) {
+    ok($h{$how}->do('START TRANSACTION READ ONLY'), "$how: START TRANSACTION READ ONLY");
+}
+my $ro_read = $c->selectrow_arrayref('SELECT name FROM marker');
+ok($ro_read && $is_replica{ $ro_read->[0] }, 'the read-only transaction runs on a replica');
+my %err = map { $_ => err_of($h{$_}, 'INSERT INTO t VALUES (99, 1)') } keys %h;
+like($err{direct}, qr/^1792 25006 /, "directly: $err{direct}");
+is($err{causeway}, $err{direct}, 'through Causeway: the same error as the primary gives');
+ok($h{$_}->do('ROLLBACK'), "$_: ROLLBACK") for sort keys %h;
+
+# ---- LOCK TABLES
+%err = map { $_ => err_of($h{$_}, 'LOCK TABLES t READ, marker READ') } keys %h;
+is($err{causeway}, 'ok', 'LOCK TABLES t READ, marker READ');
+my %r;
+for my $how (sort keys %h) {
+    $r{$how} = [ map { err_of($h{$how}, $_) } 'SELECT * FROM ai', 'SELECT v FROM t WHERE id = 1' ];
+}
+like($r{direct}[0], qr/^1100 /, "directly, a table not locked: $r{direct}[0]");
+is_deeply($r{causeway}, $r{direct}, 'through Causeway: the same answers while tables are locked');
+my %by;
+$by{ ($c->selectrow_array('SELECT name FROM marker'))[0] // 'ERR' }++ for 1 .. 5;
+is_deeply(\%by, { primary => 5 }, 'reads run on the primary while tables are locked');
+ok($h{$_}->do('UNLOCK TABLES'), "$_: UNLOCK TABLES") for sort keys %h;
+%by = ();
+$by{ ($c->selectrow_array('SELECT name FROM marker'))[0] // 'ERR' }++ for 1 .. 5;
+ok(!$by{primary}, 'after UNLOCK TABLES reads leave the primary again') or diag(explain \%by);
+
+# ---- mariadb-dump: the same bytes through Causeway as directly (markers say who answered)
+is($c->selectrow_arrayref('SHOW CREATE TABLE ai')->[1], $pdbh->selectrow_arrayref('SHOW CREATE TABLE test.ai')->[1],
+   "SHOW CREATE TABLE shows the primary's AUTO_INCREMENT");
+for my $opts ([], ['--lock-all-tables']) {
+    my %dump;
+    for my $how (sort keys %port) {
+        my $r = $t->run([ 'mariadb-dump', '-h127.0.0.1', "-P$port{$how}", '-uapp', '-psecret', '--skip-dump-date',
+                          @$opts, 'test' ], timeout => 60);
+        is($r->{exit}, 0, "$how: mariadb-dump @$opts exits 0") or diag($r->{err});
+        $dump{$how} = $r->{out};
+    }
+    ok(length $dump{direct} > 1000 && $dump{causeway} eq $dump{direct}, "mariadb-dump @$opts: the same dump")
+        or diag(join "\n", grep { /^[-+][^-+]/ } split /\n/, $t->run([ 'diff', map { spit($t->dir . "/dump.$_", $dump{$_}); $t->dir . "/dump.$_" } qw(direct causeway) ])->{out});
+}
+
+# ---- a statement ending in a NUL byte
+%by = ();
+for (1 .. 6) {
+    my $sth = $c->prepare("SELECT name FROM marker\0", { mariadb_server_prepare => 0 });
+    $sth->execute;
+    $by{ ($sth->fetchrow_array)[0] // 'ERR' }++;
+}
+my $on = 0;
+$on += $by{$_} // 0 for keys %is_replica;
+cmp_ok($on, '>=', 4, "a read ending in a NUL byte is answered by replicas ($on of 6)");
+
+$_->disconnect for values %h;
+
+# ---- mysqli: a prepared read falling back to the primary; change_user to an unknown user
+my $php = <<'PHP';
+<?php
+$port = (int)$argv[1];
+mysqli_report(MYSQLI_REPORT_OFF);
+$m = new mysqli('127.0.0.1', 'app', 'secret', 'test', $port);
+$st = $m->prepare('SELECT t.v, m.name FROM t JOIN marker m WHERE t.id = ?');
+$id = 3;
+$st->bind_param('i', $id);
+$out = [];
+$st->execute();
+$out['first'] = $st->get_result()->fetch_row();
+$m->query('UPDATE t SET v = v + 1 WHERE id = 3');
+$st->execute();
+$res = $st->get_result();
+$out['after_write'] = $res ? $res->fetch_row() : ['ERR ' . $st->errno . ' ' . $st->error];
+$ok = @$m->change_user('nosuch', 'x', 'test');
+$out['change_user'] = [$ok, $m->errno, $m->sqlstate];
+$r = @$m->query('SELECT CURRENT_USER(), DATABASE()');
+$out['after_change_user'] = $r ? $r->fetch_row() : ['ERR ' . $m->errno];
+echo json_encode($out), "\n";
+PHP
+my $php_file = $t->dir . '/mysqli.php';
+spit($php_file, $php);
+$_->stop_sql_thread for @replicas;    # the write stays ahead of them
+my %out;
+for my $how (qw(causeway direct)) {
+    my $r = $t->run([ 'php', $php_file, $port{$how} ], timeout => 60);
+    is($r->{exit}, 0, "$how: mysqli script exits 0") or diag($r->{err});
+    $out{$how} = eval { JSON::PP::decode_json($r->{out}) } // { raw => $r->{out} };
+}
+$_->start_sql_thread for @replicas;
+my ($first, $after) = map { $out{causeway}{$_} // [] } qw(first after_write);
+ok($is_replica{ $first->[1] // '' }, "mysqli: the first execute ran on a replica ($first->[1])");
+is_deeply($after, [ 31, 'primary' ], 'mysqli: the execute after a write runs on the primary, no ERR 1210');
+is($out{direct}{change_user}[1], 1045, 'directly: change_user to an unknown user fails with 1045');
+is_deeply([ @{ $out{causeway} }{qw(change_user after_change_user)} ], [ @{ $out{direct} }{qw(change_user after_change_user)} ],
+          'mysqli change_user to an unknown user: the same outcome as directly') or diag(explain \%out);
+
+$t->done;
