@@ -98,6 +98,15 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
         }
         identity_.database = parts->database;
         identity_.provided = parts->session_id;
+        if (identity_.provided.empty()) {
+            auto attr = session_id_from_attributes(login_.connect_attrs);
+            if (!attr) {
+                send_error(1102, "42000", attr.err().message + " in connection attribute causeway_session_id",
+                           std::uint8_t(seq + 1));
+                return close_after_flush();
+            }
+            identity_.provided = *attr;
+        }
     }
     CW_LOG(LOG_DEBUG, "%s: logged in%s%s", who(), login_.database.empty() ? "" : " to ", login_.database.c_str());
     state_ = state::ready;

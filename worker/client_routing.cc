@@ -232,6 +232,15 @@ bool client_session::plan_query(std::string_view payload)
     statement_info s = classify(sql);
     plan_.cannot_commit = cannot_commit(s, primary_status_ & server_status::in_trans);
     after_ok& a = plan_.after;
+    if (s.kind == statement_kind::set_session_state && cfg.session() == common::session_id_kind::provided_in_dbname) {
+        if (auto id = session_id_from_set(sql)) {
+            if (!*id) {
+                reject_command(er_wrong_db_name, "42000", id->err().message);
+                return false;
+            }
+            a.provided = **id;   // applied once the server accepted the SET (a user variable there too)
+        }
+    }
     switch (s.kind) {
         case statement_kind::use_database: {
             std::string db(s.name), provided;
@@ -755,10 +764,8 @@ void client_session::learn_session_variables(const ok_packet& ok)
 void client_session::apply_after_ok()
 {
     after_ok& a = plan_.after;
-    if (a.set_database) {
-        identity_.database = a.database;
-        if (!a.provided.empty()) identity_.provided = a.provided;
-    }
+    if (a.set_database) identity_.database = a.database;
+    if (!a.provided.empty()) identity_.provided = a.provided;
     if (a.replay) {
         if (a.replay_payload.empty())
             replay_.mark_unknown();

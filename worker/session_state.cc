@@ -1,6 +1,9 @@
 // Session bookkeeping (see session_state.hh).
 #include "worker/session_state.hh"
 
+#include <ctype.h>
+#include <strings.h>
+
 #include <algorithm>
 
 #include "protocol/bytes.hh"
@@ -24,6 +27,62 @@ common::result<dbname_parts> split_session_id(std::string_view dbname)
     if (id.size() > 128 || id.find_first_of("?&= ") != std::string_view::npos)
         return error{0, "malformed session id '" + std::string(id) + "': at most 128 characters, no ?, &, = or space"};
     return dbname_parts{std::string(dbname.substr(0, q)), std::string(id)};
+}
+
+namespace {
+common::result<std::string> checked_session_id(std::string_view id)
+{
+    if (id.empty() || id.size() > 128 || id.find_first_of("?&= ") != std::string_view::npos)
+        return error{0, "malformed session id '" + std::string(id) + "': 1 to 128 characters, no ?, &, = or space"};
+    return std::string(id);
+}
+}   // namespace
+
+common::result<std::string> session_id_from_attributes(std::string_view attrs)
+{
+    protocol::byte_reader r(attrs);
+    while (!r.at_end() && !r.failed()) {
+        std::string_view key = r.lenenc_bytes();
+        std::string_view value = r.lenenc_bytes();
+        if (!r.failed() && key == session_id_attribute) return checked_session_id(value);
+    }
+    return std::string();
+}
+
+std::optional<common::result<std::string>> session_id_from_set(std::string_view sql)
+{
+    constexpr std::string_view var = "@causeway_session_id";
+    std::size_t i = 0;
+    auto blanks = [&] {
+        while (i < sql.size() && isspace((unsigned char)sql[i])) ++i;
+    };
+    auto word = [&](std::string_view w) {
+        blanks();
+        if (sql.size() - i < w.size() || strncasecmp(sql.data() + i, w.data(), w.size()) != 0) return false;
+        i += w.size();
+        return true;
+    };
+    if (!word("set") || i == sql.size() || !isspace((unsigned char)sql[i]) || !word(var)) return std::nullopt;
+    blanks();
+    if (i < sql.size() && sql[i] == ':') ++i;
+    if (i == sql.size() || sql[i] != '=') return std::nullopt;
+    ++i;
+    blanks();
+    std::string value;
+    if (i < sql.size() && (sql[i] == '\'' || sql[i] == '"')) {
+        char quote = sql[i++];
+        std::size_t end = sql.find(quote, i);
+        if (end == std::string_view::npos) return std::nullopt;
+        value = std::string(sql.substr(i, end - i));
+        i = end + 1;
+    } else {
+        while (i < sql.size() && isalnum((unsigned char)sql[i])) value += sql[i++];
+    }
+    blanks();
+    if (i < sql.size() && sql[i] == ';') ++i;
+    blanks();
+    if (i != sql.size()) return std::nullopt;   // more than the one assignment: not ours
+    return checked_session_id(value);
 }
 
 namespace {

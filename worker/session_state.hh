@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -44,6 +45,17 @@ struct dbname_parts {
     std::string session_id;   // empty: none given
 };
 common::result<dbname_parts> split_session_id(std::string_view dbname);
+
+// Ways to name the session for clients whose connection URL cannot carry
+// `db?sessionId=X` (Connector/J drops it, Go's DSN and SQLAlchemy's URL refuse
+// it): the connection attribute `causeway_session_id`, or the statement
+// `SET @causeway_session_id = 'X'` (any client). Empty: none given; an error
+// when a value is given but not a valid id (same rules as the suffix).
+inline constexpr std::string_view session_id_attribute = "causeway_session_id";
+common::result<std::string> session_id_from_attributes(std::string_view connect_attrs);
+// The id a `SET @causeway_session_id = 'X'` names (exactly that form, one
+// assignment, a quoted string or a number); nullopt for any other statement.
+std::optional<common::result<std::string>> session_id_from_set(std::string_view sql);
 
 // Which session-table entries a statement reads from and writes to.
 struct session_identity {

@@ -65,6 +65,8 @@ constexpr row rows[] = {
 class session_state_test : public CppUnit::TestFixture {
     CPPUNIT_TEST_SUITE(session_state_test);
     CPPUNIT_TEST(cannot_commit_table);
+    CPPUNIT_TEST(session_id_by_set);
+    CPPUNIT_TEST(session_id_by_attribute);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -75,6 +77,56 @@ public:
             CPPUNIT_ASSERT_EQUAL_MESSAGE(std::string(r.sql) + (r.in_trans ? " (in a transaction)" : ""),
                                          r.cannot_commit, worker::cannot_commit(s, r.in_trans));
         }
+    }
+
+    void session_id_by_set()
+    {
+        using worker::session_id_from_set;
+        struct {
+            const char* sql;
+            const char* id;   // nullptr: not the form; "!": a malformed id
+        } rows[] = {
+            {"SET @causeway_session_id = 'cart-42'", "cart-42"},
+            {"set @CAUSEWAY_SESSION_ID:=\"u7\";", "u7"},
+            {"  SET  @causeway_session_id=1234  ", "1234"},
+            {"SET @causeway_session_id = 'a b'", "!"},
+            {"SET @causeway_session_id = ''", "!"},
+            {"SET @causeway_session_id = 'x', @y = 1", nullptr},
+            {"SET @causeway_session_idx = 'x'", nullptr},
+            {"SET @other = 'x'", nullptr},
+            {"SELECT @causeway_session_id := 'x'", nullptr},
+            {"SET @causeway_session_id = CONCAT('a', 'b')", nullptr},
+            {"SET @causeway_session_id = 'unterminated", nullptr},
+        };
+        for (const auto& r : rows) {
+            auto got = session_id_from_set(r.sql);
+            if (!r.id) {
+                CPPUNIT_ASSERT_MESSAGE(r.sql, !got);
+            } else if (std::string(r.id) == "!") {
+                CPPUNIT_ASSERT_MESSAGE(r.sql, got && !*got);
+            } else {
+                CPPUNIT_ASSERT_MESSAGE(r.sql, got && *got);
+                CPPUNIT_ASSERT_EQUAL_MESSAGE(r.sql, std::string(r.id), **got);
+            }
+        }
+    }
+
+    void session_id_by_attribute()
+    {
+        auto attrs = [](std::initializer_list<std::pair<std::string, std::string>> kv) {
+            std::string out;
+            for (const auto& [k, v] : kv) out += char(k.size()) + k + char(v.size()) + v;
+            return out;
+        };
+        auto id =
+            worker::session_id_from_attributes(attrs({{"_client_name", "libmariadb"}, {"causeway_session_id", "s1"}}));
+        CPPUNIT_ASSERT(id && *id == "s1");
+        id = worker::session_id_from_attributes(attrs({{"_client_name", "libmariadb"}}));
+        CPPUNIT_ASSERT(id && id->empty());
+        id = worker::session_id_from_attributes(attrs({{"causeway_session_id", "a?b"}}));
+        CPPUNIT_ASSERT(!id);
+        id = worker::session_id_from_attributes(std::string("\x05") + "ab");   // truncated: nothing found
+        CPPUNIT_ASSERT(id && id->empty());
     }
 };
 
