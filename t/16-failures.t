@@ -218,6 +218,38 @@ section('CLI killed mid-result', sub {
        'after the CLI is killed with SIGKILL mid-result, its backend connection leaves the processlist within 5 s');
 });
 
+# ------------------------------------------------------------------ primary killed mid-statement (PyMySQL)
+# The ERR for a backend lost mid-statement must carry the sequence id the client expects
+# (PyMySQL checks it: "Packet sequence number wrong" instead of the error before the fix).
+SKIP: {
+    my $py = $t->python;
+    skip('PyMySQL is not installed', 4) unless $py && !$cw->direct;
+    my $out = $t->dir . '/pymysql-lost.out';
+    my $pid = $t->spawn_bg([$py, '-c', <<"PY"], stdout => $out, stderr => $out);
+import pymysql
+c = pymysql.connect(host='127.0.0.1', port=$port, user='app', password='secret', database='test')
+try:
+    c.cursor().execute('SELECT /* lost-mid-statement */ SLEEP(30)')
+    print('no error')
+except pymysql.MySQLError as e:
+    print('error', e.args[0], e.args[1] if len(e.args) > 1 else '')
+PY
+    my $id;
+    wait_until(sub {
+        $id = $p->value("SELECT id FROM information_schema.processlist WHERE info LIKE '%lost-mid-statement%' "
+                        . "AND info NOT LIKE '%processlist%'");
+        return defined $id;
+    }, timeout => 10);
+    ok($id, "PyMySQL's SLEEP runs on the primary");
+    $p->kill9;
+    reap($pid, 10);
+    my $said = slurp($out) // '';
+    like($said, qr/^error 9002 Lost connection to backend 'primary'/m, "PyMySQL gets ERR 9002 naming the primary ($said)");
+    unlike($said, qr/sequence/i, 'not a packet sequence error');
+    $p->start;
+    ok($topo->wait_for_replicas(20), 'replicas reconnect to the restarted primary');
+}
+
 # ------------------------------------------------------------------ primary killed mid-session
 section('primary killed mid-session', sub {
     my $busy = client();

@@ -324,6 +324,7 @@ bool client_session::handle_command()
         protocol_error(er::out_of_order, "Got packets out of order");
         return false;
     }
+    last_client_seq_ = 0;   // a command starts a new sequence: its answer (or our ERR) is 1
     if (len == 0) {
         protocol_error(er::malformed_packet, "Malformed communication packet (empty command)");
         return false;
