@@ -41,14 +41,28 @@ inline constexpr std::uint32_t deprecate_eof = 1u << 24;
 inline constexpr std::uint32_t ssl_verify_server_cert = 1u << 30;
 inline constexpr std::uint32_t remember_options = 1u << 31;
 
-// What Causeway offers clients. Not SSL or COMPRESS (not implemented), not
-// MariaDB's extended capabilities (we set long_password, which tells MariaDB
-// clients the server is "MySQL" and so none are negotiated).
+// What Causeway accepts from clients. Not SSL or COMPRESS (not implemented).
+// The greeting clears long_password, as a MariaDB server does, to announce
+// MariaDB's extended capabilities (mariadb_cap::proxy_offers).
 inline constexpr std::uint32_t proxy_offers = long_password | found_rows | long_flag | connect_with_db | no_schema |
     odbc | local_files | ignore_space | protocol_41 | interactive | ignore_sigpipe | transactions | secure_connection |
     multi_statements | multi_results | ps_multi_results | plugin_auth | connect_attrs | plugin_auth_lenenc_data |
     can_handle_expired_passwords | session_track | deprecate_eof;
 }   // namespace cap
+
+// MariaDB's extended capabilities: a fourth capability word, exchanged in the
+// greeting's and the response's reserved bytes when long_password is clear.
+namespace mariadb_cap {
+inline constexpr std::uint32_t progress = 1u << 0;
+inline constexpr std::uint32_t com_multi = 1u << 1;
+inline constexpr std::uint32_t stmt_bulk_operations = 1u << 2;   // COM_STMT_BULK_EXECUTE
+inline constexpr std::uint32_t extended_metadata = 1u << 3;
+inline constexpr std::uint32_t cache_metadata = 1u << 4;
+// Relayed as is. Not progress reports (packets the result-set state machine
+// does not know), not metadata caching (a result could then depend on which
+// backend saw the statement first).
+inline constexpr std::uint32_t proxy_offers = stmt_bulk_operations;
+}   // namespace mariadb_cap
 
 namespace server_status {
 inline constexpr std::uint16_t in_trans = 0x0001;

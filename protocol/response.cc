@@ -79,7 +79,8 @@ packet_role response_tracker::on_first(std::string_view payload, std::uint32_t l
         state_ = state::local_infile;
         return packet_role::local_infile;
     }
-    if (cmd_ != command::query && cmd_ != command::stmt_execute && cmd_ != command::process_info)
+    if (cmd_ != command::query && cmd_ != command::stmt_execute && cmd_ != command::process_info &&
+        cmd_ != command::stmt_bulk_execute)   // a result set per row with unit results
         return packet_role::malformed;
     byte_reader r(payload);
     std::uint64_t columns = r.lenenc();

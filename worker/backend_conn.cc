@@ -105,10 +105,13 @@ void backend_conn::answer_greeting(const server_greeting& g)
         cap::plugin_auth | (params_.track_gtid ? cap::session_track : 0) | cap::long_password;
     want &= ~(cap::connect_with_db | cap::ssl | cap::compress);
     if (!params_.database.empty()) want |= cap::connect_with_db;
+    std::uint32_t extended = params_.client_mariadb_capabilities & g.mariadb_capabilities & mariadb_cap::proxy_offers;
+    if (extended) want &= ~cap::long_password;   // the response then carries the extended word
     capabilities_ = want & (g.capabilities | cap::long_password);
 
     handshake_response r;
     r.capabilities = capabilities_;
+    r.mariadb_capabilities = extended;
     r.max_packet = 1u << 30;
     r.charset = params_.charset ? params_.charset : g.charset;
     r.user = params_.user;

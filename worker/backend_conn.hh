@@ -42,6 +42,7 @@ struct login_params {
     std::string database;
     std::uint8_t charset = 0;
     std::uint32_t client_capabilities = 0;   // what the client negotiated with us
+    std::uint32_t client_mariadb_capabilities = 0;   // ... of MariaDB's extended ones
     std::string connect_attrs;
     bool track_gtid = true;   // ask for session tracking: each write's GTID comes in its OK
 };

@@ -36,7 +36,8 @@ void client_session::start()
     if (g.server_version.empty()) g.server_version = "5.5.5-10.11.0-MariaDB";
     g.connection_id = id_;
     g.scramble = scramble_;
-    g.capabilities = cap::proxy_offers;
+    g.capabilities = cap::proxy_offers & ~cap::long_password;
+    g.mariadb_capabilities = mariadb_cap::proxy_offers;
     g.charset = default_charset;
     g.status = server_status::autocommit;
     g.auth_plugin = native_password_plugin;

@@ -73,15 +73,23 @@ bool client_session::plan_command(std::string_view payload)
     plan_.backend = 0;
     plan_.reason = bridge ? route_reason::primary_bridge : route_reason::primary_unclassified;
     // Commands that cannot commit a transaction; COM_QUERY and COM_STMT_EXECUTE
-    // decide per statement below.
+    // decide per statement below, any other may (COM_STMT_BULK_EXECUTE, ...).
     switch (plan_.cmd) {
-        case command::create_db:
-        case command::drop_db:
-        case command::refresh:
-        case command::shutdown:
-        case command::query:
-        case command::stmt_execute: break;
-        default: plan_.cannot_commit = true;
+        case command::init_db:
+        case command::field_list:
+        case command::statistics:
+        case command::process_info:
+        case command::process_kill:
+        case command::debug:
+        case command::ping:
+        case command::stmt_prepare:
+        case command::stmt_send_long_data:
+        case command::stmt_close:
+        case command::stmt_reset:
+        case command::set_option:
+        case command::stmt_fetch:
+        case command::reset_connection: plan_.cannot_commit = true; break;
+        default: break;
     }
     auto statement_id = [&] {
         byte_reader r(payload);
@@ -138,6 +146,9 @@ bool client_session::plan_command(std::string_view payload)
         case command::stmt_reset:
             plan_.after.long_data_reset = true;
             plan_.after.statement_id = statement_id();
+            return true;
+        case command::stmt_bulk_execute:   // MariaDB bulk operations: a write, on the primary
+            if (!bridge) plan_.reason = route_reason::primary_write;
             return true;
         case command::reset_connection:
             // The server resets session_track_system_variables too: last_gtid

@@ -65,6 +65,7 @@ bool is_relayed(std::uint8_t c)
         case command::stmt_reset:
         case command::set_option:
         case command::stmt_fetch:
+        case command::stmt_bulk_execute:
         case command::reset_connection: return true;
         default: return false;
     }
@@ -506,6 +507,7 @@ backend_conn* client_session::open_backend(int index)
     p.database = identity_.database;
     p.charset = login_.charset;
     p.client_capabilities = login_.capabilities;
+    p.client_mariadb_capabilities = login_.mariadb_capabilities;
     p.connect_attrs = login_.connect_attrs;
     // Bridge mode reads no positions: the server need not track them.
     p.track_gtid = ctx_.cfg->routing() != common::routing_mode::bridge;

@@ -246,7 +246,8 @@ sub _parse_ok {
 # Builds and sends HandshakeResponse41. Options:
 #   user, password, db, attrs => { k => v }, plugin => NAME (default the server's),
 #   auth_data => BYTES (default: native password for the handshake scramble),
-#   caps_add, caps_remove, charset => 45, max_packet => 16M
+#   caps_add, caps_remove, charset => 45, max_packet => 16M,
+#   mariadb_caps => N (MariaDB's extended capabilities; clears CLIENT_MYSQL to send them)
 sub send_login {
     my ($self, %o) = @_;
     my $h = $self->{handshake};
@@ -259,10 +260,11 @@ sub send_login {
     $caps |= CLIENT_CONNECT_ATTRS if $o{attrs};
     $caps |= $o{caps_add} // 0;
     $caps &= ~($o{caps_remove} // 0);
+    $caps &= ~CLIENT_MYSQL if defined $o{mariadb_caps};
     $caps &= $h->{capabilities} | CLIENT_MYSQL unless $o{no_cap_mask};
     $self->{caps} = $caps;
     my $pkt = pack('VVC', $caps, $o{max_packet} // 16 * 1024 * 1024, $o{charset} // 45)
-            . ("\0" x 23) . ($o{user} // '') . "\0";
+            . ("\0" x 19) . pack('V', ($caps & CLIENT_MYSQL) ? 0 : $o{mariadb_caps} // 0) . ($o{user} // '') . "\0";
     if ($caps & CLIENT_PLUGIN_AUTH_LENENC) { $pkt .= lenenc(length $auth) . $auth }
     else { $pkt .= chr(length $auth) . $auth }
     $pkt .= $o{db} . "\0" if $caps & CLIENT_CONNECT_WITH_DB;
