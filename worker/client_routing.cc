@@ -29,15 +29,6 @@ using shm::route_reason;
 namespace {
 constexpr std::uint16_t er_wrong_db_name = 1102;   // 42000
 
-// The SQL of a COM_QUERY or COM_STMT_PREPARE. The server ignores trailing NUL
-// bytes (mariadb-slap sends one); the classifier must too.
-std::string_view statement_text(std::string_view payload)
-{
-    std::string_view sql = payload.substr(1);
-    while (!sql.empty() && sql.back() == '\0') sql.remove_suffix(1);
-    return sql;
-}
-
 bool starts_with_word(std::string_view text, std::string_view word)
 {
     std::size_t i = 0;
@@ -91,11 +82,6 @@ bool client_session::plan_command(std::string_view payload)
         case command::reset_connection: plan_.cannot_commit = true; break;
         default: break;
     }
-    auto statement_id = [&] {
-        byte_reader r(payload);
-        r.u8();
-        return r.u32();
-    };
     switch (plan_.cmd) {
         case command::query:
             if (bridge && cfg.session() != common::session_id_kind::provided_in_dbname) {
@@ -128,25 +114,11 @@ bool client_session::plan_command(std::string_view payload)
             return true;
         }
         case command::stmt_prepare:
-            if (bridge) return true;
-            plan_.after.prepare = true;
-            plan_.after.prepare_sql = std::string(statement_text(payload));
-            return true;
         case command::stmt_execute:
-            if (bridge) return true;
-            return plan_execute(payload);
         case command::stmt_close:
-            plan_.after.close_statement = true;
-            plan_.after.statement_id = statement_id();
-            return true;
         case command::stmt_send_long_data:
-            plan_.after.long_data = true;
-            plan_.after.statement_id = statement_id();
-            return true;
         case command::stmt_reset:
-            plan_.after.long_data_reset = true;
-            plan_.after.statement_id = statement_id();
-            return true;
+        case command::stmt_fetch: return bridge ? true : plan_statement_command(payload);
         case command::stmt_bulk_execute:   // MariaDB bulk operations: a write, on the primary
             if (!bridge) plan_.reason = route_reason::primary_write;
             return true;
@@ -351,41 +323,6 @@ void client_session::plan_set(const statement_info& s, std::string_view query)
             break;
         default: break;
     }
-}
-
-bool client_session::plan_execute(std::string_view payload)
-{
-    byte_reader r(payload);
-    r.u8();
-    std::uint32_t id = r.u32();
-    plan_.statement_id = id;
-    auto it = statements_.find(id);
-    if (it == statements_.end()) return true;   // the primary answers "unknown statement"
-    prepared_statement& st = it->second;
-    execute_view v = parse_execute(payload, st.params);
-    if (!v.ok) return true;
-    if (v.types_included) {
-        plan_.after.types = std::string(v.types);
-        plan_.after.types_sent = true;
-    }
-    statement_info s = classify(st.sql);
-    plan_.cannot_commit = cannot_commit(s, primary_status_ & server_status::in_trans);
-    // A prepared SET (PDO native, Laravel's time zone, Perl server prepares)
-    // changes the session like a SET query: replayed verbatim when it has no
-    // parameters (one with parameters leaves replicas unknown).
-    plan_set(s, st.params == 0 ? "\x03" + st.sql : std::string());
-    // A cursor must be fetched where it was opened; long data went to the primary.
-    if (v.flags != 0 || st.long_data) {
-        plan_.reason = route_reason::primary_unclassified;
-        if (ctx_.cfg->session() == common::session_id_kind::database) {
-            session_keys(*ctx_.cfg, identity_, &s, keys_);
-            unrecorded_keys_.insert(unrecorded_keys_.end(), keys_.begin(), keys_.end());
-        }
-        return true;
-    }
-    route_read(s);
-    if (plan_.backend != 0) plan_.original = std::string(payload);
-    return true;
 }
 
 // Decides where a classified statement goes: plan_.backend and reason, or a
@@ -602,8 +539,7 @@ void client_session::wait_tick()
     handle_client_input();
 }
 
-// Sends the session state this replica connection has not seen yet and, for
-// an execute, prepares the statement there; false while a prepare is out.
+// Sends the session state this replica connection has not seen yet.
 void client_session::replay_state(backend_conn& b)
 {
     int index = b.index();
@@ -611,56 +547,6 @@ void client_session::replay_state(backend_conn& b)
         for (std::string_view p : replay_.pending(replayed_[std::size_t(index)])) b.send_internal(p);
         replayed_[std::size_t(index)] = replay_.generation();
     }
-}
-
-bool client_session::prepare_replay(backend_conn& b)
-{
-    int index = b.index();
-    replay_state(b);
-    if (plan_.cmd != command::stmt_execute) return true;
-    auto it = statements_.find(plan_.statement_id);
-    if (it == statements_.end()) {
-        retry_on_primary("statement unknown");
-        return true;
-    }
-    prepared_statement& st = it->second;
-    auto id = st.ids.find(index);
-    if (id == st.ids.end()) {
-        b.send_internal("\x16" + st.sql, plan_.statement_id);
-        return false;
-    }
-    std::string types;
-    if (!plan_.after.types_sent && st.params && !st.has_types.count(index)) {
-        // The client relies on types this replica never saw: send the last ones.
-        if (st.param_types.empty()) {
-            retry_on_primary("no parameter types to send");
-            return true;
-        }
-        types = st.param_types;
-    }
-    plan_.payload = rewrite_execute(plan_.original, st.params, id->second, types);
-    plan_.rewritten = true;
-    if (!types.empty()) plan_.after.types_sent = true;
-    return true;
-}
-
-// An execute without parameter types on the primary, whose earlier executes
-// (with types) all ran on replicas: the primary never saw the types and would
-// answer ERR 1210. The last ones the client sent go with it.
-void client_session::add_execute_types()
-{
-    auto it = statements_.find(plan_.statement_id);
-    if (it == statements_.end() || !plan_.whole) return;
-    const prepared_statement& st = it->second;
-    if (plan_.after.types_sent || !st.params || st.has_types.count(0) || st.param_types.empty()) return;
-    std::string_view bytes = plan_.payload;
-    if (!plan_.rewritten) {
-        const char* p = reinterpret_cast<const char*>(evbuffer_pullup(client_->input(), header_size + plan_.length));
-        bytes = std::string_view(p + header_size, plan_.length);
-    }
-    plan_.payload = rewrite_execute(bytes, st.params, plan_.statement_id, st.param_types);
-    plan_.rewritten = true;
-    plan_.after.types_sent = true;
 }
 
 // The OK of a committing statement carries the GTID of its write: record it
@@ -791,33 +677,7 @@ void client_session::apply_after_ok()
     if (a.unlock_tables) tables_locked_ = false;
     if (a.reset_session) reset_session_state();
     if (a.retrack && backends_[0] && backends_[0]->ready()) backends_[0]->send_internal(track_last_gtid_query);
-    if (a.prepare && a.statement_id) {
-        prepared_statement st;
-        st.sql = std::move(a.prepare_sql);
-        st.params = a.params;
-        st.ids[0] = a.statement_id;
-        statements_[a.statement_id] = std::move(st);
-    }
-    auto it = statements_.find(plan_.cmd == command::stmt_execute ? plan_.statement_id : a.statement_id);
-    if (it == statements_.end()) return;
-    prepared_statement& st = it->second;
-    if (a.types_sent) {
-        if (!a.types.empty()) st.param_types = a.types;
-        st.has_types.insert(plan_.backend);
-    }
-    if (a.long_data)
-        st.long_data = true;
-    else if (a.long_data_reset || plan_.cmd == command::stmt_execute)
-        st.long_data = false;   // consumed
-    if (a.close_statement) {
-        for (auto& [index, id] : st.ids) {
-            if (index == 0 || !backends_[std::size_t(index)]) continue;
-            std::string close(1, char(command::stmt_close));
-            byte_writer(close).u32(id);
-            backends_[std::size_t(index)]->send_no_answer(close);
-        }
-        statements_.erase(it);
-    }
+    statement_done();
 }
 
 void client_session::reset_session_state()

@@ -331,7 +331,8 @@ bool client_session::handle_command()
         return false;
     }
     bool whole = len < command_inspect_limit;
-    if (whole ? avail < header_size + len : avail < header_size + 1) return false;
+    // A streamed command is read far enough to see its statement id.
+    if (whole ? avail < header_size + len : avail < header_size + 5) return false;
     evbuffer_copyout(in, hdr, 5);
     std::uint8_t cmd = hdr[4];
 
@@ -377,6 +378,8 @@ bool client_session::handle_command()
     } else {
         plan_.backend = 0;
         plan_.reason = shm::route_reason::primary_unclassified;
+        const char* p = reinterpret_cast<const char*>(evbuffer_pullup(in, header_size + 5));
+        plan_.statement_id = named_statement(std::string_view(p + header_size, 5));
     }
     if (state_ == state::waiting_replica || state_ == state::fencing) return false;
     return dispatch();
@@ -396,11 +399,12 @@ bool client_session::dispatch()
         state_ = state::waiting_backend;
         return false;
     }
-    if (plan_.backend != 0 && !prepare_replay(*b)) {
+    if (plan_.backend != 0) replay_state(*b);
+    if (!prepare_statement_on(*b)) {
         state_ = state::waiting_backend;   // a lazy COM_STMT_PREPARE is out
         return false;
     }
-    if (plan_.backend == 0 && plan_.cmd == command::stmt_execute) add_execute_types();
+    if (plan_.backend != b->index()) return dispatch();   // retried on the primary
     return forward(*b);
 }
 
@@ -765,10 +769,10 @@ void client_session::relay_response()
             std::string_view payload(p + header_size, len);
             packet_role role = tracker_.on_packet(payload, len);
             if (role == packet_role::malformed) goto malformed;
-            std::string as_primary;
+            std::string replacement;
             if (role == packet_role::err) {
                 response_error_ = true;
-                if (active_ > 0 && active_ == pinned_) as_primary = as_primary_error_in_read_only_transaction(payload);
+                if (active_ > 0 && active_ == pinned_) replacement = as_primary_error_in_read_only_transaction(payload);
             }
             bool state_changed =
                 (role == packet_role::ok) && (tracker_.status() & server_status::session_state_changed);
@@ -785,13 +789,14 @@ void client_session::relay_response()
             if (role == packet_role::prepare_ok && payload.size() >= 9) {
                 plan_.after.statement_id = tracker_.statement_id();
                 plan_.after.params = std::uint16_t(std::uint8_t(payload[7]) | std::uint8_t(payload[8]) << 8);
+                if (plan_.after.prepare) replacement = name_prepared_statement(payload);
             }
             if (state_changed && !(login_.capabilities & cap::session_track))
-                as_primary = build_ok(*ok, login_.capabilities);
-            if (!as_primary.empty()) {
+                replacement = build_ok(*ok, login_.capabilities);
+            if (!replacement.empty()) {
                 std::uint8_t seq = hdr[3];
                 evbuffer_drain(in, header_size + len);
-                send_packet(as_primary, seq);
+                send_packet(replacement, seq);
             } else {
                 evbuffer_remove_buffer(in, out, header_size + len);
                 client_->output_changed();

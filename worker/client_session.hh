@@ -83,7 +83,6 @@ private:
         std::string prepare_sql;
         bool long_data = false;   // SEND_LONG_DATA: the statement's next execute stays on the primary
         bool long_data_reset = false;
-        bool close_statement = false;
         std::uint32_t statement_id = 0;
         std::uint16_t params = 0;   // COM_STMT_PREPARE's answer
         std::string types;   // COM_STMT_EXECUTE: the types block the client sent
@@ -131,7 +130,6 @@ private:
     // Routing (client_routing.cc).
     bool plan_command(std::string_view payload);
     bool plan_query(std::string_view payload);
-    bool plan_execute(std::string_view payload);
     void plan_set(const protocol::statement_info& s, std::string_view query);
     bool plan_kill(std::string_view sql);
     void route_read(const protocol::statement_info& s);
@@ -139,7 +137,6 @@ private:
     void monotonic_requirement(route_request& r, std::vector<read_candidate>& candidates);
     void record_write_position(const protocol::ok_packet& ok);
     void learn_session_variables(const protocol::ok_packet& ok);
-    void add_execute_types();
     void record_position(const protocol::gtid_position& pos);
     void note_unproven_commit();
     bool start_fence();
@@ -150,7 +147,15 @@ private:
     bool start_gtid_wait(const route_request& r, bool pin);
     void gtid_wait_answered(int backend, const internal_answer& a);
     void replay_state(backend_conn& b);
-    bool prepare_replay(backend_conn& b);
+
+    // Prepared statements (client_statements.cc).
+    std::uint32_t named_statement(std::string_view payload) const;
+    bool plan_statement_command(std::string_view payload);
+    bool plan_execute(std::string_view payload);
+    bool prepare_statement_on(backend_conn& b);
+    std::string name_prepared_statement(std::string_view prepare_ok);
+    void statement_done();
+    void close_statement(std::map<std::uint32_t, prepared_statement>::iterator it);
 
     // Backends.
     backend_conn* open_backend(int index);
@@ -193,7 +198,9 @@ private:
     session_identity identity_;   // user, current database (no ?sessionId), provided id
     replay_log replay_;
     temporary_tables temporary_;
-    std::map<std::uint32_t, prepared_statement> statements_;
+    std::map<std::uint32_t, prepared_statement> statements_;   // by the id the client uses
+    std::uint32_t last_prepared_ = 0;   // what MariaDB's statement id -1 names
+    std::uint32_t next_own_statement_id_ = 0xfffffffe;   // ids of statements not prepared on the primary
     std::vector<key_source> keys_;   // scratch
     std::vector<key_source> unrecorded_keys_;   // keys of primary statements since the last GTID
     command_plan plan_;

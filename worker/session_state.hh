@@ -80,6 +80,15 @@ struct key_source {
 void session_keys(const common::config& cfg, const session_identity& id, const protocol::statement_info* stmt,
                   std::vector<key_source>& out);
 
+// The SQL of a COM_QUERY or COM_STMT_PREPARE payload. The server ignores
+// trailing NUL bytes (mariadb-slap sends one); the classifier must too.
+inline std::string_view statement_text(std::string_view payload)
+{
+    std::string_view sql = payload.substr(1);
+    while (!sql.empty() && sql.back() == '\0') sql.remove_suffix(1);
+    return sql;
+}
+
 // Whether statement `s`, run on the primary (`in_trans`: inside a transaction),
 // provably commits nothing, so that its OK without last_gtid means "nothing
 // written" (see client_session::note_unproven_commit()).
