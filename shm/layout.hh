@@ -18,7 +18,7 @@ static_assert(word::is_always_lock_free, "shm needs lock-free 64-bit atomics");
 static_assert(sizeof(word) == 8 && alignof(word) == 8);
 
 inline constexpr std::uint64_t segment_magic = 0x5941'5745'5355'4143ull;   // "CAUSEWAY"
-inline constexpr std::uint64_t layout_version = 3;
+inline constexpr std::uint64_t layout_version = 4;
 
 inline constexpr std::size_t max_backends = 64;   // index 0 is the primary
 inline constexpr std::size_t max_worker_slots = 256;   // two generations during a reload
@@ -116,6 +116,23 @@ struct alignas(64) worker_counters {
     word wait_us;   // time spent in them
     word position_fences;   // reads that first learned the primary's position (an unreported commit)
     word routed[route_reason_count];
+};
+
+// What each client connection of a worker is running, so that a KILL QUERY
+// sent through another worker finds the server thread to kill. One board per
+// worker slot; a client uses entry (its connection counter % board_entries).
+// Writer: that worker: `client` = 0, `statement`, then `client` = the client's
+// connection id (release); back to 0 when the statement ends. Readers: other
+// workers load `client` (acquire), `statement`, `client` again: the same id
+// twice means the statement is that client's (perhaps a newer one of it, the
+// race every KILL QUERY has). Two clients sharing an entry: the later wins.
+inline constexpr std::size_t board_entries = 512;
+struct board_entry {
+    word client;
+    word statement;   // backend index << 32 | server thread id
+};
+struct alignas(64) statement_board {
+    board_entry entry[board_entries];
 };
 
 // Writer: the poller; readers: causewayctl, the supervisor.
@@ -252,7 +269,7 @@ inline constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a)
 }
 
 struct segment_plan {
-    std::uint64_t progress_offset, labels_offset, workers_offset, poller_offset;
+    std::uint64_t progress_offset, labels_offset, workers_offset, poller_offset, boards_offset;
     table_region table;
     std::uint64_t total_size;
 };
@@ -269,7 +286,8 @@ constexpr segment_plan plan_segment(std::uint64_t entries)
     p.labels_offset = align_up(p.progress_offset + max_backends * sizeof(progress_entry), 64);
     p.workers_offset = align_up(p.labels_offset + sizeof(backend_labels), 64);
     p.poller_offset = align_up(p.workers_offset + max_worker_slots * sizeof(worker_counters), 64);
-    p.table.offset = align_up(p.poller_offset + sizeof(poller_counters), 4096);
+    p.boards_offset = align_up(p.poller_offset + sizeof(poller_counters), 64);
+    p.table.offset = align_up(p.boards_offset + max_worker_slots * sizeof(statement_board), 4096);
     p.table.buckets = buckets;
     p.table.entries = buckets * bucket_entries;
     p.total_size = align_up(p.table.offset + buckets * sizeof(table_bucket), 4096);
@@ -283,6 +301,7 @@ static_assert(sizeof(backend_label) == 96);
 static_assert(sizeof(backend_labels) == 64 + max_backends * 96);
 static_assert(sizeof(worker_counters) == 256);
 static_assert(sizeof(poller_counters) == 128);
+static_assert(sizeof(statement_board) == board_entries * 16);
 static_assert(sizeof(table_entry) == 24);
 static_assert(sizeof(table_bucket) == 128 && alignof(table_bucket) == 128);
 static_assert(sizeof(table_stats) == 64);

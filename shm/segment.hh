@@ -66,6 +66,7 @@ public:
     progress_block progress() const noexcept;
     session_table sessions() const noexcept;   // table region 0: last writes
     worker_counters* worker(std::size_t slot) const noexcept;   // nullptr past max_worker_slots
+    statement_board* board(std::size_t slot) const noexcept;   // likewise
     poller_counters& poller() const noexcept;
 
 private:

@@ -48,4 +48,35 @@ ok($b->do("KILL $a->{mariadb_thread_id}"), 'KILL <causeway id> closes that clien
 ok(wait_until(sub { !$a->ping }, timeout => 5), 'the killed client is disconnected');
 my ($one) = $b->selectrow_array('SELECT 1');
 is($one, 1, 'the killer is fine');
+
+# Across workers (issue 7 item 5b d): Ctrl-C in the CLI and JDBC's cancel send KILL QUERY
+# on a new connection, which may land on another worker. Connection ids carry the worker.
+my $cw2 = $t->causeway(config => { causeway => { workers => 2, mode => 'smartscale' } });
+my $worker = sub { ($_[0]{mariadb_thread_id} >> 22) & 0xff };
+my $victim = $t->connect(port => $cw2->port);
+my ($killer, @spare);
+for (1 .. 40) {
+    my $c = $t->connect(port => $cw2->port);
+    if ($worker->($c) != $worker->($victim)) { $killer = $c; last }
+    push @spare, $c;
+}
+ok($killer, 'a second connection lands on another worker')
+    or diag('workers: ' . join(' ', map { $worker->($_) } $victim, @spare));
+SKIP: {
+    skip('no connection on another worker', 4) unless $killer;
+    my $vid = $victim->{mariadb_thread_id};
+    my $kpid = fork // die;
+    if (!$kpid) {
+        sleep 0.5;
+        my $ok = $killer->do("KILL QUERY $vid");   # the parent waits in its SELECT meanwhile
+        POSIX::_exit($ok ? 0 : 2);
+    }
+    $t0 = time;
+    my ($r) = $victim->selectrow_array('SELECT SLEEP(10)');
+    waitpid($kpid, 0);
+    is($? >> 8, 0, 'KILL QUERY of a client of another worker is accepted');
+    cmp_ok(time - $t0, '<', 8, 'its running statement was interrupted');
+    is(($victim->selectrow_array('SELECT 1'))[0], 1, 'and its connection survives');
+    ok($killer->do("KILL QUERY $vid"), 'KILL QUERY of an idle client of another worker: OK, nothing to kill');
+}
 $t->done;

@@ -176,17 +176,33 @@ bool client_session::plan_kill(std::string_view sql)
     client_session* target = nullptr;
     for (client_session* s = ctx_.sessions; s; s = s->next)
         if (s->id() == std::uint32_t(id)) target = s;
+    int backend = 0;
+    std::uint32_t thread = 0;
+    if (!target && query && worker_of_connection(std::uint32_t(id)) != ctx_.worker_id && ctx_.seg) {
+        // A client of another worker (Ctrl-C in the CLI, JDBC's cancel and query
+        // timeouts open a new connection): its board says what it runs where.
+        if (!running_statement(*ctx_.seg, std::uint32_t(id), backend, thread) ||
+            std::size_t(backend) >= backends_.size()) {
+            evbuffer_drain(client_->input(), header_size + plan_.length);
+            send_ok(1);   // nothing running: nothing to kill, as the server answers
+            return false;
+        }
+        plan_.backend = backend;
+        plan_.rewritten = true;
+        plan_.payload = "\x03KILL QUERY " + std::to_string(thread);
+        plan_.reason = route_reason::primary_write;
+        plan_.cannot_commit = true;
+        return true;
+    }
     if (!target) {
         reject_command(1094, "HY000",
                        "Unknown thread id: " + std::to_string(id) +
-                           (((id >> 22) & 0xff) != std::uint64_t(ctx_.worker_id & 0xff)
-                                ? " (it belongs to another Causeway worker; KILL it from that worker's connections or "
-                                  "on the server)"
+                           (worker_of_connection(std::uint32_t(id)) != ctx_.worker_id
+                                ? " (it belongs to another Causeway worker: KILL QUERY works across workers, KILL "
+                                  "CONNECTION only from that worker's connections or on the server)"
                                 : ""));
         return false;
     }
-    int backend = 0;
-    std::uint32_t thread = 0;
     if (query) {
         if (!target->running_statement(backend, thread)) {   // nothing running: nothing to kill
             evbuffer_drain(client_->input(), header_size + plan_.length);

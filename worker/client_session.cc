@@ -122,6 +122,7 @@ void client_session::destroy(const char* why)
     if (state_ == state::dead) return;
     CW_LOG(LOG_DEBUG, "%s: closed: %s", who(), why);
     state_ = state::dead;
+    publish_statement(nullptr);
     ctx_.waits.remove(this);
     client_->quiesce();
     retire_all_backends();
@@ -166,8 +167,40 @@ void client_session::retire_all_backends()
     for (std::size_t i = 0; i < backends_.size(); ++i) retire_backend(int(i));
 }
 
+// This client's entry of the worker's statement board (see shm/layout.hh):
+// what it runs now on `b`, or nothing (nullptr).
+void client_session::publish_statement(const backend_conn* b)
+{
+    if (!ctx_.board) return;
+    shm::board_entry& e = ctx_.board->entry[(id_ & 0x3fffff) % shm::board_entries];
+    if (!b) {
+        if (e.client.load(std::memory_order_relaxed) == id_) e.client.store(0, std::memory_order_release);
+        return;
+    }
+    e.client.store(0, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    e.statement.store(std::uint64_t(b->index()) << 32 | b->server_connection_id(), std::memory_order_relaxed);
+    e.client.store(id_, std::memory_order_release);
+}
+
+bool client_session::running_statement(const shm::segment& seg, std::uint32_t client, int& backend,
+                                       std::uint32_t& server_thread)
+{
+    const shm::statement_board* board = seg.board(std::size_t(worker_of_connection(client)));
+    if (!board) return false;
+    const shm::board_entry& e = board->entry[(client & 0x3fffff) % shm::board_entries];
+    if (e.client.load(std::memory_order_acquire) != client) return false;
+    std::uint64_t s = e.statement.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (e.client.load(std::memory_order_relaxed) != client) return false;
+    backend = int(s >> 32);
+    server_thread = std::uint32_t(s);
+    return true;
+}
+
 void client_session::close_after_flush()
 {
+    publish_statement(nullptr);
     retire_all_backends();
     ctx_.waits.remove(this);
     state_ = state::closing;
@@ -450,6 +483,7 @@ bool client_session::forward(backend_conn& b)
         return true;
     }
     state_ = state::in_flight;
+    publish_statement(&b);
     relay_client_data();
     return false;
 }
@@ -839,6 +873,7 @@ void client_session::response_complete()
     if (active_ == 0 && !plan_.cannot_commit && !plan_.position_seen) note_unproven_commit();
     if (plan_.after.lock_tables) tables_locked_ = true;
     if (!response_error_) apply_after_ok();
+    publish_statement(nullptr);
     if (pinned_ >= 0 && active_ == pinned_ && !(last_status_ & server_status::in_trans)) pinned_ = -1;
     active_ = -1;
     state_ = state::ready;

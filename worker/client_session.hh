@@ -42,6 +42,9 @@ public:
     // The backend running this client's current statement and its server
     // thread id, for KILL QUERY of a Causeway connection id; false when idle.
     bool running_statement(int& backend, std::uint32_t& server_thread) const;
+    // The same for a client of another worker, from that worker's board in the segment.
+    static bool running_statement(const shm::segment& seg, std::uint32_t client, int& backend,
+                                  std::uint32_t& server_thread);
     // KILL CONNECTION of a Causeway connection id.
     void kill_connection() { close_after_flush(); }
     // wait_clock: route the waiting read again.
@@ -181,6 +184,7 @@ private:
     void reject_command(std::uint16_t code, std::string_view sql_state, const std::string& message);
     void protocol_error(std::uint16_t code, const std::string& message);
     void close_after_flush();
+    void publish_statement(const backend_conn* b);
     void destroy(const char* why);
     void update_flow_control();
     bool idle() const;

@@ -246,6 +246,8 @@ int run_worker(const worker_start& start)
     counters->connections_active.store(0, std::memory_order_relaxed);
     auto st = std::make_unique<worker_state>();
     st->ctx.counters = counters;
+    st->ctx.board = start.seg->board(std::size_t(start.worker_id));
+    st->ctx.seg = start.seg;
     if (!st->ctx.waits.open(base.get()))
         CW_LOG(LOG_WARNING, "timerfd_create: %s; reads will not wait for replicas", strerror(errno));
     st->seg = start.seg;

@@ -36,6 +36,8 @@ struct worker_context {
     bool draining = false;
     client_session* sessions = nullptr;   // intrusive list, for shutdown
     shm::worker_counters* counters = nullptr;   // this worker's slot in the segment (single writer)
+    shm::statement_board* board = nullptr;   // this worker's running statements (single writer)
+    const shm::segment* seg = nullptr;   // other workers' boards, for KILL QUERY
     int wake_fd = -1;   // a write tells the poller that a read waits
     wait_clock waits;   // ticks for reads waiting for a replica
 
@@ -51,6 +53,10 @@ inline constexpr std::uint32_t proxy_id_bit = 1u << 30;
 inline std::uint32_t proxy_connection_id(int worker_id, std::uint32_t counter)
 {
     return proxy_id_bit | (std::uint32_t(worker_id & 0xff) << 22) | (counter & 0x3fffff);
+}
+inline int worker_of_connection(std::uint32_t id)
+{
+    return int((id >> 22) & 0xff);
 }
 
 struct worker_start {
