@@ -38,6 +38,12 @@ const config_key keys[] = {
      true, "how a replica is picked among those caught up"},
     {"causeway", "monotonic_reads", key_type::boolean, "off", 0, 0, "", true,
      "a session never reads from a replica behind one it already read from"},
+    {"causeway", "optimistic_transactions", key_type::boolean, "on", 0, 0, "", true,
+     "smartscale: a transaction runs on a replica until its first write, then is replayed on the primary"},
+    {"causeway", "optimistic_max_statements", key_type::integer, "100", 1, 100000, "", true,
+     "statements an optimistic transaction may run on a replica before it moves to the primary"},
+    {"causeway", "optimistic_max_bytes", key_type::integer, "1048576", 1024, 1073741824, "", true,
+     "bytes of statements an optimistic transaction may keep for its replay"},
     {"causeway", "pid_file", key_type::string, "/run/causeway/causeway.pid", 0, 0, "", false,
      "where causewayd writes its pid"},
     {"causeway", "max_connections", key_type::integer, "10000", 1, 1000000, "", true,
@@ -221,6 +227,12 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
             c.selection = choice;
         else if (n == "monotonic_reads")
             c.monotonic_reads = number != 0;
+        else if (n == "optimistic_transactions")
+            c.optimistic_transactions = number != 0;
+        else if (n == "optimistic_max_statements")
+            c.optimistic_max_statements = int(number);
+        else if (n == "optimistic_max_bytes")
+            c.optimistic_max_bytes = int(number);
         else if (n == "pid_file")
             c.pid_file = v;
         else if (n == "max_connections")

@@ -51,6 +51,9 @@ struct config {
     bool primary_in_read_pool = false;
     int selection = int(replica_selection::least_outstanding);
     bool monotonic_reads = false;
+    bool optimistic_transactions = true;
+    int optimistic_max_statements = 100;
+    int optimistic_max_bytes = 1 << 20;
     std::string pid_file;
     int max_connections = 10000;
     std::string server_version;

@@ -94,6 +94,10 @@ counter_set read_worker_counters(const shm::worker_counters& w)
         &w.waits,
         &w.wait_us,
         &w.position_fences,
+        &w.optimistic_started,
+        &w.optimistic_completed,
+        &w.optimistic_migrated,
+        &w.optimistic_conflicts,
     };
     for (std::size_t i = 0; i < c.values.size(); ++i) c.values[i] = shm::read(*plain[i]);
     for (std::size_t r = 0; r < shm::route_reason_count; ++r) c.routed[r] = shm::read(w.routed[r]);

@@ -97,7 +97,7 @@ struct replicas_view {
 // One worker slot's counters (or their total).
 struct counter_set {
     // Names of the plain counters, in the order of `values`.
-    static constexpr std::array<const char*, 12> names = {
+    static constexpr std::array<const char*, 16> names = {
         "connections_active",
         "connections_accepted",
         "connections_refused",
@@ -110,6 +110,10 @@ struct counter_set {
         "waits",
         "wait_us",
         "position_fences",
+        "optimistic_started",
+        "optimistic_completed",
+        "optimistic_migrated",
+        "optimistic_conflicts",
     };
     std::array<std::uint64_t, names.size()> values{};
     std::array<std::uint64_t, shm::route_reason_count> routed{};

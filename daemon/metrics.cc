@@ -38,6 +38,12 @@ constexpr metric_family families[] = {
     {"causeway_causal_wait_seconds_total", "counter", "time reads spent waiting for a replica to catch up"},
     {"causeway_position_fences_total", "counter",
      "reads that first learned the primary's position (a commit reported none)"},
+    {"causeway_optimistic_started_total", "counter", "transactions started on a replica (optimistic_transactions)"},
+    {"causeway_optimistic_completed_total", "counter", "optimistic transactions that ended on their replica"},
+    {"causeway_optimistic_migrated_total", "counter",
+     "optimistic transactions moved to the primary at their first write, with the same answers there"},
+    {"causeway_optimistic_conflicts_total", "counter",
+     "optimistic transactions whose answers differed on the primary: ERR 1213"},
     {"causeway_routed_total", "counter",
      "client commands by the backend they went to (target) and why (reason, as causewayctl counters names it)"},
     // Replica-progress block, one series per backend.
@@ -98,6 +104,10 @@ constexpr std::pair<const char*, const char*> worker_counters[] = {
     {"waits", "causeway_causal_waits_total"},
     {"wait_us", "causeway_causal_wait_seconds_total"},
     {"position_fences", "causeway_position_fences_total"},
+    {"optimistic_started", "causeway_optimistic_started_total"},
+    {"optimistic_completed", "causeway_optimistic_completed_total"},
+    {"optimistic_migrated", "causeway_optimistic_migrated_total"},
+    {"optimistic_conflicts", "causeway_optimistic_conflicts_total"},
 };
 
 const metric_family& family(std::string_view name)

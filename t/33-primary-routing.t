@@ -2,7 +2,8 @@
 # item 10; DESIGN §2): plain reads go to replicas, checked both with a per-server marker
 # table and with the servers' Com_select counters; transactions (BEGIN, START TRANSACTION,
 # DBI begin_work), SELECT ... FOR UPDATE / LOCK IN SHARE MODE, reads of a temporary table,
-# SELECT LAST_INSERT_ID() after an insert and reads under autocommit=0 all go to the primary;
+# SELECT LAST_INSERT_ID() after an insert and reads under autocommit=0 all go to the primary
+# (with optimistic_transactions = off for the transactions);
 # START TRANSACTION READ ONLY and SET TRANSACTION READ ONLY send the whole transaction to one
 # replica. The marker table `test.marker` is written on each server with sql_log_bin = 0 and
 # holds that server's name, so `SELECT name FROM marker` says who answered.
@@ -31,7 +32,10 @@ ok($topo->wait_for_replicas(30), 'replicas caught up with the set-up');
 is($_->value('SELECT name FROM test.marker'), $_->name, $_->name . "'s marker row names it")
     for $topo->servers;
 
-my $cw = $t->causeway(config => { causeway => { mode => 'smartscale', session_id => 'CONNECTION' } });
+# With optimistic_transactions off (the policy before issue 8): transactions stay on the
+# primary. Transactions that start on replicas are tested in t/47-optimistic-transactions.t.
+my $cw = $t->causeway(config => { causeway => { mode => 'smartscale', session_id => 'CONNECTION',
+                                                optimistic_transactions => 'off' } });
 my $dbh = $t->connect or give_up("connect through causewayd: $DBI::errstr");
 
 # Right after causewayd starts, its poller may not have reported the replicas yet, and reads

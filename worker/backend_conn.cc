@@ -202,6 +202,7 @@ bool backend_conn::next_internal_answer(internal_answer& out, bool& broken)
             internal_partial_.tag = internal_.front().tag;
             internal_partial_.ok = true;
             internal_data_packets_ = internal_columns_ = 0;
+            internal_digest_.reset();
             internal_started_ = true;
         }
         std::string payload;
@@ -218,6 +219,7 @@ bool backend_conn::next_internal_answer(internal_answer& out, bool& broken)
             broken = true;
             return false;
         }
+        internal_digest_.packet(role, payload, capabilities_);
         if (role == packet_role::err) {
             internal_partial_.ok = false;
             auto e = parse_err(payload);
@@ -239,6 +241,9 @@ bool backend_conn::next_internal_answer(internal_answer& out, bool& broken)
             ++internal_data_packets_;
         }
         if (internal_tracker_.done()) {
+            internal_partial_.digest = internal_digest_.value();
+            internal_partial_.status = internal_tracker_.status();
+            internal_partial_.status_seen = internal_tracker_.status_seen();
             out = std::move(internal_partial_);
             internal_.pop_front();
             internal_started_ = false;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/address.hh"
+#include "protocol/answer_digest.hh"
 #include "protocol/constants.hh"
 #include "protocol/handshake.hh"
 #include "protocol/response.hh"
@@ -54,6 +55,9 @@ struct internal_answer {
     std::uint32_t statement_id = 0;   // COM_STMT_PREPARE
     std::string error;   // the server's message when !ok
     std::string value;   // a query's first column of its first row
+    std::uint64_t digest = 0;   // protocol::answer_digest of the whole answer
+    std::uint16_t status = 0;   // the server status of its last OK/EOF
+    bool status_seen = false;
     bool has_value = false;   // a row came
     bool value_null = false;   // ... and that column was NULL
 };
@@ -131,6 +135,7 @@ private:
     };
     std::deque<internal_command> internal_;
     protocol::response_tracker internal_tracker_;
+    protocol::answer_digest internal_digest_;
     bool internal_started_ = false;
     internal_answer internal_partial_;
     std::uint64_t internal_data_packets_ = 0;   // of the answer being read: count, definitions, rows

@@ -230,6 +230,9 @@ bool client_session::plan_query(std::string_view payload)
     if (plan_.rewritten) return true;   // a translated KILL QUERY
     statement_info s = classify(sql);
     plan_.cannot_commit = cannot_commit(s, primary_status_ & server_status::in_trans);
+    plan_.ends_transaction = s.kind == statement_kind::commit || s.kind == statement_kind::rollback;
+    if (!optimistic_may_go_on(s)) return false;
+    if (otx_.active() && !stays_optimistic(s, payload.size())) return start_migration();
     after_ok& a = plan_.after;
     if (s.kind == statement_kind::set_session_state && cfg.session() == common::session_id_kind::provided_in_dbname) {
         if (auto id = session_id_from_set(sql)) {
@@ -357,14 +360,16 @@ void client_session::route_read(const statement_info& s)
     if (d.target == route_target::wait && have_candidates) {
         plan_.reason = d.reason;
         bool pin = s.kind == statement_kind::begin_read_only ||
-            (s.kind == statement_kind::begin && (session_read_only_ || next_read_only_));
+            (s.kind == statement_kind::begin && (session_read_only_ || next_read_only_)) || plan_.optimistic_start;
         if (!start_gtid_wait(r, pin)) start_wait();
         return;
     }
     if (d.target == route_target::replica) {
         plan_.backend = d.backend;
         plan_.pin = d.pin;
+        plan_.optimistic_start = plan_.optimistic_start && d.pin;
     } else {
+        plan_.optimistic_start = false;
         plan_.backend = 0;
         // A statement on the primary may write: under DATABASE its position is
         // recorded under every database it names (and "any" when unsure).
@@ -391,8 +396,14 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
     r.next_transaction_read_only = session_read_only_ || next_read_only_;
     bool read_only_begin = s.kind == statement_kind::begin_read_only ||
         (s.kind == statement_kind::begin && (session_read_only_ || next_read_only_));
-    // A read-only transaction may read any table: none may be temporary.
-    r.touches_temporary_table = read_only_begin ? !temporary_.empty() : temporary_.touches(s, identity_.database);
+    r.optimistic = cfg.optimistic_transactions && r.mode == routing_mode::smartscale && !otx_.primary_next();
+    // Whether this statement would start an optimistic transaction (the router
+    // decides whether it does: see route_read()).
+    plan_.optimistic_start = r.optimistic && !r.in_transaction && pinned_ < 0 && !read_only_begin &&
+        (s.kind == statement_kind::begin || (r.autocommit_off && s.is_plain_read));
+    bool starts_transaction = read_only_begin || plan_.optimistic_start;
+    // A transaction that starts on a replica may read any table: none may be temporary.
+    r.touches_temporary_table = starts_transaction ? !temporary_.empty() : temporary_.touches(s, identity_.database);
     r.replica_state_unknown = replay_.overflowed() || positions_unknown_;
     r.tables_locked = tables_locked_;
     r.progress_fresh = ctx_.progress.heartbeat_fresh(now, std::uint64_t(cfg.progress_max_age_ms));
@@ -402,7 +413,7 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
     r.waited = wait_started_ns_ != 0;
     r.may_wait = budget > 0 && ctx_.waits.available() && (!r.waited || now - wait_started_ns_ < budget);
 
-    if (r.mode == routing_mode::smartscale && (s.is_plain_read || read_only_begin)) {
+    if (r.mode == routing_mode::smartscale && (s.is_plain_read || starts_transaction)) {
         session_keys(cfg, identity_, &s, keys_);
         r.requirement = requirement_status::known;
         for (const auto& k : keys_) {
@@ -707,6 +718,8 @@ void client_session::reset_session_state()
     tables_locked_ = false;
     pinned_ = -1;
     for (std::size_t i = 1; i < backends_.size(); ++i) retire_backend(int(i));
+    otx_.end();   // the reset rolled it back
+    otx_lost_ = false;
 }
 
 }   // namespace causeway::worker

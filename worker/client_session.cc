@@ -160,6 +160,13 @@ void client_session::retire_backend(int index)
         backend_paused_ = false;
     }
     if (index == pinned_) pinned_ = -1;
+    if (otx_.active() && index == otx_.replica()) {
+        // Its snapshot is gone. Nothing answered there yet (the first statement
+        // is retried on the primary): nothing lost.
+        otx_lost_ = !otx_.statements().empty();
+        otx_.end();
+        digesting_ = false;
+    }
 }
 
 void client_session::retire_all_backends()
@@ -317,6 +324,7 @@ void client_session::handle_client_input()
             case state::waiting_backend:
             case state::waiting_replica:
             case state::fencing:
+            case state::migrating:
             case state::closing:
             case state::dead: return;
             case state::handshake:
@@ -414,7 +422,7 @@ bool client_session::handle_command()
         const char* p = reinterpret_cast<const char*>(evbuffer_pullup(in, header_size + 5));
         plan_.statement_id = named_statement(std::string_view(p + header_size, 5));
     }
-    if (state_ == state::waiting_replica || state_ == state::fencing) return false;
+    if (state_ == state::waiting_replica || state_ == state::fencing || state_ == state::migrating) return false;
     return dispatch();
 }
 
@@ -449,6 +457,7 @@ bool client_session::forward(backend_conn& b)
     shm::count_route(*ctx_.counters, plan_.reason);
     if (plan_.backend != 0) ++ctx_.outstanding[std::size_t(plan_.backend)];
     if (plan_.pin) pinned_ = plan_.backend;
+    optimistic_forward(b);
     if (plan_.uses_next_read_only) {
         // This statement's transaction uses SET TRANSACTION READ ONLY. If it
         // runs on a replica, the primary still holds the characteristic for
@@ -640,6 +649,11 @@ void client_session::backend_readable(backend_conn& b)
                 return;
             }
             if (a.tag == fence_tag) return fence_answered(a);
+            if (a.tag >= migration_tag) {   // an optimistic transaction's replay
+                migration_answered(a);
+                if (state_ != state::migrating) return;
+                continue;
+            }
             if (!a.ok) broken = true;
             if (a.statement_id) {
                 auto it = statements_.find(std::uint32_t(a.tag));
@@ -757,6 +771,7 @@ void client_session::relay_response()
         if (backend_stream_left_) {
             std::size_t n = std::min<std::uint64_t>(backend_stream_left_, evbuffer_get_length(in));
             if (n == 0) break;
+            if (digesting_) digest_streamed(in, n);
             evbuffer_remove_buffer(in, out, n);
             client_->output_changed();
             shm::add(ctx_.counters->bytes_out, n);
@@ -778,6 +793,7 @@ void client_session::relay_response()
         if (backend_continuation_) {   // a later chunk of a packet already seen
             backend_continuation_ = len == max_payload;
             backend_stream_left_ = header_size + std::uint64_t(len);
+            digest_skip_ = header_size;
             response_started_ = true;
             continue;
         }
@@ -794,6 +810,7 @@ void client_session::relay_response()
                 goto malformed;
             backend_continuation_ = len == max_payload;
             backend_stream_left_ = header_size + std::uint64_t(len);
+            if (digesting_) otx_digest_.packet_start(len), digest_skip_ = header_size;
             response_started_ = true;
             continue;
         }
@@ -803,6 +820,7 @@ void client_session::relay_response()
             std::string_view payload(p + header_size, len);
             packet_role role = tracker_.on_packet(payload, len);
             if (role == packet_role::malformed) goto malformed;
+            if (digesting_) otx_digest_.packet(role, payload, b->capabilities());
             std::string replacement;
             if (role == packet_role::err) {
                 response_error_ = true;
@@ -874,6 +892,8 @@ void client_session::response_complete()
     if (plan_.after.lock_tables) tables_locked_ = true;
     if (!response_error_) apply_after_ok();
     publish_statement(nullptr);
+    if (digesting_) optimistic_answered();
+    if (active_ == 0 && plan_.ends_transaction && !response_error_) otx_.primary_transaction_ended();
     if (pinned_ >= 0 && active_ == pinned_ && !(last_status_ & server_status::in_trans)) pinned_ = -1;
     active_ = -1;
     state_ = state::ready;

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/answer_digest.hh"
 #include "protocol/classifier.hh"
 #include "protocol/handshake.hh"
 #include "protocol/ok_err.hh"
@@ -20,6 +21,7 @@
 #include "shm/layout.hh"
 #include "worker/backend_conn.hh"
 #include "worker/libevent_raii.hh"
+#include "worker/optimistic_tx.hh"
 #include "worker/router.hh"
 #include "worker/session_state.hh"
 #include "worker/worker.hh"
@@ -61,6 +63,7 @@ private:
         waiting_backend,   // a command waits for a backend's login or a lazy prepare
         waiting_replica,   // a read waits (causal_wait_ms) for a replica to catch up
         fencing,   // a read waits for the primary's position (start_fence)
+        migrating,   // an optimistic transaction is replayed on the primary (start_migration)
         in_flight,   // a command's answer is being relayed
         closing,   // flushing a last packet, then closed
         dead,
@@ -111,6 +114,8 @@ private:
         // literal SET, BEGIN outside a transaction, ...): its OK may lack a position.
         bool cannot_commit = false;
         bool position_seen = false;   // an OK of its answer carried last_gtid
+        bool optimistic_start = false;   // starts an optimistic transaction on plan_.backend
+        bool ends_transaction = false;   // COMMIT or ROLLBACK
     };
 
     static void on_client_read(channel&, void* arg);
@@ -150,6 +155,16 @@ private:
     bool start_gtid_wait(const route_request& r, bool pin);
     void gtid_wait_answered(int backend, const internal_answer& a);
     void replay_state(backend_conn& b);
+
+    // Optimistic transactions (client_optimistic.cc).
+    bool optimistic_may_go_on(const protocol::statement_info& s);
+    bool stays_optimistic(const protocol::statement_info& s, std::size_t bytes) const;
+    void optimistic_forward(backend_conn& b);
+    void optimistic_answered();
+    void digest_streamed(evbuffer* in, std::size_t n);
+    bool start_migration();
+    void migration_answered(const internal_answer& a);
+    void finish_migration();
 
     // Prepared statements (client_statements.cc).
     std::uint32_t named_statement(std::string_view payload) const;
@@ -236,6 +251,13 @@ private:
     // may leave the primary, the session learns the primary's position.
     bool fence_pending_ = false;
     bool tables_locked_ = false;   // see route_request::tables_locked
+    optimistic_transaction otx_;
+    protocol::answer_digest otx_digest_;   // of the answer being relayed from the transaction's replica
+    bool digesting_ = false;   // ... while that runs
+    std::size_t digest_skip_ = 0;   // header bytes of a streamed packet not to digest
+    std::size_t migration_left_ = 0;   // replayed statements not answered yet
+    bool migration_failed_ = false;   // an answer differed
+    bool otx_lost_ = false;   // the transaction's replica went away: its next statement fails
     std::uint8_t last_client_seq_ = 0;
     std::uint8_t login_ok_seq_ = 0;   // nonzero: the client's OK waits for the primary's login
     std::uint64_t backend_stream_left_ = 0;   // bytes of the current server packet still to relay

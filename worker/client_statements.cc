@@ -100,6 +100,8 @@ bool client_session::plan_statement_command(std::string_view payload)
 
 bool client_session::plan_execute(std::string_view payload)
 {
+    // Not replayed on the primary (yet): an execute moves the transaction there.
+    if (otx_.active()) return start_migration();
     std::uint32_t id = named_statement(payload);
     plan_.statement_id = id;
     auto it = statements_.find(id);

@@ -85,7 +85,14 @@ route_decision route(const route_request& r)
 
     bool read_only_begin = s->kind == statement_kind::begin_read_only ||
         (s->kind == statement_kind::begin && r.next_transaction_read_only);
-    if (r.in_transaction || r.autocommit_off) return primary(route_reason::primary_transaction);
+    if (r.in_transaction) return primary(route_reason::primary_transaction);
+    // An optimistic transaction starts with BEGIN, or with the first read under
+    // autocommit=0 (which opens one implicitly).
+    bool optimistic_start = r.optimistic && r.mode == common::routing_mode::smartscale && !read_only_begin &&
+        (s->kind == statement_kind::begin || (r.autocommit_off && s->is_plain_read));
+    if (optimistic_start)
+        return r.touches_temporary_table ? primary(route_reason::primary_transaction) : route_read(r, true);
+    if (r.autocommit_off) return primary(route_reason::primary_transaction);
     if (read_only_begin)
         return r.touches_temporary_table ? primary(route_reason::primary_unclassified) : route_read(r, true);
     if (s->kind == statement_kind::locking_read) return primary(route_reason::primary_locking_read);

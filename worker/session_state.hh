@@ -36,6 +36,8 @@ inline constexpr std::string_view primary_position_query = "\x03SELECT @@global.
 // and the position fence.
 inline constexpr std::uint64_t gtid_wait_tag = 1ull << 40;
 inline constexpr std::uint64_t fence_tag = gtid_wait_tag + 1;
+// An optimistic transaction's statements replayed on the primary: this + their index.
+inline constexpr std::uint64_t migration_tag = gtid_wait_tag + 16;
 
 // "db?sessionId=X" -> ("db", "X"). A name without '?' has no id. Anything
 // else after '?' is an error (a client would otherwise silently get the

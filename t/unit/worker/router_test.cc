@@ -41,6 +41,7 @@ enum session_fact : unsigned {
     state_unknown = 1u << 4,   // session state could not be carried to replicas
     progress_old = 1u << 5,   // the poller's heartbeat is old
     tables_locked = 1u << 6,   // LOCK TABLES holds locks on the primary
+    optimistic = 1u << 7,   // optimistic_transactions: a transaction may start on a replica
 };
 
 constexpr bool usable = true;
@@ -156,6 +157,7 @@ std::string decide(const row& r, std::string& error)
     q.touches_temporary_table = r.facts & temporary_table;
     q.replica_state_unknown = r.facts & state_unknown;
     q.tables_locked = r.facts & tables_locked;
+    q.optimistic = r.facts & optimistic;
     q.progress_fresh = !(r.facts & progress_old);
     q.requirement = r.req;
     q.required = *required;
@@ -495,6 +497,49 @@ const std::vector<row> read_only_transaction_rows = {
      .sql = "START TRANSACTION READ ONLY",
      .req = unknown,
      .want = primary(rr::primary_session_unknown)},
+    {.what = "optimistic: BEGIN starts on a caught-up replica, pinned",
+     .sql = "BEGIN",
+     .facts = optimistic,
+     .want = pinned_to(1)},
+    {.what = "optimistic: START TRANSACTION WITH CONSISTENT SNAPSHOT likewise",
+     .sql = "START TRANSACTION WITH CONSISTENT SNAPSHOT",
+     .facts = optimistic,
+     .want = pinned_to(1)},
+    {.what = "optimistic: the first read under autocommit=0 starts one",
+     .sql = "SELECT * FROM t",
+     .facts = optimistic | autocommit_off,
+     .want = pinned_to(1)},
+    {.what = "optimistic: a write under autocommit=0 goes to the primary",
+     .sql = "UPDATE t SET a = 1",
+     .facts = optimistic | autocommit_off,
+     .want = primary(rr::primary_transaction)},
+    {.what = "optimistic: a locking read under autocommit=0 goes to the primary",
+     .sql = "SELECT * FROM t FOR UPDATE",
+     .facts = optimistic | autocommit_off,
+     .want = primary(rr::primary_transaction)},
+    {.what = "optimistic: START TRANSACTION READ WRITE goes to the primary",
+     .sql = "START TRANSACTION READ WRITE",
+     .facts = optimistic,
+     .want = primary(rr::primary_transaction)},
+    {.what = "optimistic: inside a transaction already on the primary",
+     .sql = "SELECT * FROM t",
+     .facts = optimistic | in_transaction,
+     .want = primary(rr::primary_transaction)},
+    {.what = "optimistic: BEGIN with temporary tables stays on the primary",
+     .sql = "BEGIN",
+     .facts = optimistic | temporary_table,
+     .want = primary(rr::primary_transaction)},
+    {.what = "optimistic: BEGIN with no replica caught up, may wait",
+     .sql = "BEGIN",
+     .facts = optimistic,
+     .cands = {{1, usable, "0-1-9", 0}},
+     .may_wait = true,
+     .want = wait_for_replica},
+    {.what = "optimistic: BEGIN with the session's state unknown on replicas",
+     .sql = "BEGIN",
+     .facts = optimistic | state_unknown,
+     .want = primary(rr::primary_session_unknown)},
+    {.what = "optimistic: off, BEGIN goes to the primary", .sql = "BEGIN", .want = primary(rr::primary_transaction)},
     {.what = "a plain read while LOCK TABLES holds locks",
      .sql = "SELECT * FROM t",
      .facts = tables_locked,
@@ -1034,6 +1079,7 @@ public:
             q.statement = &infos[which];
             q.in_transaction = rng() % 8 == 0;
             q.autocommit_off = rng() % 8 == 0;
+            q.optimistic = rng() % 2 == 0;
             q.next_transaction_read_only = rng() % 4 == 0;
             q.touches_temporary_table = rng() % 8 == 0;
             q.replica_state_unknown = rng() % 8 == 0;
@@ -1081,14 +1127,15 @@ public:
                 CPPUNIT_ASSERT_MESSAGE(context + ": replica without a known requirement",
                                        q.requirement == requirement_status::known);
                 CPPUNIT_ASSERT_MESSAGE(context + ": replica with unknown session state", !q.replica_state_unknown);
+                // Under autocommit=0 only an optimistic transaction starts on a replica (pinned).
                 CPPUNIT_ASSERT_MESSAGE(context + ": replica inside a transaction",
-                                       !q.in_transaction && !q.autocommit_off);
+                                       !q.in_transaction && (!q.autocommit_off || (q.optimistic && d.pin)));
                 if (q.selection == replica_selection::least_outstanding)
                     CPPUNIT_ASSERT_MESSAGE(context + ": not the idlest", it->outstanding == idlest);
             }
-            const bool unhindered = infos[which].is_plain_read && !q.in_transaction && !q.autocommit_off &&
-                !q.touches_temporary_table && !q.replica_state_unknown && q.progress_fresh &&
-                q.requirement == requirement_status::known;
+            const bool unhindered = infos[which].is_plain_read && !q.in_transaction &&
+                (!q.autocommit_off || q.optimistic) && !q.touches_temporary_table && !q.replica_state_unknown &&
+                q.progress_fresh && q.requirement == requirement_status::known;
             if (unhindered && some_fresh)
                 CPPUNIT_ASSERT_MESSAGE(context + ": a caught-up replica was not used",
                                        d.target == route_target::replica);

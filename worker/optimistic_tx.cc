@@ -1,0 +1,32 @@
+// Optimistic transaction bookkeeping (see optimistic_tx.hh).
+#include "worker/optimistic_tx.hh"
+
+namespace causeway::worker {
+
+void optimistic_transaction::start(int replica, bool autocommit_off)
+{
+    end();
+    replica_ = replica;
+    autocommit_off_ = autocommit_off;
+}
+
+bool optimistic_transaction::fits(std::size_t bytes, std::size_t max_statements, std::size_t max_bytes) const
+{
+    return statements_.size() < max_statements && bytes_ + bytes <= max_bytes;
+}
+
+void optimistic_transaction::record(std::string payload, std::uint64_t digest)
+{
+    bytes_ += payload.size();
+    statements_.push_back({std::move(payload), digest});
+}
+
+void optimistic_transaction::end()
+{
+    replica_ = -1;
+    autocommit_off_ = false;
+    bytes_ = 0;
+    statements_.clear();
+}
+
+}   // namespace causeway::worker

@@ -1,0 +1,52 @@
+// An optimistic read transaction: a transaction that has not written yet (a
+// BEGIN, or the first read under autocommit=0) runs on one replica that
+// satisfies the session's invariant. Every statement it runs there is kept,
+// with a digest of the answer the client got, so that at its first write the
+// transaction can be replayed on the primary and proven to have read exactly
+// what the primary shows (else it ends as a serialization failure, ERR 1213).
+// Bookkeeping only, no I/O: the client session drives it (client_optimistic.cc).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace causeway::worker {
+
+class optimistic_transaction {
+public:
+    struct statement {
+        std::string payload;   // the COM_QUERY as the client sent it
+        std::uint64_t digest;   // protocol::answer_digest of the answer it got
+    };
+
+    // Starts on `replica`; `autocommit_off`: the client runs with autocommit=0
+    // (the replica connection then does too, until the transaction ends).
+    void start(int replica, bool autocommit_off);
+    bool active() const { return replica_ >= 0; }
+    int replica() const { return replica_; }
+    bool autocommit_off() const { return autocommit_off_; }
+    // Whether one more statement of `bytes` stays within the replay budget.
+    bool fits(std::size_t bytes, std::size_t max_statements, std::size_t max_bytes) const;
+    void record(std::string payload, std::uint64_t digest);
+    const std::vector<statement>& statements() const { return statements_; }
+    void end();
+
+    // After a serialization failure the session's next transaction runs on
+    // the primary: a unit of work that reads something non-deterministic
+    // (NOW(), RAND()) before it writes would otherwise fail every retry.
+    void conflict() { primary_next_ = true; }
+    bool primary_next() const { return primary_next_; }
+    void primary_transaction_ended() { primary_next_ = false; }
+
+private:
+    int replica_ = -1;
+    bool autocommit_off_ = false;
+    bool primary_next_ = false;
+    std::size_t bytes_ = 0;
+    std::vector<statement> statements_;
+};
+
+}   // namespace causeway::worker
