@@ -70,6 +70,25 @@ const config_key keys[] = {
      "user the admin endpoint requires (HTTP basic authentication; empty: none)"},
     {"causeway", "admin_password_hash", key_type::password, "", 0, 0, "", true,
      "crypt(3) hash of admin_user's password (e.g. from mkpasswd or openssl passwd -6)"},
+    {"causeway", "tls_mode", key_type::choice, "allowed", 0, 0, "disabled|allowed|required", true,
+     "client TLS: allowed offers it when tls_cert is set; required refuses clients that do not use it"},
+    {"causeway", "tls_cert", key_type::string, "", 0, 0, "", true,
+     "PEM certificate (chain) shown to clients; read again on SIGHUP"},
+    {"causeway", "tls_key", key_type::string, "", 0, 0, "", true, "PEM private key of tls_cert"},
+    {"causeway", "tls_ca", key_type::string, "", 0, 0, "", true,
+     "PEM CA bundle: clients that present a certificate must present one it signed (empty: none asked)"},
+    {"causeway", "tls_min_version", key_type::choice, "TLSv1.2", 0, 0, "TLSv1.2|TLSv1.3", true,
+     "oldest TLS version accepted"},
+    {"causeway", "tls_ciphers", key_type::string, "", 0, 0, "", true,
+     "OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's default)"},
+    {"causeway", "tls_ciphersuites", key_type::string, "", 0, 0, "", true,
+     "OpenSSL cipher suites for TLS 1.3 (empty: OpenSSL's default)"},
+    {"causeway", "handshake_timeout_ms", key_type::integer, "10000", 100, 3600000, "", true,
+     "a client that has not logged in this long after connecting is closed"},
+    {"causeway", "auth_failures_before_delay", key_type::integer, "5", 0, 1000000, "", true,
+     "failed logins from one address within a minute before its next failures are answered slowly (0: always)"},
+    {"causeway", "auth_failure_delay_ms", key_type::integer, "1000", 0, 60000, "", true,
+     "how long such a failed login waits for its ERR (0: no delay)"},
     {"monitor", "user", key_type::string, "", 0, 0, "", true, "the poller's login"},
     {"monitor", "password", key_type::password, "", 0, 0, "", true, "the poller's password"},
     {"monitor", "poll_interval_ms", key_type::integer, "10", 1, 60000, "", true,
@@ -259,6 +278,26 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
             c.users_file = v;
         else if (n == "shutdown_timeout_ms")
             c.shutdown_timeout_ms = int(number);
+        else if (n == "tls_mode")
+            c.tls_mode = choice;
+        else if (n == "tls_cert")
+            c.tls_cert = v;
+        else if (n == "tls_key")
+            c.tls_key = v;
+        else if (n == "tls_ca")
+            c.tls_ca = v;
+        else if (n == "tls_min_version")
+            c.tls_min_version = choice;
+        else if (n == "tls_ciphers")
+            c.tls_ciphers = v;
+        else if (n == "tls_ciphersuites")
+            c.tls_ciphersuites = v;
+        else if (n == "handshake_timeout_ms")
+            c.handshake_timeout_ms = int(number);
+        else if (n == "auth_failures_before_delay")
+            c.auth_failures_before_delay = int(number);
+        else if (n == "auth_failure_delay_ms")
+            c.auth_failure_delay_ms = int(number);
     }
     return true;
 }
@@ -331,6 +370,12 @@ status check_whole(const parse_state& st)
                          ") must not exceed progress_max_age_ms (" + std::to_string(c.progress_max_age_ms) + ")"};
     if (c.admin_user.empty() != c.admin_password_hash.empty())
         return error{0, st.name + ": admin_user and admin_password_hash go together: set both or neither"};
+    if (c.tls_cert.empty() != c.tls_key.empty())
+        return error{0, st.name + ": tls_cert and tls_key go together: set both or neither"};
+    if (c.tls() == tls_mode_kind::required && c.tls_cert.empty())
+        return error{0, st.name + ": tls_mode = required needs tls_cert and tls_key"};
+    if (!c.tls_ca.empty() && c.tls_cert.empty())
+        return error{0, st.name + ": tls_ca (client certificates) needs tls_cert and tls_key"};
     if (c.routing() != routing_mode::bridge && c.monitor_user.empty())
         return error{0,
                      st.name + ": mode = " + (c.routing() == routing_mode::direct ? "direct" : "smartscale") +

@@ -28,6 +28,11 @@ enum class session_id_kind {
     database = 2,
     provided_in_dbname = 3
 };
+enum class tls_mode_kind {
+    disabled = 0,
+    allowed = 1,
+    required = 2
+};
 enum class replica_selection {
     least_outstanding = 0,
     round_robin = 1
@@ -67,6 +72,13 @@ struct config {
     address admin_listen;   // port 0: no admin endpoint
     std::string admin_user;   // empty: no authentication
     std::string admin_password_hash;   // crypt(3) hash of admin_user's password
+    int tls_mode = int(tls_mode_kind::allowed);
+    std::string tls_cert, tls_key, tls_ca;   // PEM files; no cert: no TLS
+    int tls_min_version = 0;   // index into TLSv1.2|TLSv1.3
+    std::string tls_ciphers, tls_ciphersuites;   // empty: OpenSSL's defaults
+    int handshake_timeout_ms = 10000;
+    int auth_failures_before_delay = 5;
+    int auth_failure_delay_ms = 1000;
 
     // [monitor] (the poller's credentials and rates)
     std::string monitor_user;
@@ -84,6 +96,9 @@ struct config {
     routing_mode routing() const { return routing_mode(mode); }
     session_id_kind session() const { return session_id_kind(session_id); }
     session_id_kind session_fallback() const { return session_id_kind(session_id_fallback); }
+    tls_mode_kind tls() const { return tls_mode_kind(tls_mode); }
+    // Clients are offered TLS: a certificate is configured and TLS is not disabled.
+    bool tls_offered() const { return !tls_cert.empty() && tls() != tls_mode_kind::disabled; }
     replica_selection selection_policy() const { return replica_selection(selection); }
     std::string effective_shm_name() const;
 };

@@ -38,6 +38,29 @@ const char* level_name(int level)
 }
 }   // namespace
 
+std::size_t escape_for_log(const char* in, char* out, std::size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    std::size_t n = 0;
+    for (; *in; ++in) {
+        unsigned char c = static_cast<unsigned char>(*in);
+        char esc[4];
+        std::size_t len = 1;
+        if (c == '\\') {
+            esc[0] = esc[1] = '\\', len = 2;
+        } else if (c < 0x20 || c == 0x7f) {
+            esc[0] = '\\', esc[1] = 'x', esc[2] = hex[c >> 4], esc[3] = hex[c & 15], len = 4;
+        } else {
+            esc[0] = char(c);
+        }
+        if (n + len >= size) break;
+        memcpy(out + n, esc, len);
+        n += len;
+    }
+    if (size) out[n] = '\0';
+    return n;
+}
+
 void log_open(log_target target, const char* role, int max_level, const char* ident, int facility)
 {
     target_ = target;
@@ -85,18 +108,20 @@ void logf(int level, const char* fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    char safe[sizeof msg * 4];
+    escape_for_log(msg, safe, sizeof safe);
     if (target_ == log_target::syslog) {
-        syslog(level, "[%s] %s: %s", role_, level_name(level), msg);
+        syslog(level, "[%s] %s: %s", role_, level_name(level), safe);
         return;
     }
     timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     tm t;
     localtime_r(&ts.tv_sec, &t);
-    char line[1200];
+    char line[sizeof safe + 200];
     int n = snprintf(line, sizeof line, "%04d-%02d-%02d %02d:%02d:%02d.%03ld causeway[%d] [%s] %s: %s\n",
                      t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000,
-                     int(getpid()), role_, level_name(level), msg);
+                     int(getpid()), role_, level_name(level), safe);
     if (n > int(sizeof line) - 1) n = sizeof line - 1;
     // One write(2) per line keeps lines from several processes whole.
     ssize_t ignored = ::write(STDERR_FILENO, line, size_t(n));

@@ -6,6 +6,7 @@
 
 #include <syslog.h>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace causeway::common {
@@ -29,6 +30,12 @@ int syslog_facility_from_choice(int choice);
 void log_set_role(const char* role);
 void log_set_level(int max_level);
 int log_level();
+
+// Every line goes through this: control bytes become \xNN and a backslash
+// \\, so text a client chose (a user name with a newline and a fake
+// "crit:") can never start a line of its own or move the terminal. Writes at
+// most size - 1 bytes and a NUL; returns the length.
+std::size_t escape_for_log(const char* in, char* out, std::size_t size);
 
 void logf(int level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 

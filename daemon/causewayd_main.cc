@@ -9,6 +9,7 @@
 #include "daemon/process.hh"
 #include "daemon/supervisor.hh"
 #include "shm/segment.hh"
+#include "worker/tls.hh"
 
 using namespace causeway;
 
@@ -30,6 +31,12 @@ int main(int argc, char** argv)
     auto cfg = common::load_config(opts->config_file);
     if (!cfg) {
         fprintf(stderr, "causewayd: %s\n", cfg.err().message.c_str());
+        return 1;
+    }
+    // Certificates are read now: a bad one fails `-t` and the start, not a client.
+    auto tls = worker::tls_context::for_clients(*cfg);
+    if (!tls) {
+        fprintf(stderr, "causewayd: %s\n", tls.err().message.c_str());
         return 1;
     }
     if (opts->test_config) {
@@ -77,7 +84,7 @@ int main(int argc, char** argv)
     std::string pid_file = cfg->pid_file;
     int status;
     {
-        daemon::supervisor sup(std::move(*cfg), std::move(*listener), std::move(admin_listener), *seg);
+        daemon::supervisor sup(std::move(*cfg), std::move(*tls), std::move(*listener), std::move(admin_listener), *seg);
         status = sup.run();
     }
     if (auto s = seg->unlink(); !s) CW_LOG(LOG_WARNING, "%s", s.err().message.c_str());

@@ -98,6 +98,11 @@ counter_set read_worker_counters(const shm::worker_counters& w)
         &w.optimistic_completed,
         &w.optimistic_migrated,
         &w.optimistic_conflicts,
+        &w.tls_connections,
+        &w.tls_failures,
+        &w.handshake_timeouts,
+        &w.auth_delays,
+        &w.accept_pauses,
     };
     for (std::size_t i = 0; i < c.values.size(); ++i) c.values[i] = shm::read(*plain[i]);
     for (std::size_t r = 0; r < shm::route_reason_count; ++r) c.routed[r] = shm::read(w.routed[r]);

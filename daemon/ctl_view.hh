@@ -97,7 +97,7 @@ struct replicas_view {
 // One worker slot's counters (or their total).
 struct counter_set {
     // Names of the plain counters, in the order of `values`.
-    static constexpr std::array<const char*, 16> names = {
+    static constexpr std::array<const char*, 21> names = {
         "connections_active",
         "connections_accepted",
         "connections_refused",
@@ -114,6 +114,11 @@ struct counter_set {
         "optimistic_completed",
         "optimistic_migrated",
         "optimistic_conflicts",
+        "tls_connections",
+        "tls_failures",
+        "handshake_timeouts",
+        "auth_delays",
+        "accept_pauses",
     };
     std::array<std::uint64_t, names.size()> values{};
     std::array<std::uint64_t, shm::route_reason_count> routed{};

@@ -44,6 +44,11 @@ constexpr metric_family families[] = {
      "optimistic transactions moved to the primary at their first write, with the same answers there"},
     {"causeway_optimistic_conflicts_total", "counter",
      "optimistic transactions whose answers differed on the primary: ERR 1213"},
+    {"causeway_client_tls_connections_total", "counter", "client connections that upgraded to TLS"},
+    {"causeway_client_tls_failures_total", "counter", "client TLS handshakes or records that failed"},
+    {"causeway_handshake_timeouts_total", "counter", "clients closed for not logging in within handshake_timeout_ms"},
+    {"causeway_auth_delays_total", "counter", "logins answered late after repeated failures from their address"},
+    {"causeway_accept_pauses_total", "counter", "times a worker paused accepting for lack of file descriptors"},
     {"causeway_routed_total", "counter",
      "client commands by the backend they went to (target) and why (reason, as causewayctl counters names it)"},
     // Replica-progress block, one series per backend.
@@ -108,6 +113,11 @@ constexpr std::pair<const char*, const char*> worker_counters[] = {
     {"optimistic_completed", "causeway_optimistic_completed_total"},
     {"optimistic_migrated", "causeway_optimistic_migrated_total"},
     {"optimistic_conflicts", "causeway_optimistic_conflicts_total"},
+    {"tls_connections", "causeway_client_tls_connections_total"},
+    {"tls_failures", "causeway_client_tls_failures_total"},
+    {"handshake_timeouts", "causeway_handshake_timeouts_total"},
+    {"auth_delays", "causeway_auth_delays_total"},
+    {"accept_pauses", "causeway_accept_pauses_total"},
 };
 
 const metric_family& family(std::string_view name)

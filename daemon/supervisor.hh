@@ -17,6 +17,7 @@
 #include "common/config.hh"
 #include "common/unique_fd.hh"
 #include "shm/segment.hh"
+#include "worker/tls.hh"
 
 namespace causeway::daemon {
 
@@ -26,7 +27,9 @@ inline constexpr int exit_fatal_config = 2;
 class supervisor {
 public:
     // `admin_fd` listens on admin_listen, or is empty when that is off.
-    supervisor(common::config cfg, common::unique_fd listen_fd, common::unique_fd admin_fd, shm::segment& seg);
+    // `tls` is the client TLS context made from `cfg` (empty: no TLS).
+    supervisor(common::config cfg, worker::tls_context tls, common::unique_fd listen_fd, common::unique_fd admin_fd,
+               shm::segment& seg);
     ~supervisor();
     // Runs until stopped; returns causewayd's exit status.
     int run();
@@ -72,6 +75,9 @@ private:
     int poll_timeout_ms() const;
 
     std::unique_ptr<common::config> cfg_;
+    // Client TLS of the current generation: certificates are read again on
+    // each reload; forked workers keep the copy of their generation.
+    worker::tls_context tls_;
     common::unique_fd listen_fd_;
     common::unique_fd admin_fd_;
     shm::segment& seg_;

@@ -18,7 +18,7 @@ static_assert(word::is_always_lock_free, "shm needs lock-free 64-bit atomics");
 static_assert(sizeof(word) == 8 && alignof(word) == 8);
 
 inline constexpr std::uint64_t segment_magic = 0x5941'5745'5355'4143ull;   // "CAUSEWAY"
-inline constexpr std::uint64_t layout_version = 5;
+inline constexpr std::uint64_t layout_version = 6;
 
 inline constexpr std::size_t max_backends = 64;   // index 0 is the primary
 inline constexpr std::size_t max_worker_slots = 256;   // two generations during a reload
@@ -119,6 +119,11 @@ struct alignas(64) worker_counters {
     word optimistic_completed;   // ... that ended there (COMMIT/ROLLBACK of reads only)
     word optimistic_migrated;   // ... moved to the primary with the same answers
     word optimistic_conflicts;   // ... whose answers differed there: ERR 1213
+    word tls_connections;   // clients that upgraded to TLS (SSLRequest accepted)
+    word tls_failures;   // TLS handshakes or records that failed (garbage, bad certificate, ...)
+    word handshake_timeouts;   // clients closed for not logging in within handshake_timeout_ms
+    word auth_delays;   // logins answered after auth_failure_delay_ms
+    word accept_pauses;   // accept() failed for lack of descriptors (EMFILE, ENFILE, ...): paused
     word routed[route_reason_count];
 };
 
@@ -303,7 +308,7 @@ static_assert(sizeof(gtid_slot) == 16);
 static_assert(sizeof(progress_entry) == 192);
 static_assert(sizeof(backend_label) == 96);
 static_assert(sizeof(backend_labels) == 64 + max_backends * 96);
-static_assert(sizeof(worker_counters) == 256);
+static_assert(sizeof(worker_counters) == 320);
 static_assert(sizeof(poller_counters) == 128);
 static_assert(sizeof(statement_board) == board_entries * 16);
 static_assert(sizeof(table_entry) == 24);
@@ -312,7 +317,7 @@ static_assert(sizeof(table_stats) == 64);
 static_assert(sizeof(session_state) == 5 * 64);
 static_assert(sizeof(segment_header) <= 4096);
 static_assert(max_domains < 16, "a slot stores the domain index + 1 in 4 bits");
-static_assert(route_reason_count + 19 <= 32, "worker_counters must stay 256 bytes");
+static_assert(route_reason_count + 24 <= 40, "worker_counters must stay 320 bytes");
 static_assert(std::is_standard_layout_v<segment_header> && std::is_standard_layout_v<progress_entry> &&
               std::is_standard_layout_v<table_bucket> && std::is_standard_layout_v<worker_counters>);
 // 1 M sessions at 70% fill (1.43 M entries) fit well under 64 MiB.

@@ -6,11 +6,16 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "worker/tls.hh"
+
 namespace causeway::worker {
 
 namespace {
 // Bytes read per readiness event (libevent's bufferevents read 16 KiB too).
 constexpr std::size_t read_chunk = 16384;
+// TLS: plaintext encrypted ahead of what the socket took, at most. Keeps the
+// output() length (what the session's flow control watches) meaningful.
+constexpr std::size_t tls_batch = 65536;
 }   // namespace
 
 channel::channel(event_base* base, int fd) : base_(base), fd_(fd), in_(evbuffer_new()), out_(evbuffer_new())
@@ -32,6 +37,11 @@ channel::~channel()
     write_ev_.reset();
     flush_ev_.reset();
     timer_ev_.reset();
+    if (tls_ && fd_ >= 0 && !failed_) {
+        // close_notify, if the socket takes it now: the peer sees a clean end.
+        tls_->shutdown();
+        if (tls_->take_output(tls_out_.get())) (void)evbuffer_write(tls_out_.get(), fd_);
+    }
     if (fd_ >= 0) ::close(fd_);
 }
 
@@ -115,7 +125,7 @@ void channel::watch_drain(std::size_t low)
 {
     drain_low_ = low;
     drain_watch_ = true;
-    if (evbuffer_get_length(out_.get()) <= low && !write_armed_) {
+    if (output_pending() <= low && !write_armed_) {
         flush_pending_ = true;   // report it from the loop, not from inside the caller
         event_active(flush_ev_.get(), EV_TIMEOUT, 0);
     }
@@ -136,8 +146,11 @@ void channel::report(short what, int err)
 void channel::flush()
 {
     bool blocked = false;
-    while (evbuffer_get_length(out_.get()) > 0) {
-        int n = evbuffer_write(out_.get(), fd_);
+    while (true) {
+        if (tls_ && !fill_tls_output()) return fail_tls();
+        evbuffer* wire = tls_ ? tls_out_.get() : out_.get();
+        if (evbuffer_get_length(wire) == 0) break;
+        int n = evbuffer_write(wire, fd_);
         if (n > 0) continue;
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -153,10 +166,80 @@ void channel::flush()
         else
             event_del(write_ev_.get());
     }
-    if (drain_watch_ && on_drained_ && evbuffer_get_length(out_.get()) <= drain_low_) {
+    if (drain_watch_ && on_drained_ && output_pending() <= drain_low_) {
         drain_watch_ = false;
         on_drained_(*this, arg_);
     }
+}
+
+std::size_t channel::output_pending() const
+{
+    return evbuffer_get_length(out_.get()) + (tls_out_ ? evbuffer_get_length(tls_out_.get()) : 0);
+}
+
+// ---- TLS -------------------------------------------------------------------
+
+bool channel::start_tls(SSL_CTX* ctx)
+{
+    tls_ = tls_stream::create(ctx, true);
+    tls_out_.reset(evbuffer_new());
+    if (!tls_ || !tls_out_) {
+        tls_.reset();
+        return false;
+    }
+    if (std::size_t n = evbuffer_get_length(in_.get())) {
+        // A client sends its ClientHello right behind the SSLRequest, often
+        // in the same segment: those bytes were read as plaintext.
+        tls_->feed(evbuffer_pullup(in_.get(), -1), n);
+        evbuffer_drain(in_.get(), n);
+        // Handled from the loop (read_tls finds the socket empty and goes
+        // on with what was fed), not inside the caller's callback.
+        event_active(read_ev_.get(), EV_READ, 0);
+    }
+    return true;
+}
+
+std::string channel::tls_description() const
+{
+    if (!tls_) return "no TLS";
+    if (!tls_->reason().empty()) return tls_->reason();
+    if (!tls_->handshake_done()) return "TLS handshake not finished";
+    return std::string(tls_->version()) + " " + tls_->cipher();
+}
+
+// Encrypts the next part of the output when the socket took the last one.
+bool channel::fill_tls_output()
+{
+    if (evbuffer_get_length(tls_out_.get()) >= tls_batch) return true;
+    auto st = tls_->write(out_.get(), tls_batch);
+    if (!tls_->take_output(tls_out_.get())) return false;
+    return st != tls_stream::status::failed;
+}
+
+// A TLS error: the alert OpenSSL made is sent if the socket takes it at
+// once (a clean close for the peer), then the owner hears `error`.
+void channel::fail_tls()
+{
+    if (tls_->take_output(tls_out_.get()) && evbuffer_get_length(tls_out_.get()))
+        (void)evbuffer_write(tls_out_.get(), fd_);
+    report(error, tls_failure);
+}
+
+void channel::read_tls()
+{
+    char buf[read_chunk];
+    ssize_t n = ::read(fd_, buf, sizeof buf);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return report(error, errno);
+    if (n == 0) return report(eof, 0);
+    if (n > 0 && !tls_->feed(buf, std::size_t(n))) return report(error, ENOMEM);
+    std::size_t before = evbuffer_get_length(in_.get());
+    auto st = tls_->read(in_.get());
+    if (st == tls_stream::status::failed) return fail_tls();
+    // Handshake messages, session tickets, alerts: out now.
+    if (tls_->output_pending() && !write_armed_) flush();
+    if (failed_) return;
+    if (evbuffer_get_length(in_.get()) > before && on_read_) on_read_(*this, arg_);
+    if (st == tls_stream::status::closed && !failed_) report(eof, 0);
 }
 
 void channel::on_flush(evutil_socket_t, short, void* arg)
@@ -190,6 +273,7 @@ void channel::on_readable(evutil_socket_t, short, void* arg)
 {
     auto& self = *static_cast<channel*>(arg);
     if (self.connecting_) return;   // the greeting beat the connect event: wait for it
+    if (self.tls_) return self.read_tls();
     evbuffer_iovec v[2];
     int nv = evbuffer_reserve_space(self.in_.get(), read_chunk, v, 2);
     if (nv <= 0) return self.report(error, ENOMEM);

@@ -4,17 +4,26 @@
 // writes are sent at the end of the current round of callbacks with one
 // writev, and EV_WRITE is armed only when the socket did not take it all
 // (a bufferevent arms and disarms it for every reply: two epoll_ctl each).
+// With start_tls() the socket carries TLS: input() and output() still hold
+// plaintext, and nothing above the channel sees the difference.
 // Move-only owner of the fd and its events; never throws.
 #pragma once
 
+#include <errno.h>
 #include <sys/socket.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <string>
 
 #include "worker/libevent_raii.hh"
 
+typedef struct ssl_ctx_st SSL_CTX;
+
 namespace causeway::worker {
+
+class tls_stream;
 
 class channel {
 public:
@@ -24,6 +33,8 @@ public:
         error = 0x04,   // errno in last_error()
         timeout = 0x08,
     };
+    // last_error() after an `error` event when TLS failed; tls_error() says why.
+    static constexpr int tls_failure = EPROTO;
     using data_cb = void (*)(channel&, void* arg);
     using event_cb = void (*)(channel&, short what, void* arg);
 
@@ -62,6 +73,16 @@ public:
     // Stops all callbacks (the owner is going away); the fd closes with the object.
     void quiesce();
 
+    // Server side of TLS from here on: the bytes already in input() are the
+    // start of the client's handshake. False if OpenSSL cannot make the
+    // connection's object (out of memory).
+    bool start_tls(SSL_CTX* ctx);
+    bool tls_active() const { return bool(tls_); }
+    bool tls_failed() const { return last_error_ == tls_failure && tls_; }
+    std::string tls_description() const;   // "TLSv1.3 TLS_AES_256_GCM_SHA384", or the failure
+    // Plaintext not yet on the wire: output() plus what TLS holds encrypted.
+    std::size_t output_pending() const;
+
 private:
     static void on_readable(evutil_socket_t, short, void* arg);
     static void on_writable(evutil_socket_t, short, void* arg);
@@ -70,6 +91,9 @@ private:
     void flush();
     void report(short what, int err);
     void make_socket_events();
+    void read_tls();
+    bool fill_tls_output();
+    void fail_tls();
 
     event_base* base_;
     int fd_;
@@ -86,6 +110,8 @@ private:
     bool connecting_ = false;
     bool failed_ = false;
     int last_error_ = 0;
+    std::unique_ptr<tls_stream> tls_;
+    evbuffer_ptr tls_out_;   // ciphertext the socket has not taken yet
 };
 
 }   // namespace causeway::worker

@@ -1,8 +1,11 @@
-// The client side of the connection phase: greeting, HandshakeResponse41,
-// mysql_native_password check against the configured users (with an auth
-// switch for clients that start with another plugin), and COM_CHANGE_USER.
+// The client side of the connection phase: greeting, the SSLRequest upgrade
+// to TLS, HandshakeResponse41, mysql_native_password check against the
+// configured users (with an auth switch for clients that start with another
+// plugin), COM_CHANGE_USER, and the limits of a login: handshake_timeout_ms
+// and the delay of logins from an address that keeps failing.
 #include <string.h>
 
+#include "common/clock.hh"
 #include "common/log.hh"
 #include "protocol/auth.hh"
 #include "protocol/bytes.hh"
@@ -18,6 +21,8 @@ using namespace protocol;
 namespace {
 // utf8mb4_general_ci: what a MariaDB 10.11 server announces by default.
 constexpr std::uint8_t default_charset = 45;
+// MySQL's ER_SECURE_TRANSPORT_REQUIRED (MariaDB has no code of its own for it).
+constexpr std::uint16_t secure_transport_required = 3159;
 
 std::string access_denied(std::string_view user, std::string_view host, bool with_password)
 {
@@ -36,13 +41,61 @@ void client_session::start()
     if (g.server_version.empty()) g.server_version = "5.5.5-10.11.0-MariaDB";
     g.connection_id = id_;
     g.scramble = scramble_;
-    g.capabilities = cap::proxy_offers & ~cap::long_password;
+    g.capabilities = (cap::proxy_offers & ~cap::long_password) | (ctx_.tls ? cap::ssl : 0);
     g.mariadb_capabilities = mariadb_cap::proxy_offers;
     g.charset = default_charset;
     g.status = server_status::autocommit;
     g.auth_plugin = native_password_plugin;
     send_packet(build_greeting(g), 0);
     client_->enable_read();
+    // Cancelled by a successful login; a silent or stalled client (TCP, TLS
+    // or MySQL handshake) holds its slot no longer than this.
+    client_->set_timeout(ctx_.cfg->handshake_timeout_ms);
+}
+
+std::string client_session::client_host() const
+{
+    std::string host = peer_.substr(0, peer_.rfind(':'));
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    return host;
+}
+
+bool client_session::start_client_tls()
+{
+    if (!client_->start_tls(ctx_.tls)) {
+        CW_LOG(LOG_ERR, "%s: cannot start TLS (SSL_new failed: out of memory?)", who());
+        destroy("TLS not started");
+        return false;
+    }
+    shm::add(ctx_.counters->tls_connections);
+    // The HandshakeResponse follows inside TLS, numbered after the SSLRequest.
+    login_seq_ = 2;
+    return true;
+}
+
+void client_session::client_tls_failed()
+{
+    shm::add(ctx_.counters->tls_failures);
+    static common::log_rate_limit limit;
+    if (limit.allow()) CW_LOG(LOG_NOTICE, "%s: TLS failed: %s", who(), client_->tls_description().c_str());
+}
+
+void client_session::login_timer_fired()
+{
+    if (login_delayed_) {
+        login_delayed_ = false;
+        login_delay_done_ = true;
+        client_->enable_read();
+        std::string token = std::move(delayed_token_);
+        return finish_login(token, delayed_seq_);
+    }
+    if (state_ != state::handshake && state_ != state::auth_switch) return;
+    shm::add(ctx_.counters->handshake_timeouts);
+    static common::log_rate_limit limit;
+    if (limit.allow())
+        CW_LOG(LOG_NOTICE, "%s: not logged in within handshake_timeout_ms (%d ms); closed", who(),
+               ctx_.cfg->handshake_timeout_ms);
+    destroy("handshake timeout");
 }
 
 void client_session::handle_login_packet(std::string_view payload, std::uint8_t seq)
@@ -50,8 +103,20 @@ void client_session::handle_login_packet(std::string_view payload, std::uint8_t 
     auto r = parse_handshake_response(payload);
     if (!r) return protocol_error(er::malformed_packet, "Bad handshake: " + r.err().message);
     if (r->ssl_request) {
-        // We never offered SSL; a client that asks anyway cannot continue.
-        return protocol_error(er::malformed_packet, "SSL is not supported by this proxy");
+        if (!ctx_.tls || client_->tls_active())
+            return protocol_error(er::malformed_packet, "SSL is not offered by this proxy");
+        start_client_tls();
+        return;
+    }
+    if (!client_->tls_active() && ctx_.cfg->tls() == common::tls_mode_kind::required) {
+        shm::add(ctx_.counters->auth_failures);
+        static common::log_rate_limit limit;
+        if (limit.allow())
+            CW_LOG(LOG_NOTICE, "%s: refused: tls_mode = required and the client did not ask for TLS", who());
+        send_error(secure_transport_required, "08004",
+                   "Connections using insecure transport are prohibited while --require_secure_transport=ON.",
+                   std::uint8_t(seq + 1));
+        return close_after_flush();
     }
     login_ = std::move(*r);
     if (login_.auth_plugin.empty() || login_.auth_plugin == native_password_plugin)
@@ -68,12 +133,26 @@ void client_session::handle_auth_switch_answer(std::string_view token, std::uint
 
 void client_session::finish_login(std::string_view token, std::uint8_t seq)
 {
-    std::string host = peer_.substr(0, peer_.rfind(':'));
-    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    std::string host = client_host();
+    if (!changing_user_from_ && !login_delay_done_) {
+        // An address that failed too often waits for every answer, right or wrong.
+        int delay = ctx_.throttle.delay_for(host, common::monotonic_ms(), ctx_.cfg->auth_failures_before_delay,
+                                            ctx_.cfg->auth_failure_delay_ms);
+        if (delay > 0) {
+            shm::add(ctx_.counters->auth_delays);
+            login_delayed_ = true;
+            delayed_token_ = std::string(token);
+            delayed_seq_ = seq;
+            client_->disable_read();
+            client_->set_timeout(delay);   // replaces the handshake timeout: login_timer_fired
+            return;
+        }
+    }
     auto user = ctx_.cfg->users.find(login_.user);
     bool ok = user != ctx_.cfg->users.end() && native_password_matches(token, user->second, scramble_);
     if (!ok) {
         shm::add(ctx_.counters->auth_failures);
+        ctx_.throttle.failed(host, common::monotonic_ms());
         CW_LOG(LOG_NOTICE, "%s: authentication failed for user '%s'", who(), login_.user.c_str());
         send_error(er::access_denied, "28000", access_denied(login_.user, host, !token.empty()), std::uint8_t(seq + 1));
         if (!changing_user_from_) return close_after_flush();
@@ -88,6 +167,7 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
         return;
     }
     changing_user_from_.reset();
+    client_->cancel_timeout();   // logged in: handshake_timeout_ms no longer applies
     set_who(login_.user);
     identity_.user = login_.user;
     identity_.database = login_.database;
@@ -109,7 +189,8 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
             identity_.provided = *attr;
         }
     }
-    CW_LOG(LOG_DEBUG, "%s: logged in%s%s", who(), login_.database.empty() ? "" : " to ", login_.database.c_str());
+    CW_LOG(LOG_DEBUG, "%s: logged in%s%s (%s)", who(), login_.database.empty() ? "" : " to ", login_.database.c_str(),
+           client_->tls_description().c_str());
     state_ = state::ready;
     if (!identity_.database.empty()) {
         // A server refuses an unknown database at login, not at the first

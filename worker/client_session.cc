@@ -212,7 +212,7 @@ void client_session::close_after_flush()
     ctx_.waits.remove(this);
     state_ = state::closing;
     client_->disable_read();
-    if (evbuffer_get_length(client_->output()) == 0)
+    if (client_->output_pending() == 0)
         destroy("closed by proxy");
     else
         client_->watch_drain(0);   // on_client_drained when all is sent
@@ -286,7 +286,7 @@ void client_session::on_client_drained(channel&, void* arg)
 {
     auto& self = *static_cast<client_session*>(arg);
     if (self.state_ == state::closing) {
-        if (evbuffer_get_length(self.client_->output()) == 0) self.destroy("closed by proxy");
+        if (self.client_->output_pending() == 0) self.destroy("closed by proxy");
         return;
     }
     if (self.backend_paused_ && self.active()) {
@@ -303,7 +303,10 @@ void client_session::on_client_event(channel& c, short what, void* arg)
         if (self.state_ == state::in_flight) CW_LOG(LOG_INFO, "%s: client went away during a command", self.who());
         self.destroy("client closed the connection");
     } else if (what & channel::error) {
+        if (c.tls_failed()) self.client_tls_failed();
         self.destroy(strerror(c.last_error()));
+    } else if (what & channel::timeout) {
+        self.login_timer_fired();
     }
 }
 
@@ -342,7 +345,7 @@ void client_session::handle_client_input()
             if (t == take_result::need_more) return;
             last_client_seq_ = seq;
             if (state_ == state::handshake) {
-                if (seq != 1) return protocol_error(er::out_of_order, "Got packets out of order");
+                if (seq != login_seq_) return protocol_error(er::out_of_order, "Got packets out of order");
                 handle_login_packet(payload, seq);
             } else {
                 handle_auth_switch_answer(payload, seq);

@@ -127,6 +127,10 @@ private:
     void handle_auth_switch_answer(std::string_view token, std::uint8_t seq);
     void finish_login(std::string_view token, std::uint8_t seq);
     void handle_change_user(std::string_view payload);
+    bool start_client_tls();
+    void login_timer_fired();   // handshake_timeout_ms, or the end of a login's delay
+    void client_tls_failed();
+    std::string client_host() const;
 
     // Commands (client_session.cc).
     void handle_client_input();
@@ -260,6 +264,11 @@ private:
     bool otx_lost_ = false;   // the transaction's replica went away: its next statement fails
     std::uint8_t last_client_seq_ = 0;
     std::uint8_t login_ok_seq_ = 0;   // nonzero: the client's OK waits for the primary's login
+    std::uint8_t login_seq_ = 1;   // of the HandshakeResponse: 2 after an SSLRequest
+    // A login held for auth_failure_delay_ms: the token and sequence id it resumes with.
+    bool login_delayed_ = false, login_delay_done_ = false;
+    std::string delayed_token_;
+    std::uint8_t delayed_seq_ = 0;
     std::uint64_t backend_stream_left_ = 0;   // bytes of the current server packet still to relay
     std::uint64_t client_stream_left_ = 0;   // likewise for a large client packet
     bool backend_continuation_ = false;   // the last server chunk was 16 MiB - 1: more follows

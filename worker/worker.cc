@@ -252,6 +252,7 @@ int run_worker(const worker_start& start)
         CW_LOG(LOG_WARNING, "timerfd_create: %s; reads will not wait for replicas", strerror(errno));
     st->seg = start.seg;
     st->ctx.wake_fd = start.wake_fd;
+    st->ctx.tls = start.tls;
     st->ctx.cfg = start.cfg;
     st->ctx.base = base.get();
     st->ctx.worker_id = start.worker_id;

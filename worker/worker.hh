@@ -13,7 +13,10 @@
 #include "shm/segment.hh"
 #include "shm/session_table.hh"
 #include "worker/libevent_raii.hh"
+#include "worker/login_throttle.hh"
 #include "worker/wait_clock.hh"
+
+typedef struct ssl_ctx_st SSL_CTX;
 
 namespace causeway::worker {
 
@@ -40,6 +43,8 @@ struct worker_context {
     const shm::segment* seg = nullptr;   // other workers' boards, for KILL QUERY
     int wake_fd = -1;   // a write tells the poller that a read waits
     wait_clock waits;   // ticks for reads waiting for a replica
+    SSL_CTX* tls = nullptr;   // client TLS of this generation; null: not offered
+    login_throttle throttle;   // failed logins per client address
 
     // A replica that refused or dropped a connection is not tried again for a
     // second by this worker (the poller decides for everyone).
@@ -67,6 +72,7 @@ struct worker_start {
     int ready_fd;   // the worker writes one byte here once it accepts, then closes it
     const shm::segment* seg;   // mapped by the supervisor before fork
     int wake_fd;   // eventfd to the poller (-1: none)
+    SSL_CTX* tls = nullptr;   // made by the supervisor for this generation (null: no TLS)
 };
 
 // Runs the worker until it is stopped; returns the process exit status.

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/config.hh"
+#include "common/log.hh"
 
 using namespace causeway::common;
 
@@ -29,6 +30,8 @@ class config_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(cross_checks);
     CPPUNIT_TEST(every_key_is_documented);
     CPPUNIT_TEST(logging_and_admin_keys);
+    CPPUNIT_TEST(tls_and_login_limit_keys);
+    CPPUNIT_TEST(log_lines_are_escaped);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -130,6 +133,41 @@ public:
         expect_error(std::string("[causeway]\nsyslog_facility = local8\n") + minimal, "e.ini:2: syslog_facility");
         expect_error(std::string("[causeway]\nadmin_listen = 9446\n") + minimal, "e.ini:2: admin_listen");
         expect_error(std::string("[causeway]\nadmin_user = ops\n") + minimal, "admin_user and admin_password_hash");
+    }
+
+    void tls_and_login_limit_keys()
+    {
+        auto d = parse_config_text(minimal, "d.ini");
+        CPPUNIT_ASSERT(d->tls() == tls_mode_kind::allowed && !d->tls_offered());   // no certificate
+        CPPUNIT_ASSERT_EQUAL(10000, d->handshake_timeout_ms);
+        CPPUNIT_ASSERT_EQUAL(5, d->auth_failures_before_delay);
+        CPPUNIT_ASSERT_EQUAL(1000, d->auth_failure_delay_ms);
+        auto c = parse_config_text(std::string("[causeway]\ntls_mode = required\ntls_cert = /c.pem\ntls_key = /k.pem\n"
+                                               "tls_min_version = TLSv1.3\nhandshake_timeout_ms = 500\n") +
+                                       minimal,
+                                   "t.ini");
+        CPPUNIT_ASSERT_MESSAGE(c ? "" : c.err().message, c.ok());
+        CPPUNIT_ASSERT(c->tls() == tls_mode_kind::required && c->tls_offered());
+        CPPUNIT_ASSERT_EQUAL(1, c->tls_min_version);
+        CPPUNIT_ASSERT_EQUAL(500, c->handshake_timeout_ms);
+        auto off = parse_config_text(
+            std::string("[causeway]\ntls_mode = disabled\ntls_cert = /c\ntls_key = /k\n") + minimal, "o.ini");
+        CPPUNIT_ASSERT(off.ok() && !off->tls_offered());
+        expect_error(std::string("[causeway]\ntls_cert = /c.pem\n") + minimal, "tls_cert and tls_key go together");
+        expect_error(std::string("[causeway]\ntls_mode = required\n") + minimal, "tls_mode = required needs tls_cert");
+        expect_error(std::string("[causeway]\ntls_ca = /ca.pem\n") + minimal, "tls_ca");
+        expect_error(std::string("[causeway]\ntls_min_version = TLSv1.1\n") + minimal, "e.ini:2: tls_min_version");
+        expect_error(std::string("[causeway]\nhandshake_timeout_ms = 0\n") + minimal, "e.ini:2: handshake_timeout_ms");
+    }
+
+    void log_lines_are_escaped()
+    {
+        char out[64];
+        escape_for_log("app\n2026-01-01 crit: \x1b[2Jx\\y", out, sizeof out);
+        CPPUNIT_ASSERT_EQUAL(std::string("app\\x0a2026-01-01 crit: \\x1b[2Jx\\\\y"), std::string(out));
+        char small[6];
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), escape_for_log("ab\ncd", small, sizeof small));   // never half an escape
+        CPPUNIT_ASSERT_EQUAL(std::string("ab"), std::string(small, 2));
     }
 
     void every_key_is_documented()
