@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -45,13 +46,21 @@ common::status write_pid_file(const std::string& path)
     }
     std::string dir = path.substr(0, path.rfind('/'));
     if (!dir.empty() && dir != path) mkdir(dir.c_str(), 0755);   // e.g. /run/causeway
-    std::string tmp = path + ".tmp";
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return sys_error("open " + tmp, errno);
+    // A fresh file of a name nobody can guess (mkostemp: O_CREAT | O_EXCL, so
+    // never through a symlink someone planted), renamed over the pid file
+    // (rename replaces a symlink there, it does not follow it).
+    std::string tmp = path + ".XXXXXX";
+    int fd = mkostemp(tmp.data(), O_CLOEXEC);
+    if (fd < 0) return sys_error("create a temporary file for " + path, errno);
     std::string text = std::to_string(getpid()) + "\n";
-    bool ok = write(fd, text.data(), text.size()) == ssize_t(text.size());
+    bool ok = fchmod(fd, 0644) == 0 && write(fd, text.data(), text.size()) == ssize_t(text.size());
+    int err = errno;
     close(fd);
-    if (!ok || rename(tmp.c_str(), path.c_str()) != 0) return sys_error("write " + path, errno);
+    if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+        if (ok) err = errno;
+        unlink(tmp.c_str());
+        return sys_error("write " + path, err);
+    }
     return {};
 }
 

@@ -19,7 +19,7 @@ int login_throttle::delay_for(std::string_view host, std::uint64_t now_ms, int t
     if (delay_ms <= 0) return 0;
     auto it = by_host_.find(std::string(host));
     if (it == by_host_.end() || now_ms - it->second.start_ms >= window_ms) return threshold == 0 ? delay_ms : 0;
-    return it->second.failures > std::uint32_t(threshold) || threshold == 0 ? delay_ms : 0;
+    return it->second.failures >= std::uint32_t(threshold) ? delay_ms : 0;
 }
 
 // Expired windows go; if every window is live (a scan from many addresses),

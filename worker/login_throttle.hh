@@ -21,7 +21,7 @@ public:
     // A login from `host` failed.
     void failed(std::string_view host, std::uint64_t now_ms);
     // How long a login from `host` waits for its answer: `delay_ms` once
-    // more than `threshold` logins failed within the window, else 0.
+    // `threshold` logins failed within the window (0: always), else 0.
     int delay_for(std::string_view host, std::uint64_t now_ms, int threshold, int delay_ms) const;
     std::size_t hosts() const { return by_host_.size(); }
 

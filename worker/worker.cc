@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -35,7 +36,14 @@ struct worker_state {
     std::uint64_t drain_started_ms = 0;
     bool retiring = false;   // SIGUSR2: a reload replaced this worker; clients stay until they leave
     bool closing_idle = false;   // idle clients are being closed
+    int spare_fd = -1;   // /dev/null, given up when accept() runs out of descriptors
+    ~worker_state()
+    {
+        if (spare_fd >= 0) ::close(spare_fd);
+    }
 };
+
+constexpr int accept_pause_ms = 100;
 
 std::string peer_name(const sockaddr* sa)
 {
@@ -107,11 +115,41 @@ void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, void* arg
     balance_accepts(st);
 }
 
-void on_accept_error(evconnlistener*, void*)
+// Out of descriptors, the connection stays in the backlog and the listener
+// stays readable: accepting again at once would spin. Instead the spare
+// descriptor is given up to accept one client and tell it "Too many
+// connections" (it gets an answer, not silence), and accepting pauses.
+void on_accept_error(evconnlistener* l, void* arg)
 {
-    static common::log_rate_limit limit;
+    auto& st = *static_cast<worker_state*>(arg);
     int err = EVUTIL_SOCKET_ERROR();
-    if (limit.allow()) CW_LOG(LOG_ERR, "accept: %s", evutil_socket_error_to_string(err));
+    static common::log_rate_limit limit;
+    bool out_of_fds = err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+    if (!out_of_fds) {
+        if (limit.allow()) CW_LOG(LOG_ERR, "accept: %s", evutil_socket_error_to_string(err));
+        return;
+    }
+    shm::add(st.ctx.counters->accept_pauses);
+    if (limit.allow())
+        CW_LOG(LOG_ERR, "accept: %s with %zu clients; accepting paused for %d ms (raise LimitNOFILE / ulimit -n)",
+               evutil_socket_error_to_string(err), st.ctx.active, accept_pause_ms);
+    if (st.spare_fd >= 0) {
+        ::close(st.spare_fd);
+        int fd = ::accept4(evconnlistener_get_fd(l), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            shm::add(st.ctx.counters->connections_refused);
+            std::string pkt = protocol::frame_packet(
+                protocol::build_err(protocol::er::con_count, "08004", "Too many connections"), 0);
+            ssize_t ignored = ::write(fd, pkt.data(), pkt.size());
+            (void)ignored;
+            ::close(fd);
+        }
+        st.spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    evconnlistener_disable(l);
+    if (!st.resume_accept) st.resume_accept.reset(evtimer_new(st.ctx.base, on_resume_accept, &st));
+    timeval pause{accept_pause_ms / 1000, (accept_pause_ms % 1000) * 1000};
+    evtimer_add(st.resume_accept.get(), &pause);
 }
 
 void on_fast_stop(evutil_socket_t sig, short, void* arg)
@@ -270,6 +308,7 @@ int run_worker(const worker_start& start)
         return 1;
     }
     evconnlistener_set_error_cb(st->listener.get(), on_accept_error);
+    st->spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     st->sigterm.reset(evsignal_new(base.get(), SIGTERM, on_fast_stop, st.get()));
     st->sigint.reset(evsignal_new(base.get(), SIGINT, on_fast_stop, st.get()));
     st->sigquit.reset(evsignal_new(base.get(), SIGQUIT, on_graceful_stop, st.get()));
