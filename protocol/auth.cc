@@ -104,6 +104,60 @@ bool native_password_matches(std::string_view token, std::string_view password, 
     return diff == 0;
 }
 
+bool is_native_password_hash(std::string_view stored)
+{
+    if (stored.size() != 41 || stored[0] != '*') return false;
+    for (char c : stored.substr(1))
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f'))) return false;
+    return true;
+}
+
+namespace {
+int hex_value(char c)
+{
+    return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+bool same_bytes(std::string_view a, std::string_view b)
+{
+    if (a.size() != b.size()) return false;
+    unsigned char diff = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
+}
+}   // namespace
+
+std::string native_password_token_from_sha1(std::string_view password_sha1, std::string_view scramble)
+{
+    if (password_sha1.size() != 20) return {};
+    sha1_digest stage2 = sha1(password_sha1);
+    sha1_digest mix = sha1(scramble.substr(0, scramble_size), view(stage2));
+    std::string token(20, '\0');
+    for (int i = 0; i < 20; ++i) token[i] = char(std::uint8_t(password_sha1[std::size_t(i)]) ^ mix[i]);
+    return token;
+}
+
+bool native_password_verify(std::string_view token, std::string_view stored, std::string_view scramble,
+                            std::string& sha1_out)
+{
+    sha1_out.clear();
+    if (!is_native_password_hash(stored)) {
+        if (!native_password_matches(token, stored, scramble)) return false;
+        if (!stored.empty()) sha1_out = std::string(view(sha1(stored)));
+        return true;
+    }
+    std::string stage2(20, '\0');
+    for (std::size_t i = 0; i < 20; ++i)
+        stage2[i] = char(hex_value(stored[1 + 2 * i]) << 4 | hex_value(stored[2 + 2 * i]));
+    if (token.size() != 20) return false;
+    sha1_digest mix = sha1(scramble.substr(0, scramble_size), stage2);
+    std::string candidate(20, '\0');
+    for (std::size_t i = 0; i < 20; ++i) candidate[i] = char(std::uint8_t(token[i]) ^ mix[i]);
+    if (!same_bytes(view(sha1(candidate)), stage2)) return false;
+    sha1_out = std::move(candidate);
+    return true;
+}
+
 std::string random_scramble()
 {
     std::string s(scramble_size, '\0');

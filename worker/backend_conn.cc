@@ -16,6 +16,14 @@
 
 namespace causeway::worker {
 
+namespace {
+std::string login_token(const login_params& p, std::string_view scramble)
+{
+    if (!p.password_sha1.empty()) return protocol::native_password_token_from_sha1(p.password_sha1, scramble);
+    return protocol::native_password_token(p.password, scramble);
+}
+}   // namespace
+
 using namespace protocol;
 
 backend_conn::backend_conn(event_base* base, int index, std::string name, const common::address& addr,
@@ -115,7 +123,7 @@ void backend_conn::answer_greeting(const server_greeting& g)
     r.max_packet = 1u << 30;
     r.charset = params_.charset ? params_.charset : g.charset;
     r.user = params_.user;
-    r.auth_response = native_password_token(params_.password, g.scramble);
+    r.auth_response = login_token(params_, g.scramble);
     r.database = params_.database;
     r.auth_plugin = native_password_plugin;
     r.connect_attrs = params_.connect_attrs;
@@ -161,7 +169,7 @@ void backend_conn::login_step()
             if (sw->plugin != native_password_plugin)
                 return fail("backend asks for auth plugin '" + sw->plugin +
                             "'; only mysql_native_password is supported");
-            std::string token = native_password_token(params_.password, sw->data);
+            std::string token = login_token(params_, sw->data);
             std::string pkt = frame_packet(token, next_seq_++);
             chan_->write(pkt.data(), pkt.size());
             continue;

@@ -39,7 +39,10 @@ protected:
 
 struct login_params {
     std::string user;
-    std::string password;
+    std::string password;   // clear (the poller's monitor account)
+    // SHA1(password), 20 bytes: what a client's login proved; used instead of
+    // `password` when set, so that a [users] entry may hold only a hash.
+    std::string password_sha1;
     std::string database;
     std::uint8_t charset = 0;
     std::uint32_t client_capabilities = 0;   // what the client negotiated with us

@@ -149,7 +149,8 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
         }
     }
     auto user = ctx_.cfg->users.find(login_.user);
-    bool ok = user != ctx_.cfg->users.end() && native_password_matches(token, user->second, scramble_);
+    std::string password_sha1;
+    bool ok = user != ctx_.cfg->users.end() && native_password_verify(token, user->second, scramble_, password_sha1);
     if (!ok) {
         shm::add(ctx_.counters->auth_failures);
         ctx_.throttle.failed(host, common::monotonic_ms());
@@ -167,6 +168,7 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
         return;
     }
     changing_user_from_.reset();
+    password_sha1_ = std::move(password_sha1);
     client_->cancel_timeout();   // logged in: handshake_timeout_ms no longer applies
     set_who(login_.user);
     identity_.user = login_.user;

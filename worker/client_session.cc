@@ -552,8 +552,7 @@ backend_conn* client_session::open_backend(int index)
     slot.reset(new backend_conn(ctx_.base, index, bc.name, bc.addr, events));
     login_params p;
     p.user = identity_.user;
-    auto pw = ctx_.cfg->users.find(identity_.user);
-    if (pw != ctx_.cfg->users.end()) p.password = pw->second;
+    p.password_sha1 = password_sha1_;
     p.database = identity_.database;
     p.charset = login_.charset;
     p.client_capabilities = login_.capabilities;

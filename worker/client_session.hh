@@ -236,6 +236,7 @@ private:
     std::uint64_t wait_started_ns_ = 0;
     unsigned round_robin_ = 0;
     std::string scramble_;
+    std::string password_sha1_;   // of the logged-in user: answers the backends' scrambles
     std::string peer_;   // "127.0.0.1:54321"
     std::string who_;   // "user@127.0.0.1:54321 #7" for log lines
     std::uint32_t id_;

@@ -64,6 +64,7 @@ class auth_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(empty_password_empty_token);
     CPPUNIT_TEST(matches_accepts_only_the_right_token);
     CPPUNIT_TEST(random_scramble_is_printable_and_varies);
+    CPPUNIT_TEST(hashed_credentials);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -190,6 +191,33 @@ public:
             seen.insert(s);
         }
         CPPUNIT_ASSERT_EQUAL(std::size_t(50), seen.size());
+    }
+
+    // A [users] entry may hold PASSWORD('secret') instead of 'secret': the
+    // client's token proves SHA1(password), which answers any other scramble.
+    void hashed_credentials()
+    {
+        const std::string hash = "*14E65567ABDB5135D0CFD9A70B3032C179A49EE7";   // PASSWORD('secret')
+        CPPUNIT_ASSERT(is_native_password_hash(hash));
+        CPPUNIT_ASSERT(is_native_password_hash("*14e65567abdb5135d0cfd9a70b3032c179a49ee7"));
+        CPPUNIT_ASSERT(!is_native_password_hash("secret"));
+        CPPUNIT_ASSERT(!is_native_password_hash("*14E65567ABDB5135D0CFD9A70B3032C179A49EEX"));
+        CPPUNIT_ASSERT(!is_native_password_hash(hash.substr(0, 40)));
+        const std::string s1 = "abcdefghijklmnopqrst", s2 = "ABCDEFGHIJKLMNOPQRST";
+        std::string sha1_pw;
+        CPPUNIT_ASSERT(native_password_verify(native_password_token("secret", s1), hash, s1, sha1_pw));
+        sha1_digest expected = sha1("secret");
+        CPPUNIT_ASSERT(sha1_pw == std::string(reinterpret_cast<const char*>(expected.data()), 20));
+        CPPUNIT_ASSERT_EQUAL(native_password_token("secret", s2), native_password_token_from_sha1(sha1_pw, s2));
+        CPPUNIT_ASSERT(!native_password_verify(native_password_token("wrong", s1), hash, s1, sha1_pw));
+        CPPUNIT_ASSERT(sha1_pw.empty());
+        CPPUNIT_ASSERT(!native_password_verify("", hash, s1, sha1_pw));
+        CPPUNIT_ASSERT(!native_password_verify(native_password_token("secret", s2), hash, s1, sha1_pw));
+        // Clear passwords give the same SHA1; an empty one gives none.
+        CPPUNIT_ASSERT(native_password_verify(native_password_token("secret", s1), "secret", s1, sha1_pw));
+        CPPUNIT_ASSERT_EQUAL(native_password_token("secret", s2), native_password_token_from_sha1(sha1_pw, s2));
+        CPPUNIT_ASSERT(native_password_verify("", "", s1, sha1_pw) && sha1_pw.empty());
+        CPPUNIT_ASSERT(native_password_token_from_sha1("", s1).empty());
     }
 };
 
