@@ -76,9 +76,9 @@ void backend_conn::on_event(channel& c, short what, void* arg)
         return;
     }
     std::string why;
-    if (what & BEV_EVENT_TIMEOUT)
-        why = "timed out";
-    else if (what & BEV_EVENT_EOF)
+    if (what & channel::timeout)
+        why = "did not answer in time";
+    else if (what & channel::eof)
         why = "closed the connection";
     else
         why = strerror(EVUTIL_SOCKET_ERROR());

@@ -516,6 +516,10 @@ bool client_session::start_gtid_wait(const route_request& r, bool pin)
     char seconds[32];
     snprintf(seconds, sizeof seconds, "%.6f", double(left_ns) / 1e9);
     b->send_internal("\x03SELECT MASTER_GTID_WAIT('" + r.required.to_string() + "', " + seconds + ")", gtid_wait_tag);
+    // A replica that stops answering (frozen, overloaded) must not hold the
+    // read past its budget: 50 ms after it, the connection is given up
+    // (backend_closed) and the read goes to the primary.
+    b->chan().set_timeout(int(left_ns / 1000000u) + 50);
     gtid_wait_backend_ = best;
     gtid_wait_pin_ = pin;
     state_ = state::waiting_replica;
@@ -525,6 +529,7 @@ bool client_session::start_gtid_wait(const route_request& r, bool pin)
 void client_session::gtid_wait_answered(int backend, const internal_answer& a)
 {
     gtid_wait_backend_ = -1;
+    if (backend_conn* b = backends_[std::size_t(backend)].get()) b->chan().cancel_timeout();
     if (state_ != state::waiting_replica) return;
     bool applied = a.ok && a.has_value && !a.value_null && a.value == "0";
     evbuffer* in = client_->input();
