@@ -87,10 +87,20 @@ ok($dbh->commit, 'autocommit=0: commit');
 $dbh->{AutoCommit} = 1;
 is($primary->value('SELECT v FROM test.t WHERE id = 8'), 81, 'committed');
 
+# A session whose transaction wrote starts the next ones on the primary, until one of them
+# commits without writing (a session that writes in every unit of work pays no replays).
+my $started0 = counters()->{optimistic_started} // 0;
+$dbh->do('BEGIN');
+$dbh->selectrow_array('SELECT v FROM t WHERE id = 9');
+$dbh->do('COMMIT');
+is((counters()->{optimistic_started} // 0) - $started0, 0, 'after a writing transaction the next one runs on the primary');
+
 # A concurrent update of what the transaction read: ERR 1213, nothing written.
 ok($topo->wait_for_replicas(30), 'replicas caught up');
-ok($dbh->do('BEGIN'), 'conflict: BEGIN');
+$started0 = counters()->{optimistic_started} // 0;
+ok($dbh->do('BEGIN'), 'conflict: BEGIN (the previous transaction did not write: on a replica again)');
 is(($dbh->selectrow_array('SELECT v FROM t WHERE id = 20'))[0], 200, 'it reads row 20');
+is((counters()->{optimistic_started} // 0) - $started0, 1, '... in an optimistic transaction');
 $primary->sql('UPDATE test.t SET v = 999 WHERE id = 20');
 ok(!$dbh->do('UPDATE t SET v = v + 1 WHERE id = 21'), 'its first write after another connection changed row 20 fails');
 is($dbh->err, 1213, '... with ERR 1213');

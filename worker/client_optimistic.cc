@@ -144,12 +144,13 @@ void client_session::finish_migration()
         if (limit.allow())
             CW_LOG(LOG_INFO, "%s: optimistic transaction read other data than the primary has: ERR 1213", who());
         shm::add(ctx_.counters->optimistic_conflicts);
-        otx_.conflict();
+        otx_.wrote();
         backends_[0]->send_internal("\x03ROLLBACK");
         primary_status_ &= std::uint16_t(~server_status::in_trans);
         reject_command(er_lock_deadlock, "40001", deadlock_message);
     } else {
         shm::add(ctx_.counters->optimistic_migrated);
+        otx_.wrote();
     }
     handle_client_input();
 }

@@ -895,7 +895,10 @@ void client_session::response_complete()
     if (!response_error_) apply_after_ok();
     publish_statement(nullptr);
     if (digesting_) optimistic_answered();
-    if (active_ == 0 && plan_.ends_transaction && !response_error_) otx_.primary_transaction_ended();
+    // A transaction on the primary that ended without committing a write: the
+    // session's next one may start on a replica again.
+    if (active_ == 0 && plan_.ends_transaction && !response_error_ && !plan_.position_seen)
+        otx_.read_only_transaction_seen();
     if (pinned_ >= 0 && active_ == pinned_ && !(last_status_ & server_status::in_trans)) pinned_ = -1;
     active_ = -1;
     state_ = state::ready;

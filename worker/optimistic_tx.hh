@@ -34,12 +34,15 @@ public:
     const std::vector<statement>& statements() const { return statements_; }
     void end();
 
-    // After a serialization failure the session's next transaction runs on
-    // the primary: a unit of work that reads something non-deterministic
-    // (NOW(), RAND()) before it writes would otherwise fail every retry.
-    void conflict() { primary_next_ = true; }
+    // A session whose transaction wrote (it moved to the primary, or failed
+    // there with ERR 1213) starts its next ones on the primary, until one of
+    // them commits without writing: a session that writes in every unit of
+    // work (sysbench oltp_read_write) would otherwise pay a replay for each,
+    // and one that reads something non-deterministic (NOW(), RAND()) before
+    // writing would fail every retry.
+    void wrote() { primary_next_ = true; }
     bool primary_next() const { return primary_next_; }
-    void primary_transaction_ended() { primary_next_ = false; }
+    void read_only_transaction_seen() { primary_next_ = false; }
 
 private:
     int replica_ = -1;
