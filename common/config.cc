@@ -44,6 +44,10 @@ const config_key keys[] = {
      "statements an optimistic transaction may run on a replica before it moves to the primary"},
     {"causeway", "optimistic_max_bytes", key_type::integer, "1048576", 1024, 1073741824, "", true,
      "bytes of statements an optimistic transaction may keep for its replay"},
+    {"causeway", "pool_max_idle_per_server", key_type::integer, "16", 0, 100000, "", true,
+     "idle backend connections a worker keeps per server for its next clients (0: none)"},
+    {"causeway", "pool_idle_timeout_s", key_type::integer, "60", 1, 86400, "", true,
+     "a pooled connection idle this long is closed"},
     {"causeway", "pid_file", key_type::string, "/run/causeway/causeway.pid", 0, 0, "", false,
      "where causewayd writes its pid"},
     {"causeway", "max_connections", key_type::integer, "10000", 1, 1000000, "", true,
@@ -252,6 +256,10 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
             c.optimistic_max_statements = int(number);
         else if (n == "optimistic_max_bytes")
             c.optimistic_max_bytes = int(number);
+        else if (n == "pool_max_idle_per_server")
+            c.pool_max_idle_per_server = int(number);
+        else if (n == "pool_idle_timeout_s")
+            c.pool_idle_timeout_s = int(number);
         else if (n == "pid_file")
             c.pid_file = v;
         else if (n == "max_connections")

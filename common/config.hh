@@ -59,6 +59,8 @@ struct config {
     bool optimistic_transactions = true;
     int optimistic_max_statements = 100;
     int optimistic_max_bytes = 1 << 20;
+    int pool_max_idle_per_server = 16;
+    int pool_idle_timeout_s = 60;
     std::string pid_file;
     int max_connections = 10000;
     std::string server_version;

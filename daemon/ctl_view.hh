@@ -97,7 +97,7 @@ struct replicas_view {
 // One worker slot's counters (or their total).
 struct counter_set {
     // Names of the plain counters, in the order of `values`.
-    static constexpr std::array<const char*, 21> names = {
+    static constexpr std::array<const char*, 22> names = {
         "connections_active",
         "connections_accepted",
         "connections_refused",
@@ -119,6 +119,7 @@ struct counter_set {
         "handshake_timeouts",
         "auth_delays",
         "accept_pauses",
+        "pool_reuses",
     };
     std::array<std::uint64_t, names.size()> values{};
     std::array<std::uint64_t, shm::route_reason_count> routed{};

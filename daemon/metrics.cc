@@ -49,6 +49,7 @@ constexpr metric_family families[] = {
     {"causeway_handshake_timeouts_total", "counter", "clients closed for not logging in within handshake_timeout_ms"},
     {"causeway_auth_delays_total", "counter", "logins answered late after repeated failures from their address"},
     {"causeway_accept_pauses_total", "counter", "times a worker paused accepting for lack of file descriptors"},
+    {"causeway_pool_reuses_total", "counter", "backend connections taken from the pool instead of a new login"},
     {"causeway_routed_total", "counter",
      "client commands by the backend they went to (target) and why (reason, as causewayctl counters names it)"},
     // Replica-progress block, one series per backend.
@@ -118,6 +119,7 @@ constexpr std::pair<const char*, const char*> worker_counters[] = {
     {"handshake_timeouts", "causeway_handshake_timeouts_total"},
     {"auth_delays", "causeway_auth_delays_total"},
     {"accept_pauses", "causeway_accept_pauses_total"},
+    {"pool_reuses", "causeway_pool_reuses_total"},
 };
 
 const metric_family& family(std::string_view name)

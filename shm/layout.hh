@@ -18,7 +18,7 @@ static_assert(word::is_always_lock_free, "shm needs lock-free 64-bit atomics");
 static_assert(sizeof(word) == 8 && alignof(word) == 8);
 
 inline constexpr std::uint64_t segment_magic = 0x5941'5745'5355'4143ull;   // "CAUSEWAY"
-inline constexpr std::uint64_t layout_version = 6;
+inline constexpr std::uint64_t layout_version = 7;
 
 inline constexpr std::size_t max_backends = 64;   // index 0 is the primary
 inline constexpr std::size_t max_worker_slots = 256;   // two generations during a reload
@@ -124,6 +124,7 @@ struct alignas(64) worker_counters {
     word handshake_timeouts;   // clients closed for not logging in within handshake_timeout_ms
     word auth_delays;   // logins answered after auth_failure_delay_ms
     word accept_pauses;   // accept() failed for lack of descriptors (EMFILE, ENFILE, ...): paused
+    word pool_reuses;   // backend connections taken from the pool instead of a new login
     word routed[route_reason_count];
 };
 
@@ -317,7 +318,7 @@ static_assert(sizeof(table_stats) == 64);
 static_assert(sizeof(session_state) == 5 * 64);
 static_assert(sizeof(segment_header) <= 4096);
 static_assert(max_domains < 16, "a slot stores the domain index + 1 in 4 bits");
-static_assert(route_reason_count + 24 <= 40, "worker_counters must stay 320 bytes");
+static_assert(route_reason_count + 25 <= 40, "worker_counters must stay 320 bytes");
 static_assert(std::is_standard_layout_v<segment_header> && std::is_standard_layout_v<progress_entry> &&
               std::is_standard_layout_v<table_bucket> && std::is_standard_layout_v<worker_counters>);
 // 1 M sessions at 70% fill (1.43 M entries) fit well under 64 MiB.

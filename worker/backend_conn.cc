@@ -28,7 +28,7 @@ using namespace protocol;
 
 backend_conn::backend_conn(event_base* base, int index, std::string name, const common::address& addr,
                            backend_events& events)
-    : base_(base), index_(index), name_(std::move(name)), addr_(addr), events_(events)
+    : base_(base), index_(index), name_(std::move(name)), addr_(addr), events_(&events)
 {
 }
 
@@ -61,9 +61,9 @@ void backend_conn::fail(const std::string& why, const std::string& server_error)
     state_ = state::failed;
     if (chan_) chan_->quiesce();
     if (was_ready)
-        events_.backend_closed(*this, why);
+        events_->backend_closed(*this, why);
     else
-        events_.backend_login_failed(*this, why, server_error);
+        events_->backend_login_failed(*this, why, server_error);
 }
 
 void backend_conn::on_event(channel& c, short what, void* arg)
@@ -92,7 +92,7 @@ void backend_conn::on_read(channel&, void* arg)
     // The greeting can be read before the connect event is delivered.
     if (self.state_ == state::connecting) self.state_ = state::greeting;
     if (self.state_ == state::ready)
-        self.events_.backend_readable(self);
+        self.events_->backend_readable(self);
     else if (self.state_ == state::greeting || self.state_ == state::auth_sent)
         self.login_step();
 }
@@ -100,7 +100,7 @@ void backend_conn::on_read(channel&, void* arg)
 void backend_conn::on_drained(channel&, void* arg)
 {
     auto& self = *static_cast<backend_conn*>(arg);
-    if (self.state_ == state::ready) self.events_.backend_writable(self);
+    if (self.state_ == state::ready) self.events_->backend_writable(self);
 }
 
 void backend_conn::answer_greeting(const server_greeting& g)
@@ -160,7 +160,7 @@ void backend_conn::login_step()
                 after_login_.clear();
                 after_login_.shrink_to_fit();
             }
-            events_.backend_ready(*this);
+            events_->backend_ready(*this);
             return;
         }
         if (first == auth_switch_marker) {

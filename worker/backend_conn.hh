@@ -78,6 +78,9 @@ public:
     [[nodiscard]] bool start(const common::resolved_address& addr, const login_params& params, int timeout_ms);
 
     bool ready() const { return state_ == state::ready; }
+    // Who is told from now on (a pooled connection changes hands).
+    void set_events(backend_events& events) { events_ = &events; }
+    const login_params& params() const { return params_; }
     int index() const { return index_; }
     const std::string& name() const { return name_; }
     std::string describe() const;   // "primary (127.0.0.1:3306)"
@@ -124,7 +127,7 @@ private:
     int index_;
     std::string name_;
     common::address addr_;
-    backend_events& events_;
+    backend_events* events_;
     std::unique_ptr<channel> chan_;
     state state_ = state::idle;
     login_params params_;

@@ -200,7 +200,12 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
         login_ok_seq_ = std::uint8_t(seq + 1);
         plan_ = command_plan{};
         state_ = state::waiting_backend;
-        if (!open_backend(0)) {
+        backend_conn* primary = open_backend(0);
+        if (primary && primary->ready()) {   // from the pool: logged in already
+            backend_ready(*primary);
+            return;
+        }
+        if (!primary) {
             send_error(er::backend_unavailable, "HY000", "Can't connect to the primary: out of resources",
                        login_ok_seq_);
             close_after_flush();

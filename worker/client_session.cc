@@ -135,19 +135,23 @@ void client_session::retire_backend(int index)
 {
     if (std::size_t(index) >= backends_.size() || !backends_[std::size_t(index)]) return;
     backend_conn& conn = *backends_[std::size_t(index)];
-    if (conn.ready() && index != active_ && conn.internal_pending() == 0 && evbuffer_get_length(conn.output()) == 0) {
+    bool idle = conn.ready() && index != active_ && conn.internal_pending() == 0 &&
+        evbuffer_get_length(conn.output()) == 0 && evbuffer_get_length(conn.input()) == 0;
+    if (index == active_ && index > 0) --ctx_.outstanding[std::size_t(index)];
+    if (idle && reuse_backends_ && !ctx_.draining) {
+        bool track = index == 0 && ctx_.cfg->routing() != common::routing_mode::bridge;
+        ctx_.pool.put(pool_key(index), std::move(backends_[std::size_t(index)]),
+                      track ? track_last_gtid_query : std::string_view());
+    } else {
         // An idle server session ends with COM_QUIT, as a client's would: the
         // server then counts no aborted connection and logs no warning.
-        static const char quit[] = {1, 0, 0, 0, char(command::quit)};
-        ssize_t ignored = ::send(conn.chan().fd(), quit, sizeof quit, MSG_DONTWAIT | MSG_NOSIGNAL);
-        (void)ignored;
+        if (idle) send_quit(conn);
+        backend_conn* b = backends_[std::size_t(index)].release();
+        b->quiesce();
+        // We may be inside one of its callbacks: free it from the loop.
+        timeval now{0, 0};
+        event_base_once(ctx_.base, -1, EV_TIMEOUT, free_backend_later, b, &now);
     }
-    if (index == active_ && index > 0) --ctx_.outstanding[std::size_t(index)];
-    backend_conn* b = backends_[std::size_t(index)].release();
-    b->quiesce();
-    // We may be inside one of its callbacks: free it from the loop.
-    timeval now{0, 0};
-    event_base_once(ctx_.base, -1, EV_TIMEOUT, free_backend_later, b, &now);
     replayed_[std::size_t(index)] = 0;
     for (auto& [id, st] : statements_) {
         st.ids.erase(index);
@@ -301,6 +305,7 @@ void client_session::on_client_event(channel& c, short what, void* arg)
     auto& self = *static_cast<client_session*>(arg);
     if (what & channel::eof) {
         if (self.state_ == state::in_flight) CW_LOG(LOG_INFO, "%s: client went away during a command", self.who());
+        self.reuse_backends_ = self.state_ == state::ready;
         self.destroy("client closed the connection");
     } else if (what & channel::error) {
         if (c.tls_failed()) self.client_tls_failed();
@@ -381,7 +386,10 @@ bool client_session::handle_command()
     std::uint8_t cmd = hdr[4];
 
     switch (command(cmd)) {
-        case command::quit: destroy("COM_QUIT"); return false;
+        case command::quit:
+            reuse_backends_ = true;   // between commands: its server sessions can serve another client
+            destroy("COM_QUIT");
+            return false;
         case command::change_user: {
             if (!whole) {
                 protocol_error(er::malformed_packet, "COM_CHANGE_USER too large");
@@ -546,6 +554,13 @@ backend_conn* client_session::open_backend(int index)
 {
     auto& slot = backends_[std::size_t(index)];
     if (slot) return slot.get();
+    if (auto pooled = ctx_.pool.take(pool_key(index))) {   // no login: reset when its last client left
+        slot = std::move(pooled);
+        slot->set_events(*this);
+        replayed_[std::size_t(index)] = 0;
+        shm::add(ctx_.counters->pool_reuses);
+        return slot.get();
+    }
     const common::backend_config& bc = index == 0 ? ctx_.cfg->primary : ctx_.cfg->replicas[std::size_t(index - 1)];
     const common::resolved_address& addr = ctx_.backend_addrs[std::size_t(index)];
     backend_events& events = *this;

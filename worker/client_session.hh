@@ -181,6 +181,11 @@ private:
 
     // Backends.
     backend_conn* open_backend(int index);
+    backend_pool::key pool_key(int index) const
+    {
+        return {index,          identity_.user,      identity_.database,
+                login_.charset, login_.capabilities, login_.mariadb_capabilities};
+    }
     backend_conn* active() const { return active_ >= 0 ? backends_[std::size_t(active_)].get() : nullptr; }
     void relay_response();
     void unexpected_bytes(backend_conn& b);
@@ -255,6 +260,7 @@ private:
     // position (tracking switched off, a procedure, ...): before the next read
     // may leave the primary, the session learns the primary's position.
     bool fence_pending_ = false;
+    bool reuse_backends_ = false;   // the client left between commands: its backends go to the pool
     bool tables_locked_ = false;   // see route_request::tables_locked
     optimistic_transaction otx_;
     protocol::answer_digest otx_digest_;   // of the answer being relayed from the transaction's replica

@@ -208,6 +208,7 @@ void on_drain_tick(evutil_socket_t, short, void* arg)
 void start_draining(worker_state& st)
 {
     st.ctx.draining = true;
+    st.ctx.pool.clear();
     st.listener.reset();
     st.drain_started_ms = now_ms(st.ctx.base);
     st.drain_timer.reset(event_new(st.ctx.base, -1, EV_PERSIST, on_drain_tick, &st));
@@ -300,6 +301,8 @@ int run_worker(const worker_start& start)
     st->ctx.outstanding.assign(all.size(), 0);
     st->ctx.avoid_until_ns.assign(all.size(), 0);
     st->ctx.progress = start.seg->progress();
+    st->ctx.pool.configure(base.get(), std::size_t(start.cfg->pool_max_idle_per_server),
+                           std::uint64_t(start.cfg->pool_idle_timeout_s) * 1000u);
     st->ctx.table = start.seg->sessions();
     st->listener.reset(evconnlistener_new(base.get(), on_accept, st.get(),
                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, start.listen_fd));

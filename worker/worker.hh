@@ -12,6 +12,7 @@
 #include "shm/progress.hh"
 #include "shm/segment.hh"
 #include "shm/session_table.hh"
+#include "worker/backend_pool.hh"
 #include "worker/libevent_raii.hh"
 #include "worker/login_throttle.hh"
 #include "worker/wait_clock.hh"
@@ -43,6 +44,7 @@ struct worker_context {
     const shm::segment* seg = nullptr;   // other workers' boards, for KILL QUERY
     int wake_fd = -1;   // a write tells the poller that a read waits
     wait_clock waits;   // ticks for reads waiting for a replica
+    backend_pool pool;   // idle backend connections for the next clients
     SSL_CTX* tls = nullptr;   // client TLS of this generation; null: not offered
     login_throttle throttle;   // failed logins per client address
 

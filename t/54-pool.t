@@ -1,0 +1,86 @@
+# The backend connection pool (issue 12): connect-per-request clients (PHP without
+# persistent connections) reuse the server connections of the clients before them. The
+# servers' own Connections counters give the logins per client connection; a client that
+# gets a reused connection must see a fresh one: no user variables, session variables at
+# their defaults, no temporary tables, LAST_INSERT_ID() 0, no warnings, no open transaction,
+# and its writes tracked (read back at once with lagging replicas). Another user never gets
+# that connection. One worker, so that the clients share its pool.
+use strict;
+use warnings;
+use Test::More;
+use lib 't/lib';
+use Causeway::Test;
+use Causeway::Util qw(wait_until);
+
+my $t = Causeway::Test->new;
+$t->need_proxy('a proxy-side pool');
+my $topo = $t->topology;
+my $primary = $topo->primary;
+my @replicas = $topo->replicas;
+$primary->sql($_) for ('CREATE TABLE test.t (id INT PRIMARY KEY, v INT NOT NULL)',
+                       'INSERT INTO test.t SELECT seq, 0 FROM test.seq_1_to_10',
+                       'CREATE TABLE test.ai (id INT PRIMARY KEY AUTO_INCREMENT, x INT)');
+$topo->add_markers;
+ok($topo->wait_for_replicas(30), 'replicas caught up with the set-up');
+my $cw = $t->causeway(config => { causeway => { mode => 'smartscale', workers => 1 } });
+
+sub logins {
+    my $n = 0;
+    $n += $_->value("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'CONNECTIONS'")
+        for $topo->servers;
+    return $n;
+}
+# Settle: the poller has reported the replicas (reads leave the primary).
+my $probe = $t->connect(port => $cw->port);
+ok(wait_until(sub { my ($n) = $probe->selectrow_array('SELECT name FROM marker'); ($n // '') =~ /^r\d$/ },
+              timeout => 10, interval => 0.05), 'a plain read is answered by a replica');
+$probe->disconnect;
+
+# Connect, one read, disconnect, 100 times (after one round to fill the pool).
+my $one = sub { my $h = $t->connect(port => $cw->port) or return 0; my ($v) = $h->selectrow_array('SELECT v FROM t WHERE id = 1'); $h->disconnect; return defined $v };
+$one->();
+my $before = logins();
+my $ok = 0;
+$ok += $one->() for 1 .. 100;
+my $per_client = (logins() - $before) / 100;
+is($ok, 100, '100 connect / read / disconnect clients are served');
+cmp_ok($per_client, '<=', 0.1, "server logins per client connection: $per_client (each client logged in to the primary and a replica without the pool)");
+
+# A reused connection looks fresh.
+my $a = $t->connect(port => $cw->port);
+my ($a_thread) = $a->selectrow_array('SELECT CONNECTION_ID() FROM t WHERE id = 1 FOR UPDATE');
+$a->do($_) for ('SET @x = 42', "SET SESSION sql_mode = 'ANSI'", 'CREATE TEMPORARY TABLE tt (a INT)',
+                'INSERT INTO ai (x) VALUES (1)', 'SET SESSION wait_timeout = 77');
+$a->do('SELECT 1/0');    # a warning
+$a->do('BEGIN');
+$a->do('UPDATE t SET v = v + 1 WHERE id = 2');
+$a->disconnect;    # a transaction left open: the reset rolls it back
+my $b = $t->connect(port => $cw->port);
+my $fresh = $t->connect(port => $primary->port);    # what a fresh server session shows
+my $state = 'SELECT CONNECTION_ID(), @x, @@sql_mode, LAST_INSERT_ID(), @@wait_timeout, @@in_transaction FROM t WHERE id = 1 FOR UPDATE';
+my $got = $b->selectrow_arrayref($state);
+my $want = $fresh->selectrow_arrayref($state);
+is($got->[0], $a_thread, "the next client got the previous client's server connection (thread $a_thread)");
+is_deeply([ @$got[ 1 .. 5 ] ], [ @$want[ 1 .. 5 ] ], 'user variable, sql_mode, LAST_INSERT_ID(), wait_timeout, no transaction: as on a fresh connection')
+    or diag(explain { got => $got, fresh => $want });
+ok(!$b->do('SELECT * FROM tt'), 'the temporary table is gone');
+is($b->err, 1146, '... ERR 1146');
+is($primary->value('SELECT v FROM test.t WHERE id = 2'), 0, "the previous client's open transaction was rolled back");
+$_->stop_sql_thread for @replicas;
+my $stale = 0;
+for my $i (1 .. 10) {
+    $b->do("UPDATE t SET v = $i WHERE id = 3");
+    my ($v) = $b->selectrow_array('SELECT v FROM t WHERE id = 3');
+    $stale++ unless ($v // -1) == $i;
+}
+is($stale, 0, 'its writes are tracked: read back at once with lagging replicas (0 stale of 10)');
+$_->start_sql_thread for @replicas;
+$b->disconnect;
+my $other = $t->connect(port => $cw->port, user => 'app2', password => 'secret2');
+my ($o_thread, $o_user) = $other->selectrow_array('SELECT CONNECTION_ID(), CURRENT_USER() FROM t WHERE id = 1 FOR UPDATE');
+isnt($o_thread, $a_thread, "another user does not get app's pooled connection");
+like($o_user, qr/^app2@/, '... it is logged in as itself');
+$other->disconnect;
+$fresh->disconnect;
+ok($topo->wait_for_replicas(30), 'replicas catch up');
+$t->done;

@@ -1,0 +1,122 @@
+// The worker's pool of idle backend connections (see backend_pool.hh).
+#include "worker/backend_pool.hh"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "common/clock.hh"
+#include "common/log.hh"
+#include "protocol/constants.hh"
+
+namespace causeway::worker {
+
+namespace {
+void free_later(evutil_socket_t, short, void* arg)
+{
+    delete static_cast<backend_conn*>(arg);
+}
+}   // namespace
+
+void send_quit(backend_conn& b)
+{
+    static const char quit[] = {1, 0, 0, 0, char(protocol::command::quit)};
+    ssize_t ignored = ::send(b.chan().fd(), quit, sizeof quit, MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)ignored;
+}
+
+backend_pool::~backend_pool()
+{
+    clear();
+}
+
+void backend_pool::configure(event_base* base, std::size_t max_idle_per_server, std::uint64_t idle_timeout_ms)
+{
+    base_ = base;
+    max_idle_ = max_idle_per_server;
+    idle_timeout_ns_ = idle_timeout_ms * 1000000u;
+    if (!max_idle_) return;
+    sweep_.reset(event_new(base, -1, EV_PERSIST, on_sweep, this));
+    timeval every{1, 0};
+    event_add(sweep_.get(), &every);
+}
+
+void backend_pool::put(key k, std::unique_ptr<backend_conn> conn, std::string_view track_query)
+{
+    std::size_t same_server =
+        std::count_if(entries_.begin(), entries_.end(), [&](const entry& e) { return e.k.index == k.index; });
+    if (!max_idle_ || same_server >= max_idle_) {
+        send_quit(*conn);
+        conn->quiesce();
+        timeval now{0, 0};
+        event_base_once(base_, -1, EV_TIMEOUT, free_later, conn.release(), &now);
+        return;
+    }
+    conn->set_events(*this);
+    conn->send_internal("\x1f");   // COM_RESET_CONNECTION
+    if (!track_query.empty()) conn->send_internal(track_query);
+    entries_.push_back({std::move(k), std::move(conn), common::monotonic_ns()});
+}
+
+std::unique_ptr<backend_conn> backend_pool::take(const key& k)
+{
+    // The most recently used: its server thread is the warmest.
+    for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
+        if (!(it->k == k) || !it->conn->ready()) continue;
+        std::unique_ptr<backend_conn> c = std::move(it->conn);
+        entries_.erase(std::next(it).base());
+        return c;
+    }
+    return nullptr;
+}
+
+void backend_pool::clear()
+{
+    for (auto& e : entries_) {
+        send_quit(*e.conn);
+        e.conn->quiesce();
+    }
+    entries_.clear();
+}
+
+void backend_pool::backend_readable(backend_conn& b)
+{
+    internal_answer a;
+    bool broken = false;
+    while (b.next_internal_answer(a, broken)) {
+        if (!a.ok) {
+            static common::log_rate_limit limit;
+            if (limit.allow())
+                CW_LOG(LOG_WARNING, "%s: resetting a pooled connection failed: %s", b.describe().c_str(),
+                       a.error.c_str());
+            return drop(b);
+        }
+    }
+    if (broken || (b.internal_pending() == 0 && evbuffer_get_length(b.input()) > 0)) drop(b);
+}
+
+// Forgets `b` and frees it from the event loop (its callbacks may be running).
+void backend_pool::drop(backend_conn& b)
+{
+    auto it = std::find_if(entries_.begin(), entries_.end(), [&](const entry& e) { return e.conn.get() == &b; });
+    if (it == entries_.end()) return;
+    backend_conn* c = it->conn.release();
+    entries_.erase(it);
+    c->quiesce();
+    timeval now{0, 0};
+    event_base_once(base_, -1, EV_TIMEOUT, free_later, c, &now);
+}
+
+void backend_pool::on_sweep(evutil_socket_t, short, void* arg)
+{
+    auto& self = *static_cast<backend_pool*>(arg);
+    std::uint64_t now = common::monotonic_ns();
+    std::erase_if(self.entries_, [&](entry& e) {
+        if (now - e.idle_since_ns < self.idle_timeout_ns_) return false;
+        send_quit(*e.conn);
+        e.conn->quiesce();
+        return true;
+    });
+}
+
+}   // namespace causeway::worker

@@ -1,0 +1,76 @@
+// Idle backend connections of one worker, kept when their client leaves so
+// that the next client of the same user, database and character set skips the
+// server login (PHP and other connect-per-request clients). A connection
+// enters reset with COM_RESET_CONNECTION (the server then rolls back, drops
+// temporary tables, prepared statements, user variables and locks, and resets
+// session variables) and with last_gtid tracking set again on a primary; it
+// leaves as it would be after a fresh login. While idle the pool owns it and
+// is told what happens to it; a connection that answers anything unexpected,
+// closes, or stays idle past the timeout is closed.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "worker/backend_conn.hh"
+#include "worker/libevent_raii.hh"
+
+namespace causeway::worker {
+
+class backend_pool final : private backend_events {
+public:
+    // What a client needs of a connection to take it as its own.
+    struct key {
+        int index = 0;   // backend: 0 the primary, 1 + i replica i
+        std::string user;
+        std::string database;   // current database when it was put back
+        std::uint8_t charset = 0;   // of the login (what a reset returns to)
+        std::uint32_t capabilities = 0;   // negotiated with the client
+        std::uint32_t mariadb_capabilities = 0;
+        bool operator==(const key&) const = default;
+    };
+
+    backend_pool() = default;
+    ~backend_pool();
+    backend_pool(const backend_pool&) = delete;
+    backend_pool& operator=(const backend_pool&) = delete;
+
+    // max_idle_per_server 0: no pool (put() closes).
+    void configure(event_base* base, std::size_t max_idle_per_server, std::uint64_t idle_timeout_ms);
+    // Takes an idle, ready connection whose client has gone: reset and kept, or closed.
+    void put(key k, std::unique_ptr<backend_conn> conn, std::string_view track_query);
+    // A kept connection for `k`, or null. Its reset's answers may still be on
+    // their way: the new owner reads them as its own internal answers.
+    std::unique_ptr<backend_conn> take(const key& k);
+    // Closes every idle connection (a draining worker).
+    void clear();
+    std::size_t size() const { return entries_.size(); }
+
+private:
+    struct entry {
+        key k;
+        std::unique_ptr<backend_conn> conn;
+        std::uint64_t idle_since_ns;
+    };
+    void backend_ready(backend_conn&) override {}
+    void backend_login_failed(backend_conn& b, const std::string&, const std::string&) override { drop(b); }
+    void backend_readable(backend_conn& b) override;
+    void backend_writable(backend_conn&) override {}
+    void backend_closed(backend_conn& b, const std::string&) override { drop(b); }
+    void drop(backend_conn& b);
+    static void on_sweep(evutil_socket_t, short, void* arg);
+
+    event_base* base_ = nullptr;
+    std::size_t max_idle_ = 0;
+    std::uint64_t idle_timeout_ns_ = 0;
+    event_ptr sweep_;
+    std::vector<entry> entries_;
+};
+
+// Closes an idle, logged-in server connection the way a client does (COM_QUIT):
+// the server then counts no aborted connection and logs no warning.
+void send_quit(backend_conn& b);
+
+}   // namespace causeway::worker
