@@ -71,8 +71,11 @@ void on_resume_accept(evutil_socket_t, short, void* arg)
 
 // All workers accept on one socket, and the kernel wakes whichever it likes:
 // a burst of connections (a pool opening) can all land on one worker. A
-// worker holding more clients than the least loaded worker of its generation
-// (+1) steps aside for a moment, so that the others take the next ones.
+// worker holding clearly more clients than the least loaded worker of its
+// generation (16 + 1/8 more) steps aside for a moment, so that the others
+// take the next ones. A tighter margin made workers of connect-per-request
+// clients, whose counts swing by a few, take turns pausing: 1,000 instead of
+// 5,300 connections/s with 8 PHP clients on two workers.
 void balance_accepts(worker_state& st)
 {
     std::uint64_t mine = st.ctx.active, least = mine;
@@ -82,7 +85,7 @@ void balance_accepts(worker_state& st)
         if (!w || w == st.ctx.counters || shm::read(w->pid) == 0 || shm::read(w->generation) != generation) continue;
         least = std::min(least, shm::read(w->connections_active));
     }
-    if (mine <= least + 1 || !st.listener) return;
+    if (mine <= least + 16 + least / 8 || !st.listener) return;
     evconnlistener_disable(st.listener.get());
     if (!st.resume_accept) st.resume_accept.reset(evtimer_new(st.ctx.base, on_resume_accept, &st));
     timeval pause{0, 2000};
