@@ -49,6 +49,23 @@ ok(wait_until(sub { !$a->ping }, timeout => 5), 'the killed client is disconnect
 my ($one) = $b->selectrow_array('SELECT 1');
 is($one, 1, 'the killer is fine');
 
+# Who may kill whom is the server's decision (issue 9): a user with only SELECT gets the
+# server's ERR 1095 for another user's client, running or idle, and that client lives on.
+$topo->primary->sql($_) for ("CREATE USER 'weak'\@'%' IDENTIFIED BY 'weakpw'", "GRANT SELECT ON test.* TO 'weak'\@'%'");
+$topo->wait_for_replicas(10);
+my $cw_weak = $t->causeway(config => { causeway => { workers => 1, mode => 'smartscale' },
+                                       users => { app => 'secret', weak => 'weakpw' } });
+my $victim_w = $t->connect(port => $cw_weak->port);
+my $weak = $t->connect(port => $cw_weak->port, user => 'weak', password => 'weakpw');
+my ($vt) = $victim_w->selectrow_array('SELECT CONNECTION_ID() FROM DUAL WHERE GET_LOCK("y", 0) IS NOT NULL');
+my $vid_w = $victim_w->{mariadb_thread_id};
+ok(!$weak->do("KILL $vid_w"), "a user with only SELECT cannot KILL another user's client");
+is($weak->err, 1095, "... ERR 1095, the server's own answer");
+ok(!$weak->do("KILL QUERY $vid_w"), '... nor KILL QUERY it');
+is($weak->err, 1095, '... ERR 1095');
+is(($victim_w->selectrow_array('SELECT 1'))[0], 1, 'the client lives on');
+ok($victim_w->do("KILL QUERY $vid_w"), 'a client may KILL QUERY itself (nothing running)');
+
 # Across workers (issue 7 item 5b d): Ctrl-C in the CLI and JDBC's cancel send KILL QUERY
 # on a new connection, which may land on another worker. Connection ids carry the worker.
 my $cw2 = $t->causeway(config => { causeway => { workers => 2, mode => 'smartscale' } });

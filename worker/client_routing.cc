@@ -203,22 +203,33 @@ bool client_session::plan_kill(std::string_view sql)
                                 : ""));
         return false;
     }
-    if (query) {
-        if (!target->running_statement(backend, thread)) {   // nothing running: nothing to kill
-            evbuffer_drain(client_->input(), header_size + plan_.length);
-            send_ok(1);
+    // Who may kill whom is the server's business (the owner, or CONNECTION
+    // ADMIN / SUPER): every KILL of another user's client is sent to a server
+    // as a KILL of one of that client's server threads, from this client's own
+    // server connection, so the server checks it and answers.
+    bool same_user = target->identity_.user == identity_.user;
+    const backend_conn* target_primary = target->backends_[0].get();
+    bool running = query && target->running_statement(backend, thread);
+    if (!running && !same_user) {
+        if (!target_primary || !target_primary->ready()) {
+            reject_command(1095, "HY000", "You are not owner of thread " + std::to_string(id));
             return false;
         }
+        backend = 0;
+        thread = target_primary->server_connection_id();
+    }
+    if (running || !same_user) {
         plan_.backend = backend;
         plan_.rewritten = true;
-        plan_.payload = "\x03KILL QUERY " + std::to_string(thread);
+        plan_.payload = std::string(query ? "\x03KILL QUERY " : "\x03KILL CONNECTION ") + std::to_string(thread);
         plan_.reason = route_reason::primary_write;
         plan_.cannot_commit = true;
+        // Killing its primary connection ends that client too (backend_closed).
         return true;
     }
-    target->kill_connection();
+    if (!query) target->kill_connection();   // same user: ours to close
     evbuffer_drain(client_->input(), header_size + plan_.length);
-    send_ok(1);
+    send_ok(1);   // KILL QUERY of an idle client: nothing to kill
     return false;
 }
 

@@ -297,6 +297,10 @@ void client_session::on_client_drained(channel&, void* arg)
         self.backend_paused_ = false;
         self.active()->chan().enable_read();
         self.relay_response();
+    } else if (self.client_paused_ && self.state_ == state::ready && !self.active()) {
+        self.client_paused_ = false;   // paused by handle_client_input()
+        self.client_->enable_read();
+        self.handle_client_input();
     }
 }
 
@@ -340,6 +344,15 @@ void client_session::handle_client_input()
             case state::ready: break;
         }
         if (evbuffer_get_length(in) < header_size) return;
+        if (state_ == state::ready && client_->output_pending() > output_high_water) {
+            // Commands the proxy answers itself (COM_PING, its own OKs and
+            // ERRs) sent back to back by a client that does not read: its
+            // output is bounded like the relay's, by not reading it.
+            client_->disable_read();
+            client_paused_ = true;
+            client_->watch_drain(output_low_water);
+            return;
+        }
         if (state_ != state::ready) {
             // Login packets are small; anything large is not a login.
             std::string payload;
