@@ -1,0 +1,309 @@
+// The backend side of a client session: opening (or taking from the pool)
+// and retiring its server connections, what they report (ready, login failed,
+// readable outside a command, closed), retrying a replica's read on the
+// primary, and the statement board other workers read for KILL QUERY.
+#include "worker/client_session.hh"
+
+#include <string.h>
+
+#include "common/clock.hh"
+#include "common/log.hh"
+#include "protocol/bytes.hh"
+#include "protocol/constants.hh"
+#include "shm/counters.hh"
+
+namespace causeway::worker {
+
+using namespace protocol;
+
+namespace {
+void free_backend_later(evutil_socket_t, short, void* arg)
+{
+    delete static_cast<backend_conn*>(arg);
+}
+}   // namespace
+
+void client_session::retire_backend(int index)
+{
+    if (std::size_t(index) >= backends_.size() || !backends_[std::size_t(index)]) return;
+    backend_conn& conn = *backends_[std::size_t(index)];
+    bool idle = conn.ready() && index != active_ && conn.internal_pending() == 0 &&
+        evbuffer_get_length(conn.output()) == 0 && evbuffer_get_length(conn.input()) == 0;
+    if (index == active_ && index > 0) --ctx_.outstanding[std::size_t(index)];
+    if (idle && reuse_backends_ && !ctx_.draining) {
+        bool track = index == 0 && ctx_.cfg->routing() != common::routing_mode::bridge;
+        ctx_.pool.put(pool_key(index), std::move(backends_[std::size_t(index)]),
+                      track ? track_last_gtid_query : std::string_view());
+    } else {
+        // An idle server session ends with COM_QUIT, as a client's would: the
+        // server then counts no aborted connection and logs no warning.
+        if (idle) send_quit(conn);
+        backend_conn* b = backends_[std::size_t(index)].release();
+        b->quiesce();
+        // We may be inside one of its callbacks: free it from the loop.
+        timeval now{0, 0};
+        event_base_once(ctx_.base, -1, EV_TIMEOUT, free_backend_later, b, &now);
+    }
+    replayed_[std::size_t(index)] = 0;
+    for (auto& [id, st] : statements_) {
+        st.ids.erase(index);
+        st.has_types.erase(index);
+    }
+    if (index == active_) {
+        active_ = -1;
+        backend_stream_left_ = 0;
+        backend_continuation_ = false;
+        backend_paused_ = false;
+    }
+    if (index == pinned_) pinned_ = -1;
+    if (otx_.active() && index == otx_.replica()) {
+        // Its snapshot is gone. Nothing answered there yet (the first statement
+        // is retried on the primary): nothing lost.
+        otx_lost_ = !otx_.statements().empty();
+        otx_.end();
+        digesting_ = false;
+    }
+}
+
+void client_session::retire_all_backends()
+{
+    for (std::size_t i = 0; i < backends_.size(); ++i) retire_backend(int(i));
+}
+
+// This client's entry of the worker's statement board (see shm/layout.hh):
+// what it runs now on `b`, or nothing (nullptr).
+void client_session::publish_statement(const backend_conn* b)
+{
+    if (!ctx_.board) return;
+    shm::board_entry& e = ctx_.board->entry[(id_ & 0x3fffff) % shm::board_entries];
+    if (!b) {
+        if (e.client.load(std::memory_order_relaxed) == id_) e.client.store(0, std::memory_order_release);
+        return;
+    }
+    e.client.store(0, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    e.statement.store(std::uint64_t(b->index()) << 32 | b->server_connection_id(), std::memory_order_relaxed);
+    e.client.store(id_, std::memory_order_release);
+}
+
+bool client_session::running_statement(const shm::segment& seg, std::uint32_t client, int& backend,
+                                       std::uint32_t& server_thread)
+{
+    const shm::statement_board* board = seg.board(std::size_t(worker_of_connection(client)));
+    if (!board) return false;
+    const shm::board_entry& e = board->entry[(client & 0x3fffff) % shm::board_entries];
+    if (e.client.load(std::memory_order_acquire) != client) return false;
+    std::uint64_t s = e.statement.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (e.client.load(std::memory_order_relaxed) != client) return false;
+    backend = int(s >> 32);
+    server_thread = std::uint32_t(s);
+    return true;
+}
+
+backend_conn* client_session::open_backend(int index)
+{
+    auto& slot = backends_[std::size_t(index)];
+    if (slot) return slot.get();
+    if (auto pooled = ctx_.pool.take(pool_key(index))) {   // no login: reset when its last client left
+        slot = std::move(pooled);
+        slot->set_events(*this);
+        replayed_[std::size_t(index)] = 0;
+        shm::add(ctx_.counters->pool_reuses);
+        return slot.get();
+    }
+    const common::backend_config& bc = index == 0 ? ctx_.cfg->primary : ctx_.cfg->replicas[std::size_t(index - 1)];
+    const common::resolved_address& addr = ctx_.backend_addrs[std::size_t(index)];
+    backend_events& events = *this;
+    slot.reset(new backend_conn(ctx_.base, index, bc.name, bc.addr, events));
+    login_params p;
+    p.user = identity_.user;
+    p.password_sha1 = password_sha1_;
+    p.database = identity_.database;
+    p.charset = login_.charset;
+    p.client_capabilities = login_.capabilities;
+    p.client_mariadb_capabilities = login_.mariadb_capabilities;
+    p.connect_attrs = login_.connect_attrs;
+    // Bridge mode reads no positions: the server need not track them.
+    p.track_gtid = ctx_.cfg->routing() != common::routing_mode::bridge;
+    replayed_[std::size_t(index)] = 0;
+    if (!slot->start(addr, p, ctx_.cfg->connect_timeout_ms)) {
+        shm::add(ctx_.counters->backend_connect_failures);
+        retire_backend(index);
+        return nullptr;
+    }
+    if (index == 0 && ctx_.cfg->routing() != common::routing_mode::bridge)
+        // Every write's GTID comes back in its OK: add last_gtid to whatever
+        // the session tracks (the client may track variables of its own).
+        slot->send_internal(track_last_gtid_query);
+    return slot.get();
+}
+
+// A read that was planned for a replica goes to the primary instead, as long
+// as no byte of its answer has reached the client.
+bool client_session::retry_on_primary(const char* why)
+{
+    if (plan_.backend == 0 || response_started_) return false;
+    static common::log_rate_limit limit;
+    if (limit.allow()) CW_LOG(LOG_INFO, "%s: read retried on the primary: %s", who(), why);
+    plan_.backend = 0;
+    plan_.pin = false;
+    plan_.reason = shm::route_reason::primary_not_caught_up;
+    // The client's own bytes (its statement ids are the primary's).
+    plan_.payload = plan_.original;
+    plan_.rewritten = true;
+    return true;
+}
+
+void client_session::backend_ready(backend_conn& b)
+{
+    CW_LOG(LOG_DEBUG, "%s: %s ready (server thread %u)", who(), b.describe().c_str(), b.server_connection_id());
+    if (login_ok_seq_ && b.index() == 0) {
+        send_ok(std::exchange(login_ok_seq_, 0));
+        state_ = state::ready;
+    } else if (state_ == state::waiting_backend && b.index() == plan_.backend) {
+        state_ = state::ready;
+        if (!dispatch()) return;
+    }
+    handle_client_input();
+}
+
+void client_session::backend_login_failed(backend_conn& b, const std::string& why, const std::string& server_error)
+{
+    shm::add(ctx_.counters->backend_connect_failures);
+    static common::log_rate_limit limit;
+    if (limit.allow()) CW_LOG(LOG_ERR, "%s: %s: %s", who(), b.describe().c_str(), why.c_str());
+    int index = b.index();
+    std::string name = b.describe();
+    retire_backend(index);
+    if (index != 0) {
+        ctx_.replica_failed(index, common::monotonic_ns());
+        if (state_ == state::waiting_backend && plan_.backend == index && retry_on_primary("replica login failed")) {
+            state_ = state::ready;
+            if (dispatch()) handle_client_input();
+        }
+        return;
+    }
+    if (login_ok_seq_) {   // the login itself failed: the client gets the error and goes, as from a server
+        std::uint8_t seq = std::exchange(login_ok_seq_, 0);
+        if (!server_error.empty())
+            send_packet(server_error, seq);
+        else
+            send_error(er::backend_unavailable, "HY000", "Can't connect to " + name + ": " + why, seq);
+        return close_after_flush();
+    }
+    if (state_ != state::waiting_backend && state_ != state::fencing) return;
+    // The command that needed the primary gets the error; the client stays.
+    if (!plan_.whole) return close_after_flush();
+    if (!server_error.empty()) {
+        evbuffer_drain(client_->input(), header_size + plan_.length);
+        send_packet(server_error, 1);
+        state_ = state::ready;
+    } else {
+        reject_command(er::backend_unavailable, "HY000", "Can't connect to " + name + ": " + why);
+    }
+    handle_client_input();
+}
+
+void client_session::backend_readable(backend_conn& b)
+{
+    if (b.index() == active_ && state_ == state::in_flight) return relay_response();
+    if (b.internal_pending()) {   // a lazy prepare on a replica, before its execute
+        internal_answer a;
+        bool broken = false;
+        while (b.next_internal_answer(a, broken)) {
+            if (a.tag == gtid_wait_tag) {   // the MASTER_GTID_WAIT of a waiting read
+                gtid_wait_answered(b.index(), a);
+                return;
+            }
+            if (a.tag == fence_tag) return fence_answered(a);
+            if (a.tag >= migration_tag) {   // an optimistic transaction's replay
+                migration_answered(a);
+                if (state_ != state::migrating) return;
+                continue;
+            }
+            if (!a.ok) broken = true;
+            if (a.statement_id) {
+                auto it = statements_.find(std::uint32_t(a.tag));
+                if (it != statements_.end()) it->second.ids[b.index()] = a.statement_id;
+            }
+        }
+        if (broken) {
+            int index = b.index();
+            CW_LOG(LOG_WARNING, "%s: %s: session setup failed", who(), b.describe().c_str());
+            if (index == 0) return close_after_flush();
+            retire_backend(index);
+            if (state_ == state::waiting_backend && plan_.backend == index &&
+                retry_on_primary("replay failed on the replica")) {
+                state_ = state::ready;
+                if (dispatch()) handle_client_input();
+            }
+            return;
+        }
+        if (state_ == state::waiting_backend && plan_.backend == b.index() && !b.internal_pending()) {
+            state_ = state::ready;
+            if (dispatch()) handle_client_input();
+        }
+        return;
+    }
+    unexpected_bytes(b);
+}
+
+// Bytes nobody asked for: a server closing an idle connection says why.
+void client_session::unexpected_bytes(backend_conn& b)
+{
+    static common::log_rate_limit limit;
+    if (limit.allow())
+        CW_LOG(LOG_WARNING, "%s: %s sent %zu unexpected bytes; closing it", who(), b.describe().c_str(),
+               evbuffer_get_length(b.input()));
+    shm::add(ctx_.counters->protocol_errors);
+    if (b.index() == 0) return close_after_flush();   // the session's server state is gone
+    retire_backend(b.index());
+}
+
+void client_session::backend_writable(backend_conn& b)
+{
+    if (client_paused_ && b.index() == active_) {
+        client_paused_ = false;
+        client_->enable_read();
+        relay_client_data();
+    }
+}
+
+void client_session::backend_closed(backend_conn& b, const std::string& why)
+{
+    int index = b.index();
+    bool mid_command = state_ == state::in_flight && index == active_;
+    std::string name = b.describe();
+    if (index != 0) {
+        // A replica holds nothing the session cannot rebuild: drop it, and
+        // retry a read it had not started answering on the primary.
+        ctx_.replica_failed(index, common::monotonic_ns());
+        CW_LOG(mid_command ? LOG_WARNING : LOG_INFO, "%s: %s %s", who(), name.c_str(), why.c_str());
+        retire_backend(index);
+        bool waited_on = state_ == state::waiting_replica && gtid_wait_backend_ == index;
+        if (waited_on) {   // the read waited for it: it goes to the primary now
+            internal_answer none;
+            gtid_wait_answered(index, none);
+            return;
+        }
+        if (!mid_command && !(state_ == state::waiting_backend && plan_.backend == index)) return;
+        if (retry_on_primary(why.c_str())) {
+            tracker_ = response_tracker{};
+            state_ = state::ready;
+            if (dispatch()) handle_client_input();
+            return;
+        }
+    } else {
+        CW_LOG(mid_command ? LOG_WARNING : LOG_INFO, "%s: %s %s%s", who(), name.c_str(), why.c_str(),
+               mid_command ? " during a command" : "");
+    }
+    if (mid_command && !response_started_)
+        send_error(er::backend_lost, "HY000", "Lost connection to " + name + " during query",
+                   std::uint8_t(last_client_seq_ + 1));
+    // The server-side session (variables, temporary tables, transaction) is
+    // gone; carrying on silently would hide that, so the client is closed too.
+    close_after_flush();
+}
+
+}   // namespace causeway::worker
