@@ -92,6 +92,17 @@ for my $opts ([], ['--lock-all-tables']) {
         or diag(join "\n", grep { /^[-+][^-+]/ } split /\n/, $t->run([ 'diff', map { spit($t->dir . "/dump.$_", $dump{$_}); $t->dir . "/dump.$_" } qw(direct causeway) ])->{out});
 }
 
+# ---- the diagnostics of a read answered by a replica (make compat: every driver, B1)
+%r = ();
+for my $how (sort keys %h) {
+    my $x = $h{$how};
+    $x->do(q{DO 1});
+    my $row = $x->selectrow_arrayref(q{SELECT CAST('12abc' AS INTEGER) AS c, 1/0 AS z FROM marker LIMIT 1});
+    $r{$how} = [ $row, $x->selectall_arrayref('SHOW WARNINGS'), $x->selectrow_arrayref('SELECT @@warning_count') ];
+}
+is_deeply($r{causeway}, $r{direct}, 'SHOW WARNINGS and @@warning_count after a read show that read\'s warnings')
+    or diag(explain \%r);
+
 # ---- a statement ending in a NUL byte
 %by = ();
 for (1 .. 6) {

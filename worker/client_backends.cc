@@ -56,6 +56,7 @@ void client_session::retire_backend(int index)
         backend_paused_ = false;
     }
     if (index == pinned_) pinned_ = -1;
+    if (index == last_answer_backend_) last_answer_backend_ = -1;
     if (otx_.active() && index == otx_.replica()) {
         // Its snapshot is gone. Nothing answered there yet (the first statement
         // is retried on the primary): nothing lost.

@@ -304,6 +304,13 @@ bool client_session::plan_query(std::string_view payload)
         default: break;
     }
     if (cfg.routing() == routing_mode::bridge) return true;
+    if (last_answer_backend_ > 0 && reads_diagnostics(sql) && backends_[std::size_t(last_answer_backend_)] &&
+        backends_[std::size_t(last_answer_backend_)]->ready()) {
+        // The warnings and errors of the previous statement are where it ran.
+        plan_.backend = last_answer_backend_;
+        plan_.reason = route_reason::replica_caught_up;
+        return true;
+    }
     route_read(s);
     if (plan_.backend != 0) plan_.original = std::string(payload);
     plan_.uses_next_read_only = next_read_only_ && s.kind != statement_kind::set_transaction_read_only &&

@@ -634,6 +634,7 @@ void client_session::response_complete()
     if (plan_.after.lock_tables) tables_locked_ = true;
     if (!response_error_) apply_after_ok();
     publish_statement(nullptr);
+    last_answer_backend_ = active_;
     if (digesting_) optimistic_answered();
     // A transaction on the primary that ended without committing a write: the
     // session's next one may start on a replica again.

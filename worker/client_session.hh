@@ -252,6 +252,7 @@ private:
     int gtid_wait_backend_ = -1;   // a MASTER_GTID_WAIT for the waiting read runs there
     bool gtid_wait_pin_ = false;   // ... for a read-only transaction's BEGIN
     int last_read_backend_ = -1;   // monotonic reads: the replica that served the last read
+    int last_answer_backend_ = -1;   // the backend that answered the previous statement (its diagnostics)
     std::uint64_t last_read_done_ns_ = 0;   // ... and when its answer ended
     bool session_read_only_ = false;   // SET SESSION TRANSACTION READ ONLY
     bool next_read_only_ = false;   // SET TRANSACTION READ ONLY, not yet used by a transaction

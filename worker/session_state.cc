@@ -204,6 +204,29 @@ std::string as_primary_error_in_read_only_transaction(std::string_view err_paylo
                                "Cannot execute statement in a READ ONLY transaction");
 }
 
+bool reads_diagnostics(std::string_view sql)
+{
+    auto ci_find = [&](std::string_view word) {
+        for (std::size_t i = 0; i + word.size() <= sql.size(); ++i)
+            if (strncasecmp(sql.data() + i, word.data(), word.size()) == 0) return i;
+        return std::string_view::npos;
+    };
+    std::size_t i = 0;
+    while (i < sql.size() && isspace((unsigned char)sql[i])) ++i;
+    std::string_view rest = sql.substr(i);
+    auto starts = [&](std::string_view w) {
+        return rest.size() >= w.size() && strncasecmp(rest.data(), w.data(), w.size()) == 0;
+    };
+    if (starts("show")) {
+        // SHOW WARNINGS, SHOW ERRORS, SHOW COUNT(*) WARNINGS: nothing else names them.
+        return ci_find("warnings") != std::string_view::npos || ci_find("errors") != std::string_view::npos;
+    }
+    if (starts("get")) return ci_find("diagnostics") != std::string_view::npos;
+    return ci_find("@@warning_count") != std::string_view::npos || ci_find("@@error_count") != std::string_view::npos ||
+        ci_find("@@session.warning_count") != std::string_view::npos ||
+        ci_find("@@session.error_count") != std::string_view::npos;
+}
+
 execute_view parse_execute(std::string_view payload, std::uint16_t params)
 {
     execute_view v;

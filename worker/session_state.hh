@@ -91,6 +91,11 @@ inline std::string_view statement_text(std::string_view payload)
     return sql;
 }
 
+// Whether `sql` reads the diagnostics area of the previous statement (SHOW
+// WARNINGS / ERRORS / COUNT(*) ..., GET DIAGNOSTICS, @@warning_count,
+// @@error_count): it must run where that statement ran.
+bool reads_diagnostics(std::string_view sql);
+
 // Whether statement `s`, run on the primary (`in_trans`: inside a transaction),
 // provably commits nothing, so that its OK without last_gtid means "nothing
 // written" (see client_session::note_unproven_commit()).

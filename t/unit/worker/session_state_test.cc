@@ -67,6 +67,7 @@ class session_state_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(cannot_commit_table);
     CPPUNIT_TEST(session_id_by_set);
     CPPUNIT_TEST(session_id_by_attribute);
+    CPPUNIT_TEST(diagnostics_statements);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -109,6 +110,17 @@ public:
                 CPPUNIT_ASSERT_EQUAL_MESSAGE(r.sql, std::string(r.id), **got);
             }
         }
+    }
+
+    void diagnostics_statements()
+    {
+        for (const char* sql :
+             {"SHOW WARNINGS", "show warnings limit 10", "SHOW ERRORS", "SHOW COUNT(*) WARNINGS",
+              "  GET DIAGNOSTICS @n = NUMBER", "GET CURRENT DIAGNOSTICS CONDITION 1 @m = MESSAGE_TEXT",
+              "SELECT @@warning_count", "select @@session.error_count, 1"})
+            CPPUNIT_ASSERT_MESSAGE(sql, worker::reads_diagnostics(sql));
+        for (const char* sql : {"SHOW TABLES", "SELECT 1", "SHOW STATUS", "GET_LOCK('x', 0)", "SELECT warnings FROM t"})
+            CPPUNIT_ASSERT_MESSAGE(sql, !worker::reads_diagnostics(sql));
     }
 
     void session_id_by_attribute()
