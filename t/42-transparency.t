@@ -59,6 +59,18 @@ my %err = map { $_ => err_of($h{$_}, 'INSERT INTO t VALUES (99, 1)') } keys %h;
 like($err{direct}, qr/^1792 25006 /, "directly: $err{direct}");
 is($err{causeway}, $err{direct}, 'through Causeway: the same error as the primary gives');
 ok($h{$_}->do('ROLLBACK'), "$_: ROLLBACK") for sort keys %h;
+# The same write prepared server-side (PDO native, DBD server prepares): the server refuses
+# it at prepare time (make compat B4: through Causeway it hung).
+my %ps = map { $_ => $t->connect(port => $port{$_}, attr => { mariadb_server_prepare => 1 }, read_timeout => 10) } keys %port;
+for my $how (sort keys %ps) {
+    $ps{$how}->do('START TRANSACTION READ ONLY');
+    $ps{$how}->selectrow_array('SELECT v FROM t WHERE id = 1');
+    $err{$how} = err_of($ps{$how}, 'INSERT INTO t VALUES (98, 1)');
+    $ps{$how}->do('ROLLBACK');
+}
+like($err{direct}, qr/^1792 25006 /, "directly, prepared: $err{direct}");
+is($err{causeway}, $err{direct}, 'through Causeway, prepared: the same error, no hang');
+$_->disconnect for values %ps;
 
 # ---- LOCK TABLES
 %err = map { $_ => err_of($h{$_}, 'LOCK TABLES t READ, marker READ') } keys %h;

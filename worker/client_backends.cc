@@ -211,7 +211,9 @@ void client_session::backend_readable(backend_conn& b)
     if (b.index() == active_ && state_ == state::in_flight) return relay_response();
     if (b.internal_pending()) {   // a lazy prepare on a replica, before its execute
         internal_answer a;
-        bool broken = false;
+        bool broken = false;   // reset by each next_internal_answer(): `failed` keeps an ERR seen
+        bool failed = false;
+        std::string error;
         while (b.next_internal_answer(a, broken)) {
             if (a.tag == gtid_wait_tag) {   // the MASTER_GTID_WAIT of a waiting read
                 gtid_wait_answered(b.index(), a);
@@ -223,15 +225,24 @@ void client_session::backend_readable(backend_conn& b)
                 if (state_ != state::migrating) return;
                 continue;
             }
-            if (!a.ok) broken = true;
+            if (!a.ok) failed = true, error = a.error;
             if (a.statement_id) {
                 auto it = statements_.find(std::uint32_t(a.tag));
                 if (it != statements_.end()) it->second.ids[b.index()] = a.statement_id;
             }
         }
-        if (broken) {
+        if (failed && !broken && b.index() == pinned_ && state_ == state::waiting_backend && plan_.backend == pinned_) {
+            // Inside a read-only transaction the statement cannot run
+            // anywhere else: the client gets the server's refusal (a write
+            // prepared before the transaction began), as the primary gives it.
+            reject_command(1792, "25006", "Cannot execute statement in a READ ONLY transaction");
+            handle_client_input();
+            return;
+        }
+        if (broken || failed) {
             int index = b.index();
-            CW_LOG(LOG_WARNING, "%s: %s: session setup failed", who(), b.describe().c_str());
+            CW_LOG(LOG_WARNING, "%s: %s: session setup failed: %s", who(), b.describe().c_str(),
+                   broken ? "malformed answer" : error.c_str());
             if (index == 0) return close_after_flush();
             retire_backend(index);
             if (state_ == state::waiting_backend && plan_.backend == index &&

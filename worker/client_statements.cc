@@ -61,6 +61,11 @@ bool client_session::plan_statement_command(std::string_view payload)
         if (s.is_plain_read) {   // prepared where the read would run
             route_read(s);
             if (plan_.backend != 0) plan_.original = std::string(payload);
+        } else if (pinned_ >= 0 && !otx_.active()) {
+            // In a read-only transaction the server refuses to prepare a write
+            // (ERR 1792): the transaction's replica answers, as the primary would.
+            plan_.backend = pinned_;
+            plan_.original = std::string(payload);
         }
         return true;
     }
