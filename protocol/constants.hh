@@ -58,10 +58,12 @@ inline constexpr std::uint32_t com_multi = 1u << 1;
 inline constexpr std::uint32_t stmt_bulk_operations = 1u << 2;   // COM_STMT_BULK_EXECUTE
 inline constexpr std::uint32_t extended_metadata = 1u << 3;
 inline constexpr std::uint32_t cache_metadata = 1u << 4;
-// Relayed as is. Not progress reports (packets the result-set state machine
-// does not know), not metadata caching (a result could then depend on which
-// backend saw the statement first).
-inline constexpr std::uint32_t proxy_offers = stmt_bulk_operations;
+// Relayed as is. Extended metadata (a JSON or UUID column's type, which Node
+// mariadb and Connector/J 3 use) only adds fields to column definitions,
+// which the proxy relays without reading. Not progress reports (packets the
+// result-set state machine does not know), not metadata caching (a result
+// could then depend on which backend saw the statement first).
+inline constexpr std::uint32_t proxy_offers = stmt_bulk_operations | extended_metadata;
 }   // namespace mariadb_cap
 
 namespace server_status {
