@@ -52,6 +52,7 @@ public:
     int index() const { return index_; }
     // The server's version string from its greeting; empty before the login.
     std::string server_version() const { return conn_ ? conn_->server_version() : std::string(); }
+    std::uint8_t server_charset() const { return conn_ ? conn_->server_charset() : 0; }
     const std::string& name() const { return name_; }
     std::string describe() const { return name_ + " (" + addr_.to_string() + ")"; }
 

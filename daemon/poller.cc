@@ -118,7 +118,7 @@ private:
         server_state& s = *servers_[std::size_t(m.index())];
         s.reconnect_ms = min_reconnect_ms;
         s.next_health_ns = 0;   // learn thread states and read_only right away
-        if (s.is_primary) progress_.set_primary_version(m.server_version());
+        if (s.is_primary) progress_.set_primary_greeting(m.server_version(), m.server_charset());
         if (s.was_down) CW_LOG(LOG_NOTICE, "%s is reachable again", m.describe().c_str());
         s.was_down = false;
     }

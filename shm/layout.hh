@@ -18,7 +18,7 @@ static_assert(word::is_always_lock_free, "shm needs lock-free 64-bit atomics");
 static_assert(sizeof(word) == 8 && alignof(word) == 8);
 
 inline constexpr std::uint64_t segment_magic = 0x5941'5745'5355'4143ull;   // "CAUSEWAY"
-inline constexpr std::uint64_t layout_version = 7;
+inline constexpr std::uint64_t layout_version = 8;
 
 inline constexpr std::size_t max_backends = 64;   // index 0 is the primary
 inline constexpr std::size_t max_worker_slots = 256;   // two generations during a reload
@@ -259,12 +259,15 @@ struct alignas(64) segment_header {
     word flags;   // reserved
 
     alignas(64) word poller_heartbeat_ns;   // writer: poller, each round (CLOCK_MONOTONIC)
-    // The primary's version string as its greeting gave it, NUL-padded: what
-    // clients are greeted with when server_version is not set. Writer: the
-    // poller, when it logs in to the primary, under the seqlock `seq`.
+    // The primary's version string and default collation as its greeting
+    // gave them (the text NUL-padded): what clients are greeted with when
+    // server_version is not set (drivers decide on SET NAMES by the greeting's
+    // collation). Writer: the poller, when it logs in to the primary, under
+    // the seqlock `seq`; `charset` 0 until then.
     struct alignas(64) {
         word seq;
-        word text[7];
+        word charset;
+        word text[6];
     } primary_version;
 
     session_state sessions;

@@ -162,19 +162,24 @@ void progress_block::set_labels(const common::config& cfg) noexcept
     seqlock_write_end(labels_->seq, odd);
 }
 
-void progress_block::set_primary_version(const std::string& version) noexcept
+void progress_block::set_primary_greeting(const std::string& version, std::uint8_t charset) noexcept
 {
     std::uint64_t odd = seqlock_write_begin(header_->primary_version.seq);
+    header_->primary_version.charset.store(charset, relaxed);
     store_text(header_->primary_version.text, version);
     seqlock_write_end(header_->primary_version.seq, odd);
 }
 
-std::string progress_block::primary_version() const
+std::string progress_block::primary_version(std::uint8_t* charset) const
 {
     for (int attempt = 0; attempt < seqlock_max_attempts; ++attempt) {
         std::uint64_t begin = seqlock_read_begin(header_->primary_version.seq);
+        std::uint64_t cs = header_->primary_version.charset.load(relaxed);
         std::string v = load_text(header_->primary_version.text);
-        if (seqlock_read_valid(header_->primary_version.seq, begin)) return v;
+        if (seqlock_read_valid(header_->primary_version.seq, begin)) {
+            if (charset) *charset = std::uint8_t(cs);
+            return v;
+        }
         cpu_relax();
     }
     return {};

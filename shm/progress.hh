@@ -65,10 +65,11 @@ public:
     // then unknown (route to the primary).
     bool heartbeat_fresh(std::uint64_t now_ns, std::uint64_t max_age_ms) const noexcept;
 
-    // Poller: the primary's version string (at most 55 bytes are kept).
-    void set_primary_version(const std::string& version) noexcept;
-    // Workers: empty until the poller has logged in to the primary (or torn).
-    std::string primary_version() const;
+    // Poller: the primary's greeting: version string (at most 47 bytes are
+    // kept) and default collation.
+    void set_primary_greeting(const std::string& version, std::uint8_t charset) noexcept;
+    // Workers: empty / 0 until the poller has logged in to the primary (or torn).
+    std::string primary_version(std::uint8_t* charset = nullptr) const;
 
     // Supervisor, at create and after a reload: names and addresses in index order.
     void set_labels(const common::config& cfg) noexcept;

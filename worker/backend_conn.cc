@@ -107,6 +107,7 @@ void backend_conn::answer_greeting(const server_greeting& g)
 {
     server_connection_id_ = g.connection_id;
     server_version_ = g.server_version;
+    server_charset_ = g.charset;
     // What the client negotiated with us, minus what we cannot relay, plus what
     // the proxy needs itself (session tracking carries each write's GTID).
     std::uint32_t want = (params_.client_capabilities & cap::proxy_offers) | cap::protocol_41 | cap::secure_connection |

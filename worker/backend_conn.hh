@@ -87,6 +87,7 @@ public:
     std::uint32_t capabilities() const { return capabilities_; }
     std::uint32_t server_connection_id() const { return server_connection_id_; }
     const std::string& server_version() const { return server_version_; }   // from its greeting
+    std::uint8_t server_charset() const { return server_charset_; }   // its default collation, likewise
     // Sends a command whose answer the proxy consumes itself: session state
     // replayed on a replica, the last_gtid tracking setup, a lazy prepare.
     // Answers come in order, before that of any command sent after it.
@@ -134,6 +135,7 @@ private:
     std::uint32_t capabilities_ = 0;
     std::uint32_t server_connection_id_ = 0;
     std::string server_version_;
+    std::uint8_t server_charset_ = 0;
     std::uint8_t next_seq_ = 0;
     struct internal_command {
         protocol::command cmd;

@@ -35,15 +35,17 @@ void client_session::start()
 {
     scramble_ = random_scramble();
     server_greeting g;
-    g.server_version = ctx_.cfg->server_version;
-    if (g.server_version.empty()) g.server_version = ctx_.progress.primary_version();
+    std::uint8_t primary_charset = 0;
+    std::string primary_version = ctx_.progress.primary_version(&primary_charset);
+    g.server_version = ctx_.cfg->server_version.empty() ? primary_version : ctx_.cfg->server_version;
     // Before the poller's first login to the primary: a version every client accepts.
     if (g.server_version.empty()) g.server_version = "5.5.5-10.11.0-MariaDB";
     g.connection_id = id_;
     g.scramble = scramble_;
     g.capabilities = (cap::proxy_offers & ~cap::long_password) | (ctx_.tls ? cap::ssl : 0);
     g.mariadb_capabilities = mariadb_cap::proxy_offers;
-    g.charset = default_charset;
+    // The primary's default collation: drivers choose whether to send SET NAMES by it.
+    g.charset = primary_charset ? primary_charset : default_charset;
     g.status = server_status::autocommit;
     g.auth_plugin = native_password_plugin;
     send_packet(build_greeting(g), 0);
