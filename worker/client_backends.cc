@@ -30,7 +30,12 @@ void client_session::retire_backend(int index)
     bool idle = conn.ready() && index != active_ && conn.internal_pending() == 0 &&
         evbuffer_get_length(conn.output()) == 0 && evbuffer_get_length(conn.input()) == 0;
     if (index == active_ && index > 0) --ctx_.outstanding[std::size_t(index)];
-    if (idle && reuse_backends_ && !ctx_.draining) {
+    // A connection is pooled only for clients that name a database: the taker
+    // selects it again (COM_INIT_DB), since the server's current database may
+    // have changed in ways the proxy does not follow (USE in a procedure, in
+    // bridge mode, DROP DATABASE of it), and a client without one could not
+    // be given a connection with none selected.
+    if (idle && reuse_backends_ && !ctx_.draining && !identity_.database.empty()) {
         bool track = index == 0 && ctx_.cfg->routing() != common::routing_mode::bridge;
         ctx_.pool.put(pool_key(index), std::move(backends_[std::size_t(index)]),
                       track ? track_last_gtid_query : std::string_view());
@@ -106,9 +111,12 @@ backend_conn* client_session::open_backend(int index)
 {
     auto& slot = backends_[std::size_t(index)];
     if (slot) return slot.get();
-    if (auto pooled = ctx_.pool.take(pool_key(index))) {   // no login: reset when its last client left
+    std::unique_ptr<backend_conn> pooled;
+    if (!identity_.database.empty()) pooled = ctx_.pool.take(pool_key(index));
+    if (pooled) {   // no login: reset when its last client left
         slot = std::move(pooled);
         slot->set_events(*this);
+        slot->send_internal("\x02" + identity_.database);   // COM_INIT_DB: see retire_backend()
         replayed_[std::size_t(index)] = 0;
         shm::add(ctx_.counters->pool_reuses);
         return slot.get();
