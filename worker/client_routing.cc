@@ -55,6 +55,19 @@ std::string quoted_use(std::string_view db)
 }
 }   // namespace
 
+// SHOW WARNINGS and its kind (reads_diagnostics()) go where the previous
+// statement ran, whose diagnostics they show; false when that is the primary
+// or gone (normal routing then).
+bool client_session::route_to_diagnostics(std::string_view sql)
+{
+    if (last_answer_backend_ <= 0 || !reads_diagnostics(sql)) return false;
+    const backend_conn* b = backends_[std::size_t(last_answer_backend_)].get();
+    if (!b || !b->ready()) return false;
+    plan_.backend = last_answer_backend_;
+    plan_.reason = route_reason::replica_caught_up;
+    return true;
+}
+
 // Fills plan_ for the command `payload`; false when the command was answered
 // here (an error) and must not be sent anywhere.
 bool client_session::plan_command(std::string_view payload)
@@ -304,13 +317,7 @@ bool client_session::plan_query(std::string_view payload)
         default: break;
     }
     if (cfg.routing() == routing_mode::bridge) return true;
-    if (last_answer_backend_ > 0 && reads_diagnostics(sql) && backends_[std::size_t(last_answer_backend_)] &&
-        backends_[std::size_t(last_answer_backend_)]->ready()) {
-        // The warnings and errors of the previous statement are where it ran.
-        plan_.backend = last_answer_backend_;
-        plan_.reason = route_reason::replica_caught_up;
-        return true;
-    }
+    if (route_to_diagnostics(sql)) return true;
     route_read(s);
     if (plan_.backend != 0) plan_.original = std::string(payload);
     plan_.uses_next_read_only = next_read_only_ && s.kind != statement_kind::set_transaction_read_only &&

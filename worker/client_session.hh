@@ -145,6 +145,7 @@ private:
     void plan_set(const protocol::statement_info& s, std::string_view query);
     bool plan_kill(std::string_view sql);
     void route_read(const protocol::statement_info& s);
+    bool route_to_diagnostics(std::string_view sql);
     bool fill_route_request(route_request& r, const protocol::statement_info& s);
     void monotonic_requirement(route_request& r, std::vector<read_candidate>& candidates);
     void record_write_position(const protocol::ok_packet& ok);

@@ -58,7 +58,9 @@ bool client_session::plan_statement_command(std::string_view payload)
         plan_.after.prepare = true;
         plan_.after.prepare_sql = std::string(sql);
         statement_info s = classify(sql);
-        if (s.is_plain_read) {   // prepared where the read would run
+        if (route_to_diagnostics(sql)) {   // prepared where the diagnostics it shows are
+            plan_.original = std::string(payload);
+        } else if (s.is_plain_read) {   // prepared where the read would run
             route_read(s);
             if (plan_.backend != 0) plan_.original = std::string(payload);
         } else if (pinned_ >= 0 && !otx_.active()) {
@@ -128,6 +130,10 @@ bool client_session::plan_execute(std::string_view payload)
     // changes the session like a SET query: replayed verbatim when it has no
     // parameters (one with parameters leaves replicas unknown).
     plan_set(s, st.params == 0 ? "\x03" + st.sql : std::string());
+    if (route_to_diagnostics(st.sql)) {
+        plan_.original = std::string(payload);
+        return true;
+    }
     // A cursor must be fetched where it was opened; long data went to the primary.
     if (v.flags != 0 || st.long_data) {
         plan_.reason = route_reason::primary_unclassified;
