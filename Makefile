@@ -21,7 +21,7 @@ BENCH_SRC := $(wildcard t/bench/*_bench.cc)
 PROGRAMS := bin/causewayd $(if $(wildcard daemon/causewayctl_main.cc),bin/causewayctl)
 BENCH_PROGRAMS := $(BENCH_SRC:t/bench/%.cc=bin/%)
 
-.PHONY: all check unit integration bench demo deps clean format format-check install fuzz-replay
+.PHONY: all check unit integration bench demo deps clean format format-check install fuzz-replay compat
 all: $(PROGRAMS)
 
 build/%.o: %.cc
@@ -88,6 +88,12 @@ check: deps
 	mandoc -Tlint -Wwarning man/*.5 man/*.8
 	$(MAKE) -j$$(nproc) fuzz-replay
 	prove t/*.t
+
+# The transparency matrix (issue 7): every driver of t/compat/ and the mysql-test-run list of
+# t/compat/mtr/, directly and through Causeway in bridge and smartscale mode (~15-20 min; not
+# part of check, which runs its fast part as t/44-compat-drivers.t).
+compat: deps all
+	t/compat/run
 
 bench: deps all $(BENCH_PROGRAMS)
 	t/bench/run
