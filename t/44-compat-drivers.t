@@ -26,7 +26,7 @@ for (split /\n/, slurp('t/compat/known-failures') // '') {
 }
 my $jar = '/usr/share/java/mariadb-java-client.jar';
 my %drivers = (
-    'php-pdo-native'     => ['php', 't/compat/php.php', 'pdo-native'],
+    'php-pdo-native'     => ['php', '-d', 'mysqlnd.net_read_timeout=10', 't/compat/php.php', 'pdo-native'],
     'connectorj-srvprep' => ['java', '-cp', $jar, 't/compat/Compat.java', 'server-prepare'],
     'node-mariadb'       => ['node', 't/compat/node.js'],
 );

@@ -122,7 +122,7 @@ public class Compat {
         out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, "UTF-8");
         boolean serverPrepare = a[0].equals("server-prepare");
         if (serverPrepare) a = Arrays.copyOfRange(a, 1, a.length);
-        String url = "jdbc:mariadb://" + a[0] + ":" + a[1] + "/test?user=app&password=secret&connectTimeout=10000";
+        String url = "jdbc:mariadb://" + a[0] + ":" + a[1] + "/test?user=app&password=secret&connectTimeout=10000&socketTimeout=20000";
         if (serverPrepare) url += "&useServerPrepStmts=true";
         conn = DriverManager.getConnection(url);
         String steps = System.getenv().getOrDefault("COMPAT_STEPS", "t/compat/steps.tsv");

@@ -9,7 +9,7 @@ use warnings;
 
 my ($host, $port) = @ARGV;
 $| = 1;
-my @conn = ('--no-defaults', "-h$host", "-P$port", '-uapp', '-psecret');
+my @conn = ('--no-defaults', "-h$host", "-P$port", '-uapp', '-psecret', '--connect-timeout=10');
 sub quote { my ($s) = @_; $s =~ s/\\/\\\\/g; $s =~ s/'/''/g; return "'$s'" }
 sub value {
     my ($t, $v) = split /:/, $_[0], 2;

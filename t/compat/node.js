@@ -68,7 +68,7 @@ function results(res, digest) {
 
 async function main() {
   const opts = { host, port: Number(port), user: 'app', password: 'secret', database: 'test',
-    rowsAsArray: true, bigIntAsNumber: false, decimalAsNumber: false, connectTimeout: 10000,
+    rowsAsArray: true, bigIntAsNumber: false, decimalAsNumber: false, connectTimeout: 10000, socketTimeout: 20000,
     dateStrings: true, checkDuplicate: false };
   let conn = await mariadb.createConnection(opts);
   const steps = fs.readFileSync(process.env.COMPAT_STEPS || 't/compat/steps.tsv', 'ascii').split('\n');

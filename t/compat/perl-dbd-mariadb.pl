@@ -9,7 +9,7 @@ use Digest::MD5 qw(md5_hex);
 my ($host, $port) = @ARGV;
 binmode STDOUT;
 $| = 1;
-my $dsn = "DBI:MariaDB:host=$host;port=$port;database=test;mariadb_connect_timeout=10";
+my $dsn = "DBI:MariaDB:host=$host;port=$port;database=test;mariadb_connect_timeout=10;mariadb_read_timeout=20";
 my $dbh = DBI->connect($dsn, 'app', 'secret', { RaiseError => 0, PrintError => 0, AutoCommit => 1 })
     or die "connect: $DBI::errstr\n";
 

@@ -11,11 +11,11 @@ variant, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 if variant == 'pymysql':
     import pymysql as db
     conn = db.connect(host=host, port=port, user='app', password='secret', database='test',
-                      charset='utf8mb4', autocommit=True, binary_prefix=True)
+                      charset='utf8mb4', autocommit=True, binary_prefix=True, read_timeout=20)
 else:
     import MySQLdb as db
     conn = db.connect(host=host, port=port, user='app', password='secret', database='test',
-                      charset='utf8mb4', autocommit=True, binary_prefix=True)
+                      charset='utf8mb4', autocommit=True, binary_prefix=True, read_timeout=20)
 out = sys.stdout.buffer
 
 
