@@ -3,7 +3,7 @@
 # servers' own Connections counters give the logins per client connection; a client that
 # gets a reused connection must see a fresh one: no user variables, session variables at
 # their defaults, no temporary tables, LAST_INSERT_ID() 0, no warnings, no open transaction,
-# and its writes tracked (read back at once with lagging replicas). Another user never gets
+# and its writes tracked; a client that leaves a transaction open gives nothing to the pool (read back at once with lagging replicas). Another user never gets
 # that connection. One worker, so that the clients share its pool.
 use strict;
 use warnings;
@@ -52,9 +52,7 @@ my ($a_thread) = $a->selectrow_array('SELECT CONNECTION_ID() FROM t WHERE id = 1
 $a->do($_) for ('SET @x = 42', "SET SESSION sql_mode = 'ANSI'", 'CREATE TEMPORARY TABLE tt (a INT)',
                 'INSERT INTO ai (x) VALUES (1)', 'SET SESSION wait_timeout = 77');
 $a->do('SELECT 1/0');    # a warning
-$a->do('BEGIN');
-$a->do('UPDATE t SET v = v + 1 WHERE id = 2');
-$a->disconnect;    # a transaction left open: the reset rolls it back
+$a->disconnect;
 my $b = $t->connect(port => $cw->port);
 my $fresh = $t->connect(port => $primary->port);    # what a fresh server session shows
 my $state = 'SELECT CONNECTION_ID(), @x, @@sql_mode, LAST_INSERT_ID(), @@wait_timeout, @@in_transaction FROM t WHERE id = 1 FOR UPDATE';
@@ -65,7 +63,19 @@ is_deeply([ @$got[ 1 .. 5 ] ], [ @$want[ 1 .. 5 ] ], 'user variable, sql_mode, L
     or diag(explain { got => $got, fresh => $want });
 ok(!$b->do('SELECT * FROM tt'), 'the temporary table is gone');
 is($b->err, 1146, '... ERR 1146');
-is($primary->value('SELECT v FROM test.t WHERE id = 2'), 0, "the previous client's open transaction was rolled back");
+# A client that leaves with a transaction open (or tables locked) gives nothing to the pool:
+# the server's own disconnect rolls it back, as without a proxy.
+my $c = $t->connect(port => $cw->port);
+my ($c_thread) = $c->selectrow_array('SELECT CONNECTION_ID() FROM t WHERE id = 1 FOR UPDATE');
+$c->do('BEGIN');
+$c->do('UPDATE t SET v = v + 1 WHERE id = 2');
+$c->disconnect;
+ok(wait_until(sub { $primary->value('SELECT v FROM test.t WHERE id = 2') == 0 }, timeout => 5),
+   "a client's open transaction is rolled back when it leaves");
+my $d = $t->connect(port => $cw->port);
+my ($d_thread) = $d->selectrow_array('SELECT CONNECTION_ID() FROM t WHERE id = 1 FOR UPDATE');
+isnt($d_thread, $c_thread, '... and its server connection was not pooled');
+$d->disconnect;
 $_->stop_sql_thread for @replicas;
 my $stale = 0;
 for my $i (1 .. 10) {

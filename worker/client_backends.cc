@@ -35,7 +35,10 @@ void client_session::retire_backend(int index)
     // have changed in ways the proxy does not follow (USE in a procedure, in
     // bridge mode, DROP DATABASE of it), and a client without one could not
     // be given a connection with none selected.
-    if (idle && reuse_backends_ && !ctx_.draining && !identity_.database.empty()) {
+    // Nor one that ends with a transaction open or tables locked: the server's
+    // own disconnect handles those, exactly as without the pool.
+    bool clean = !(primary_status_ & server_status::in_trans) && !tables_locked_ && index != pinned_;
+    if (idle && clean && reuse_backends_ && !ctx_.draining && !identity_.database.empty()) {
         bool track = index == 0 && ctx_.cfg->routing() != common::routing_mode::bridge;
         ctx_.pool.put(pool_key(index), std::move(backends_[std::size_t(index)]),
                       track ? track_last_gtid_query : std::string_view());
