@@ -18,6 +18,13 @@ void free_later(evutil_socket_t, short, void* arg)
 }
 }   // namespace
 
+void free_from_loop(event_base* base, backend_conn* b)
+{
+    b->quiesce();
+    timeval now{0, 0};
+    event_base_once(base, -1, EV_TIMEOUT, free_later, b, &now);
+}
+
 void send_quit(backend_conn& b)
 {
     static const char quit[] = {1, 0, 0, 0, char(protocol::command::quit)};
@@ -47,9 +54,7 @@ void backend_pool::put(key k, std::unique_ptr<backend_conn> conn, std::string_vi
         std::count_if(entries_.begin(), entries_.end(), [&](const entry& e) { return e.k.index == k.index; });
     if (!max_idle_ || same_server >= max_idle_) {
         send_quit(*conn);
-        conn->quiesce();
-        timeval now{0, 0};
-        event_base_once(base_, -1, EV_TIMEOUT, free_later, conn.release(), &now);
+        free_from_loop(base_, conn.release());
         return;
     }
     conn->set_events(*this);
@@ -102,9 +107,7 @@ void backend_pool::drop(backend_conn& b)
     if (it == entries_.end()) return;
     backend_conn* c = it->conn.release();
     entries_.erase(it);
-    c->quiesce();
-    timeval now{0, 0};
-    event_base_once(base_, -1, EV_TIMEOUT, free_later, c, &now);
+    free_from_loop(base_, c);
 }
 
 void backend_pool::on_sweep(evutil_socket_t, short, void* arg)

@@ -72,5 +72,8 @@ private:
 // Closes an idle, logged-in server connection the way a client does (COM_QUIT):
 // the server then counts no aborted connection and logs no warning.
 void send_quit(backend_conn& b);
+// Stops `b`'s callbacks and frees it from the event loop: one of them may be
+// running now.
+void free_from_loop(event_base* base, backend_conn* b);
 
 }   // namespace causeway::worker

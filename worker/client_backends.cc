@@ -16,13 +16,6 @@ namespace causeway::worker {
 
 using namespace protocol;
 
-namespace {
-void free_backend_later(evutil_socket_t, short, void* arg)
-{
-    delete static_cast<backend_conn*>(arg);
-}
-}   // namespace
-
 void client_session::retire_backend(int index)
 {
     if (std::size_t(index) >= backends_.size() || !backends_[std::size_t(index)]) return;
@@ -46,11 +39,7 @@ void client_session::retire_backend(int index)
         // An idle server session ends with COM_QUIT, as a client's would: the
         // server then counts no aborted connection and logs no warning.
         if (idle) send_quit(conn);
-        backend_conn* b = backends_[std::size_t(index)].release();
-        b->quiesce();
-        // We may be inside one of its callbacks: free it from the loop.
-        timeval now{0, 0};
-        event_base_once(ctx_.base, -1, EV_TIMEOUT, free_backend_later, b, &now);
+        free_from_loop(ctx_.base, backends_[std::size_t(index)].release());
     }
     replayed_[std::size_t(index)] = 0;
     for (auto& [id, st] : statements_) {
@@ -246,7 +235,7 @@ void client_session::backend_readable(backend_conn& b)
             // Inside a read-only transaction the statement cannot run
             // anywhere else: the client gets the server's refusal (a write
             // prepared before the transaction began), as the primary gives it.
-            reject_command(1792, "25006", "Cannot execute statement in a READ ONLY transaction");
+            reject_command(er_read_only_transaction, "25006", std::string(read_only_transaction_message));
             handle_client_input();
             return;
         }

@@ -29,21 +29,6 @@ using shm::route_reason;
 namespace {
 constexpr std::uint16_t er_wrong_db_name = 1102;   // 42000
 
-bool starts_with_word(std::string_view text, std::string_view word)
-{
-    std::size_t i = 0;
-    while (i < text.size() && isspace((unsigned char)text[i])) ++i;
-    return text.size() - i >= word.size() && strncasecmp(text.data() + i, word.data(), word.size()) == 0;
-}
-
-bool mentions(std::string_view text, std::string_view word)
-{
-    if (word.size() > text.size()) return false;
-    for (std::size_t i = 0; i + word.size() <= text.size(); ++i)
-        if (strncasecmp(text.data() + i, word.data(), word.size()) == 0) return true;
-    return false;
-}
-
 std::string quoted_use(std::string_view db)
 {
     std::string q = "\x03USE `";

@@ -197,34 +197,32 @@ bool cannot_commit(const protocol::statement_info& s, bool in_trans)
 std::string as_primary_error_in_read_only_transaction(std::string_view err_payload)
 {
     constexpr std::uint16_t er_option_prevents_statement = 1290;   // --read-only
-    constexpr std::uint16_t er_cant_execute_in_read_only_transaction = 1792;
     auto e = protocol::parse_err(err_payload);
     if (!e || e->code != er_option_prevents_statement) return {};
-    return protocol::build_err(er_cant_execute_in_read_only_transaction, "25006",
-                               "Cannot execute statement in a READ ONLY transaction");
+    return protocol::build_err(er_read_only_transaction, "25006", read_only_transaction_message);
+}
+
+bool starts_with_word(std::string_view text, std::string_view word)
+{
+    std::size_t i = 0;
+    while (i < text.size() && isspace((unsigned char)text[i])) ++i;
+    return text.size() - i >= word.size() && strncasecmp(text.data() + i, word.data(), word.size()) == 0;
+}
+
+bool mentions(std::string_view text, std::string_view word)
+{
+    for (std::size_t i = 0; i + word.size() <= text.size(); ++i)
+        if (strncasecmp(text.data() + i, word.data(), word.size()) == 0) return true;
+    return false;
 }
 
 bool reads_diagnostics(std::string_view sql)
 {
-    auto ci_find = [&](std::string_view word) {
-        for (std::size_t i = 0; i + word.size() <= sql.size(); ++i)
-            if (strncasecmp(sql.data() + i, word.data(), word.size()) == 0) return i;
-        return std::string_view::npos;
-    };
-    std::size_t i = 0;
-    while (i < sql.size() && isspace((unsigned char)sql[i])) ++i;
-    std::string_view rest = sql.substr(i);
-    auto starts = [&](std::string_view w) {
-        return rest.size() >= w.size() && strncasecmp(rest.data(), w.data(), w.size()) == 0;
-    };
-    if (starts("show")) {
-        // SHOW WARNINGS, SHOW ERRORS, SHOW COUNT(*) WARNINGS: nothing else names them.
-        return ci_find("warnings") != std::string_view::npos || ci_find("errors") != std::string_view::npos;
-    }
-    if (starts("get")) return ci_find("diagnostics") != std::string_view::npos;
-    return ci_find("@@warning_count") != std::string_view::npos || ci_find("@@error_count") != std::string_view::npos ||
-        ci_find("@@session.warning_count") != std::string_view::npos ||
-        ci_find("@@session.error_count") != std::string_view::npos;
+    // SHOW WARNINGS, SHOW ERRORS, SHOW COUNT(*) WARNINGS: nothing else names them.
+    if (starts_with_word(sql, "show")) return mentions(sql, "warnings") || mentions(sql, "errors");
+    if (starts_with_word(sql, "get")) return mentions(sql, "diagnostics");
+    // @@warning_count, @@session.error_count, ...
+    return mentions(sql, "warning_count") || mentions(sql, "error_count");
 }
 
 execute_view parse_execute(std::string_view payload, std::uint16_t params)

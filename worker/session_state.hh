@@ -91,6 +91,15 @@ inline std::string_view statement_text(std::string_view payload)
     return sql;
 }
 
+// Case-insensitive text tests for the few statements recognised by a word:
+// `text` starts (after blanks) with `word`; `word` occurs anywhere in it.
+bool starts_with_word(std::string_view text, std::string_view word);
+bool mentions(std::string_view text, std::string_view word);
+
+// ERR 1792 (25006): what the server answers a write inside a read-only transaction.
+inline constexpr std::uint16_t er_read_only_transaction = 1792;
+inline constexpr std::string_view read_only_transaction_message = "Cannot execute statement in a READ ONLY transaction";
+
 // Whether `sql` reads the diagnostics area of the previous statement (SHOW
 // WARNINGS / ERRORS / COUNT(*) ..., GET DIAGNOSTICS, @@warning_count,
 // @@error_count): it must run where that statement ran.
