@@ -32,6 +32,10 @@ const config_key keys[] = {
      "PROVIDED_IN_DBNAME: the session of clients that pass no id"},
     {"causeway", "causal_wait_ms", key_type::integer, "10", 0, 10000, "", true,
      "how long a read may wait for a replica to catch up before it goes to the primary (0: no wait)"},
+    {"causeway", "switchover_wait_ms", key_type::integer, "5000", 0, 600000, "", true,
+     "how long a write waits for a primary while the servers have none writable (a switchover) before it fails"},
+    {"causeway", "max_replica_lag_ms", key_type::integer, "30000", 0, 86400000, "", true,
+     "a replica that has not applied what the primary had this long ago serves no reads (0: no limit)"},
     {"causeway", "primary_in_read_pool", key_type::boolean, "off", 0, 0, "", true,
      "let the primary serve plain reads too"},
     {"causeway", "replica_selection", key_type::choice, "least_outstanding", 0, 0, "least_outstanding|round_robin",
@@ -105,6 +109,8 @@ const config_key keys[] = {
      "entries in the shared session table"},
     {"primary", "address", key_type::address, "", 0, 0, "", true, "the primary (host:port)"},
     {"replicas", "*", key_type::address, "", 0, 0, "", true, "name = host:port, one per replica"},
+    {"servers", "*", key_type::address, "", 0, 0, "", true,
+     "name = host:port: a server listed without a starting role (it may be promoted)"},
     {"users", "*", key_type::password, "", 0, 0, "", true, "user = password"},
 };
 
@@ -210,13 +216,17 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
 
     std::string_view s = k.section, n = k.name;
     std::string v(value);
-    if (s == "replicas") {
-        for (auto& r : c.replicas)
-            if (r.addr == addr) return fail(st, "replica '" + std::string(name) + "' repeats " + addr.to_string());
-        c.replicas.push_back({std::string(name), addr});
+    if (s == "replicas" || s == "servers") {
+        for (auto& r : c.read_slots())
+            if (r.addr == addr || r.name == name)
+                return fail(
+                    st, "server '" + std::string(name) + "' repeats " + (r.name == name ? r.name : addr.to_string()));
+        (s == "replicas" ? c.replicas : c.servers).push_back({std::string(name), addr});
     } else if (s == "users") {
         c.users[std::string(name)] = v;
     } else if (s == "primary") {
+        for (auto& r : c.read_slots())
+            if (r.addr == addr) return fail(st, "[primary] repeats server '" + r.name + "' (" + addr.to_string() + ")");
         c.primary = {"primary", addr};
     } else if (s == "monitor") {
         if (n == "user")
@@ -244,6 +254,10 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
             c.session_id_fallback = choice;
         else if (n == "causal_wait_ms")
             c.causal_wait_ms = int(number);
+        else if (n == "switchover_wait_ms")
+            c.switchover_wait_ms = int(number);
+        else if (n == "max_replica_lag_ms")
+            c.max_replica_lag_ms = int(number);
         else if (n == "primary_in_read_pool")
             c.primary_in_read_pool = number != 0;
         else if (n == "replica_selection")
@@ -372,6 +386,10 @@ status check_whole(const parse_state& st)
     const config& c = st.cfg;
     if (c.primary.addr.port == 0) return error{0, st.name + ": [primary] address is required"};
     if (c.users.empty()) return error{0, st.name + ": no users: add a [users] section or users_file"};
+    if (c.read_slots().size() > max_servers)
+        return error{
+            0,
+            st.name + ": more than " + std::to_string(max_servers) + " servers in [primary], [replicas] and [servers]"};
     if (c.poll_interval_ms > c.progress_max_age_ms)
         return error{0,
                      st.name + ": poll_interval_ms (" + std::to_string(c.poll_interval_ms) +
@@ -441,6 +459,14 @@ int parse_syslog_level(std::string_view text)
         if (text == name) return level;
     if (text.size() == 1 && text[0] >= '0' && text[0] <= '7') return text[0] - '0';
     return -1;
+}
+
+std::vector<backend_config> config::read_slots() const
+{
+    std::vector<backend_config> all = replicas;
+    if (primary.addr.port != 0) all.push_back(primary);
+    all.insert(all.end(), servers.begin(), servers.end());
+    return all;
 }
 
 std::string config::effective_shm_name() const

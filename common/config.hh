@@ -38,6 +38,10 @@ enum class replica_selection {
     round_robin = 1
 };
 
+// Servers a config may list in all ([primary], [replicas], [servers]): the
+// progress block has one entry per server plus the primary role.
+inline constexpr std::size_t max_servers = 63;
+
 struct backend_config {
     std::string name;   // "primary" or the replica's key in [replicas]
     address addr;
@@ -53,6 +57,8 @@ struct config {
     int session_id = int(session_id_kind::connection);
     int session_id_fallback = int(session_id_kind::connection);
     int causal_wait_ms = 10;
+    int switchover_wait_ms = 5000;
+    int max_replica_lag_ms = 30000;
     bool primary_in_read_pool = false;
     int selection = int(replica_selection::least_outstanding);
     bool monotonic_reads = false;
@@ -90,9 +96,11 @@ struct config {
     int progress_max_age_ms = 500;
     int session_table_size = 1048576;
 
-    // [primary], [replicas], [users]
+    // [primary], [replicas], [servers], [users]. [primary] and [replicas] give
+    // the starting roles only: the poller follows the servers' own state.
     backend_config primary;
     std::vector<backend_config> replicas;
+    std::vector<backend_config> servers;   // listed without a role
     std::map<std::string, std::string> users;   // user -> password
 
     routing_mode routing() const { return routing_mode(mode); }
@@ -103,6 +111,12 @@ struct config {
     bool tls_offered() const { return !tls_cert.empty() && tls() != tls_mode_kind::disabled; }
     replica_selection selection_policy() const { return replica_selection(selection); }
     std::string effective_shm_name() const;
+    // Every listed server in read-slot order (slot i + 1 is read_slots()[i]):
+    // the replicas first (so slot 1 + i stays replica i), then the [primary]
+    // server, then [servers]. Slot 0 is the role "current primary", not a server.
+    std::vector<backend_config> read_slots() const;
+    // The read slot of the server [primary] names.
+    std::size_t primary_slot() const { return 1 + replicas.size(); }
 };
 
 enum class key_type {

@@ -20,7 +20,7 @@ static_assert(sizeof(word) == 8 && alignof(word) == 8);
 inline constexpr std::uint64_t segment_magic = 0x5941'5745'5355'4143ull;   // "CAUSEWAY"
 inline constexpr std::uint64_t layout_version = 8;
 
-inline constexpr std::size_t max_backends = 64;   // index 0 is the primary
+inline constexpr std::size_t max_backends = 64;   // index 0 is the primary role, 1.. the servers
 inline constexpr std::size_t max_worker_slots = 256;   // two generations during a reload
 inline constexpr std::size_t max_domains = protocol::gtid_max_domains;
 inline constexpr std::size_t backend_text_words = 6;   // 48 bytes: name, address
@@ -59,6 +59,8 @@ struct alignas(64) progress_entry {
 inline constexpr std::uint64_t status_io_running = 1u << 8;
 inline constexpr std::uint64_t status_sql_running = 1u << 9;
 inline constexpr std::uint64_t status_read_only = 1u << 10;
+inline constexpr std::uint64_t status_repl_error = 1u << 11;   // Last_SQL_Errno or Last_IO_Errno non-zero
+inline constexpr std::uint64_t status_lagging = 1u << 12;   // behind by more than max_replica_lag_ms
 inline constexpr unsigned status_count_shift = 16;   // 8 bits: gtids in use
 inline constexpr unsigned status_error_shift = 32;   // 32 bits: last MySQL/errno code
 
@@ -91,6 +93,7 @@ enum class route_reason : std::uint8_t {
     primary_session_unknown,   // overflow, spill, no floor yet, torn snapshot
     primary_progress_old,   // poller heartbeat or snapshot older than progress_max_age_ms
     primary_bridge,   // bridge mode
+    primary_unavailable,   // no primary (down, switching, split brain): answered with an error
     count
 };
 inline constexpr std::size_t route_reason_count = std::size_t(route_reason::count);
@@ -156,6 +159,40 @@ struct alignas(64) poller_counters {
     word reclaimed_entries;
     word reclaimed_spills;
     word table_occupied;   // entries in use at the end of the last full pass
+};
+
+// ---------------------------------------------------------------- roles
+
+// Which listed server is the primary now, as the poller decided it from the
+// servers' own state (read_only, what each replicates from).
+enum class primary_state : std::uint8_t {
+    unknown = 0,   // no decision yet (the poller has not heard from the servers)
+    up = 1,   // exactly one primary: primary_slot
+    read_only = 2,   // none writable, the last primary reachable: a switchover is under way
+    down = 3,   // none writable and the last primary unreachable: a failover is pending
+    split_brain = 4,   // two or more writable servers: writes go to none
+};
+
+// Writer: the poller, under the seqlock `seq`. Readers: workers (every
+// statement that needs the primary), causewayctl, the admin process.
+struct alignas(64) role_block {
+    word seq;
+    word generation;   // bumped whenever primary_slot or state changes
+    word primary_slot;   // read slot (1..N) of the primary; 0: none
+    word state;   // primary_state
+    word changed_ns;   // CLOCK_MONOTONIC of the last change
+    word writable_slots;   // bit i: read slot i was writable at the last decision
+    // Counters, outside the seqlock (one writer, relaxed).
+    word primary_changes;
+    word split_brain_decisions;
+};
+
+// Servers an operator drained (`causewayctl drain NAME`): backend_identity()
+// values, 0 = free. Writers: causewayctl (CAS into a free word, store 0 to
+// undrain); readers: workers, causewayctl. Keyed by identity, not slot, so a
+// reload that reorders the servers keeps the drains.
+struct alignas(64) drain_list {
+    word identity[max_backends];
 };
 
 // ---------------------------------------------------------------- session table
@@ -272,6 +309,8 @@ struct alignas(64) segment_header {
 
     session_state sessions;
     table_stats stats[table_regions];
+    role_block roles;
+    drain_list drains;
 };
 
 // ---------------------------------------------------------------- sizes
@@ -322,6 +361,7 @@ static_assert(sizeof(session_state) == 5 * 64);
 static_assert(sizeof(segment_header) <= 4096);
 static_assert(max_domains < 16, "a slot stores the domain index + 1 in 4 bits");
 static_assert(route_reason_count + 25 <= 40, "worker_counters must stay 320 bytes");
+static_assert(sizeof(role_block) == 64 && sizeof(drain_list) == 8 * max_backends);
 static_assert(std::is_standard_layout_v<segment_header> && std::is_standard_layout_v<progress_entry> &&
               std::is_standard_layout_v<table_bucket> && std::is_standard_layout_v<worker_counters>);
 // 1 M sessions at 70% fill (1.43 M entries) fit well under 64 MiB.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "shm/hash.hh"
 #include "shm/seqlock.hh"
@@ -67,6 +68,7 @@ void progress_block::publish(std::size_t backend, const progress_snapshot& s) no
     std::size_t n = std::min(s.position.size(), max_domains);
     std::uint64_t status = std::uint64_t(s.state) | (s.io_running ? status_io_running : 0) |
         (s.sql_running ? status_sql_running : 0) | (s.read_only ? status_read_only : 0) |
+        (s.repl_error ? status_repl_error : 0) | (s.lagging ? status_lagging : 0) |
         (std::uint64_t(n) << status_count_shift) | (std::uint64_t(s.last_error) << status_error_shift);
 
     std::uint64_t odd = seqlock_write_begin(e.seq);
@@ -127,6 +129,8 @@ progress_snapshot progress_block::read(std::size_t backend) const noexcept
         s.io_running = status & status_io_running;
         s.sql_running = status & status_sql_running;
         s.read_only = status & status_read_only;
+        s.repl_error = status & status_repl_error;
+        s.lagging = status & status_lagging;
         s.last_error = std::uint32_t(status >> status_error_shift);
         s.position.clear();
         for (std::size_t i = 0; i < n; ++i)
@@ -151,11 +155,12 @@ bool progress_block::heartbeat_fresh(std::uint64_t now_ns, std::uint64_t max_age
 
 void progress_block::set_labels(const common::config& cfg) noexcept
 {
-    std::size_t n = std::min(cfg.replicas.size() + 1, max_backends);
+    std::vector<common::backend_config> slots = cfg.read_slots();
+    std::size_t n = std::min(slots.size() + 1, max_backends);
     std::uint64_t odd = seqlock_write_begin(labels_->seq);
     labels_->count.store(n, relaxed);
     for (std::size_t i = 0; i < max_backends; ++i) {
-        const common::backend_config* b = i == 0 ? &cfg.primary : i < n ? &cfg.replicas[i - 1] : nullptr;
+        const common::backend_config* b = i == 0 ? &cfg.primary : i < n ? &slots[i - 1] : nullptr;
         store_text(labels_->label[i].name, b ? b->name : std::string());
         store_text(labels_->label[i].address, b ? b->addr.to_string() : std::string());
     }

@@ -23,6 +23,8 @@ struct progress_snapshot {
     bool io_running = false;
     bool sql_running = false;
     bool read_only = false;
+    bool repl_error = false;   // replication stopped on an error (Last_SQL_Errno / Last_IO_Errno)
+    bool lagging = false;   // behind by more than max_replica_lag_ms
     std::uint32_t last_error = 0;
     protocol::gtid_position position;   // replicas: gtid_slave_pos; primary: gtid_binlog_pos
     std::uint64_t last_good_poll_ns = 0;
@@ -44,7 +46,9 @@ struct progress_snapshot {
 // holding one config generation can tell that an entry was written for another.
 std::uint64_t backend_identity(const common::backend_config& b);
 
-// The backend's index in the block: 0 for the primary, 1 + i for replicas[i].
+// The backend's index in the block: 0 for the primary role (the server the
+// poller decided is the primary; its @@gtid_binlog_pos), 1 + i for
+// config::read_slots()[i] (replicas[i] for i < replicas.size()).
 inline constexpr std::size_t primary_index = 0;
 
 class progress_block {

@@ -15,6 +15,7 @@
 #include "common/result.hh"
 #include "shm/layout.hh"
 #include "shm/progress.hh"
+#include "shm/roles.hh"
 #include "shm/session_table.hh"
 
 namespace boost::interprocess {
@@ -64,6 +65,7 @@ public:
 
     segment_header& header() const noexcept { return *reinterpret_cast<segment_header*>(base_); }
     progress_block progress() const noexcept;
+    role_view roles() const noexcept { return role_view(&header()); }
     session_table sessions() const noexcept;   // table region 0: last writes
     worker_counters* worker(std::size_t slot) const noexcept;   // nullptr past max_worker_slots
     statement_board* board(std::size_t slot) const noexcept;   // likewise

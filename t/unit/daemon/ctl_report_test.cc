@@ -202,7 +202,7 @@ public:
                    "\"name\":\"r2\",\"address\":\"[::1]:3308\",\"torn\":true,\"state\":\"torn\","
                    "\"usable\":false}");
         std::string text = format_replicas(v, report_context{"c", 500, false});
-        ASSERT_HAS(text, "2  r2       [::1]:3308      torn   no\n");
+        ASSERT_HAS(text, "2  r2       [::1]:3308      torn     no\n");
     }
 
     void hostile_names_stay_valid_json()
@@ -233,7 +233,7 @@ public:
         ASSERT_HAS(json, "\"queries_forwarded\":2469134,");
         for (std::size_t r = 0; r < shm::route_reason_count; ++r)
             ASSERT_HAS(json, "\"" + std::string(shm::route_reason_name(shm::route_reason(r))) + "\":");
-        ASSERT_HAS(json, "\"primary_bridge\":2}},\"poller\":{\"pid\":200,");
+        ASSERT_HAS(json, "\"primary_bridge\":2,\"primary_unavailable\":0}},\"poller\":{\"pid\":200,");
 
         std::string text = format_counters(v, report_context{"c", 500, false});
         ASSERT_HAS(text, "COUNTER                        TOTAL     w0:100     w1:101\n");

@@ -129,7 +129,8 @@ public:
         ctl_env env = fake_env::reset(now, 0);
         replicas_view v = read_replicas(ro, env, max_age_ms);
 
-        CPPUNIT_ASSERT_EQUAL(std::size_t(3), v.backends.size());
+        // The primary role, r1, r2, and the [primary] server's own read slot.
+        CPPUNIT_ASSERT_EQUAL(std::size_t(4), v.backends.size());
         CPPUNIT_ASSERT(!v.any_torn());
         CPPUNIT_ASSERT(v.heartbeat_fresh);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(3 * ms), *v.heartbeat_age_ns);
@@ -200,7 +201,8 @@ public:
         shm::segment seg = must(shm::segment::create(s.cfg));
         ctl_env env = fake_env::reset(now, 0);
         replicas_view v = read_replicas(seg, env, max_age_ms);
-        CPPUNIT_ASSERT_EQUAL(std::size_t(3), v.backends.size());
+        // The primary role, r1, r2, and the [primary] server's own read slot.
+        CPPUNIT_ASSERT_EQUAL(std::size_t(4), v.backends.size());
         CPPUNIT_ASSERT(!v.heartbeat_age_ns);
         CPPUNIT_ASSERT(!v.floor_set);
         for (const auto& b : v.backends) {

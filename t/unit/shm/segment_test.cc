@@ -73,7 +73,12 @@ public:
 
         // The labels the supervisor copied are what causewayctl reads.
         progress_block pb = seg.progress();
-        CPPUNIT_ASSERT_EQUAL(std::size_t(3), pb.backend_count());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(4), pb.backend_count());   // role, r1, r2, the primary server
+        {
+            std::string n, a;
+            CPPUNIT_ASSERT(pb.label(3, n, a));
+            CPPUNIT_ASSERT_EQUAL(std::string("primary"), n);
+        }
         std::string name, address;
         CPPUNIT_ASSERT(pb.label(2, name, address));
         CPPUNIT_ASSERT_EQUAL(std::string("r2"), name);
