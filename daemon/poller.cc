@@ -8,12 +8,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <memory>
 #include <vector>
 
 #include "common/clock.hh"
 #include "common/log.hh"
 #include "daemon/monitor_conn.hh"
+#include "daemon/roles.hh"
 #include "shm/counters.hh"
 #include "worker/libevent_raii.hh"
 
@@ -26,8 +28,12 @@ constexpr int max_reconnect_ms = 2000;
 
 struct server_state {
     std::unique_ptr<monitor_conn> conn;
-    bool is_primary = false;
+    common::address addr;
+    bool is_primary = false;   // the current decision names this server
+    std::size_t slot = 0;   // read slot in the progress block (1..N)
     std::uint64_t identity = 0;
+    server_facts facts;   // what the role decision reads
+    protocol::gtid_position binlog_pos;   // @@gtid_binlog_pos at the last poll
     shm::progress_snapshot last;   // what we last published
     std::uint64_t next_connect_ns = 0;
     int reconnect_ms = min_reconnect_ms;
@@ -48,14 +54,19 @@ public:
           progress_(seg.progress()),
           table_(seg.sessions()),
           counters_(seg.poller()),
+          roles_(seg.roles()),
           wake_fd_(wake_fd)
     {
+        primary_identity_ = shm::backend_identity(cfg.primary);
+        entry0_.backend_id = primary_identity_;
         if (wake_fd_ >= 0) {
             wake_.reset(event_new(base, wake_fd_, EV_READ | EV_PERSIST, on_wake, this));
             event_add(wake_.get(), nullptr);
         }
-        add_server(cfg.primary, true);
-        for (auto& r : cfg.replicas) add_server(r, false);
+        for (auto& b : cfg.read_slots()) add_server(b);
+        // The starting role: until the servers say otherwise, [primary] is
+        // the one whose loss means "down" rather than "switching".
+        last_primary_slot_ = cfg.primary_slot();
         tick_.reset(event_new(base, -1, EV_PERSIST, on_tick, this));
         // Bridge mode routes nothing by progress: poll at the health rate,
         // for causewayctl only.
@@ -72,19 +83,21 @@ public:
         std::uint64_t now = common::monotonic_ns();
         shm::add(counters_.rounds);
         for (auto& s : servers_) poll_one(*s, now);
+        decide(now);
         publish_watermark(now);
         reclaim();
         progress_.heartbeat(now);
     }
 
 private:
-    void add_server(const common::backend_config& b, bool is_primary)
+    void add_server(const common::backend_config& b)
     {
         auto s = std::make_unique<server_state>();
-        s->is_primary = is_primary;
+        s->addr = b.addr;
+        s->slot = servers_.size() + 1;
         s->identity = shm::backend_identity(b);
         monitor_events& events = *this;
-        s->conn = std::make_unique<monitor_conn>(base_, int(servers_.size()), b.name, b.addr, events);
+        s->conn = std::make_unique<monitor_conn>(base_, int(s->slot), b.name, b.addr, events);
         s->last.backend_id = s->identity;
         s->last.state = shm::backend_state::unknown;
         servers_.push_back(std::move(s));
@@ -106,18 +119,21 @@ private:
             return;
         }
         if (!c.ready()) return;   // logging in, or last query still out (its deadline handles it)
-        s.health_query = !s.is_primary && now >= s.next_health_ns;
-        const char* sql = s.is_primary ? "SELECT @@gtid_binlog_pos"
-            : s.health_query           ? "SHOW SLAVE STATUS"
-                                       : "SELECT @@gtid_slave_pos, @@read_only";
+        // Every server gets both queries, whatever its role: roles change.
+        s.health_query = now >= s.next_health_ns;
+        const char* sql =
+            s.health_query ? "SHOW SLAVE STATUS" : "SELECT @@gtid_slave_pos, @@read_only, @@gtid_binlog_pos";
         c.query(sql, s.health_query ? std::max(late_ms(), 200) : late_ms(), query_timeout_ms());
     }
 
+    server_state& server(monitor_conn& m) { return *servers_[std::size_t(m.index()) - 1]; }
+
     void monitor_up(monitor_conn& m) override
     {
-        server_state& s = *servers_[std::size_t(m.index())];
+        server_state& s = server(m);
         s.reconnect_ms = min_reconnect_ms;
         s.next_health_ns = 0;   // learn thread states and read_only right away
+        s.facts.polled = false;
         if (s.is_primary) progress_.set_primary_greeting(m.server_version(), m.server_charset());
         if (s.was_down) CW_LOG(LOG_NOTICE, "%s is reachable again", m.describe().c_str());
         s.was_down = false;
@@ -125,7 +141,9 @@ private:
 
     void monitor_down(monitor_conn& m, const std::string& why) override
     {
-        server_state& s = *servers_[std::size_t(m.index())];
+        server_state& s = server(m);
+        s.facts.down = true;
+        s.facts.polled = false;
         shm::add(counters_.poll_errors);
         ++s.last.poll_errors;
         if (!s.was_down && s.log_limit.allow())
@@ -136,11 +154,12 @@ private:
         progress_.publish(std::size_t(m.index()), s.last);
         s.next_connect_ns = common::monotonic_ns() + std::uint64_t(s.reconnect_ms) * 1000000u;
         s.reconnect_ms = std::min(s.reconnect_ms * 2, max_reconnect_ms);
+        decide(common::monotonic_ns());
     }
 
     void monitor_late(monitor_conn& m) override
     {
-        server_state& s = *servers_[std::size_t(m.index())];
+        server_state& s = server(m);
         shm::add(counters_.poll_errors);
         ++s.last.poll_errors;
         CW_LOG(LOG_DEBUG, "%s: poll answer late", m.describe().c_str());
@@ -152,7 +171,7 @@ private:
 
     void monitor_answer(monitor_conn& m, protocol::small_result& a, std::uint64_t rtt_ns) override
     {
-        server_state& s = *servers_[std::size_t(m.index())];
+        server_state& s = server(m);
         if (s.late) {   // it answered after all: back to what it was
             s.late = false;
             s.last.state = s.state_before_late;
@@ -172,20 +191,39 @@ private:
             return;
         }
         if (s.health_query) return apply_health(s, a, now);
-        auto pos = protocol::parse_gtid_position(a.rows[0][0].value_or(""));
-        if (!pos) {
+        auto slave = protocol::parse_gtid_position(a.rows[0][0].value_or(""));
+        auto binlog = protocol::parse_gtid_position(a.rows[0].size() > 2 ? a.rows[0][2].value_or("") : "");
+        if (!slave || !binlog) {
             shm::add(counters_.poll_errors);
             if (s.log_limit.allow())
-                CW_LOG(LOG_ERR, "%s: unparsable GTID position '%s': %s", m.describe().c_str(),
-                       a.rows[0][0].value_or("").c_str(), pos.err().message.c_str());
+                CW_LOG(LOG_ERR, "%s: unparsable GTID position '%s' / '%s'", m.describe().c_str(),
+                       a.rows[0][0].value_or("").c_str(),
+                       a.rows[0].size() > 2 ? a.rows[0][2].value_or("").c_str() : "");
             s.last.state = shm::backend_state::unknown;   // readers then route to the primary
-            progress_.publish(std::size_t(m.index()), s.last);
+            progress_.publish(s.slot, s.last);
             return;
         }
-        if (!(*pos == s.last.position) || s.last.advanced_ns == 0) s.last.advanced_ns = now;
+        // What this server has applied, whatever its role: a replica's
+        // gtid_slave_pos, a primary's (or a former primary's) own binlog. In a
+        // domain, commits are binlogged and applied in order, so the larger
+        // seqno of the two is covered.
+        protocol::gtid_position pos = *slave;
+        if (!pos.merge_max(*binlog)) {
+            s.last.state = shm::backend_state::unknown;
+            progress_.publish(s.slot, s.last);
+            return;
+        }
+        if (!(pos == s.last.position) || s.last.advanced_ns == 0) s.last.advanced_ns = now;
         bool again = !s.is_primary && now < fast_until_ns_;
-        s.last.position = *pos;
-        if (!s.is_primary && a.rows[0].size() > 1) s.last.read_only = a.rows[0][1].value_or("0") == "1";
+        s.last.position = pos;
+        s.binlog_pos = *binlog;
+        bool read_only = a.rows[0].size() > 1 && a.rows[0][1].value_or("0") == "1";
+        // A change of read_only is a role change under way: learn at once what
+        // the server replicates from, instead of at the next health check.
+        if (s.facts.polled && read_only != s.facts.read_only) s.next_health_ns = 0;
+        s.facts.read_only = s.last.read_only = read_only;
+        s.facts.polled = true;
+        s.facts.down = false;
         s.last.last_good_poll_ns = now;
         s.last.poll_rtt_ns = rtt_ns;
         s.last.last_error = 0;
@@ -196,11 +234,10 @@ private:
         else if (s.last.state == shm::backend_state::down || s.last.state == shm::backend_state::unknown)
             s.last.state = s.last.io_running && s.last.sql_running ? shm::backend_state::up
                                                                    : shm::backend_state::replication_stopped;
-        progress_.publish(std::size_t(m.index()), s.last);
-        if (s.is_primary && !table_.floor_set()) {
-            if (table_.init_floor(*pos))
-                CW_LOG(LOG_INFO, "session floor set to the primary's position %s", pos->to_string().c_str());
-        }
+        if (s.is_primary) note_primary_position(*binlog, now);
+        s.last.lagging = lagging(s, now);
+        progress_.publish(s.slot, s.last);
+        if (s.is_primary) publish_primary_entry(s);
         if (again) {   // a read is waiting: poll this replica again right away
             progress_.heartbeat(now);
             poll_one(s, now);
@@ -218,7 +255,8 @@ private:
         bool was_fast = now < self.fast_until_ns_;
         self.fast_until_ns_ = now + std::uint64_t(std::max(self.cfg_.causal_wait_ms, 1)) * 1000000u;
         if (was_fast) return;   // the replicas are being polled back to back already
-        for (std::size_t i = 1; i < self.servers_.size(); ++i) self.poll_one(*self.servers_[i], now);
+        for (auto& s : self.servers_)
+            if (!s->is_primary) self.poll_one(*s, now);
     }
 
     void apply_health(server_state& s, protocol::small_result& a, std::uint64_t now)
@@ -229,11 +267,112 @@ private:
             if (i < 0 || a.rows.empty()) return {};
             return a.rows[0][std::size_t(i)].value_or("");
         };
-        s.last.io_running = column("Slave_IO_Running") == "Yes";
+        std::string io = column("Slave_IO_Running");
+        s.last.io_running = io == "Yes";
         s.last.sql_running = column("Slave_SQL_Running") == "Yes";
+        // Replication stopped by an error: its data may have diverged (a
+        // duplicate key) or it will never catch up. An IO thread that is only
+        // reconnecting (its master is down: "Connecting") has not stopped.
+        bool sql_error = column("Last_SQL_Errno") != "0" && !column("Last_SQL_Errno").empty() && !s.last.sql_running;
+        bool io_error = column("Last_IO_Errno") != "0" && !column("Last_IO_Errno").empty() && io == "No";
+        bool was_error = s.last.repl_error;
+        s.last.repl_error = sql_error || io_error;
+        if (s.last.repl_error && !was_error)
+            CW_LOG(LOG_WARNING, "%s: replication stopped on an error (SQL %s, IO %s): no reads until it runs again",
+                   s.conn->describe().c_str(), column("Last_SQL_Errno").c_str(), column("Last_IO_Errno").c_str());
+        bool listed = false;
+        if (!a.rows.empty()) {
+            std::string host = column("Master_Host");
+            std::uint16_t port = std::uint16_t(std::atoi(column("Master_Port").c_str()));
+            for (auto& other : servers_)
+                if (other.get() != &s && same_server(host, port, other->addr)) listed = true;
+        }
+        s.facts.replicates_from_listed = listed;
         bool replicating = !a.rows.empty() && s.last.io_running && s.last.sql_running;
-        s.last.state = replicating ? shm::backend_state::up : shm::backend_state::replication_stopped;
-        progress_.publish(std::size_t(s.conn->index()), s.last);
+        s.last.state = replicating || s.is_primary ? shm::backend_state::up : shm::backend_state::replication_stopped;
+        progress_.publish(s.slot, s.last);
+        decide(now);
+    }
+
+    // The role decision, published when it changes; entry 0 follows the primary.
+    void decide(std::uint64_t now)
+    {
+        std::vector<server_facts> facts;
+        for (auto& s : servers_) facts.push_back(s->facts);
+        role_decision d = decide_roles(facts, last_primary_slot_);
+        if (d.state == shm::primary_state::split_brain) {
+            roles_.count_split_brain();
+            if (state_ != d.state) {
+                std::string names;
+                for (auto& s : servers_)
+                    if (d.writable_slots & (1ull << s->slot))
+                        names += (names.empty() ? "" : ", ") + s->conn->describe();
+                CW_LOG(LOG_CRIT, "split brain: %s are all writable; no writes are routed until one remains",
+                       names.c_str());
+            }
+        }
+        std::size_t primary = d.state == shm::primary_state::up ? d.primary_slot : 0;
+        if (primary != primary_slot_ || d.state != state_) {
+            if (primary) {
+                server_state& p = *servers_[primary - 1];
+                if (last_primary_slot_ != primary) {
+                    roles_.count_primary_change();
+                    CW_LOG(LOG_NOTICE, "%s is the primary now (was %s)", p.conn->describe().c_str(),
+                           servers_[last_primary_slot_ - 1]->conn->describe().c_str());
+                } else if (state_ != shm::primary_state::up) {
+                    CW_LOG(LOG_NOTICE, "%s is the primary", p.conn->describe().c_str());
+                }
+                last_primary_slot_ = primary;
+                progress_.set_primary_greeting(p.conn->server_version(), p.conn->server_charset());
+            } else if (d.state != shm::primary_state::split_brain && state_ != shm::primary_state::unknown) {
+                CW_LOG(LOG_WARNING, "no primary: %s",
+                       d.state == shm::primary_state::down
+                           ? "the primary is unreachable and no other server is writable"
+                           : "no server is writable (a switchover?)");
+            }
+            for (auto& s : servers_) s->is_primary = s->slot == primary;
+            primary_slot_ = primary;
+            state_ = d.state;
+        }
+        roles_.publish(primary, d.state, d.writable_slots, now);
+        if (primary) {
+            publish_primary_entry(*servers_[primary - 1]);
+        } else {
+            entry0_.state = shm::backend_state::down;
+            progress_.publish(shm::primary_index, entry0_);
+        }
+    }
+
+    // Entry 0 is the role: the primary's binlog position and poll times.
+    void publish_primary_entry(const server_state& s)
+    {
+        if (!s.facts.polled) return;
+        entry0_ = s.last;
+        entry0_.backend_id = primary_identity_;
+        entry0_.position = s.binlog_pos;
+        entry0_.state = shm::backend_state::up;
+        progress_.publish(shm::primary_index, entry0_);
+        if (!table_.floor_set() && table_.init_floor(s.binlog_pos))
+            CW_LOG(LOG_INFO, "session floor set to the primary's position %s", s.binlog_pos.to_string().c_str());
+    }
+
+    // Samples of the primary's position, for max_replica_lag_ms: a server
+    // lags when it has not applied what the primary had that long ago.
+    void note_primary_position(const protocol::gtid_position& pos, std::uint64_t now)
+    {
+        if (cfg_.max_replica_lag_ms <= 0) return;
+        if (samples_.empty() || !(samples_.back().second == pos)) samples_.emplace_back(now, pos);
+        std::uint64_t limit = std::uint64_t(cfg_.max_replica_lag_ms) * 1000000u;
+        while (samples_.size() > 1 && now - samples_[1].first >= limit) samples_.pop_front();
+        if (samples_.size() > 100000) samples_.pop_front();
+    }
+
+    bool lagging(const server_state& s, std::uint64_t now) const
+    {
+        if (cfg_.max_replica_lag_ms <= 0 || s.is_primary || samples_.empty()) return false;
+        std::uint64_t limit = std::uint64_t(cfg_.max_replica_lag_ms) * 1000000u;
+        const auto& [at, pos] = samples_.front();
+        return now - at >= limit && !s.last.position.covers(pos);
     }
 
     // What every live replica has applied: entries at or below it carry no
@@ -244,8 +383,12 @@ private:
         std::uint64_t max_age = std::uint64_t(cfg_.progress_max_age_ms) * 1000000u;
         bool any = false;
         protocol::gtid_position applied;
-        for (std::size_t i = 1; i < servers_.size(); ++i) {
-            auto& s = *servers_[i];
+        for (auto& sp : servers_) {
+            auto& s = *sp;
+            // Over the servers that can serve reads only: one that is broken,
+            // stuck or the primary must not hold back reclaim (DESIGN.md §4:
+            // it is used again once it reaches the floor).
+            if (s.is_primary || s.last.repl_error || s.last.lagging) continue;
             if (s.last.state == shm::backend_state::down || s.last.state == shm::backend_state::unknown) continue;
             if (s.last.last_good_poll_ns == 0 || now - s.last.last_good_poll_ns > max_age) continue;
             if (!any)
@@ -280,7 +423,14 @@ private:
     shm::progress_block progress_;
     shm::session_table table_;
     shm::poller_counters& counters_;
-    std::vector<std::unique_ptr<server_state>> servers_;
+    shm::role_view roles_;
+    std::vector<std::unique_ptr<server_state>> servers_;   // [i]: read slot i + 1
+    std::size_t primary_slot_ = 0;   // the current decision's primary (0: none)
+    std::size_t last_primary_slot_ = 0;   // the last primary there was
+    shm::primary_state state_ = shm::primary_state::unknown;
+    shm::progress_snapshot entry0_;   // what entry 0 (the role) last showed
+    std::uint64_t primary_identity_ = 0;
+    std::deque<std::pair<std::uint64_t, protocol::gtid_position>> samples_;
     worker::event_ptr tick_;
     int wake_fd_;
     worker::event_ptr wake_;
