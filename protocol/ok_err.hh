@@ -64,6 +64,12 @@ inline constexpr std::uint16_t unknown_com = 1047;   // 08S01
 inline constexpr std::uint16_t out_of_order = 1156;   // 08S01
 inline constexpr std::uint16_t net_read_error = 1158;   // 08S01
 inline constexpr std::uint16_t malformed_packet = 1835;   // HY000
+// No primary to send the statement to (down, switching, split brain): the
+// code a read-only server gives a write, as MaxScale's error_on_write does.
+inline constexpr std::uint16_t no_primary = 1290;   // HY000
+// The primary changed under an open transaction, which was rolled back: the
+// code of a deadlock, so that applications and ORMs restart the transaction.
+inline constexpr std::uint16_t transaction_lost = 1213;   // 40001
 // Causeway's own codes. Not 2003/2013: those are client-library codes, and
 // Connector/C turns a server ERR carrying a code in 2000-2999 into 2027
 // "Received malformed packet".

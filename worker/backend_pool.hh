@@ -23,7 +23,8 @@ class backend_pool final : private backend_events {
 public:
     // What a client needs of a connection to take it as its own.
     struct key {
-        int index = 0;   // backend: 0 the primary, 1 + i replica i
+        int index = 0;   // the session's backend slot: 0 the primary role, else a read slot
+        int server = 0;   // the server behind it (the primary role moves between servers)
         std::string user;
         std::string database;   // current database when it was put back
         std::uint8_t charset = 0;   // of the login (what a reset returns to)

@@ -13,6 +13,7 @@
 #include "protocol/ok_err.hh"
 #include "shm/counters.hh"
 #include "worker/client_session.hh"
+#include "worker/topology_view.hh"
 
 namespace causeway::worker {
 
@@ -196,9 +197,11 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
     CW_LOG(LOG_DEBUG, "%s: logged in%s%s (%s)", who(), login_.database.empty() ? "" : " to ", login_.database.c_str(),
            client_->tls_description().c_str());
     state_ = state::ready;
-    if (!identity_.database.empty()) {
+    if (!identity_.database.empty() && current_primary(ctx_).available) {
         // A server refuses an unknown database at login, not at the first
         // query: log in to the primary now and answer the client after it.
+        // (With no primary, during a failover, the first command's server
+        // checks it instead: reads still work.)
         login_ok_seq_ = std::uint8_t(seq + 1);
         plan_ = command_plan{};
         state_ = state::waiting_backend;

@@ -11,6 +11,7 @@
 #include "protocol/bytes.hh"
 #include "protocol/constants.hh"
 #include "shm/counters.hh"
+#include "worker/topology_view.hh"
 
 namespace causeway::worker {
 
@@ -103,6 +104,12 @@ backend_conn* client_session::open_backend(int index)
 {
     auto& slot = backends_[std::size_t(index)];
     if (slot) return slot.get();
+    std::size_t server = std::size_t(index);
+    if (index == 0) {   // the primary role: whichever server holds it now
+        primary_choice p = current_primary(ctx_);
+        if (!p.available) return nullptr;
+        server = primary_slot_ = p.slot;
+    }
     std::unique_ptr<backend_conn> pooled;
     if (!identity_.database.empty()) pooled = ctx_.pool.take(pool_key(index));
     if (pooled) {   // no login: reset when its last client left
@@ -111,10 +118,11 @@ backend_conn* client_session::open_backend(int index)
         slot->send_internal("\x02" + identity_.database);   // COM_INIT_DB: see retire_backend()
         replayed_[std::size_t(index)] = 0;
         shm::add(ctx_.counters->pool_reuses);
+        if (index == 0 && primary_switched_) prepare_new_primary(*slot);
         return slot.get();
     }
-    const common::backend_config& bc = index == 0 ? ctx_.cfg->primary : ctx_.cfg->replicas[std::size_t(index - 1)];
-    const common::resolved_address& addr = ctx_.backend_addrs[std::size_t(index)];
+    const common::backend_config& bc = ctx_.servers[server];
+    const common::resolved_address& addr = ctx_.backend_addrs[server];
     backend_events& events = *this;
     slot.reset(new backend_conn(ctx_.base, index, bc.name, bc.addr, events));
     login_params p;
@@ -137,6 +145,7 @@ backend_conn* client_session::open_backend(int index)
         // Every write's GTID comes back in its OK: add last_gtid to whatever
         // the session tracks (the client may track variables of its own).
         slot->send_internal(track_last_gtid_query);
+    if (index == 0 && primary_switched_) prepare_new_primary(*slot);
     return slot.get();
 }
 

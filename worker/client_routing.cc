@@ -19,6 +19,7 @@
 #include "protocol/ok_err.hh"
 #include "shm/counters.hh"
 #include "worker/client_session.hh"
+#include "worker/topology_view.hh"
 
 namespace causeway::worker {
 
@@ -440,13 +441,23 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
 
     candidates.clear();
     std::uint64_t max_age = std::uint64_t(cfg.progress_max_age_ms) * 1000000u;
+    primary_choice primary = current_primary(ctx_);   // worker/topology_view.hh
+    r.primary_available = primary.available;
     for (std::size_t i = 1; i < ctx_.backend_addrs.size(); ++i) {
         shm::progress_snapshot snap = ctx_.progress.read(i);
         read_candidate c;
         c.backend = int(i);
-        c.usable = snap.ok && snap.backend_id == ctx_.backend_ids[i] && now >= ctx_.avoid_until_ns[i] &&
-            snap.fresh(now, max_age) &&
-            (snap.state == shm::backend_state::up || snap.state == shm::backend_state::replication_stopped);
+        candidate_facts f;
+        f.snapshot_ok = snap.ok;
+        f.identity_matches = snap.backend_id == ctx_.backend_ids[i];
+        f.fresh = snap.fresh(now, max_age);
+        f.state = snap.state;
+        f.is_primary = primary.available && primary.slot == i;
+        f.drained = ctx_.roles.drained(ctx_.backend_ids[i]);
+        f.repl_error = snap.repl_error;
+        f.lagging = snap.lagging;
+        f.avoided = now < ctx_.avoid_until_ns[i];
+        c.usable = candidate_usable(f);
         c.position = snap.position;
         c.outstanding = ctx_.outstanding[i];
         // Up per the last health check, or seen advancing since (a restarted
@@ -456,7 +467,7 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
              now - std::min(now, snap.advanced_ns) < std::uint64_t(cfg.health_interval_ms) * 1000000u);
         candidates.push_back(c);
     }
-    if (cfg.primary_in_read_pool) {
+    if (cfg.primary_in_read_pool && primary.available) {
         read_candidate c;
         c.backend = 0;
         c.usable = true;

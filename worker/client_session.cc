@@ -17,6 +17,7 @@
 #include "protocol/ok_err.hh"
 #include "shm/counters.hh"
 #include "worker/packet_reader.hh"
+#include "worker/topology_view.hh"
 
 namespace causeway::worker {
 
@@ -86,7 +87,7 @@ client_session::client_session(worker_context& ctx, int fd, const std::string& p
 {
     set_who("?");
     identity_.connection = (std::uint64_t(getpid()) << 32) | id_;
-    backends_.resize(1 + ctx.cfg->replicas.size());
+    backends_.resize(ctx.servers.size());
     replayed_.assign(backends_.size(), 0);
     client_->set_callbacks(on_client_read, on_client_drained, on_client_event, this);
     ++ctx_.active;
@@ -254,6 +255,7 @@ void client_session::handle_client_input()
             case state::in_flight: relay_client_data(); return;
             case state::waiting_backend:
             case state::waiting_replica:
+            case state::waiting_primary:
             case state::fencing:
             case state::migrating:
             case state::closing:
@@ -316,6 +318,12 @@ bool client_session::handle_command()
     if (whole ? avail < header_size + len : avail < header_size + 5) return false;
     evbuffer_copyout(in, hdr, 5);
     std::uint8_t cmd = hdr[4];
+    if (command(cmd) != command::quit) {   // the primary changed? (client_failover.cc)
+        plan_ = command_plan{};
+        plan_.length = len;
+        plan_.whole = whole;
+        if (!follow_primary()) return state_ == state::ready;
+    }
 
     switch (command(cmd)) {
         case command::quit:
@@ -373,6 +381,7 @@ bool client_session::handle_command()
 // session's state on it) first when needed.
 bool client_session::dispatch()
 {
+    if (plan_.backend == 0 && !await_primary()) return state_ == state::ready;   // none now (client_failover.cc)
     backend_conn* b = open_backend(plan_.backend);
     if (!b && plan_.backend != 0 && retry_on_primary("replica unavailable")) b = open_backend(0);
     if (!b) {

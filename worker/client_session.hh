@@ -62,6 +62,7 @@ private:
         ready,   // idle between commands
         waiting_backend,   // a command waits for a backend's login or a lazy prepare
         waiting_replica,   // a read waits (causal_wait_ms) for a replica to catch up
+        waiting_primary,   // a command waits (switchover_wait_ms) for a primary (client_failover.cc)
         fencing,   // a read waits for the primary's position (start_fence)
         migrating,   // an optimistic transaction is replayed on the primary (start_migration)
         in_flight,   // a command's answer is being relayed
@@ -184,8 +185,14 @@ private:
     backend_conn* open_backend(int index);
     backend_pool::key pool_key(int index) const
     {
-        return {index,          identity_.user,      identity_.database,
-                login_.charset, login_.capabilities, login_.mariadb_capabilities};
+        // The primary role's connections are pooled by the server that held it.
+        return {index,
+                index == 0 ? int(primary_slot_) : index,
+                identity_.user,
+                identity_.database,
+                login_.charset,
+                login_.capabilities,
+                login_.mariadb_capabilities};
     }
     backend_conn* active() const { return active_ >= 0 ? backends_[std::size_t(active_)].get() : nullptr; }
     void relay_response();
@@ -194,6 +201,13 @@ private:
     void retire_backend(int index);
     void retire_all_backends();
     bool retry_on_primary(const char* why);
+
+    // Following the primary role (client_failover.cc): backends_[0] is the
+    // role, the server behind it is read from the role block.
+    bool follow_primary();   // at a statement boundary; false: the command was answered here
+    bool await_primary();   // a command for the primary; false: it waits, or was answered
+    static void on_primary_wait(evutil_socket_t, short, void* arg);
+    void prepare_new_primary(backend_conn& b);   // a primary connection after a switch: replay
 
     // backend_events
     void backend_ready(backend_conn& b) override;
@@ -287,6 +301,11 @@ private:
     bool backend_paused_ = false;
     bool client_paused_ = false;
     bool close_when_idle_ = false;
+    // The primary role (client_failover.cc).
+    std::size_t primary_slot_ = 0;   // the server behind backends_[0]
+    bool primary_switched_ = false;   // backends_[0] was replaced after a primary change
+    std::uint64_t primary_wait_started_ns_ = 0;
+    event_ptr primary_wait_timer_;
 };
 
 }   // namespace causeway::worker

@@ -71,7 +71,29 @@ route_decision route_read(const route_request& r, bool starts_read_only_transact
 
 }   // namespace
 
+bool candidate_usable(const candidate_facts& f)
+{
+    if (!f.snapshot_ok || !f.identity_matches || !f.fresh || f.avoided) return false;
+    if (f.is_primary || f.drained || f.repl_error || f.lagging) return false;
+    return f.state == shm::backend_state::up || f.state == shm::backend_state::replication_stopped;
+}
+
+namespace {
+route_decision route_with_primary(const route_request& r);
+}
+
+// With no primary, whatever would have gone there is unavailable; a read that
+// may wait for a replica still does (its budget is causal_wait_ms).
 route_decision route(const route_request& r)
+{
+    route_decision d = route_with_primary(r);
+    if (d.target == route_target::primary && !r.primary_available)
+        return {route_target::unavailable, 0, route_reason::primary_unavailable, false};
+    return d;
+}
+
+namespace {
+route_decision route_with_primary(const route_request& r)
 {
     if (r.mode == common::routing_mode::bridge) return primary(route_reason::primary_bridge);
     // Locked tables (mariadb-dump's consistency) exist only on the primary, and
@@ -106,5 +128,6 @@ route_decision route(const route_request& r)
     if (r.touches_temporary_table) return primary(route_reason::primary_unclassified);
     return route_read(r, false);
 }
+}   // namespace
 
 }   // namespace causeway::worker

@@ -24,6 +24,21 @@ struct read_candidate {
     bool applying = true;   // its replication runs (a stopped one serves what it has, never more)
 };
 
+// What decides whether a server may serve reads at all, whatever the session
+// needs: from its progress entry, the role block and the operator's drains.
+struct candidate_facts {
+    bool snapshot_ok = false;   // a clean copy of its progress entry
+    bool identity_matches = false;   // written for the server this config generation names
+    bool fresh = false;   // polled within progress_max_age_ms
+    shm::backend_state state = shm::backend_state::unknown;
+    bool is_primary = false;   // the role block names it the primary (reads reach it as index 0 only)
+    bool drained = false;   // causewayctl drain
+    bool repl_error = false;   // its replication stopped on an error: its data may have diverged
+    bool lagging = false;   // behind by more than max_replica_lag_ms
+    bool avoided = false;   // it failed this worker a moment ago
+};
+bool candidate_usable(const candidate_facts& f);
+
 // What the session's required position is known to be.
 enum class requirement_status : std::uint8_t {
     known,   // position = max(every session key's last write, floor)
@@ -59,12 +74,16 @@ struct route_request {
 
     bool may_wait = false;   // causal_wait_ms > 0 and this read's budget is not spent
     bool waited = false;   // this read already waited (counts as replica_after_wait)
+
+    // The role block names a primary (false: down, switching, split brain).
+    bool primary_available = true;
 };
 
 enum class route_target : std::uint8_t {
     primary,
     replica,
-    wait
+    wait,
+    unavailable,   // it needs the primary and there is none: the session waits for one or refuses
 };
 
 struct route_decision {

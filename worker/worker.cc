@@ -259,16 +259,16 @@ int run_worker(const worker_start& start)
 
     std::vector<common::resolved_address> addrs;
     std::vector<std::uint64_t> ids;
-    std::vector<const common::backend_config*> all{&start.cfg->primary};
-    for (const auto& r : start.cfg->replicas) all.push_back(&r);
-    for (const auto* b : all) {
-        auto resolved = common::resolve(b->addr);
+    std::vector<common::backend_config> all{start.cfg->primary};
+    for (const auto& b : start.cfg->read_slots()) all.push_back(b);
+    for (const auto& b : all) {
+        auto resolved = common::resolve(b.addr);
         if (!resolved) {
             CW_LOG(LOG_ERR, "%s", resolved.err().message.c_str());
             return 2;
         }
         addrs.push_back(*resolved);
-        ids.push_back(shm::backend_identity(*b));
+        ids.push_back(shm::backend_identity(b));
     }
     // Not EVENT_BASE_FLAG_PRECISE_TIMER: it re-arms a timerfd before every
     // epoll_wait; the sub-millisecond ticks of waiting reads use wait_clock.
@@ -301,6 +301,8 @@ int run_worker(const worker_start& start)
     st->ctx.generation = start.generation;
     st->ctx.backend_addrs = std::move(addrs);
     st->ctx.backend_ids = std::move(ids);
+    st->ctx.servers = all;
+    st->ctx.roles = start.seg->roles();
     st->ctx.outstanding.assign(all.size(), 0);
     st->ctx.avoid_until_ns.assign(all.size(), 0);
     st->ctx.progress = start.seg->progress();

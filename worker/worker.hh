@@ -29,11 +29,17 @@ struct worker_context {
     event_base* base = nullptr;
     int worker_id = 0;
     unsigned generation = 0;
-    std::vector<common::resolved_address> backend_addrs;   // [0] primary, [1 + i] replica i
+    // Per progress-block index: [0] the [primary] of the config (the primary
+    // role before the poller has published one), [1 + i] read slot i
+    // (config::read_slots()). The primary's address is resolved per
+    // connection from the role block (worker/topology_view.hh).
+    std::vector<common::backend_config> servers;
+    std::vector<common::resolved_address> backend_addrs;
     std::vector<std::uint64_t> backend_ids;   // shm::backend_identity of each
     std::vector<unsigned> outstanding;   // reads in flight per backend (this worker)
     std::vector<std::uint64_t> avoid_until_ns;   // a replica that just failed us is skipped until then
     shm::progress_block progress;
+    shm::role_view roles;
     shm::session_table table;
     std::uint32_t next_connection_id = 1;
     std::size_t active = 0;

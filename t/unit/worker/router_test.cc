@@ -42,6 +42,7 @@ enum session_fact : unsigned {
     progress_old = 1u << 5,   // the poller's heartbeat is old
     tables_locked = 1u << 6,   // LOCK TABLES holds locks on the primary
     optimistic = 1u << 7,   // optimistic_transactions: a transaction may start on a replica
+    no_primary = 1u << 8,   // the role block names no primary (down, switching, split brain)
 };
 
 constexpr bool usable = true;
@@ -76,6 +77,8 @@ constexpr expect pinned_to(int backend, route_reason why = rr::replica_caught_up
     return {route_target::replica, backend, why, true};
 }
 constexpr expect wait_for_replica{route_target::wait, 0, rr::primary_not_caught_up, false};
+// No primary to send it to: the session waits for one (switchover) or refuses.
+constexpr expect unavailable{route_target::unavailable, 0, rr::primary_unavailable, false};
 // A row that forgot its expectation fails.
 constexpr expect unset{route_target::wait, -99, rr::count, false};
 
@@ -112,6 +115,7 @@ const char* name(route_target t)
         case route_target::primary: return "primary";
         case route_target::replica: return "replica";
         case route_target::wait: return "wait";
+        case route_target::unavailable: return "unavailable";
     }
     return "?";
 }
@@ -166,6 +170,7 @@ std::string decide(const row& r, std::string& error)
     q.round_robin_cursor = r.cursor;
     q.may_wait = r.may_wait;
     q.waited = r.waited;
+    q.primary_available = !(r.facts & no_primary);
     const worker::route_decision d = worker::route(q);
     return render(d.target, d.backend, d.reason, d.pin);
 }
@@ -960,10 +965,71 @@ const std::vector<row> wait_rows = {
      .want = primary(rr::primary_transaction)},
 };
 
+// No primary (down, a switchover under way, split brain): what needs the
+// primary is unavailable; reads whose position a replica has go there, the
+// others wait for one within causal_wait_ms, then are unavailable too.
+const std::vector<row> no_primary_rows = {
+    {.what = "no primary: a write", .sql = "INSERT INTO t VALUES (1)", .facts = no_primary, .want = unavailable},
+    {.what = "no primary: a caught-up read still goes to the replica",
+     .sql = plain_read,
+     .facts = no_primary,
+     .want = replica(1)},
+    {.what = "no primary: a read none has caught up with waits",
+     .sql = plain_read,
+     .facts = no_primary,
+     .cands = {{1, usable, "0-1-9", 0}},
+     .may_wait = true,
+     .want = wait_for_replica},
+    {.what = "no primary: the wait is spent",
+     .sql = plain_read,
+     .facts = no_primary,
+     .cands = {{1, usable, "0-1-9", 0}},
+     .waited = true,
+     .want = unavailable},
+    {.what = "no primary: the only replica behind has stopped applying: no wait",
+     .sql = plain_read,
+     .facts = no_primary,
+     .cands = {{1, usable, "0-1-9", 0, false}},
+     .may_wait = true,
+     .want = unavailable},
+    {.what = "no primary: inside a transaction",
+     .sql = plain_read,
+     .facts = no_primary | in_transaction,
+     .want = unavailable},
+    {.what = "no primary: a locking read",
+     .sql = "SELECT * FROM t FOR UPDATE",
+     .facts = no_primary,
+     .want = unavailable},
+    {.what = "no primary: a read-only transaction starts on a caught-up replica",
+     .sql = "START TRANSACTION READ ONLY",
+     .facts = no_primary,
+     .want = pinned_to(1)},
+    {.what = "no primary: a pinned read-only transaction carries on",
+     .sql = "INSERT INTO t VALUES (1)",
+     .facts = no_primary | in_transaction,
+     .pinned = 2,
+     .want = replica(2)},
+    {.what = "no primary: progress old", .sql = plain_read, .facts = no_primary | progress_old, .want = unavailable},
+    {.what = "no primary: table full", .sql = plain_read, .facts = no_primary, .req = table_full, .want = unavailable},
+    {.what = "no primary: direct mode reads any replica",
+     .sql = plain_read,
+     .mode = direct,
+     .facts = no_primary,
+     .cands = {{1, usable, "0-1-1", 0}},
+     .want = replica(1, rr::replica_direct)},
+    {.what = "no primary: direct mode, no usable replica",
+     .sql = plain_read,
+     .mode = direct,
+     .facts = no_primary,
+     .cands = {{1, unusable, "0-1-1", 0}},
+     .want = unavailable},
+    {.what = "no primary: bridge", .sql = plain_read, .mode = bridge, .facts = no_primary, .want = unavailable},
+};
+
 const std::vector<const std::vector<row>*> all_tables = {
     &bridge_rows, &hint_rows,          &statement_rows, &transaction_rows, &read_only_transaction_rows,
     &pinned_rows, &session_state_rows, &direct_rows,    &freshness_rows,   &selection_rows,
-    &wait_rows,
+    &wait_rows,   &no_primary_rows,
 };
 
 // ------------------------------------------------------------------ the property
@@ -1008,6 +1074,8 @@ class router_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(smartscale_freshness);
     CPPUNIT_TEST(replica_selection_policy);
     CPPUNIT_TEST(bounded_wait);
+    CPPUNIT_TEST(without_primary);
+    CPPUNIT_TEST(candidate_usability);
     CPPUNIT_TEST(enough_rows);
     CPPUNIT_TEST(never_stale);
     CPPUNIT_TEST_SUITE_END();
@@ -1024,6 +1092,51 @@ public:
     void smartscale_freshness() { check_table("freshness", freshness_rows); }
     void replica_selection_policy() { check_table("selection", selection_rows); }
     void bounded_wait() { check_table("wait", wait_rows); }
+    void without_primary() { check_table("no primary", no_primary_rows); }
+
+    // Which servers may serve reads at all (worker::candidate_usable): one
+    // row per reason to refuse, from a usable baseline.
+    void candidate_usability()
+    {
+        using worker::candidate_facts;
+        using st = shm::backend_state;
+        const candidate_facts base{true, true, true, st::up, false, false, false, false, false};
+        struct c_row {
+            const char* what;
+            candidate_facts f;
+            bool want;
+        };
+        auto with = [&](auto change) {
+            candidate_facts f = base;
+            change(f);
+            return f;
+        };
+        const c_row rows[] = {
+            {"up, fresh, named", base, true},
+            {"replication stopped without an error: serves what it has",
+             with([](candidate_facts& f) { f.state = st::replication_stopped; }), true},
+            {"torn snapshot", with([](candidate_facts& f) { f.snapshot_ok = false; }), false},
+            {"entry of another config generation", with([](candidate_facts& f) { f.identity_matches = false; }), false},
+            {"old poll", with([](candidate_facts& f) { f.fresh = false; }), false},
+            {"down", with([](candidate_facts& f) { f.state = st::down; }), false},
+            {"unknown", with([](candidate_facts& f) { f.state = st::unknown; }), false},
+            {"the current primary (reads reach it as index 0, with primary_in_read_pool)",
+             with([](candidate_facts& f) { f.is_primary = true; }), false},
+            {"drained by the operator", with([](candidate_facts& f) { f.drained = true; }), false},
+            {"replication stopped on an error", with([](candidate_facts& f) {
+                 f.state = st::replication_stopped;
+                 f.repl_error = true;
+             }),
+             false},
+            {"lagging past max_replica_lag_ms", with([](candidate_facts& f) { f.lagging = true; }), false},
+            {"failed this worker a moment ago", with([](candidate_facts& f) { f.avoided = true; }), false},
+        };
+        std::string failures;
+        for (const auto& r : rows)
+            if (worker::candidate_usable(r.f) != r.want)
+                failures += std::string("\n  ") + r.what + ": want " + (r.want ? "usable" : "unusable");
+        CPPUNIT_ASSERT_MESSAGE("candidates:" + failures, failures.empty());
+    }
 
     void enough_rows()
     {

@@ -1,0 +1,107 @@
+// A client session following the primary role: backends_[0] is "the primary
+// now", and the server behind it comes from the role block the poller
+// publishes. At a statement boundary a connection to a server that is no
+// longer the primary is retired (an open transaction ends with an error, the
+// client stays); the next primary connection gets the session replayed as a
+// replica connection does (prepared statements are prepared there lazily, as
+// on any backend: client_statements.cc).
+// A command for the primary while there is none waits for one during a
+// switchover (switchover_wait_ms) and fails at once when the primary is down
+// or in split brain.
+#include "common/clock.hh"
+#include "common/log.hh"
+#include "protocol/bytes.hh"
+#include "protocol/constants.hh"
+#include "protocol/ok_err.hh"
+#include "shm/counters.hh"
+#include "worker/client_session.hh"
+#include "worker/topology_view.hh"
+
+namespace causeway::worker {
+
+using namespace protocol;
+
+// Called before a command is planned. A transaction cannot move between
+// servers: if one was open on the old primary, this command is answered with
+// a deadlock-style error (the old server rolls it back when its connection
+// closes) and the session continues outside any transaction.
+bool client_session::follow_primary()
+{
+    if (!backends_[0] || state_ != state::ready) return true;
+    primary_choice p = current_primary(ctx_);
+    if (p.available && p.slot == primary_slot_) return true;
+    std::string old = backends_[0]->describe();
+    bool in_trans = primary_status_ & server_status::in_trans;
+    retire_backend(0);
+    primary_switched_ = true;
+    // What lived only in the old server session is gone with it.
+    primary_status_ &= std::uint16_t(~server_status::in_trans);
+    temporary_.clear();
+    tables_locked_ = false;
+    CW_LOG(LOG_INFO, "%s: %s is no longer the primary (%s): its connection is retired%s", who(), old.c_str(),
+           p.available ? ("now " + ctx_.servers[p.slot].name).c_str() : shm::primary_state_name(p.state),
+           in_trans ? " and the open transaction ends with an error" : "");
+    if (!in_trans) return true;
+    if (!plan_.whole) {   // a huge packet that cannot be drained here: as a lost server would
+        close_after_flush();
+        return false;
+    }
+    reject_command(er::transaction_lost, "40001",
+                   "Causeway: the primary changed during this transaction, which was rolled back; try restarting "
+                   "transaction");
+    return false;
+}
+
+bool client_session::await_primary()
+{
+    primary_choice p = current_primary(ctx_);
+    if (p.available) {
+        primary_wait_started_ns_ = 0;
+        return true;
+    }
+    std::uint64_t now = common::monotonic_ns();
+    bool waited = primary_wait_started_ns_ != 0;
+    if (!waited) primary_wait_started_ns_ = now;
+    std::uint64_t budget = std::uint64_t(ctx_.cfg->switchover_wait_ms) * 1000000u;
+    if (waits_for_primary(p.state) && plan_.whole && now - primary_wait_started_ns_ < budget) {
+        // Checked every 2 ms: the poller decides within a poll interval of
+        // the promoted server becoming writable.
+        if (!primary_wait_timer_) primary_wait_timer_.reset(evtimer_new(ctx_.base, on_primary_wait, this));
+        timeval tv{0, 2000};
+        evtimer_add(primary_wait_timer_.get(), &tv);
+        state_ = state::waiting_primary;
+        return false;
+    }
+    primary_wait_started_ns_ = 0;
+    shm::count_route(*ctx_.counters, shm::route_reason::primary_unavailable);
+    static common::log_rate_limit limit;
+    std::string message = no_primary_message(ctx_, p, waited);
+    if (limit.allow()) CW_LOG(LOG_INFO, "%s: refused: %s", who(), message.c_str());
+    if (!plan_.whole) {
+        send_error(er::no_primary, "HY000", message, 1);
+        close_after_flush();
+        return false;
+    }
+    reject_command(er::no_primary, "HY000", message);
+    return false;
+}
+
+void client_session::on_primary_wait(evutil_socket_t, short, void* arg)
+{
+    auto& self = *static_cast<client_session*>(arg);
+    if (self.state_ != state::waiting_primary) return;
+    // Plan the same command again: its packet is still in the client's input.
+    self.state_ = state::ready;
+    self.handle_client_input();
+}
+
+// The first connection to a new primary: the session's state as a replica
+// connection gets it (SET, USE), and autocommit, which replicas never get.
+void client_session::prepare_new_primary(backend_conn& b)
+{
+    replayed_[0] = 0;
+    replay_state(b);
+    if (!(primary_status_ & server_status::autocommit)) b.send_internal("\x03SET @@session.autocommit = 0");
+}
+
+}   // namespace causeway::worker
