@@ -318,6 +318,7 @@ void client_session::backend_closed(backend_conn& b, const std::string& why)
     } else {
         CW_LOG(mid_command ? LOG_WARNING : LOG_INFO, "%s: %s %s%s", who(), name.c_str(), why.c_str(),
                mid_command ? " during a command" : "");
+        if (survive_primary_loss(mid_command)) return;   // client_failover.cc
     }
     if (mid_command && !response_started_)
         send_error(er::backend_lost, "HY000", "Lost connection to " + name + " during query",

@@ -27,6 +27,13 @@ using namespace protocol;
 // closes) and the session continues outside any transaction.
 bool client_session::follow_primary()
 {
+    if (transaction_lost_ && state_ == state::ready && plan_.whole) {
+        transaction_lost_ = false;
+        reject_command(er::transaction_lost, "40001",
+                       "Causeway: the primary was lost during this transaction, which was rolled back; try restarting "
+                       "transaction");
+        return false;
+    }
     if (!backends_[0] || state_ != state::ready) return true;
     primary_choice p = current_primary(ctx_);
     if (p.available && p.slot == primary_slot_) return true;
@@ -50,6 +57,32 @@ bool client_session::follow_primary()
                    "Causeway: the primary changed during this transaction, which was rolled back; try restarting "
                    "transaction");
     return false;
+}
+
+// The primary connection closed (the server died, or killed it). What the
+// session's state replay cannot rebuild is a transaction (the next command
+// ends it with an error), temporary tables and table locks (gone, as after a
+// reconnect); an answer half relayed cannot be finished: the client goes then.
+bool client_session::survive_primary_loss(bool mid_command)
+{
+    if (state_ == state::closing || state_ == state::dead || client_stream_left_ || client_continuation_) return false;
+    if (mid_command ? response_started_ : state_ != state::ready) return false;
+    bool in_trans = primary_status_ & server_status::in_trans;
+    if (mid_command)
+        send_error(er::backend_lost, "HY000", "Lost connection to the primary during query",
+                   std::uint8_t(last_client_seq_ + 1));
+    retire_backend(0);
+    tracker_ = response_tracker{};
+    primary_switched_ = true;
+    primary_status_ &= std::uint16_t(~server_status::in_trans);
+    temporary_.clear();
+    tables_locked_ = false;
+    // A statement that errored mid-transaction leaves the client believing
+    // the transaction is open: its next command says it is not.
+    transaction_lost_ = in_trans;
+    state_ = state::ready;
+    if (mid_command) handle_client_input();
+    return true;
 }
 
 bool client_session::await_primary()

@@ -208,6 +208,7 @@ private:
     bool await_primary();   // a command for the primary; false: it waits, or was answered
     static void on_primary_wait(evutil_socket_t, short, void* arg);
     void prepare_new_primary(backend_conn& b);   // a primary connection after a switch: replay
+    bool survive_primary_loss(bool mid_command);   // the primary connection died; false: close the client
 
     // backend_events
     void backend_ready(backend_conn& b) override;
@@ -304,6 +305,7 @@ private:
     // The primary role (client_failover.cc).
     std::size_t primary_slot_ = 0;   // the server behind backends_[0]
     bool primary_switched_ = false;   // backends_[0] was replaced after a primary change
+    bool transaction_lost_ = false;   // a transaction died with its server: the next command gets ERR 1213
     std::uint64_t primary_wait_started_ns_ = 0;
     event_ptr primary_wait_timer_;
 };

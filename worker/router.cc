@@ -83,13 +83,21 @@ route_decision route_with_primary(const route_request& r);
 }
 
 // With no primary, whatever would have gone there is unavailable; a read that
-// may wait for a replica still does (its budget is causal_wait_ms).
+// may wait for a replica still does (its budget is causal_wait_ms). A session
+// SET reads no data and is replayed on every later connection: it runs on any
+// usable server, so that drivers' connect-time SET NAMES work during a failover.
 route_decision route(const route_request& r)
 {
     route_decision d = route_with_primary(r);
-    if (d.target == route_target::primary && !r.primary_available)
-        return {route_target::unavailable, 0, route_reason::primary_unavailable, false};
-    return d;
+    if (d.target != route_target::primary || r.primary_available) return d;
+    const protocol::statement_info* s = r.statement;
+    if (r.mode != common::routing_mode::bridge && s && s->kind == statement_kind::set_session_state && s->replayable &&
+        !r.in_transaction && !r.tables_locked && r.pinned_backend < 0) {
+        int i = pick(r, [](const read_candidate& c) { return c.backend != 0; });
+        if (i >= 0)
+            return {route_target::replica, r.candidates[std::size_t(i)].backend, route_reason::replica_direct, false};
+    }
+    return {route_target::unavailable, 0, route_reason::primary_unavailable, false};
 }
 
 namespace {

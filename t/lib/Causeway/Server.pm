@@ -19,7 +19,9 @@ sub mariadbd_version {
 }
 
 # new(name => 'primary', dir => DIR, server_id => 1, role => 'primary'|'replica', port => P,
-#     flush_log => 2, extra => { option => value })
+#     flush_log => 2, extra => { option => value }, promotable => 0)
+# promotable: binary log and log_slave_updates whatever the role, so that any server can be
+# promoted (switchover and failover tests); off by default, it slows every commit.
 sub new {
     my ($class, %o) = @_;
     my $self = bless {
@@ -30,6 +32,7 @@ sub new {
         port      => $o{port} // free_port(),
         flush_log => $o{flush_log} // 2,
         extra     => $o{extra} // {},
+        promotable => $o{promotable} ? 1 : 0,
         pid       => undef,
         owner     => $$,
     }, $class;
@@ -77,7 +80,9 @@ sub _cnf_text {
         push @l, 'log_bin=primary-bin', 'binlog_format=ROW';
     } else {
         push @l, 'read_only=1';
+        push @l, "log_bin=$self->{name}-bin", 'binlog_format=ROW' if $self->{promotable};
     }
+    push @l, 'log_slave_updates=1' if $self->{promotable};
     push @l, "$_=$self->{extra}{$_}" for sort keys %{ $self->{extra} };
     return join("\n", @l, '');
 }

@@ -24,18 +24,19 @@ our @SETUP_SQL = (
     "CREATE DATABASE test",
 );
 
-# new(dir => DIR, replicas => 2, flush_log => 2, primary_extra => {}, replica_extra => {})
+# new(dir => DIR, replicas => 2, flush_log => 2, primary_extra => {}, replica_extra => {},
+#     promotable => 0)   promotable: every server binlogs (log_slave_updates), so any can be promoted
 sub new {
     my ($class, %o) = @_;
     my $n = $o{replicas} // 2;
     my $self = bless { dir => $o{dir}, replicas => [] }, $class;
     $self->{primary} = Causeway::Server->new(
         name => 'primary', dir => "$o{dir}/primary", server_id => 1, role => 'primary',
-        flush_log => $o{flush_log}, extra => $o{primary_extra});
+        flush_log => $o{flush_log}, extra => $o{primary_extra}, promotable => $o{promotable});
     for my $i (1 .. $n) {
         push @{ $self->{replicas} }, Causeway::Server->new(
             name => "r$i", dir => "$o{dir}/r$i", server_id => 1 + $i, role => 'replica',
-            flush_log => $o{flush_log}, extra => $o{replica_extra});
+            flush_log => $o{flush_log}, extra => $o{replica_extra}, promotable => $o{promotable});
     }
     return $self;
 }

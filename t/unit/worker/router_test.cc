@@ -1024,6 +1024,23 @@ const std::vector<row> no_primary_rows = {
      .cands = {{1, unusable, "0-1-1", 0}},
      .want = unavailable},
     {.what = "no primary: bridge", .sql = plain_read, .mode = bridge, .facts = no_primary, .want = unavailable},
+    {.what = "no primary: a session SET runs on any usable server (replayed later)",
+     .sql = "SET NAMES utf8mb4",
+     .facts = no_primary,
+     .cands = {{1, unusable, "0-1-10", 0}, {2, usable, "0-1-1", 0}},
+     .want = replica(2, rr::replica_direct)},
+    {.what = "no primary: a session SET, no usable server",
+     .sql = "SET NAMES utf8mb4",
+     .facts = no_primary,
+     .cands = {{1, unusable, "0-1-10", 0}},
+     .want = unavailable},
+    {.what = "no primary: a session SET inside a transaction",
+     .sql = "SET NAMES utf8mb4",
+     .facts = no_primary | in_transaction,
+     .want = unavailable},
+    {.what = "primary up: a session SET goes to the primary",
+     .sql = "SET NAMES utf8mb4",
+     .want = primary(rr::primary_write)},
 };
 
 const std::vector<const std::vector<row>*> all_tables = {
