@@ -64,7 +64,8 @@ sub wait_replicas {
     my $ok = wait_until(sub { $j = replicas(); return $j && $cond->($j) }, timeout => $timeout, interval => 0.01);
     return ($ok ? 1 : 0, time - $t0, $j);
 }
-sub all_up { my ($j) = @_; return @{ $j->{backends} } == 3 && !grep { $_->{state} ne 'up' } @{ $j->{backends} } }
+# Four entries: the primary role, r1, r2 and the primary server's own read slot (issue 10).
+sub all_up { my ($j) = @_; return @{ $j->{backends} } == 4 && !grep { $_->{state} ne 'up' } @{ $j->{backends} } }
 sub ms { sprintf('%.0f ms', 1000 * $_[0]) }
 
 # What the servers themselves say, to tell replication lag from polling lag in a failure.

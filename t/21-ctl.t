@@ -105,7 +105,7 @@ for my $srv ($topo->servers) {
 
 my $rj = ctl_json('replicas');
 ok($rj, 'replicas --json parses');
-is(scalar @{ $rj->{backends} }, 3, 'replicas: three backends');
+is(scalar @{ $rj->{backends} }, 4, 'replicas: four entries (the primary role, r1, r2, the primary server)');
 is($rj->{backends}[0]{role}, 'primary', 'replicas: index 0 is the primary');
 is($rj->{backends}[0]{name}, 'primary', 'replicas: ... named primary');
 $p->sql('CREATE TABLE IF NOT EXISTS test.ctl (id INT PRIMARY KEY AUTO_INCREMENT, v INT)');
