@@ -196,7 +196,13 @@ sleep 1.5;
 
 $mark{kill} = time;
 $r1->kill9;
-sleep 0.3;
+# As an orchestrator does: the survivors first apply what they received (their relay logs),
+# then the most advanced is promoted. Promoting one that is behind another would fork the
+# history: the other's higher seqnos would stand for transactions the new primary never had.
+for my $s ($r2, $p) {
+    wait_until(sub { (($s->dbh->selectrow_hashref('SHOW SLAVE STATUS') // {})->{Slave_SQL_Running_State} // '')
+                     =~ /read all relay log/ }, timeout => 5, interval => 0.01);
+}
 my ($new, $other) = seqno($r2->value('SELECT @@gtid_binlog_pos')) >= seqno($p->value('SELECT @@gtid_binlog_pos'))
     ? ($r2, $p) : ($p, $r2);
 promote($new);
