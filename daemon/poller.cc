@@ -203,12 +203,16 @@ private:
             progress_.publish(s.slot, s.last);
             return;
         }
-        // What this server has applied, whatever its role: a replica's
-        // gtid_slave_pos, a primary's (or a former primary's) own binlog. In a
-        // domain, commits are binlogged and applied in order, so the larger
-        // seqno of the two is covered.
+        // What this server has applied: a replica's gtid_slave_pos. Its
+        // gtid_binlog_pos is not: with log_slave_updates a replicated
+        // transaction is in the binlog before its rows are visible (the engine
+        // commits after the binlog write), so a read routed on it could miss
+        // them. A server that does not replicate (a primary, or a former
+        // primary not yet re-pointed) has only its own, long committed,
+        // transactions in its binlog: there it counts.
         protocol::gtid_position pos = *slave;
-        if (!pos.merge_max(*binlog)) {
+        bool replicating = s.last.io_running || s.last.sql_running;
+        if (!replicating && !pos.merge_max(*binlog)) {
             s.last.state = shm::backend_state::unknown;
             progress_.publish(s.slot, s.last);
             return;
