@@ -203,20 +203,17 @@ private:
             progress_.publish(s.slot, s.last);
             return;
         }
-        // What this server has applied: a replica's gtid_slave_pos. Its
-        // gtid_binlog_pos is not: with log_slave_updates a replicated
-        // transaction is in the binlog before its rows are visible (the engine
-        // commits after the binlog write), so a read routed on it could miss
-        // them. A server that does not replicate (a primary, or a former
-        // primary not yet re-pointed) has only its own, long committed,
-        // transactions in its binlog: there it counts.
-        protocol::gtid_position pos = *slave;
-        bool replicating = s.last.io_running || s.last.sql_running;
-        if (!replicating && !pos.merge_max(*binlog)) {
-            s.last.state = shm::backend_state::unknown;
-            progress_.publish(s.slot, s.last);
-            return;
-        }
+        // What this server has applied, as a read can see it: its
+        // gtid_slave_pos. Its gtid_binlog_pos is not: with log_slave_updates a
+        // replicated transaction is in the binlog before its rows are visible
+        // (the engine commits after the binlog write), so a read routed on it
+        // could miss them. That holds even for a server the last health check
+        // saw not replicating: START SLAVE may have run since (a re-pointed
+        // replica after a split brain read stale that way). Only the primary's
+        // binlog counts, for entry 0; reads reach the primary through entry 0,
+        // never through its read slot. A former primary not re-pointed yet
+        // serves reads once its gtid_slave_pos shows what it has.
+        protocol::gtid_position pos = s.is_primary ? *binlog : *slave;
         if (!(pos == s.last.position) || s.last.advanced_ns == 0) s.last.advanced_ns = now;
         bool again = !s.is_primary && now < fast_until_ns_;
         s.last.position = pos;
@@ -338,7 +335,10 @@ private:
             primary_slot_ = primary;
             state_ = d.state;
         }
-        roles_.publish(primary, d.state, d.writable_slots, now);
+        // With none up (down, read_only), the slot names the last primary, so
+        // that the error a client gets can name it.
+        const bool last_known = d.state == shm::primary_state::down || d.state == shm::primary_state::read_only;
+        roles_.publish(primary ? primary : last_known ? last_primary_slot_ : 0, d.state, d.writable_slots, now);
         if (primary) {
             publish_primary_entry(*servers_[primary - 1]);
         } else {

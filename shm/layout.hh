@@ -178,7 +178,7 @@ enum class primary_state : std::uint8_t {
 struct alignas(64) role_block {
     word seq;
     word generation;   // bumped whenever primary_slot or state changes
-    word primary_slot;   // read slot (1..N) of the primary; 0: none
+    word primary_slot;   // read slot (1..N) of the primary; down / read_only: of the last one; 0: none
     word state;   // primary_state
     word changed_ns;   // CLOCK_MONOTONIC of the last change
     word writable_slots;   // bit i: read slot i was writable at the last decision

@@ -26,10 +26,17 @@ std::string no_primary_message(const worker_context& ctx, const primary_choice& 
 {
     std::string wait =
         waited ? " (waited switchover_wait_ms = " + std::to_string(ctx.cfg->switchover_wait_ms) + ")" : "";
+    // down and read_only name the last primary in the slot word.
+    shm::role_snapshot last = ctx.roles.read();
+    std::string last_primary = "the primary";
+    if (last.ok && last.primary_slot > 0 && last.primary_slot < ctx.servers.size()) {
+        const common::backend_config& b = ctx.servers[last.primary_slot];
+        last_primary += " '" + b.name + "' (" + b.addr.to_string() + ")";
+    }
     switch (p.state) {
         case shm::primary_state::down:
-            return "Causeway: no primary: the primary is down and no other server is writable (failover pending); "
-                   "writes are refused";
+            return "Causeway: no primary: " + last_primary +
+                " is down and no other server is writable (failover pending); writes are refused";
         case shm::primary_state::split_brain: {
             std::string names;
             shm::role_snapshot r = ctx.roles.read();
@@ -38,7 +45,8 @@ std::string no_primary_message(const worker_context& ctx, const primary_choice& 
             return "Causeway: no primary: split brain (" + names + " are all writable); writes are refused";
         }
         case shm::primary_state::read_only:
-            return "Causeway: no primary: no server is writable (switchover in progress?)" + wait;
+            return "Causeway: no primary: no server is writable (switchover in progress? " + last_primary +
+                " is read-only)" + wait;
         case shm::primary_state::unknown:
         case shm::primary_state::up: break;
     }
