@@ -6,12 +6,15 @@
 
 #include <getopt.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 
 #include "common/config.hh"
 #include "daemon/ctl_report.hh"
+#include "shm/progress.hh"
+#include "shm/roles.hh"
 #include "shm/segment.hh"
 
 namespace causeway::daemon {
@@ -26,6 +29,8 @@ common::result<ctl_command> parse_command(const std::string& word)
     if (word == "replicas") return ctl_command::replicas;
     if (word == "sessions") return ctl_command::sessions;
     if (word == "counters") return ctl_command::counters;
+    if (word == "drain") return ctl_command::drain;
+    if (word == "undrain") return ctl_command::undrain;
     return common::error{EINVAL, "unknown command '" + word + "'"};
 }
 
@@ -74,11 +79,57 @@ void torn_warnings(const replicas_view& v, int retries, std::string& err)
     }
 }
 
+// drain / undrain: the drain list is keyed by the server's identity (name and
+// address), so a reload that reorders the servers keeps it.
+ctl_outcome change_drain(const ctl_options& opts, const common::config& cfg, const std::string& shm_name)
+{
+    ctl_outcome r;
+    const std::vector<common::backend_config> servers = cfg.read_slots();
+    auto it = std::find_if(servers.begin(), servers.end(),
+                           [&](const common::backend_config& b) { return b.name == opts.server; });
+    if (it == servers.end()) {
+        std::string names;
+        for (const auto& b : servers) names += (names.empty() ? "" : ", ") + b.name;
+        r.exit_code = 1;
+        r.err = std::string(prog) + "no server named '" + opts.server + "' in " + opts.config_file +
+            " (its servers: " + names + ")\n";
+        return r;
+    }
+    auto seg = shm::segment::attach(shm_name, false);
+    if (!seg) {
+        r.exit_code = 1;
+        r.err = std::string(prog) + attach_error(seg.err(), shm_name, opts.config_file) + "\n";
+        return r;
+    }
+    shm::role_view roles = seg->roles();
+    const std::uint64_t identity = shm::backend_identity(*it);
+    if (opts.command == ctl_command::undrain) {
+        roles.undrain(identity);
+        r.out = it->name + ": undrained; reads may go to it again\n";
+        return r;
+    }
+    if (!roles.drain(identity)) {
+        r.exit_code = 1;
+        r.err = std::string(prog) + "cannot drain " + it->name + ": " + std::to_string(shm::max_backends) +
+            " servers are drained already\n";
+        return r;
+    }
+    r.out = it->name +
+        ": drained; no new reads go to it, reads running and read-only transactions pinned to it finish "
+        "(undo with: causewayctl undrain " +
+        it->name + ")\n";
+    const shm::role_snapshot d = roles.read();
+    if (d.has_primary() && d.primary_slot == std::size_t(it - servers.begin()) + 1)
+        r.out += it->name + " is the primary: writes still go to it until another server is promoted\n";
+    return r;
+}
+
 }   // namespace
 
 const char* ctl_usage()
 {
     return "usage: causewayctl [-c file] [--json] status | replicas | sessions [N] | counters\n"
+           "       causewayctl [-c file] drain NAME | undrain NAME\n"
            "       causewayctl -V | -h\n"
            "  -c, --config file  causewayd's configuration (default /etc/causeway/causeway.ini)\n"
            "  -j, --json         print one JSON object instead of text\n"
@@ -125,6 +176,10 @@ common::result<ctl_options> parse_ctl_options(int argc, char** argv)
         o.limit = v;
         ++optind;
     }
+    if (o.command == ctl_command::drain || o.command == ctl_command::undrain) {
+        if (optind >= argc) return common::error{EINVAL, std::string(argv[optind - 1]) + " needs a server's NAME"};
+        o.server = argv[optind++];
+    }
     if (optind < argc) return common::error{EINVAL, std::string("unexpected argument '") + argv[optind] + "'"};
     return o;
 }
@@ -146,6 +201,9 @@ ctl_outcome run_ctl(const ctl_options& opts, const ctl_env& env)
     auto seg = attach_retrying(name, env);
     if (!seg) return fail(attach_error(seg.err(), name, opts.config_file));
 
+    if (opts.command == ctl_command::drain || opts.command == ctl_command::undrain)
+        return change_drain(opts, *cfg, name);
+
     report_context ctx{opts.config_file, cfg->progress_max_age_ms, opts.json};
     switch (opts.command) {
         case ctl_command::status: r.out = format_status(read_status(*seg, env, ctx.progress_max_age_ms), ctx); break;
@@ -162,6 +220,8 @@ ctl_outcome run_ctl(const ctl_options& opts, const ctl_env& env)
         case ctl_command::counters:
             r.out = format_counters(read_counters(*seg, env, ctx.progress_max_age_ms), ctx);
             break;
+        case ctl_command::drain:
+        case ctl_command::undrain: break;   // above
     }
     if (!seg->creator_alive()) {
         pid_t pid = pid_t(seg->header().creator_pid.load(std::memory_order_relaxed));

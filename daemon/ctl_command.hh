@@ -16,7 +16,9 @@ enum class ctl_command {
     status,
     replicas,
     sessions,
-    counters
+    counters,
+    drain,   // drain NAME: no new reads go to the server
+    undrain
 };
 
 struct ctl_options {
@@ -26,6 +28,7 @@ struct ctl_options {
     bool version = false;
     ctl_command command = ctl_command::status;
     std::size_t limit = 10;   // sessions N
+    std::string server;   // drain / undrain NAME
 };
 
 common::result<ctl_options> parse_ctl_options(int argc, char** argv);

@@ -84,6 +84,28 @@ std::string bool_cell(bool b, bool applicable)
     return applicable ? yes_no(b) : "-";
 }
 
+void json_roles(json_writer& j, const roles_view& r)
+{
+    j.key("primary").begin_object();
+    j.field("state", r.decision.ok ? shm::primary_state_name(r.decision.state) : "torn");
+    j.field("server", r.primary_name).field("slot", std::uint64_t(r.decision.primary_slot));
+    j.field("generation", r.decision.generation);
+    j.field("changes", r.primary_changes).field("split_brain_decisions", r.split_brain_decisions);
+    j.end_object();
+}
+
+std::string roles_text(const roles_view& r)
+{
+    if (!r.decision.ok) return "torn (the poller may have died mid-update)";
+    std::string s = r.decision.has_primary() ? r.primary_name
+        : r.primary_name.empty()             ? std::string("none")
+                                             : "none (last: " + r.primary_name + ")";
+    s += std::string(" (") + shm::primary_state_name(r.decision.state) + "), " + format_count(r.primary_changes) +
+        " changes";
+    if (r.split_brain_decisions) s += ", split brain seen in " + format_count(r.split_brain_decisions) + " rounds";
+    return s;
+}
+
 }   // namespace
 
 std::string format_status(const status_view& v, const report_context& ctx)
@@ -101,6 +123,7 @@ std::string format_status(const status_view& v, const report_context& ctx)
         j.field("layout_version", in.layout_version).field("segment_bytes", in.segment_bytes);
         j.field("config_generation", in.config_generation);
         j.end_object();
+        json_roles(j, v.roles);
         j.key("poller");
         json_poller(j, v.poller);
         j.key("workers").begin_array();
@@ -128,6 +151,7 @@ std::string format_status(const status_view& v, const report_context& ctx)
     f.add("supervisor", pid_text(in.supervisor_pid, in.supervisor_running));
     f.add("created", format_utc(in.created_realtime_ns, false) + ", up " + format_age(in.uptime_ns));
     f.add("layout", "version " + std::to_string(in.layout_version) + ", " + format_bytes(in.segment_bytes));
+    f.add("primary", roles_text(v.roles));
     f.add("poller",
           pid_text(v.poller.pid, v.poller.running) + ", " +
               heartbeat_text(v.poller.heartbeat_age_ns, v.poller.heartbeat_fresh, ctx.progress_max_age_ms));
@@ -160,13 +184,15 @@ std::string format_replicas(const replicas_view& v, const report_context& ctx)
         j.key("heartbeat_age_ms").value_ms(v.heartbeat_age_ns);
         j.field("heartbeat_fresh", v.heartbeat_fresh);
         j.field("floor_set", v.floor_set).field("floor", v.floor.to_string());
+        json_roles(j, v.roles);
         j.key("backends").begin_array();
         for (const backend_view& b : v.backends) {
             const shm::progress_snapshot& s = b.progress;
             const bool replica = !b.is_primary();
             j.begin_object();
-            j.field("index", std::uint64_t(b.index)).field("role", b.is_primary() ? "primary" : "replica");
+            j.field("index", std::uint64_t(b.index)).field("role", b.role());
             j.field("name", b.name).field("address", b.address);
+            j.field("drained", b.drained);
             j.field("torn", b.torn || b.label_torn);
             if (b.torn) {
                 j.field("state", "torn").field("usable", false);
@@ -183,6 +209,7 @@ std::string format_replicas(const replicas_view& v, const report_context& ctx)
             j.key("io_running").value(replica ? std::optional<bool>(s.io_running) : std::nullopt);
             j.key("sql_running").value(replica ? std::optional<bool>(s.sql_running) : std::nullopt);
             j.field("read_only", s.read_only);
+            j.field("replication_error", s.repl_error).field("lagging", s.lagging);
             j.field("polls", s.polls).field("poll_errors", s.poll_errors);
             j.field("last_error", std::uint64_t(s.last_error));
             j.end_object();
@@ -195,11 +222,13 @@ std::string format_replicas(const replicas_view& v, const report_context& ctx)
     text_fields f;
     f.add("poller", heartbeat_text(v.heartbeat_age_ns, v.heartbeat_fresh, ctx.progress_max_age_ms));
     f.add("floor", v.floor_set ? gtid_text(v.floor) : "not set");
+    f.add("primary", roles_text(v.roles));
     std::string out = f.render() + "\n";
 
     text_table t;
     t.column("#", text_table::align::right);
     t.column("NAME");
+    t.column("ROLE");
     t.column("ADDRESS");
     t.column("STATE");
     t.column("USABLE");
@@ -218,21 +247,24 @@ std::string format_replicas(const replicas_view& v, const report_context& ctx)
     for (const backend_view& b : v.backends) {
         std::string name = b.label_torn ? "?" : b.name, address = b.label_torn ? "?" : b.address;
         if (b.torn) {
-            t.row({std::to_string(b.index), name, address, "torn", "no"});
+            t.row({std::to_string(b.index), name, b.role(), address, "torn", "no"});
             continue;
         }
         const shm::progress_snapshot& s = b.progress;
         const bool replica = !b.is_primary();
         std::string state = state_name(s.state);
+        if (b.drained) state += ",drained";
+        if (s.repl_error) state += ",repl_error";
+        if (s.lagging) state += ",lagging";
         if (b.identity_mismatch) {
             state += "*";
             mismatch = true;
         }
-        t.row({std::to_string(b.index), name, address, state, yes_no(b.usable), gtid_text(s.position),
-               b.behind ? format_count(*b.behind) : "?", format_age(b.advanced_age_ns), format_age(b.poll_age_ns),
-               format_rtt(b.rtt_ns), bool_cell(s.io_running, replica), bool_cell(s.sql_running, replica),
-               yes_no(s.read_only), format_count(s.polls), format_count(s.poll_errors),
-               s.last_error ? std::to_string(s.last_error) : "-"});
+        t.row({std::to_string(b.index), name, b.is_primary() ? "primary (role)" : b.role(), address, state,
+               yes_no(b.usable), gtid_text(s.position), b.behind ? format_count(*b.behind) : "?",
+               format_age(b.advanced_age_ns), format_age(b.poll_age_ns), format_rtt(b.rtt_ns),
+               bool_cell(s.io_running, replica), bool_cell(s.sql_running, replica), yes_no(s.read_only),
+               format_count(s.polls), format_count(s.poll_errors), s.last_error ? std::to_string(s.last_error) : "-"});
     }
     out += t.render();
     if (mismatch)

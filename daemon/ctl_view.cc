@@ -301,9 +301,28 @@ poller_view read_poller(const shm::segment& seg, const ctl_env& env, std::uint64
     return v;
 }
 
+// The role block; the primary's name comes from the progress labels (the
+// block stores read slots, the labels name them).
+roles_view read_roles(const shm::segment& seg, const ctl_env& env)
+{
+    roles_view v;
+    shm::role_view roles = seg.roles();
+    v.decision = roles.read();
+    v.primary_changes = roles.primary_changes();
+    v.split_brain_decisions = roles.split_brain_decisions();
+    std::string address;
+    // down and read_only keep the last primary's slot.
+    if (v.decision.ok && v.decision.primary_slot != 0 &&
+        !read_label(seg.progress(), v.decision.primary_slot, env, v.primary_name, address))
+        v.primary_name = "#" + std::to_string(v.decision.primary_slot);
+    return v;
+}
+
 replicas_view read_replicas(const shm::segment& seg, const ctl_env& env, int max_age_ms)
 {
     replicas_view v;
+    v.roles = read_roles(seg, env);
+    const shm::role_view roles = seg.roles();
     shm::progress_block block = seg.progress();
     shm::session_table table = seg.sessions();
     v.floor_set = table.floor_set();
@@ -315,6 +334,17 @@ replicas_view read_replicas(const shm::segment& seg, const ctl_env& env, int max
         b.index = i;
         b.label_torn = !read_label(block, i, env, b.name, b.address);
         b.progress = read_entry(block, i, env, b.torn);
+        b.holds_primary =
+            i != shm::primary_index && v.roles.decision.has_primary() && v.roles.decision.primary_slot == i;
+        b.drained = !b.torn && i != shm::primary_index && roles.drained(b.progress.backend_id);
+    }
+    // Entry 0 is the role: named after the server that holds it now.
+    if (n && v.roles.decision.has_primary() && v.roles.decision.primary_slot < n) {
+        const backend_view& holder = v.backends[v.roles.decision.primary_slot];
+        if (!holder.label_torn) {
+            v.backends[shm::primary_index].name = holder.name;
+            v.backends[shm::primary_index].address = holder.address;
+        }
     }
     // One clock reading after the copies: every age is measured from it, and
     // a stamp newer than it counts as age 0.
@@ -334,14 +364,17 @@ replicas_view read_replicas(const shm::segment& seg, const ctl_env& env, int max
         if (b.is_primary()) {
             if (primary_known) b.behind = 0;
             b.usable = v.heartbeat_fresh && !b.identity_mismatch && s.state == shm::backend_state::up &&
-                s.fresh(now, max_age_ns);
+                s.fresh(now, max_age_ns) && (v.roles.decision.has_primary() || v.roles.decision.generation == 0);
             continue;
         }
         if (primary_known && s.last_good_poll_ns != 0)
             b.behind = transactions_behind(primary->progress.position, s.position);
         // What the router requires of a replica for a session that has not
         // written: a floor, a live poller, and a fresh entry covering the floor.
-        b.usable = v.heartbeat_fresh && v.floor_set && !b.identity_mismatch && s.caught_up(v.floor, now, max_age_ns);
+        // Never the primary (reads reach it as entry 0), a drained server, or
+        // one whose replication failed or lags past max_replica_lag_ms.
+        b.usable = v.heartbeat_fresh && v.floor_set && !b.identity_mismatch && s.caught_up(v.floor, now, max_age_ns) &&
+            !b.holds_primary && !b.drained && !s.repl_error && !s.lagging;
     }
     return v;
 }
@@ -369,6 +402,7 @@ status_view read_status(const shm::segment& seg, const ctl_env& env, int max_age
 {
     status_view v;
     v.instance = read_instance(seg, env);
+    v.roles = read_roles(seg, env);
     v.table = read_table(seg);
     const std::uint64_t now = env.monotonic_ns();
     v.workers = read_workers(seg, env, now, nullptr);

@@ -17,6 +17,7 @@
 #include "protocol/gtid.hh"
 #include "shm/layout.hh"
 #include "shm/progress.hh"
+#include "shm/roles.hh"
 #include "shm/segment.hh"
 #include "shm/session_table.hh"
 
@@ -69,7 +70,7 @@ struct poller_view {
 };
 
 struct backend_view {
-    std::size_t index = 0;   // 0: the primary
+    std::size_t index = 0;   // 0: the primary role (named after the server that holds it), 1..: the servers
     std::string name, address;
     bool label_torn = false;
     bool torn = false;   // no clean copy of the progress entry
@@ -81,8 +82,18 @@ struct backend_view {
     std::optional<std::uint64_t> advanced_age_ns;   // since the position last moved
     std::optional<std::uint64_t> poll_age_ns;   // since the last good poll
     std::optional<std::uint64_t> rtt_ns;   // of that poll
-    bool usable = false;
+    bool usable = false;   // entry 0: writes can go to it; a server: reads can
+    bool holds_primary = false;   // a server the role block names the primary
+    bool drained = false;   // causewayctl drain
     bool is_primary() const noexcept { return index == shm::primary_index; }
+    const char* role() const noexcept { return is_primary() || holds_primary ? "primary" : "replica"; }
+};
+
+// The primary role as the poller decided it, and its counters.
+struct roles_view {
+    shm::role_snapshot decision;
+    std::string primary_name;   // the server holding the role; empty: none
+    std::uint64_t primary_changes = 0, split_brain_decisions = 0;
 };
 
 struct replicas_view {
@@ -91,6 +102,7 @@ struct replicas_view {
     protocol::gtid_position floor;
     bool floor_set = false;
     std::vector<backend_view> backends;
+    roles_view roles;
     bool any_torn() const noexcept;
 };
 
@@ -147,6 +159,7 @@ struct table_view {
 
 struct status_view {
     instance_view instance;
+    roles_view roles;
     poller_view poller;
     std::vector<worker_view> workers;   // slots with a pid
     table_view table;

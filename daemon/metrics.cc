@@ -67,6 +67,13 @@ constexpr metric_family families[] = {
     {"causeway_backend_replication_running", "gauge", "replicas: 1 when the replication thread (io, sql) runs"},
     {"causeway_backend_read_only", "gauge", "1 when the server has read_only set"},
     {"causeway_backend_last_error", "gauge", "MySQL error code or errno of the last failed poll, 0 after a good one"},
+    {"causeway_backend_drained", "gauge", "1 when an operator drained the server (causewayctl drain)"},
+    {"causeway_backend_replication_error", "gauge", "1 when the server's replication stopped on an error"},
+    {"causeway_backend_lagging", "gauge", "1 when the server is behind by more than max_replica_lag_ms"},
+    // The primary role.
+    {"causeway_primary_state", "gauge", "1 for the primary role's state (up, read_only, down, split_brain, unknown)"},
+    {"causeway_primary_changes_total", "counter", "times another server became the primary"},
+    {"causeway_split_brain_decisions_total", "counter", "poll rounds that found two or more writable servers"},
     // Poller.
     {"causeway_poller_running", "gauge", "1 when the poller process runs"},
     {"causeway_poller_heartbeat_age_seconds", "gauge", "time since the poller's last round"},
@@ -187,9 +194,9 @@ void backend_metrics(prom_writer& w, const replicas_view& v)
     auto each = [&](const char* name, auto emit) {
         begin(w, name);
         for (const backend_view& b : v.backends) {
-            if (b.label_torn) continue;   // no name to label it with
-            const char* role = b.is_primary() ? "primary" : "replica";
-            emit(b, role);
+            // One series per server; entry 0 (the role) repeats the primary's.
+            if (b.label_torn || b.is_primary()) continue;
+            emit(b, b.role());
         }
     };
     auto each_clean = [&](const char* name, auto emit) {
@@ -243,6 +250,24 @@ void backend_metrics(prom_writer& w, const replicas_view& v)
     each_clean("causeway_backend_last_error", [&](const backend_view& b, const char* role) {
         w.sample({{"backend", b.name}, {"role", role}}, std::uint64_t(b.progress.last_error));
     });
+    each_clean("causeway_backend_drained", [&](const backend_view& b, const char* role) {
+        w.sample({{"backend", b.name}, {"role", role}}, flag(b.drained));
+    });
+    each_clean("causeway_backend_replication_error", [&](const backend_view& b, const char* role) {
+        w.sample({{"backend", b.name}, {"role", role}}, flag(b.progress.repl_error));
+    });
+    each_clean("causeway_backend_lagging", [&](const backend_view& b, const char* role) {
+        w.sample({{"backend", b.name}, {"role", role}}, flag(b.progress.lagging));
+    });
+    const shm::role_snapshot& d = v.roles.decision;
+    begin(w, "causeway_primary_state");
+    for (shm::primary_state s : {shm::primary_state::up, shm::primary_state::read_only, shm::primary_state::down,
+                                 shm::primary_state::split_brain, shm::primary_state::unknown})
+        w.sample({{"state", shm::primary_state_name(s)}}, flag(d.ok && d.state == s));
+    begin(w, "causeway_primary_changes_total");
+    w.sample(v.roles.primary_changes);
+    begin(w, "causeway_split_brain_decisions_total");
+    w.sample(v.roles.split_brain_decisions);
 }
 
 void poller_metrics(prom_writer& w, const poller_view& p)

@@ -106,6 +106,7 @@ void role_view::undrain(std::uint64_t identity) noexcept
 
 bool role_view::drained(std::uint64_t identity) const noexcept
 {
+    if (identity == 0) return false;   // 0 marks a free word, never a server
     for (const auto& w : h_->drains.identity)
         if (w.load(std::memory_order_acquire) == identity) return true;
     return false;

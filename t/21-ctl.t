@@ -96,11 +96,17 @@ ok(exists $s->{stats}{updates_full}, 'status: table stats');
 $r = ctl('replicas');
 note("causewayctl replicas:\n$r->{out}");
 is($r->{exit}, 0, 'replicas exits 0') or diag($r->{err});
-like($r->{out}, qr/^#\s+NAME\s+ADDRESS\s+STATE\s+USABLE\s+GTID\s+BEHIND\b/m, 'replicas text: header');
+like($r->{out}, qr/^#\s+NAME\s+ROLE\s+ADDRESS\s+STATE\s+USABLE\s+GTID\s+BEHIND\b/m, 'replicas text: header');
+like($r->{out}, qr/^primary\s+primary \(up\), 0 changes$/m, 'replicas text: the primary role and its holder');
+# Row 0 is the role (writes go there); each server follows with its role now. The primary's
+# own row is not usable for reads: they reach it as row 0.
+like($r->{out}, qr/^\s*0\s+primary\s+primary \(role\)\s+\Q${\ $p->address}\E\s+up\s+yes\s+\d+-\d+-\d+/m,
+     'replicas text: the primary role, its server\'s address, up and usable');
 for my $srv ($topo->servers) {
     my $n = $srv->name;
-    like($r->{out}, qr/^\s*\d+\s+\Q$n\E\s+\Q${\ $srv->address}\E\s+up\s+yes\s+\d+-\d+-\d+/m,
-         "replicas text: $n, its address, up and usable");
+    my ($role, $usable) = $srv == $p ? ('primary', 'no') : ('replica', 'yes');
+    like($r->{out}, qr/^\s*[1-9]\d*\s+\Q$n\E\s+$role\s+\Q${\ $srv->address}\E\s+up\s+$usable\s+\d+-\d+-\d+/m,
+         "replicas text: $n, $role, its address, up, usable for reads: $usable");
 }
 
 my $rj = ctl_json('replicas');
@@ -244,6 +250,56 @@ is($r->{exit}, 1, 'sessions N not a number: exit 1');
 $r = $t->run([$ctl, '-h']);
 is($r->{exit}, 0, '-h exits 0');
 like($r->{out}, qr/^usage: causewayctl/, '-h prints the usage');
+
+# ------------------------------------------------------------------ drain / undrain (issue 10 item 5)
+# A drained server gets no new reads, at once, in every worker; the drain survives a reload;
+# undrain gives it reads again. Reads are counted by the servers themselves (userstat rows
+# read by the application's user; the poller's own queries use the monitor account).
+{
+    my ($r1, $r2) = $topo->replicas;
+    $_->sql('SET GLOBAL userstat = 1') for $r1, $r2;
+    ok($topo->wait_for_replicas(20), 'drain: replicas caught up');
+    my $app_rows = sub {
+        my ($s) = @_;
+        my $row = $s->dbh->selectrow_arrayref(
+            "SELECT ROWS_READ FROM information_schema.USER_STATISTICS WHERE USER = 'app'");
+        return $row ? $row->[0] : 0;
+    };
+    my $reads = sub {    # 40 one-read connections (CONNECTION sessions: nothing to wait for)
+        my %before = map { ($_->name => $app_rows->($_)) } $r1, $r2;
+        for (1 .. 40) {
+            my $dbh = $t->connect(port => $cw->port) or next;
+            $dbh->selectrow_arrayref('SELECT COUNT(*) FROM test.ctl');
+        }
+        return { map { ($_->name => $app_rows->($_) - $before{ $_->name }) } $r1, $r2 };
+    };
+    my $r = ctl('drain', 'r1');
+    is($r->{exit}, 0, 'drain r1 exits 0') or diag($r->{err});
+    like($r->{out}, qr/^r1: drained; no new reads go to it/, 'drain r1 says what it did');
+    my $j = ctl_json('replicas');
+    ok(backend($j, 'r1')->{drained} && !backend($j, 'r1')->{usable}, 'replicas: r1 drained, not usable');
+    ok(!backend($j, 'r2')->{drained}, 'replicas: r2 not drained');
+    my $got = $reads->();
+    is($got->{r1}, 0, 'drained: no read reached r1');
+    cmp_ok($got->{r2}, '>', 0, "drained: reads went to r2 ($got->{r2} rows)");
+
+    kill 'HUP', $cw->pid;
+    ok(wait_until(sub { (ctl_json('status') // {})->{instance}{config_generation} == 2 }, timeout => 10),
+       'reload applied');
+    ok(backend(ctl_json('replicas'), 'r1')->{drained}, 'the drain survives a reload');
+    $got = $reads->();
+    is($got->{r1}, 0, 'after the reload: still no read on r1');
+
+    $r = ctl('undrain', 'r1');
+    is($r->{exit}, 0, 'undrain r1 exits 0');
+    ok(wait_until(sub { backend(ctl_json('replicas'), 'r1')->{usable} }, timeout => 5), 'r1 usable again');
+    $got = $reads->();
+    cmp_ok($got->{r1}, '>', 0, "undrained: reads reach r1 again ($got->{r1} rows)");
+    $r = ctl('drain', 'nosuch');
+    is($r->{exit}, 1, 'drain of an unknown server: exit 1');
+    like($r->{err}, qr/^causewayctl: no server named 'nosuch' in \S+ \(its servers: r1, r2, primary\)$/,
+         '... naming the servers');
+}
 
 # After a clean stop the segment is gone: the same error as for any instance not running.
 $t->stop_causeway($cw);

@@ -74,6 +74,7 @@ class ctl_command_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(other_layout_version);
     CPPUNIT_TEST(left_over_segment);
     CPPUNIT_TEST(torn_entry_exits_1);
+    CPPUNIT_TEST(drain_and_undrain);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -146,11 +147,55 @@ public:
             }
         }
         ctl_outcome r = run_ctl(opts(c.path, ctl_command::replicas, false), env);
-        ASSERT_HAS(r.out, "r2       [::1]:3308      unknown  no");
+        ASSERT_HAS(r.out, "r2       replica         [::1]:3308      unknown  no");
         r = run_ctl(opts(c.path, ctl_command::status, false), env);
         ASSERT_HAS(r.out, "poller       none, heartbeat never\n");
         ASSERT_HAS(r.out, "floor        not set (the poller has not polled the primary yet)\n");
         ASSERT_HAS(r.out, "workers      none\n");
+    }
+
+    // drain NAME writes the server's identity into the segment's drain list
+    // (what every worker checks before choosing a replica); undrain clears it.
+    void drain_and_undrain()
+    {
+        scratch_segment s;
+        shm::segment seg = must(shm::segment::create(s.cfg));
+        scratch_config c(s.name());
+        ctl_env env = fake_env::reset(1000, seg.header().created_realtime_ns);
+        auto loaded = common::load_config(c.path);
+        CPPUNIT_ASSERT(loaded.ok());
+        const common::config& cfg = *loaded;
+        const std::uint64_t r2 = shm::backend_identity(cfg.replicas[1]);
+        shm::progress_snapshot e;
+        e.backend_id = r2;
+        seg.progress().publish(2, e);
+
+        ctl_options o = opts(c.path, ctl_command::drain, false);
+        o.server = "r2";
+        ctl_outcome r = run_ctl(o, env);
+        CPPUNIT_ASSERT_EQUAL_MESSAGE(r.err, 0, r.exit_code);
+        ASSERT_HAS(r.out, "r2: drained; no new reads go to it");
+        CPPUNIT_ASSERT(seg.roles().drained(r2));
+        CPPUNIT_ASSERT(!seg.roles().drained(shm::backend_identity(cfg.replicas[0])));
+        r = run_ctl(o, env);   // idempotent
+        CPPUNIT_ASSERT_EQUAL(0, r.exit_code);
+        r = run_ctl(opts(c.path, ctl_command::replicas, true), env);
+        ASSERT_HAS(r.out, "\"name\":\"r2\",\"address\":\"[::1]:3308\",\"drained\":true");
+        ASSERT_HAS(r.out, "\"name\":\"r1\",\"address\":\"127.0.0.1:3307\",\"drained\":false");
+
+        o.command = ctl_command::undrain;
+        r = run_ctl(o, env);
+        CPPUNIT_ASSERT_EQUAL(0, r.exit_code);
+        ASSERT_HAS(r.out, "r2: undrained");
+        CPPUNIT_ASSERT(!seg.roles().drained(r2));
+
+        o.server = "r9";
+        r = run_ctl(o, env);
+        CPPUNIT_ASSERT_EQUAL(1, r.exit_code);
+        ASSERT_HAS(r.err, "no server named 'r9' in " + c.path + " (its servers: r1, r2, primary)");
+        expect_error({"drain"}, "drain needs a server's NAME");
+        expect_error({"undrain", "r1", "r2"}, "unexpected argument 'r2'");
+        CPPUNIT_ASSERT_EQUAL(std::string("r1"), parse({"undrain", "r1"})->server);
     }
 
     void missing_config()
@@ -227,7 +272,7 @@ public:
         ctl_env env = fake_env::reset(1000, 1000);
         ctl_outcome r = run_ctl(opts(c.path, ctl_command::replicas, false), env);
         CPPUNIT_ASSERT_EQUAL(1, r.exit_code);
-        ASSERT_HAS(r.out, "1  r1       127.0.0.1:3307  torn");
+        ASSERT_HAS(r.out, "1  r1       replica         127.0.0.1:3307  torn");
         ASSERT_HAS(r.err, "causewayctl: no clean copy of the progress of backend r1 after 4 tries");
         // status does not read the entries: unaffected.
         r = run_ctl(opts(c.path, ctl_command::status, false), env);

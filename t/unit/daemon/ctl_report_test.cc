@@ -52,6 +52,8 @@ struct populated {
         publish(pb, 0, s.cfg.primary, shm::backend_state::up, "0-1-120", true);
         publish(pb, 1, s.cfg.replicas[0], shm::backend_state::up, "0-1-118", true);
         publish(pb, 2, s.cfg.replicas[1], shm::backend_state::replication_stopped, "0-1-105", false);
+        publish(pb, 3, s.cfg.primary, shm::backend_state::up, "0-1-120", false);   // its own read slot
+        seg.roles().publish(3, shm::primary_state::up, 1u << 3, now - 5 * ms);
         pb.heartbeat(now - 3 * ms);
         (void)seg.sessions().init_floor(pos("0-1-100"));
         for (std::size_t slot : {0, 1}) {
@@ -155,17 +157,19 @@ public:
         ASSERT_JSON(out);
         ASSERT_HAS(out,
                    "{\"heartbeat_age_ms\":3.000,\"heartbeat_fresh\":true,\"floor_set\":true,"
-                   "\"floor\":\"0-0-100\",\"backends\":[");
+                   "\"floor\":\"0-0-100\",\"primary\":{\"state\":\"up\",\"server\":\"primary\",\"slot\":3,"
+                   "\"generation\":1,\"changes\":0,\"split_brain_decisions\":0},\"backends\":[");
         ASSERT_HAS(out,
                    "{\"index\":0,\"role\":\"primary\",\"name\":\"primary\",\"address\":\"127.0.0.1:3306\","
-                   "\"torn\":false,\"state\":\"up\",\"usable\":true,\"identity_mismatch\":false,"
+                   "\"drained\":false,\"torn\":false,\"state\":\"up\",\"usable\":true,\"identity_mismatch\":false,"
                    "\"gtid\":\"0-1-120\",\"behind\":0,\"advanced_age_ms\":1.000,\"last_poll_age_ms\":4.000,"
                    "\"poll_rtt_us\":45.7,\"io_running\":null,\"sql_running\":null,\"read_only\":false,"
-                   "\"polls\":100,\"poll_errors\":0,\"last_error\":0}");
+                   "\"replication_error\":false,\"lagging\":false,\"polls\":100,\"poll_errors\":0,\"last_error\":0}");
         ASSERT_HAS(out, "\"index\":1,\"role\":\"replica\",\"name\":\"r1\"");
         ASSERT_HAS(out, "\"gtid\":\"0-1-118\",\"behind\":2,");
         ASSERT_HAS(out,
-                   "\"index\":2,\"role\":\"replica\",\"name\":\"r2\",\"address\":\"[::1]:3308\",\"torn\":false,"
+                   "\"index\":2,\"role\":\"replica\",\"name\":\"r2\",\"address\":\"[::1]:3308\",\"drained\":false,"
+                   "\"torn\":false,"
                    "\"state\":\"replication_stopped\",\"usable\":true");
         ASSERT_HAS(out, "\"behind\":15,");
         ASSERT_HAS(out, "\"io_running\":true,\"sql_running\":false,\"read_only\":true");
@@ -176,15 +180,18 @@ public:
         populated p;
         report_context ctx{"/etc/c.ini", 500, false};
         std::string out = format_replicas(read_replicas(p.seg, p.env, 500), ctx);
-        ASSERT_HAS(out, "poller  heartbeat 3.0 ms ago\nfloor   0-0-100\n\n");
+        ASSERT_HAS(out, "poller   heartbeat 3.0 ms ago\nfloor    0-0-100\nprimary  primary (up), 0 changes\n\n");
+        ASSERT_HAS(
+            out,
+            "#  NAME     ROLE            ADDRESS         STATE                USABLE  GTID     BEHIND  ADVANCED  "
+            "POLLED    RTT  IO   SQL  RO   POLLS  ERRORS  LAST ERROR\n");
         ASSERT_HAS(out,
-                   "#  NAME     ADDRESS         STATE                USABLE  GTID     BEHIND  ADVANCED  "
-                   "POLLED    RTT  IO   SQL  RO   POLLS  ERRORS  LAST ERROR\n");
-        ASSERT_HAS(out,
-                   "0  primary  127.0.0.1:3306  up                   yes     0-1-120       0    1.0 ms  4.0 ms  "
+                   "0  primary  primary (role)  127.0.0.1:3306  up                   yes     0-1-120       0    1.0 ms "
+                   " 4.0 ms  "
                    "46 µs  -    -    no     100       0           -\n");
         ASSERT_HAS(out,
-                   "2  r2       [::1]:3308      replication_stopped  yes     0-1-105      15    1.0 ms  4.0 ms  "
+                   "2  r2       replica         [::1]:3308      replication_stopped  yes     0-1-105      15    1.0 ms "
+                   " 4.0 ms  "
                    "46 µs  yes  no   yes    100       0           -\n");
         CPPUNIT_ASSERT(!has(out, "*"));
     }
@@ -199,10 +206,10 @@ public:
         std::string json = format_replicas(v, report_context{"c", 500, true});
         ASSERT_JSON(json);
         ASSERT_HAS(json,
-                   "\"name\":\"r2\",\"address\":\"[::1]:3308\",\"torn\":true,\"state\":\"torn\","
+                   "\"name\":\"r2\",\"address\":\"[::1]:3308\",\"drained\":false,\"torn\":true,\"state\":\"torn\","
                    "\"usable\":false}");
         std::string text = format_replicas(v, report_context{"c", 500, false});
-        ASSERT_HAS(text, "2  r2       [::1]:3308      torn     no\n");
+        ASSERT_HAS(text, "2  r2       replica         [::1]:3308      torn   no\n");
     }
 
     void hostile_names_stay_valid_json()

@@ -47,6 +47,8 @@ struct populated {
         publish(pb, 0, s.cfg.primary, shm::backend_state::up, "0-1-120,1-1-7");
         publish(pb, 1, s.cfg.replicas[0], shm::backend_state::up, "0-1-118,1-1-7");
         publish(pb, 2, s.cfg.replicas[1], shm::backend_state::replication_stopped, "0-1-105");
+        publish(pb, 3, s.cfg.primary, shm::backend_state::up, "0-1-120,1-1-7");   // its own read slot
+        seg.roles().publish(3, shm::primary_state::up, 1u << 3, now - 5 * ms);
         pb.heartbeat(now - 3 * ms);
         (void)seg.sessions().init_floor(*protocol::parse_gtid_position("0-1-100"));
         seg.sessions().publish_watermark(*protocol::parse_gtid_position("0-1-105"));
