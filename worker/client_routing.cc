@@ -419,7 +419,7 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
     r.tables_locked = tables_locked_;
     r.progress_fresh = ctx_.progress.heartbeat_fresh(now, std::uint64_t(cfg.progress_max_age_ms));
     r.selection = cfg.selection_policy();
-    r.round_robin_cursor = round_robin_++;
+    r.round_robin_cursor = ctx_.read_cursor++;
     std::uint64_t budget = std::uint64_t(cfg.causal_wait_ms) * 1000000u;
     r.waited = wait_started_ns_ != 0;
     r.may_wait = budget > 0 && ctx_.waits.available() && (!r.waited || now - wait_started_ns_ < budget);

@@ -255,7 +255,6 @@ private:
     };
     std::optional<previous_login> changing_user_from_;
     std::uint64_t wait_started_ns_ = 0;
-    unsigned round_robin_ = 0;
     std::string scramble_;
     std::string password_sha1_;   // of the logged-in user: answers the backends' scrambles
     std::string peer_;   // "127.0.0.1:54321"

@@ -35,7 +35,9 @@ int pick(const route_request& r, Pred ok)
     int best = -1;
     std::size_t n = r.candidates.size();
     for (std::size_t k = 0; k < n; ++k) {
-        std::size_t i = r.selection == common::replica_selection::round_robin ? (r.round_robin_cursor + k) % n : k;
+        // Both policies scan from the cursor, so that least_outstanding's ties
+        // (every replica idle, the common case at light load) rotate too.
+        std::size_t i = (r.round_robin_cursor + k) % n;
         const read_candidate& c = r.candidates[i];
         if (!c.usable || !ok(c)) continue;
         if (r.selection == common::replica_selection::round_robin) return int(i);

@@ -70,7 +70,7 @@ struct route_request {
 
     std::span<const read_candidate> candidates;   // replicas, and the primary if it is in the read pool
     common::replica_selection selection = common::replica_selection::least_outstanding;
-    unsigned round_robin_cursor = 0;
+    unsigned round_robin_cursor = 0;   // where the scan starts (the worker's, moved by each read)
 
     bool may_wait = false;   // causal_wait_ms > 0 and this read's budget is not spent
     bool waited = false;   // this read already waited (counts as replica_after_wait)

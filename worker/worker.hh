@@ -37,6 +37,7 @@ struct worker_context {
     std::vector<common::resolved_address> backend_addrs;
     std::vector<std::uint64_t> backend_ids;   // shm::backend_identity of each
     std::vector<unsigned> outstanding;   // reads in flight per backend (this worker)
+    unsigned read_cursor = 0;   // where the next read's replica scan starts: rotates across sessions
     std::vector<std::uint64_t> avoid_until_ns;   // a replica that just failed us is skipped until then
     shm::progress_block progress;
     shm::role_view roles;
