@@ -51,6 +51,9 @@ cmp_ok(scalar(workers()), '==', 4, 'three new workers and the old one');
 my ($n) = $dbh->selectrow_array('SELECT COUNT(*) FROM reload_t');
 is($n, 1, 'the transaction open across the reload still sees its row');
 ok($dbh->do('COMMIT'), 'and commits') or diag($DBI::errstr);
+# A new connection is a new session (CONNECTION mode): it need not see another session's
+# commit until the replicas applied it.
+ok($topo->wait_for_replicas(20), 'the replicas applied the commit');
 my $fresh = $t->connect();
 my ($v) = $fresh ? $fresh->selectrow_array('SELECT COUNT(*) FROM reload_t') : ();
 is($v, 1, 'a new connection (new generation) sees the commit');
