@@ -3,6 +3,8 @@
 // freshness. Each early return to the primary names its reason.
 #include "worker/router.hh"
 
+#include <array>
+
 namespace causeway::worker {
 
 using protocol::statement_kind;
@@ -28,22 +30,27 @@ bool is_write_kind(statement_kind k)
     }
 }
 
-// Picks among the candidates that pass `ok`; -1 when none does.
+// Picks among the candidates that are usable and pass `ok`; -1 when none
+// does. The cursor rotates over those eligible only (an unusable one, such as
+// the primary's own read slot, would otherwise pass its turn to the next and
+// double its share); least_outstanding takes the fewest reads in flight and
+// breaks ties in the same rotation, so idle replicas share a light load.
 template <typename Pred>
 int pick(const route_request& r, Pred ok)
 {
-    int best = -1;
-    std::size_t n = r.candidates.size();
-    for (std::size_t k = 0; k < n; ++k) {
-        // Both policies scan from the cursor, so that least_outstanding's ties
-        // (every replica idle, the common case at light load) rotate too.
-        std::size_t i = (r.round_robin_cursor + k) % n;
-        const read_candidate& c = r.candidates[i];
-        if (!c.usable || !ok(c)) continue;
-        if (r.selection == common::replica_selection::round_robin) return int(i);
-        if (best < 0 || c.outstanding < r.candidates[std::size_t(best)].outstanding) best = int(i);
+    std::array<std::size_t, shm::max_backends + 1> eligible;
+    std::size_t m = 0;
+    for (std::size_t i = 0; i < r.candidates.size() && m < eligible.size(); ++i)
+        if (r.candidates[i].usable && ok(r.candidates[i])) eligible[m++] = i;
+    if (m == 0) return -1;
+    const std::size_t start = r.round_robin_cursor % m;
+    if (r.selection == common::replica_selection::round_robin) return int(eligible[start]);
+    std::size_t best = eligible[start];
+    for (std::size_t k = 1; k < m; ++k) {
+        std::size_t i = eligible[(start + k) % m];
+        if (r.candidates[i].outstanding < r.candidates[best].outstanding) best = i;
     }
-    return best;
+    return int(best);
 }
 
 // A read (or a read-only transaction) that may leave the primary.
