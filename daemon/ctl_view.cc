@@ -104,6 +104,7 @@ counter_set read_worker_counters(const shm::worker_counters& w)
         &w.auth_delays,
         &w.accept_pauses,
         &w.pool_reuses,
+        &w.switch_retries,
     };
     for (std::size_t i = 0; i < c.values.size(); ++i) c.values[i] = shm::read(*plain[i]);
     for (std::size_t r = 0; r < shm::route_reason_count; ++r) c.routed[r] = shm::read(w.routed[r]);

@@ -50,6 +50,8 @@ constexpr metric_family families[] = {
     {"causeway_auth_delays_total", "counter", "logins answered late after repeated failures from their address"},
     {"causeway_accept_pauses_total", "counter", "times a worker paused accepting for lack of file descriptors"},
     {"causeway_pool_reuses_total", "counter", "backend connections taken from the pool instead of a new login"},
+    {"causeway_switch_retries_total", "counter",
+     "autocommit writes the old primary refused as read-only during a switchover, run on the next primary"},
     {"causeway_routed_total", "counter",
      "client commands by the backend they went to (target) and why (reason, as causewayctl counters names it)"},
     // Replica-progress block, one series per backend.
@@ -127,6 +129,7 @@ constexpr std::pair<const char*, const char*> worker_counters[] = {
     {"auth_delays", "causeway_auth_delays_total"},
     {"accept_pauses", "causeway_accept_pauses_total"},
     {"pool_reuses", "causeway_pool_reuses_total"},
+    {"switch_retries", "causeway_switch_retries_total"},
 };
 
 const metric_family& family(std::string_view name)

@@ -68,9 +68,12 @@ public:
         // the one whose loss means "down" rather than "switching".
         last_primary_slot_ = cfg.primary_slot();
         tick_.reset(event_new(base, -1, EV_PERSIST, on_tick, this));
-        // Bridge mode routes nothing by progress: poll at the health rate,
-        // for causewayctl only.
-        interval_ms_ = cfg.routing() == common::routing_mode::bridge ? cfg.health_interval_ms : cfg.poll_interval_ms;
+        // Bridge mode routes nothing by progress, but it follows the primary:
+        // read_only comes from the position poll, which a round at the health
+        // rate would always replace by the health check. 100 ms keeps a
+        // switchover seen within a poll and the servers' load negligible.
+        interval_ms_ = cfg.routing() == common::routing_mode::bridge ? std::min(cfg.health_interval_ms, 100)
+                                                                     : cfg.poll_interval_ms;
         timeval tv{interval_ms_ / 1000, (interval_ms_ % 1000) * 1000};
         event_add(tick_.get(), &tv);
         // A whole sweep of the session table about once a second.

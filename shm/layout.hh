@@ -128,6 +128,7 @@ struct alignas(64) worker_counters {
     word auth_delays;   // logins answered after auth_failure_delay_ms
     word accept_pauses;   // accept() failed for lack of descriptors (EMFILE, ENFILE, ...): paused
     word pool_reuses;   // backend connections taken from the pool instead of a new login
+    word switch_retries;   // autocommit writes the old primary refused as read-only, run on the next one
     word routed[route_reason_count];
 };
 
@@ -360,7 +361,7 @@ static_assert(sizeof(table_stats) == 64);
 static_assert(sizeof(session_state) == 5 * 64);
 static_assert(sizeof(segment_header) <= 4096);
 static_assert(max_domains < 16, "a slot stores the domain index + 1 in 4 bits");
-static_assert(route_reason_count + 25 <= 40, "worker_counters must stay 320 bytes");
+static_assert(route_reason_count + 26 <= 40, "worker_counters must stay 320 bytes");
 static_assert(sizeof(role_block) == 64 && sizeof(drain_list) == 8 * max_backends);
 static_assert(std::is_standard_layout_v<segment_header> && std::is_standard_layout_v<progress_entry> &&
               std::is_standard_layout_v<table_bucket> && std::is_standard_layout_v<worker_counters>);

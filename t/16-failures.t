@@ -10,6 +10,7 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(time sleep);
 use Socket qw(SHUT_WR);
+use POSIX ();
 use lib 't/lib';
 use Causeway::Test;
 use Causeway::Wire qw(COM_FIELD_LIST COM_SET_OPTION COM_RESET_CONNECTION COM_PING
@@ -253,6 +254,29 @@ PY
     # The poller sees the primary writable again within a health interval.
     wait_until(sub { my $c = eval { client() } or return 0; my $v = value($c, 'SELECT 1'); return defined $v && $v eq '1' },
                timeout => 10, interval => 0.2);
+}
+
+# ------------------------------------------------------------------ primary read-only for a moment
+# Issue 10 item 2: an autocommit write that arrives while the primary is read-only (a
+# switchover under way) waits for a writable primary instead of failing, whether it reached
+# the server before the poller saw read_only (refused there, run again) or after.
+SKIP: {
+    skip('only a proxy can hold a write', 3) if $cw->direct;
+    section('primary read-only for a moment', sub {
+        my $w = client();
+        $p->sql('SET GLOBAL read_only = 1');
+        my $t0 = time;
+        my $pid = fork // die "fork: $!";
+        if ($pid == 0) { sleep 0.5; $p->sql('SET GLOBAL read_only = 0'); POSIX::_exit(0) }
+        my ($r) = $w->query("INSERT INTO kv VALUES (9, 'ro', 90)", 15);
+        my $took = time - $t0;
+        reap($pid, 10);
+        is($r->{type}, 'ok', 'the write succeeds once the primary is writable again')
+            or diag("$r->{type}: " . ($r->{message} // ''));
+        cmp_ok($took, '<', 5, sprintf('... after %.2f s, within switchover_wait_ms', $took));
+        is($p->value('SELECT v FROM test.kv WHERE id = 9'), 90, 'the row is on the primary, once');
+        $p->sql('DELETE FROM test.kv WHERE id = 9');
+    });
 }
 
 # ------------------------------------------------------------------ primary killed mid-session

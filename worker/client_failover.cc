@@ -8,13 +8,17 @@
 // A command for the primary while there is none waits for one during a
 // switchover (switchover_wait_ms) and fails at once when the primary is down
 // or in split brain.
+#include <utility>
+
 #include "common/clock.hh"
 #include "common/log.hh"
 #include "protocol/bytes.hh"
+#include "protocol/classifier.hh"
 #include "protocol/constants.hh"
 #include "protocol/ok_err.hh"
 #include "shm/counters.hh"
 #include "worker/client_session.hh"
+#include "worker/session_state.hh"
 #include "worker/topology_view.hh"
 
 namespace causeway::worker {
@@ -90,6 +94,7 @@ bool client_session::await_primary()
     primary_choice p = current_primary(ctx_);
     if (p.available) {
         primary_wait_started_ns_ = 0;
+        primary_generation_ = p.generation;
         return true;
     }
     std::uint64_t now = common::monotonic_ns();
@@ -123,9 +128,65 @@ void client_session::on_primary_wait(evutil_socket_t, short, void* arg)
 {
     auto& self = *static_cast<client_session*>(arg);
     if (self.state_ != state::waiting_primary) return;
+    if (!self.held_refusal_.empty()) return self.poll_switch_retry();
     // Plan the same command again: its packet is still in the client's input.
     self.state_ = state::ready;
     self.handle_client_input();
+}
+
+// A write the primary refused as read-only, before it ran: during a
+// switchover the old primary is read-only for up to a poll interval before the
+// poller sees it. An autocommit statement (nothing of it ran, no transaction
+// to lose) then waits for the role to move, as a write arriving a moment later
+// would in await_primary(), and runs on the next primary; the server's ERR
+// reaches the client only if the role has not moved within switchover_wait_ms
+// (read_only set by hand, no switchover).
+bool client_session::hold_read_only_refusal(std::string_view payload, std::uint8_t seq)
+{
+    if (active_ != 0 || !plan_.switch_retry || response_started_ || ctx_.cfg->switchover_wait_ms <= 0) return false;
+    auto e = parse_err(payload);
+    if (!e || e->code != er::no_primary || e->message.find("--read-only") == std::string_view::npos) return false;
+    // Classified only now (bridge mode classifies nothing): one statement
+    // that writes; a multi-statement may have run its first parts.
+    statement_kind kind = classify(statement_text(plan_.original)).kind;
+    if (kind != statement_kind::write && kind != statement_kind::do_stmt) return false;
+    held_refusal_.assign(payload);
+    held_refusal_seq_ = seq;
+    primary_wait_started_ns_ = common::monotonic_ns();
+    publish_statement(nullptr);
+    state_ = state::waiting_primary;
+    if (!primary_wait_timer_) primary_wait_timer_.reset(evtimer_new(ctx_.base, on_primary_wait, this));
+    timeval tv{0, 2000};
+    evtimer_add(primary_wait_timer_.get(), &tv);
+    return true;
+}
+
+void client_session::poll_switch_retry()
+{
+    primary_choice p = current_primary(ctx_);
+    std::uint64_t now = common::monotonic_ns();
+    std::uint64_t budget = std::uint64_t(ctx_.cfg->switchover_wait_ms) * 1000000u;
+    if (p.generation != primary_generation_) {   // the role moved: the statement again, planned afresh
+        held_refusal_.clear();
+        primary_wait_started_ns_ = 0;
+        active_ = -1;
+        state_ = state::ready;
+        shm::add(ctx_.counters->switch_retries);
+        std::string pkt = frame_packet(plan_.original, 0);
+        evbuffer_prepend(client_->input(), pkt.data(), pkt.size());
+        handle_client_input();
+        return;
+    }
+    if (now - primary_wait_started_ns_ >= budget) {   // no switchover after all: the server's answer
+        primary_wait_started_ns_ = 0;
+        send_packet(std::exchange(held_refusal_, std::string()), held_refusal_seq_);
+        response_error_ = true;
+        state_ = state::in_flight;
+        response_complete();
+        return;
+    }
+    timeval tv{0, 2000};
+    evtimer_add(primary_wait_timer_.get(), &tv);
 }
 
 // The first connection to a new primary: the session's state as a replica

@@ -29,6 +29,9 @@ using shm::route_reason;
 
 namespace {
 constexpr std::uint16_t er_wrong_db_name = 1102;   // 42000
+// A write kept in memory in case the old primary refuses it during a switchover
+// (client_failover.cc): statements larger than this fail there as the server says.
+constexpr std::size_t switch_retry_max_bytes = 64 * 1024;
 
 std::string quoted_use(std::string_view db)
 {
@@ -85,7 +88,9 @@ bool client_session::plan_command(std::string_view payload)
         case command::query:
             if (bridge && cfg.session() != common::session_id_kind::provided_in_dbname) {
                 std::string_view sql = payload.substr(1);
-                return sql.size() < 128 && sql.size() > 4 ? plan_kill(sql) : true;
+                if (sql.size() < 128 && sql.size() > 4 && !plan_kill(sql)) return false;
+                if (!plan_.rewritten) keep_for_switch_retry(payload);
+                return true;
             }
             return plan_query(payload);
         case command::init_db: {
@@ -302,10 +307,11 @@ bool client_session::plan_query(std::string_view payload)
             break;
         default: break;
     }
-    if (cfg.routing() == routing_mode::bridge) return true;
+    if (cfg.routing() == routing_mode::bridge) return keep_for_switch_retry(payload), true;
     if (route_to_diagnostics(sql)) return true;
     route_read(s);
     if (plan_.backend != 0) plan_.original = std::string(payload);
+    keep_for_switch_retry(payload);
     plan_.uses_next_read_only = next_read_only_ && s.kind != statement_kind::set_transaction_read_only &&
         s.kind != statement_kind::set_transaction_read_write;
     return true;
@@ -353,6 +359,17 @@ void client_session::plan_set(const statement_info& s, std::string_view query)
             break;
         default: break;
     }
+}
+
+// A statement for the primary outside a transaction is kept until its answer:
+// if the old primary refuses it as read-only during a switchover, it may run
+// on the next one (hold_read_only_refusal, client_failover.cc, decides).
+void client_session::keep_for_switch_retry(std::string_view payload)
+{
+    plan_.switch_retry = plan_.backend == 0 && plan_.whole && !plan_.rewritten &&
+        !(primary_status_ & server_status::in_trans) && (primary_status_ & server_status::autocommit) &&
+        payload.size() <= switch_retry_max_bytes;
+    if (plan_.switch_retry) plan_.original = std::string(payload);
 }
 
 // Decides where a classified statement goes: plan_.backend and reason, or a

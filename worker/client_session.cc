@@ -574,6 +574,10 @@ void client_session::relay_response()
             if (digesting_) otx_digest_.packet(role, payload, b->capabilities());
             std::string replacement;
             if (role == packet_role::err) {
+                if (hold_read_only_refusal(payload, hdr[3])) {   // client_failover.cc
+                    evbuffer_drain(in, header_size + len);
+                    return;
+                }
                 response_error_ = true;
                 if (active_ > 0 && active_ == pinned_) replacement = as_primary_error_in_read_only_transaction(payload);
             }

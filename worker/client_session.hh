@@ -117,6 +117,10 @@ private:
         bool position_seen = false;   // an OK of its answer carried last_gtid
         bool optimistic_start = false;   // starts an optimistic transaction on plan_.backend
         bool ends_transaction = false;   // COMMIT or ROLLBACK
+        // A COM_QUERY for the primary outside a transaction: `original` is
+        // kept in case the old primary refuses it as read-only during a
+        // switchover the poller has not seen yet (client_failover.cc).
+        bool switch_retry = false;
     };
 
     static void on_client_read(channel&, void* arg);
@@ -146,6 +150,7 @@ private:
     void plan_set(const protocol::statement_info& s, std::string_view query);
     bool plan_kill(std::string_view sql);
     void route_read(const protocol::statement_info& s);
+    void keep_for_switch_retry(std::string_view payload);
     bool route_to_diagnostics(std::string_view sql);
     bool fill_route_request(route_request& r, const protocol::statement_info& s);
     void monotonic_requirement(route_request& r, std::vector<read_candidate>& candidates);
@@ -209,6 +214,8 @@ private:
     static void on_primary_wait(evutil_socket_t, short, void* arg);
     void prepare_new_primary(backend_conn& b);   // a primary connection after a switch: replay
     bool survive_primary_loss(bool mid_command);   // the primary connection died; false: close the client
+    bool hold_read_only_refusal(std::string_view err_payload, std::uint8_t seq);   // true: held, retried later
+    void poll_switch_retry();
 
     // backend_events
     void backend_ready(backend_conn& b) override;
@@ -306,6 +313,9 @@ private:
     bool primary_switched_ = false;   // backends_[0] was replaced after a primary change
     bool transaction_lost_ = false;   // a transaction died with its server: the next command gets ERR 1213
     std::uint64_t primary_wait_started_ns_ = 0;
+    std::uint64_t primary_generation_ = 0;   // of the role block when the last command left for the primary
+    std::string held_refusal_;   // the old primary's ERR 1290 while a switch_retry waits
+    std::uint8_t held_refusal_seq_ = 0;
     event_ptr primary_wait_timer_;
 };
 
