@@ -97,6 +97,10 @@ const config_key keys[] = {
      "failed logins from one address within a minute before its next failures are answered slowly (0: always)"},
     {"causeway", "auth_failure_delay_ms", key_type::integer, "1000", 0, 60000, "", true,
      "how long such a failed login waits for its ERR (0: no delay)"},
+    {"causeway", "backend_tls", key_type::choice, "off", 0, 0, "off|on|verify", true,
+     "TLS to the servers (workers and poller): on requires it, verify also checks the certificate and name"},
+    {"causeway", "backend_tls_ca", key_type::string, "", 0, 0, "", true,
+     "PEM CA bundle that signed the servers' certificates (backend_tls = verify)"},
     {"monitor", "user", key_type::string, "", 0, 0, "", true, "the poller's login"},
     {"monitor", "password", key_type::password, "", 0, 0, "", true, "the poller's password"},
     {"monitor", "poll_interval_ms", key_type::integer, "10", 1, 60000, "", true,
@@ -111,6 +115,8 @@ const config_key keys[] = {
     {"replicas", "*", key_type::address, "", 0, 0, "", true, "name = host:port, one per replica"},
     {"servers", "*", key_type::address, "", 0, 0, "", true,
      "name = host:port: a server listed without a starting role (it may be promoted)"},
+    {"backend_tls", "*", key_type::choice, "", 0, 0, "off|on|verify", true,
+     "name = off|on|verify: backend_tls for one server of [primary] (name primary), [replicas] or [servers]"},
     {"users", "*", key_type::password, "", 0, 0, "", true, "user = password"},
 };
 
@@ -224,6 +230,8 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
         (s == "replicas" ? c.replicas : c.servers).push_back({std::string(name), addr});
     } else if (s == "users") {
         c.users[std::string(name)] = v;
+    } else if (s == "backend_tls") {
+        c.backend_tls_by_server[std::string(name)] = choice;
     } else if (s == "primary") {
         for (auto& r : c.read_slots())
             if (r.addr == addr) return fail(st, "[primary] repeats server '" + r.name + "' (" + addr.to_string() + ")");
@@ -302,6 +310,10 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
             c.shutdown_timeout_ms = int(number);
         else if (n == "tls_mode")
             c.tls_mode = choice;
+        else if (n == "backend_tls")
+            c.backend_tls = choice;
+        else if (n == "backend_tls_ca")
+            c.backend_tls_ca = v;
         else if (n == "tls_cert")
             c.tls_cert = v;
         else if (n == "tls_key")
@@ -402,6 +414,21 @@ status check_whole(const parse_state& st)
         return error{0, st.name + ": tls_mode = required needs tls_cert and tls_key"};
     if (!c.tls_ca.empty() && c.tls_cert.empty())
         return error{0, st.name + ": tls_ca (client certificates) needs tls_cert and tls_key"};
+    for (const auto& [name, mode] : c.backend_tls_by_server) {
+        bool listed = false;
+        for (const auto& b : c.read_slots()) listed = listed || b.name == name;
+        if (!listed)
+            return error{0,
+                         st.name + ": [backend_tls] names '" + name +
+                             "', which is no server of [primary], "
+                             "[replicas] or [servers]"};
+    }
+    bool verifies = c.backend_tls == int(backend_tls_mode::verify);
+    for (const auto& [name, mode] : c.backend_tls_by_server)
+        verifies = verifies || mode == int(backend_tls_mode::verify);
+    if (verifies && c.backend_tls_ca.empty())
+        return error{
+            0, st.name + ": backend_tls = verify needs backend_tls_ca (the CA that signed the servers' certificates)"};
     if (c.routing() != routing_mode::bridge && c.monitor_user.empty())
         return error{0,
                      st.name + ": mode = " + (c.routing() == routing_mode::direct ? "direct" : "smartscale") +
@@ -467,6 +494,12 @@ std::vector<backend_config> config::read_slots() const
     if (primary.addr.port != 0) all.push_back(primary);
     all.insert(all.end(), servers.begin(), servers.end());
     return all;
+}
+
+backend_tls_mode config::backend_tls_for(const std::string& name) const
+{
+    auto it = backend_tls_by_server.find(name);
+    return backend_tls_mode(it == backend_tls_by_server.end() ? backend_tls : it->second);
 }
 
 std::string config::effective_shm_name() const

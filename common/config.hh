@@ -33,6 +33,12 @@ enum class tls_mode_kind {
     allowed = 1,
     required = 2
 };
+// The order of backend_tls's choices.
+enum class backend_tls_mode {
+    off = 0,
+    on = 1,   // TLS required, the certificate not checked
+    verify = 2   // TLS required, signed by backend_tls_ca and naming the server's host
+};
 enum class replica_selection {
     least_outstanding = 0,
     round_robin = 1
@@ -87,6 +93,8 @@ struct config {
     int handshake_timeout_ms = 10000;
     int auth_failures_before_delay = 5;
     int auth_failure_delay_ms = 1000;
+    int backend_tls = int(backend_tls_mode::off);   // for every server without its own [backend_tls] line
+    std::string backend_tls_ca;   // PEM CA bundle for backend_tls = verify
 
     // [monitor] (the poller's credentials and rates)
     std::string monitor_user;
@@ -102,6 +110,7 @@ struct config {
     std::vector<backend_config> replicas;
     std::vector<backend_config> servers;   // listed without a role
     std::map<std::string, std::string> users;   // user -> password
+    std::map<std::string, int> backend_tls_by_server;   // [backend_tls]: server name -> backend_tls_mode
 
     routing_mode routing() const { return routing_mode(mode); }
     session_id_kind session() const { return session_id_kind(session_id); }
@@ -109,6 +118,8 @@ struct config {
     tls_mode_kind tls() const { return tls_mode_kind(tls_mode); }
     // Clients are offered TLS: a certificate is configured and TLS is not disabled.
     bool tls_offered() const { return !tls_cert.empty() && tls() != tls_mode_kind::disabled; }
+    // The TLS the connections to server `name` (a read_slots() name) use.
+    backend_tls_mode backend_tls_for(const std::string& name) const;
     replica_selection selection_policy() const { return replica_selection(selection); }
     std::string effective_shm_name() const;
     // Every listed server in read-slot order (slot i + 1 is read_slots()[i]):

@@ -40,6 +40,11 @@ int main(int argc, char** argv)
         fprintf(stderr, "causewayd: %s\n", tls.err().message.c_str());
         return 1;
     }
+    auto backend_tls = worker::tls_context::for_backends(*cfg);
+    if (!backend_tls) {
+        fprintf(stderr, "causewayd: %s\n", backend_tls.err().message.c_str());
+        return 1;
+    }
     if (opts->test_config) {
         // Clear passwords work, but a hash ("*" + 40 hex, as in mysql.user) does too.
         std::string clear;
@@ -94,7 +99,8 @@ int main(int argc, char** argv)
     std::string pid_file = cfg->pid_file;
     int status;
     {
-        daemon::supervisor sup(std::move(*cfg), std::move(*tls), std::move(*listener), std::move(admin_listener), *seg);
+        daemon::supervisor sup(std::move(*cfg), std::move(*tls), std::move(*backend_tls), std::move(*listener),
+                               std::move(admin_listener), *seg);
         status = sup.run();
     }
     if (auto s = seg->unlink(); !s) CW_LOG(LOG_WARNING, "%s", s.err().message.c_str());

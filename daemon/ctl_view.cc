@@ -105,6 +105,7 @@ counter_set read_worker_counters(const shm::worker_counters& w)
         &w.accept_pauses,
         &w.pool_reuses,
         &w.switch_retries,
+        &w.backend_tls_failures,
     };
     for (std::size_t i = 0; i < c.values.size(); ++i) c.values[i] = shm::read(*plain[i]);
     for (std::size_t r = 0; r < shm::route_reason_count; ++r) c.routed[r] = shm::read(w.routed[r]);

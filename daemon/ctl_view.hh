@@ -109,7 +109,7 @@ struct replicas_view {
 // One worker slot's counters (or their total).
 struct counter_set {
     // Names of the plain counters, in the order of `values`.
-    static constexpr std::array<const char*, 23> names = {
+    static constexpr std::array<const char*, 24> names = {
         "connections_active",
         "connections_accepted",
         "connections_refused",
@@ -133,6 +133,7 @@ struct counter_set {
         "accept_pauses",
         "pool_reuses",
         "switch_retries",
+        "backend_tls_failures",
     };
     std::array<std::uint64_t, names.size()> values{};
     std::array<std::uint64_t, shm::route_reason_count> routed{};

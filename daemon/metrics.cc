@@ -52,6 +52,8 @@ constexpr metric_family families[] = {
     {"causeway_pool_reuses_total", "counter", "backend connections taken from the pool instead of a new login"},
     {"causeway_switch_retries_total", "counter",
      "autocommit writes the old primary refused as read-only during a switchover, run on the next primary"},
+    {"causeway_backend_tls_failures_total", "counter",
+     "backend logins that failed for TLS: not offered by the server, handshake or certificate check"},
     {"causeway_routed_total", "counter",
      "client commands by the backend they went to (target) and why (reason, as causewayctl counters names it)"},
     // Replica-progress block, one series per backend.
@@ -130,6 +132,7 @@ constexpr std::pair<const char*, const char*> worker_counters[] = {
     {"accept_pauses", "causeway_accept_pauses_total"},
     {"pool_reuses", "causeway_pool_reuses_total"},
     {"switch_retries", "causeway_switch_retries_total"},
+    {"backend_tls_failures", "causeway_backend_tls_failures_total"},
 };
 
 const metric_family& family(std::string_view name)

@@ -65,6 +65,8 @@ void monitor_conn::connect(const std::string& user, const std::string& password,
         cap::deprecate_eof | cap::long_password;
     p.connect_attrs = "";
     p.track_gtid = false;
+    p.tls_ctx = tls_ctx_;
+    p.tls_verify = tls_verify_;
     worker::backend_events& self = *this;
     conn_.reset(new worker::backend_conn(base_, index_, name_, addr_, self));
     if (!conn_->start(resolved_, p, timeout_ms)) fail("cannot open a socket");

@@ -39,6 +39,12 @@ public:
     monitor_conn(event_base* base, int index, std::string name, const common::address& addr, monitor_events& events);
     ~monitor_conn();
 
+    // TLS for every connect() from now on (see worker::use_backend_tls).
+    void use_tls(SSL_CTX* ctx, bool verify)
+    {
+        tls_ctx_ = ctx;
+        tls_verify_ = verify;
+    }
     void connect(const std::string& user, const std::string& password, int timeout_ms);
     bool ready() const { return conn_ && conn_->ready() && !busy_; }
     bool connected() const { return conn_ && conn_->ready(); }
@@ -78,6 +84,8 @@ private:
     std::vector<std::string> packets_;
     std::size_t answer_bytes_ = 0;
     std::uint64_t sent_ns_ = 0;
+    SSL_CTX* tls_ctx_ = nullptr;
+    bool tls_verify_ = false;
     bool busy_ = false;
     bool late_ = false;   // the soft deadline passed
     int hard_left_ms_ = 0;   // from the soft to the hard deadline

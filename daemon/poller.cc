@@ -47,7 +47,7 @@ struct server_state {
 
 class poller final : private monitor_events {
 public:
-    poller(const common::config& cfg, const shm::segment& seg, event_base* base, int wake_fd)
+    poller(const common::config& cfg, const shm::segment& seg, event_base* base, int wake_fd, SSL_CTX* backend_tls)
         : cfg_(cfg),
           seg_(seg),
           base_(base),
@@ -55,7 +55,8 @@ public:
           table_(seg.sessions()),
           counters_(seg.poller()),
           roles_(seg.roles()),
-          wake_fd_(wake_fd)
+          wake_fd_(wake_fd),
+          backend_tls_(backend_tls)
     {
         primary_identity_ = shm::backend_identity(cfg.primary);
         entry0_.backend_id = primary_identity_;
@@ -101,6 +102,9 @@ private:
         s->identity = shm::backend_identity(b);
         monitor_events& events = *this;
         s->conn = std::make_unique<monitor_conn>(base_, int(s->slot), b.name, b.addr, events);
+        worker::login_params tls;
+        worker::use_backend_tls(tls, cfg_, b.name, backend_tls_);
+        s->conn->use_tls(tls.tls_ctx, tls.tls_verify);
         s->last.backend_id = s->identity;
         s->last.state = shm::backend_state::unknown;
         servers_.push_back(std::move(s));
@@ -440,6 +444,7 @@ private:
     std::deque<std::pair<std::uint64_t, protocol::gtid_position>> samples_;
     worker::event_ptr tick_;
     int wake_fd_;
+    SSL_CTX* backend_tls_;   // backend_tls of this generation (null: off everywhere)
     worker::event_ptr wake_;
     std::uint64_t fast_until_ns_ = 0;
     int interval_ms_ = 10;
@@ -455,7 +460,8 @@ void on_stop(evutil_socket_t, short, void* arg)
 
 }   // namespace
 
-int run_poller(const common::config& cfg, const shm::segment& seg, unsigned generation, int wake_fd)
+int run_poller(const common::config& cfg, const shm::segment& seg, unsigned generation, int wake_fd,
+               SSL_CTX* backend_tls)
 {
     common::log_set_role("poller");
     prctl(PR_SET_NAME, "causeway-poll");
@@ -487,7 +493,7 @@ int run_poller(const common::config& cfg, const shm::segment& seg, unsigned gene
     event_add(term.get(), nullptr);
     event_add(intr.get(), nullptr);
     {
-        poller p(cfg, seg, base.get(), wake_fd);
+        poller p(cfg, seg, base.get(), wake_fd, backend_tls);
         p.round();
         event_base_dispatch(base.get());
     }

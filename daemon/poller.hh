@@ -9,12 +9,16 @@
 #include "common/config.hh"
 #include "shm/segment.hh"
 
+typedef struct ssl_ctx_st SSL_CTX;
+
 namespace causeway::daemon {
 
 // Runs in the forked poller child until SIGTERM; returns the exit status.
 // `wake_fd` is an eventfd that workers write when a read starts waiting for a
 // replica to catch up: the poller then polls the replicas back to back for
 // causal_wait_ms, so the wait ends as soon as a replica has the write.
-int run_poller(const common::config& cfg, const shm::segment& seg, unsigned generation, int wake_fd);
+// `backend_tls` is the generation's client context for backend_tls (null: off everywhere).
+int run_poller(const common::config& cfg, const shm::segment& seg, unsigned generation, int wake_fd,
+               SSL_CTX* backend_tls);
 
 }   // namespace causeway::daemon

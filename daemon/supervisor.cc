@@ -50,10 +50,11 @@ void keep_restart_only_keys(const common::config& old_cfg, common::config& next)
 }
 }   // namespace
 
-supervisor::supervisor(common::config cfg, worker::tls_context tls, common::unique_fd listen_fd,
-                       common::unique_fd admin_fd, shm::segment& seg)
+supervisor::supervisor(common::config cfg, worker::tls_context tls, worker::tls_context backend_tls,
+                       common::unique_fd listen_fd, common::unique_fd admin_fd, shm::segment& seg)
     : cfg_(std::make_unique<common::config>(std::move(cfg))),
       tls_(std::move(tls)),
+      backend_tls_(std::move(backend_tls)),
       listen_fd_(std::move(listen_fd)),
       admin_fd_(std::move(admin_fd)),
       seg_(seg)
@@ -129,10 +130,10 @@ bool supervisor::spawn(role kind, int slot)
         if (kind == role::poller) {
             listen_fd_.reset();
             write_end.reset();
-            _exit(run_poller(*cfg_, seg_, generation_, wake_fd_.get()));
+            _exit(run_poller(*cfg_, seg_, generation_, wake_fd_.get(), backend_tls_.get()));
         }
-        worker::worker_start start{cfg_.get(), listen_fd_.get(), slot,      generation_, write_end.release(),
-                                   &seg_,      wake_fd_.get(),   tls_.get()};
+        worker::worker_start start{cfg_.get(), listen_fd_.get(), slot,       generation_,       write_end.release(),
+                                   &seg_,      wake_fd_.get(),   tls_.get(), backend_tls_.get()};
         _exit(worker::run_worker(start));
     }
     if (kind != role::worker) read_end.reset();   // only workers report readiness
@@ -266,8 +267,14 @@ void supervisor::begin_reload()
         CW_LOG(LOG_ERR, "reload: %s; keeping the running configuration", tls.err().message.c_str());
         return;
     }
+    auto backend_tls = worker::tls_context::for_backends(*next);
+    if (!backend_tls) {
+        CW_LOG(LOG_ERR, "reload: %s; keeping the running configuration", backend_tls.err().message.c_str());
+        return;
+    }
     keep_restart_only_keys(*cfg_, *next);
     tls_ = std::move(*tls);
+    backend_tls_ = std::move(*backend_tls);
     common::log_set_level(next->log_level);
     common::log_set_syslog(next->syslog_ident.c_str(), common::syslog_facility_from_choice(next->syslog_facility));
     // Children of older generations keep the copy they were forked with.

@@ -27,9 +27,10 @@ inline constexpr int exit_fatal_config = 2;
 class supervisor {
 public:
     // `admin_fd` listens on admin_listen, or is empty when that is off.
-    // `tls` is the client TLS context made from `cfg` (empty: no TLS).
-    supervisor(common::config cfg, worker::tls_context tls, common::unique_fd listen_fd, common::unique_fd admin_fd,
-               shm::segment& seg);
+    // `tls` is the client TLS context made from `cfg` (empty: no TLS);
+    // `backend_tls` the one for the servers (empty: backend_tls off everywhere).
+    supervisor(common::config cfg, worker::tls_context tls, worker::tls_context backend_tls,
+               common::unique_fd listen_fd, common::unique_fd admin_fd, shm::segment& seg);
     ~supervisor();
     // Runs until stopped; returns causewayd's exit status.
     int run();
@@ -78,6 +79,7 @@ private:
     // Client TLS of the current generation: certificates are read again on
     // each reload; forked workers keep the copy of their generation.
     worker::tls_context tls_;
+    worker::tls_context backend_tls_;   // for the servers (backend_tls), likewise per generation
     common::unique_fd listen_fd_;
     common::unique_fd admin_fd_;
     shm::segment& seg_;

@@ -118,6 +118,7 @@ std::string build_handshake_response(const handshake_response& h)
         w.zeros(4);
     else
         w.u32(h.mariadb_capabilities);
+    if (h.ssl_request) return out;   // the fixed 32 bytes only; the rest follows over TLS
     w.null_terminated(h.user);
     if (h.capabilities & cap::plugin_auth_lenenc_data)
         w.lenenc_bytes(h.auth_response);

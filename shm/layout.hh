@@ -18,7 +18,7 @@ static_assert(word::is_always_lock_free, "shm needs lock-free 64-bit atomics");
 static_assert(sizeof(word) == 8 && alignof(word) == 8);
 
 inline constexpr std::uint64_t segment_magic = 0x5941'5745'5355'4143ull;   // "CAUSEWAY"
-inline constexpr std::uint64_t layout_version = 9;
+inline constexpr std::uint64_t layout_version = 10;
 
 inline constexpr std::size_t max_backends = 64;   // index 0 is the primary role, 1.. the servers
 inline constexpr std::size_t max_worker_slots = 256;   // two generations during a reload
@@ -129,6 +129,7 @@ struct alignas(64) worker_counters {
     word accept_pauses;   // accept() failed for lack of descriptors (EMFILE, ENFILE, ...): paused
     word pool_reuses;   // backend connections taken from the pool instead of a new login
     word switch_retries;   // autocommit writes the old primary refused as read-only, run on the next one
+    word backend_tls_failures;   // backend logins that failed for TLS (not offered, handshake, certificate)
     word routed[route_reason_count];
 };
 
@@ -361,7 +362,7 @@ static_assert(sizeof(table_stats) == 64);
 static_assert(sizeof(session_state) == 5 * 64);
 static_assert(sizeof(segment_header) <= 4096);
 static_assert(max_domains < 16, "a slot stores the domain index + 1 in 4 bits");
-static_assert(route_reason_count + 26 <= 40, "worker_counters must stay 320 bytes");
+static_assert(route_reason_count + 27 <= 40, "worker_counters must stay 320 bytes");
 static_assert(sizeof(role_block) == 64 && sizeof(drain_list) == 8 * max_backends);
 static_assert(std::is_standard_layout_v<segment_header> && std::is_standard_layout_v<progress_entry> &&
               std::is_standard_layout_v<table_bucket> && std::is_standard_layout_v<worker_counters>);

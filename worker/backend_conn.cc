@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <cstdlib>
 
 #include "common/log.hh"
 #include "protocol/auth.hh"
@@ -25,6 +26,19 @@ std::string login_token(const login_params& p, std::string_view scramble)
 }   // namespace
 
 using namespace protocol;
+
+void use_backend_tls(login_params& p, const common::config& cfg, const std::string& server, SSL_CTX* ctx)
+{
+    auto mode = cfg.backend_tls_for(server);
+    if (mode != common::backend_tls_mode::off && !ctx) {
+        // tls_context::for_backends() makes one whenever a server needs it:
+        // going on in clear would be the silent fallback backend_tls forbids.
+        CW_LOG(LOG_CRIT, "backend_tls is set for '%s' but no TLS context was made", server.c_str());
+        std::abort();
+    }
+    p.tls_ctx = mode == common::backend_tls_mode::off ? nullptr : ctx;
+    p.tls_verify = mode == common::backend_tls_mode::verify;
+}
 
 backend_conn::backend_conn(event_base* base, int index, std::string name, const common::address& addr,
                            backend_events& events)
@@ -76,12 +90,19 @@ void backend_conn::on_event(channel& c, short what, void* arg)
         return;
     }
     std::string why;
-    if (what & channel::timeout)
+    if ((what & channel::error) && c.tls_failed()) {
+        self.tls_failed_ = true;
+        why = "TLS: " + c.tls_description();
+    } else if (what & channel::timeout) {
         why = "did not answer in time";
-    else if (what & channel::eof)
+    } else if ((what & channel::eof) && c.tls_handshaking()) {
+        self.tls_failed_ = true;   // it refused our TLS (a wrong version or cipher, ...)
+        why = "closed the connection during TLS (" + c.tls_description() + ")";
+    } else if (what & channel::eof) {
         why = "closed the connection";
-    else
-        why = strerror(EVUTIL_SOCKET_ERROR());
+    } else {
+        why = strerror(c.last_error() ? c.last_error() : EVUTIL_SOCKET_ERROR());
+    }
     if (self.state_ == state::connecting) why = "connect: " + why;
     self.fail(why);
 }
@@ -113,6 +134,7 @@ void backend_conn::answer_greeting(const server_greeting& g)
     std::uint32_t want = (params_.client_capabilities & cap::proxy_offers) | cap::protocol_41 | cap::secure_connection |
         cap::plugin_auth | (params_.track_gtid ? cap::session_track : 0) | cap::long_password;
     want &= ~(cap::connect_with_db | cap::ssl | cap::compress);
+    if (params_.tls_ctx) want |= cap::ssl;
     if (!params_.database.empty()) want |= cap::connect_with_db;
     std::uint32_t extended = params_.client_mariadb_capabilities & g.mariadb_capabilities & mariadb_cap::proxy_offers;
     if (extended) want &= ~cap::long_password;   // the response then carries the extended word
@@ -123,6 +145,7 @@ void backend_conn::answer_greeting(const server_greeting& g)
     r.mariadb_capabilities = extended;
     r.max_packet = 1u << 30;
     r.charset = params_.charset ? params_.charset : g.charset;
+    if (params_.tls_ctx && !upgrade_to_tls(r)) return;
     r.user = params_.user;
     r.auth_response = login_token(params_, g.scramble);
     r.database = params_.database;
@@ -131,6 +154,30 @@ void backend_conn::answer_greeting(const server_greeting& g)
     std::string pkt = frame_packet(build_handshake_response(r), next_seq_++);
     chan_->write(pkt.data(), pkt.size());
     state_ = state::auth_sent;
+}
+
+// SSLRequest, then the TLS handshake; the handshake response written next
+// waits in the channel until the handshake is done, so the password token
+// never crosses the wire in clear.
+bool backend_conn::upgrade_to_tls(const handshake_response& r)
+{
+    if (!(capabilities_ & cap::ssl)) {
+        tls_failed_ = true;
+        fail(
+            "the server does not offer TLS (no SSL capability in its greeting) and backend_tls requires it; "
+            "not logging in without it");
+        return false;
+    }
+    handshake_response req = r;
+    req.ssl_request = true;
+    std::string pkt = frame_packet(build_handshake_response(req), next_seq_++);
+    chan_->write(pkt.data(), pkt.size());
+    if (!chan_->start_tls_client(params_.tls_ctx, addr_.host, params_.tls_verify)) {
+        tls_failed_ = true;
+        fail("TLS: cannot start the handshake (out of memory, or a host name OpenSSL refuses)");
+        return false;
+    }
+    return true;
 }
 
 void backend_conn::login_step()

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/address.hh"
+#include "common/config.hh"
 #include "protocol/answer_digest.hh"
 #include "protocol/constants.hh"
 #include "protocol/handshake.hh"
@@ -49,7 +50,15 @@ struct login_params {
     std::uint32_t client_mariadb_capabilities = 0;   // ... of MariaDB's extended ones
     std::string connect_attrs;
     bool track_gtid = true;   // ask for session tracking: each write's GTID comes in its OK
+    // backend_tls: TLS with this client context (null: plain). A server that
+    // does not offer TLS then fails the login; there is no plain fallback.
+    SSL_CTX* tls_ctx = nullptr;
+    bool tls_verify = false;   // ... and its certificate must name the server's host
 };
+
+// Sets p's TLS for connections to `server` (a read_slots() name) as the
+// config's backend_tls says, with `ctx` the generation's backend context.
+void use_backend_tls(login_params& p, const common::config& cfg, const std::string& server, SSL_CTX* ctx);
 
 // The answer to a command the proxy sent for itself (see send_internal).
 struct internal_answer {
@@ -87,6 +96,9 @@ public:
     std::uint32_t capabilities() const { return capabilities_; }
     std::uint32_t server_connection_id() const { return server_connection_id_; }
     const std::string& server_version() const { return server_version_; }   // from its greeting
+    // The login failed for TLS: the server did not offer it, or the handshake
+    // (certificate check included) failed. Counted apart by the owners.
+    bool tls_failed() const { return tls_failed_; }
     std::uint8_t server_charset() const { return server_charset_; }   // its default collation, likewise
     // Sends a command whose answer the proxy consumes itself: session state
     // replayed on a replica, the last_gtid tracking setup, a lazy prepare.
@@ -123,6 +135,7 @@ private:
     void login_step();
     void fail(const std::string& why, const std::string& server_error = {});
     void answer_greeting(const protocol::server_greeting& g);
+    bool upgrade_to_tls(const protocol::handshake_response& r);
 
     event_base* base_;
     int index_;
@@ -137,6 +150,7 @@ private:
     std::string server_version_;
     std::uint8_t server_charset_ = 0;
     std::uint8_t next_seq_ = 0;
+    bool tls_failed_ = false;
     struct internal_command {
         protocol::command cmd;
         std::uint64_t tag;

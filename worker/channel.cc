@@ -199,6 +199,27 @@ bool channel::start_tls(SSL_CTX* ctx)
     return true;
 }
 
+bool channel::start_tls_client(SSL_CTX* ctx, const std::string& host, bool verify)
+{
+    tls_ = tls_stream::create(ctx, false);
+    tls_out_.reset(evbuffer_new());
+    if (!tls_ || !tls_out_ || !tls_->expect_server(host, verify) ||
+        tls_->begin_handshake() == tls_stream::status::failed) {
+        tls_.reset();
+        return false;
+    }
+    // What was written before (the SSLRequest) goes out in clear, ahead of
+    // the ClientHello; output() holds plaintext for TLS from here on.
+    evbuffer_add_buffer(tls_out_.get(), out_.get());
+    output_changed();
+    return true;
+}
+
+bool channel::tls_handshaking() const
+{
+    return tls_ && !tls_->handshake_done();
+}
+
 std::string channel::tls_description() const
 {
     if (!tls_) return "no TLS";
@@ -233,10 +254,13 @@ void channel::read_tls()
     if (n == 0) return report(eof, 0);
     if (n > 0 && !tls_->feed(buf, std::size_t(n))) return report(error, ENOMEM);
     std::size_t before = evbuffer_get_length(in_.get());
+    bool was_done = tls_->handshake_done();
     auto st = tls_->read(in_.get());
     if (st == tls_stream::status::failed) return fail_tls();
-    // Handshake messages, session tickets, alerts: out now.
-    if (tls_->output_pending() && !write_armed_) flush();
+    // Handshake messages, session tickets, alerts: out now; and on the client
+    // side, the plaintext that waited for the handshake to end.
+    bool unblocked = !was_done && tls_->handshake_done() && evbuffer_get_length(out_.get());
+    if ((tls_->output_pending() || unblocked) && !write_armed_) flush();
     if (failed_) return;
     if (evbuffer_get_length(in_.get()) > before && on_read_) on_read_(*this, arg_);
     if (st == tls_stream::status::closed && !failed_) report(eof, 0);

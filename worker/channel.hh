@@ -77,7 +77,15 @@ public:
     // start of the client's handshake. False if OpenSSL cannot make the
     // connection's object (out of memory).
     bool start_tls(SSL_CTX* ctx);
+    // Client side of TLS from here on (a backend after its SSLRequest): what
+    // output() holds now is still sent in clear, then the ClientHello;
+    // plaintext written meanwhile
+    // waits in output() until the handshake is done. The server's
+    // certificate is checked when `verify` (see tls_stream::expect_server).
+    // False if OpenSSL cannot make the object or refuses `host`.
+    bool start_tls_client(SSL_CTX* ctx, const std::string& host, bool verify);
     bool tls_active() const { return bool(tls_); }
+    bool tls_handshaking() const;   // TLS started, its handshake not done yet
     bool tls_failed() const { return last_error_ == tls_failure && tls_; }
     std::string tls_description() const;   // "TLSv1.3 TLS_AES_256_GCM_SHA384", or the failure
     // Plaintext not yet on the wire: output() plus what TLS holds encrypted.

@@ -135,6 +135,7 @@ backend_conn* client_session::open_backend(int index)
     p.connect_attrs = login_.connect_attrs;
     // Bridge mode reads no positions: the server need not track them.
     p.track_gtid = ctx_.cfg->routing() != common::routing_mode::bridge;
+    use_backend_tls(p, *ctx_.cfg, bc.name, ctx_.backend_tls);
     replayed_[std::size_t(index)] = 0;
     if (!slot->start(addr, p, ctx_.cfg->connect_timeout_ms)) {
         shm::add(ctx_.counters->backend_connect_failures);
@@ -181,6 +182,7 @@ void client_session::backend_ready(backend_conn& b)
 void client_session::backend_login_failed(backend_conn& b, const std::string& why, const std::string& server_error)
 {
     shm::add(ctx_.counters->backend_connect_failures);
+    if (b.tls_failed()) shm::add(ctx_.counters->backend_tls_failures);
     static common::log_rate_limit limit;
     if (limit.allow()) CW_LOG(LOG_ERR, "%s: %s: %s", who(), b.describe().c_str(), why.c_str());
     int index = b.index();

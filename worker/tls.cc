@@ -4,7 +4,9 @@
 // simply fed in, and a write never wants a read (renegotiation is off).
 #include "worker/tls.hh"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 
@@ -82,6 +84,16 @@ common::result<tls_context> tls_context::for_servers(const std::string& ca_file)
     return tls_context(std::move(c));
 }
 
+common::result<tls_context> tls_context::for_backends(const common::config& cfg)
+{
+    bool any = cfg.backend_tls != int(common::backend_tls_mode::off);
+    for (const auto& [name, mode] : cfg.backend_tls_by_server) any = any || mode != int(common::backend_tls_mode::off);
+    if (!any) return tls_context{};
+    auto c = for_servers(cfg.backend_tls_ca);
+    if (!c) return common::error{0, "backend_tls_ca: " + c.err().message};
+    return c;
+}
+
 std::unique_ptr<tls_stream> tls_stream::create(SSL_CTX* ctx, bool server)
 {
     ERR_clear_error();
@@ -116,6 +128,37 @@ bool tls_stream::feed(const void* data, std::size_t n)
     return true;
 }
 
+bool tls_stream::expect_server(const std::string& host, bool verify)
+{
+    SSL* s = ssl_.get();
+    unsigned char bin[16];
+    bool ip = inet_pton(AF_INET, host.c_str(), bin) == 1 || inet_pton(AF_INET6, host.c_str(), bin) == 1;
+    // SNI carries names only (RFC 6066).
+    if (!ip && SSL_set_tlsext_host_name(s, host.c_str()) != 1) return false;
+    if (!verify) {
+        SSL_set_verify(s, SSL_VERIFY_NONE, nullptr);
+        return true;
+    }
+    SSL_set_verify(s, SSL_VERIFY_PEER, nullptr);
+    // An address is matched against IP subjectAltNames only: a certificate
+    // whose CN or DNS name reads "127.0.0.1" does not name it.
+    if (ip) return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s), host.c_str()) == 1;
+    return SSL_set1_host(s, host.c_str()) == 1;
+}
+
+tls_stream::status tls_stream::begin_handshake()
+{
+    ERR_clear_error();
+    int r = SSL_do_handshake(ssl_.get());
+    if (r == 1) {
+        done_ = true;
+        return status::ok;
+    }
+    int e = SSL_get_error(ssl_.get(), r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return status::ok;
+    return fail(e);
+}
+
 tls_stream::status tls_stream::fail(int ssl_error)
 {
     failed_ = true;
@@ -123,6 +166,9 @@ tls_stream::status tls_stream::fail(int ssl_error)
         reason_ = openssl_errors();
     else
         reason_ = "SSL error " + std::to_string(ssl_error) + " (" + openssl_errors() + ")";
+    // "certificate verify failed" alone does not say what to fix.
+    long v = SSL_get_verify_result(ssl_.get());
+    if (v != X509_V_OK) reason_ += std::string(" (") + X509_verify_cert_error_string(v) + ")";
     return status::failed;
 }
 

@@ -37,8 +37,12 @@ public:
 
     // Loads tls_cert, tls_key and tls_ca; errors name the file and OpenSSL's reason.
     static common::result<tls_context> for_clients(const common::config& cfg);
-    // A client-side context (tests, and later the backend connections).
+    // A client-side context: tests, and the connections to the servers
+    // (backend_tls), whose CA is `ca_file` (empty: nothing to verify against).
     static common::result<tls_context> for_servers(const std::string& ca_file);
+    // The one for the config's backend_tls settings; empty when every server
+    // is `off`. Built where for_clients() is, so a bad CA fails the start or reload.
+    static common::result<tls_context> for_backends(const common::config& cfg);
 
 private:
     explicit tls_context(ssl_ctx_ptr c) : ctx_(std::move(c)) {}
@@ -58,6 +62,15 @@ public:
 
     // Server side when `server`, else client side (tests). Null on failure.
     static std::unique_ptr<tls_stream> create(SSL_CTX* ctx, bool server);
+
+    // Client side only, before the handshake: `verify` checks the server's
+    // certificate chain against the context's CA and that it names `host`
+    // (an IP address against its IP subjectAltNames, a name against its DNS
+    // names); otherwise the certificate is taken unchecked (encryption only).
+    // A host name is also sent as SNI. False if OpenSSL refuses the name.
+    bool expect_server(const std::string& host, bool verify);
+    // Starts a client-side handshake (its ClientHello is then in the output).
+    status begin_handshake();
 
     // Ciphertext from the peer.
     bool feed(const void* data, std::size_t n);

@@ -295,6 +295,7 @@ int run_worker(const worker_start& start)
     st->seg = start.seg;
     st->ctx.wake_fd = start.wake_fd;
     st->ctx.tls = start.tls;
+    st->ctx.backend_tls = start.backend_tls;
     st->ctx.cfg = start.cfg;
     st->ctx.base = base.get();
     st->ctx.worker_id = start.worker_id;

@@ -53,6 +53,7 @@ struct worker_context {
     wait_clock waits;   // ticks for reads waiting for a replica
     backend_pool pool;   // idle backend connections for the next clients
     SSL_CTX* tls = nullptr;   // client TLS of this generation; null: not offered
+    SSL_CTX* backend_tls = nullptr;   // backend_tls of this generation; null: every server is off
     login_throttle throttle;   // failed logins per client address
 
     // A replica that refused or dropped a connection is not tried again for a
@@ -82,6 +83,7 @@ struct worker_start {
     const shm::segment* seg;   // mapped by the supervisor before fork
     int wake_fd;   // eventfd to the poller (-1: none)
     SSL_CTX* tls = nullptr;   // made by the supervisor for this generation (null: no TLS)
+    SSL_CTX* backend_tls = nullptr;   // likewise, for the servers (null: backend_tls off everywhere)
 };
 
 // Runs the worker until it is stopped; returns the process exit status.

@@ -28,10 +28,11 @@ sub new {
 sub ca_file { "$_[0]{dir}/$_[0]{name}.pem" }
 
 # A server certificate for 127.0.0.1 signed by this CA: (cert path, key path).
+#   server($name, san => 'DNS:db.invalid') names something else instead.
 sub server {
-    my ($self, $name) = @_;
+    my ($self, $name, %o) = @_;
     my $d = $self->{dir};
-    spit("$d/$name.ext", "subjectAltName = IP:127.0.0.1, DNS:localhost\n");
+    spit("$d/$name.ext", 'subjectAltName = ' . ($o{san} // 'IP:127.0.0.1, DNS:localhost') . "\n");
     my $ca = "$d/$self->{name}";
     _openssl($d, 'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', "$d/$name.key",
              '-out', "$d/$name.csr", '-subj', "/CN=127.0.0.1/O=$name");

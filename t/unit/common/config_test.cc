@@ -32,6 +32,7 @@ class config_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(logging_and_admin_keys);
     CPPUNIT_TEST(tls_and_login_limit_keys);
     CPPUNIT_TEST(log_lines_are_escaped);
+    CPPUNIT_TEST(backend_tls_per_server);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -100,6 +101,27 @@ public:
         expect_error("[causeway]\nusers_file = /nonexistent/users\n" + std::string(minimal), "not both");
         expect_error("[causeway]\nusers_file = /nonexistent/users\n[primary]\naddress = 127.0.0.1:3306\n",
                      "/nonexistent/users");
+    }
+
+    // backend_tls for all, overridden per server by name; every doubt is an
+    // error at load time, never a guess at connect time.
+    void backend_tls_per_server()
+    {
+        auto c = parse_config_text("[causeway]\nbackend_tls = on\n" + std::string(minimal) +
+                                       "[replicas]\nr1 = 127.0.0.1:1\nr2 = 127.0.0.1:2\n"
+                                       "[backend_tls]\nr1 = off\nprimary = verify\n"
+                                       "[causeway]\nbackend_tls_ca = /etc/ssl/ca.pem\n",
+                                   "b.ini");
+        CPPUNIT_ASSERT_MESSAGE(c ? "" : c.err().message, c.ok());
+        CPPUNIT_ASSERT(c->backend_tls_for("r1") == backend_tls_mode::off);
+        CPPUNIT_ASSERT(c->backend_tls_for("r2") == backend_tls_mode::on);
+        CPPUNIT_ASSERT(c->backend_tls_for("primary") == backend_tls_mode::verify);
+        auto d = parse_config_text(minimal, "d.ini");
+        CPPUNIT_ASSERT(d->backend_tls_for("primary") == backend_tls_mode::off);
+        expect_error("[causeway]\nbackend_tls = verify\n" + std::string(minimal), "needs backend_tls_ca");
+        expect_error(std::string(minimal) + "[backend_tls]\nprimary = verify\n", "needs backend_tls_ca");
+        expect_error(std::string(minimal) + "[backend_tls]\nr9 = on\n", "'r9', which is no server");
+        expect_error(std::string(minimal) + "[backend_tls]\nprimary = yes\n", "expected one of off|on|verify");
     }
 
     void logging_and_admin_keys()

@@ -271,6 +271,10 @@ public:
         h.max_packet = 1 << 24;
         h.charset = 33;
         std::string ssl = build_handshake_response(h).substr(0, 32);
+        // What backend_conn sends (backend_tls): the builder stops there itself.
+        h.user = "app";
+        h.ssl_request = true;
+        CPPUNIT_ASSERT(build_handshake_response(h) == ssl);
         exact_copy copy(ssl);
         auto r = parse_handshake_response(copy.view());
         CPPUNIT_ASSERT(r.ok());

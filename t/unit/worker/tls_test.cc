@@ -96,6 +96,8 @@ class tls_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(bad_files_are_named);
     CPPUNIT_TEST(handshake_and_records_both_ways);
     CPPUNIT_TEST(garbage_fails_cleanly);
+    CPPUNIT_TEST(backend_verification);
+    CPPUNIT_TEST(backend_context_only_when_used);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -158,6 +160,52 @@ public:
         std::string bytes = drain(wire.get());
         server->feed(bytes.data(), bytes.size());
         CPPUNIT_ASSERT(server->read(server_plain.get()) == tls_stream::status::closed);
+    }
+
+    // The client side as backend_conn uses it: `on` takes any certificate;
+    // `verify` wants the address as an IP subjectAltName (this certificate has
+    // only CN=127.0.0.1, which must not count) and says why it refused.
+    void backend_verification()
+    {
+        scratch_cert c;
+        auto server_ctx = tls_context::for_clients(tls_config(c));
+        auto client_ctx = tls_context::for_servers(c.cert);
+        for (bool verify : {false, true}) {
+            auto server = tls_stream::create(server_ctx->get(), true);
+            auto client = tls_stream::create(client_ctx->get(), false);
+            CPPUNIT_ASSERT(client->expect_server("127.0.0.1", verify));
+            buffer server_plain(evbuffer_new()), client_plain(evbuffer_new());
+            CPPUNIT_ASSERT(client->begin_handshake() == tls_stream::status::ok);
+            pump(*client, client_plain.get(), *server, server_plain.get());
+            CPPUNIT_ASSERT_EQUAL(!verify, client->handshake_done());
+            if (verify)
+                CPPUNIT_ASSERT_MESSAGE(client->reason(),
+                                       client->reason().find("IP address mismatch") != std::string::npos);
+        }
+        // A name is checked against the certificate's names (CN here, no DNS SAN).
+        auto server = tls_stream::create(server_ctx->get(), true);
+        auto client = tls_stream::create(client_ctx->get(), false);
+        CPPUNIT_ASSERT(client->expect_server("db.example", true));
+        buffer server_plain(evbuffer_new()), client_plain(evbuffer_new());
+        client->begin_handshake();
+        pump(*client, client_plain.get(), *server, server_plain.get());
+        CPPUNIT_ASSERT(!client->handshake_done());
+        CPPUNIT_ASSERT_MESSAGE(client->reason(), client->reason().find("ostname mismatch") != std::string::npos);
+    }
+
+    void backend_context_only_when_used()
+    {
+        scratch_cert c;
+        common::config cfg;
+        auto none = tls_context::for_backends(cfg);
+        CPPUNIT_ASSERT(none.ok() && !*none);
+        cfg.backend_tls_by_server["r1"] = int(common::backend_tls_mode::on);
+        auto one = tls_context::for_backends(cfg);
+        CPPUNIT_ASSERT(one.ok() && *one);
+        cfg.backend_tls_ca = c.dir + "/missing.pem";
+        auto bad = tls_context::for_backends(cfg);
+        CPPUNIT_ASSERT(!bad.ok());
+        CPPUNIT_ASSERT_MESSAGE(bad.err().message, bad.err().message.find("backend_tls_ca") != std::string::npos);
     }
 
     void garbage_fails_cleanly()
