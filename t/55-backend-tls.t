@@ -14,7 +14,7 @@ use JSON::PP qw(decode_json);
 use lib 't/lib';
 use Causeway::Test;
 use Causeway::Certs;
-use Causeway::Util qw(wait_until);
+use Causeway::Util qw(wait_until slurp spit);
 
 my $t = Causeway::Test->new;
 $t->need_proxy('backend TLS is causewayd\'s');
@@ -63,6 +63,19 @@ my $probe = "SELECT \@\@server_id, (SELECT VARIABLE_VALUE FROM information_schem
     my $r = $t->mariadb(['-N', '-e', 'SELECT 1']);
     isnt($r->{exit}, 0, 'backend_tls = off: the servers refuse app (REQUIRE SSL) in clear');
     like($r->{err}, qr/1045|Access denied/, 'off: the server\'s own ERR 1045 reaches the client');
+    # SIGHUP: the next generation's connections use TLS. A CA that does not load is refused
+    # first, keeping the running configuration.
+    (my $text = slurp($cw->cnf)) =~ s/^backend_tls = off$/backend_tls = verify\nbackend_tls_ca = $dir\/missing.pem/m;
+    spit($cw->cnf, $text);
+    kill 'HUP', $cw->pid;
+    ok(wait_until(sub { $cw->log_text =~ /reload: backend_tls_ca: CA \S+missing\.pem: .*keeping the running configuration/ },
+                  timeout => 10), 'reload with a backend_tls_ca that does not load: refused, named');
+    $text =~ s/missing\.pem/ca.pem/;
+    spit($cw->cnf, $text);
+    kill 'HUP', $cw->pid;
+    ok(wait_until(sub { $cw->log_text =~ /generation 2 is accepting/ }, timeout => 15), 'reload to backend_tls = verify');
+    $r = $t->mariadb(['-N', '-e', 'SELECT 1']);
+    is($r->{exit}, 0, 'after the reload the same proxy logs in to the primary over verified TLS') or diag($r->{err});
     $t->stop_causeway($cw);
 }
 
