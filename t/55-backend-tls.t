@@ -81,8 +81,14 @@ my $probe = "SELECT \@\@server_id, (SELECT VARIABLE_VALUE FROM information_schem
 
 # ------------------------------------------------------------------ on: workers and poller
 {
-    my $cw = $t->causeway(config => { causeway => { backend_tls => 'on', mode => 'direct' } });
+    my $cw = $t->causeway(config => { causeway => { backend_tls => 'on', mode => 'direct',
+                                                      tls_cert => $pcert, tls_key => $pkey } });
     ok(replicas_up($cw), 'on: the poller logs in to every replica as monitor (REQUIRE SSL) over TLS');
+    # TLS on both sides of the proxy at once: a verified client session, relayed over TLS.
+    my $r = $t->mariadb(['--ssl', '--ssl-ca=' . $ca->ca_file, '--ssl-verify-server-cert', '-N', '-e',
+                         "SELECT name, LENGTH(REPEAT('z', 1000000)) FROM marker"]);
+    is($r->{exit}, 0, 'on: a client over verified TLS through a proxy with backend TLS') or diag($r->{err});
+    like($r->{out}, qr/^\w+\t1000000$/m, 'on: its answer arrives whole');
     my $dbh = $t->connect;
     ok($dbh, 'on: DBD::MariaDB logs in through Causeway') or diag($DBI::errstr);
     if ($dbh) {
