@@ -417,11 +417,7 @@ status check_whole(const parse_state& st)
     for (const auto& [name, mode] : c.backend_tls_by_server) {
         bool listed = false;
         for (const auto& b : c.read_slots()) listed = listed || b.name == name;
-        if (!listed)
-            return error{0,
-                         st.name + ": [backend_tls] names '" + name +
-                             "', which is no server of [primary], "
-                             "[replicas] or [servers]"};
+        if (!listed) return error{0, st.name + ": [backend_tls] names '" + name + "', which is no listed server"};
     }
     bool verifies = c.backend_tls == int(backend_tls_mode::verify);
     for (const auto& [name, mode] : c.backend_tls_by_server)

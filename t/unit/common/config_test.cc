@@ -120,7 +120,7 @@ public:
         CPPUNIT_ASSERT(d->backend_tls_for("primary") == backend_tls_mode::off);
         expect_error("[causeway]\nbackend_tls = verify\n" + std::string(minimal), "needs backend_tls_ca");
         expect_error(std::string(minimal) + "[backend_tls]\nprimary = verify\n", "needs backend_tls_ca");
-        expect_error(std::string(minimal) + "[backend_tls]\nr9 = on\n", "'r9', which is no server");
+        expect_error(std::string(minimal) + "[backend_tls]\nr9 = on\n", "'r9', which is no listed server");
         expect_error(std::string(minimal) + "[backend_tls]\nprimary = yes\n", "expected one of off|on|verify");
     }
 
