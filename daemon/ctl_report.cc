@@ -77,6 +77,27 @@ void json_counter_set(json_writer& j, const counter_set& c)
     for (std::size_t r = 0; r < shm::route_reason_count; ++r)
         j.field(shm::route_reason_name(shm::route_reason(r)), c.routed[r]);
     j.end_object();
+    j.key("commands").begin_object();
+    for (std::size_t i = 0; i < shm::command_slots; ++i)
+        if (c.commands[i]) j.field(shm::command_slot_name(i), c.commands[i]);
+    j.end_object();
+    j.key("refused").begin_object();
+    for (std::size_t r = 0; r < shm::refuse_reason_count; ++r)
+        j.field(shm::refuse_reason_name(shm::refuse_reason(r)), c.refused[r]);
+    j.end_object();
+    // Per bucket (not cumulative), with the bounds in microseconds; the last
+    // bucket is above every bound.
+    j.key("latency").begin_object();
+    for (std::size_t k = 0; k < shm::latency_kind_count; ++k) {
+        const counter_set::histogram& h = c.latency[k];
+        j.key(shm::latency_kind_name(shm::latency_kind(k))).begin_object();
+        j.field("count", h.count()).field("sum_us", h.sum_us);
+        j.key("buckets").begin_array();
+        for (std::uint64_t b : h.buckets) j.value(b);
+        j.end_array();
+        j.end_object();
+    }
+    j.end_object();
 }
 
 std::string bool_cell(bool b, bool applicable)
@@ -341,6 +362,11 @@ std::string format_counters(const counters_view& v, const report_context& ctx)
         j.end_object();
         j.key("poller");
         json_poller(j, v.poller);
+        j.key("supervisor").begin_object();
+        j.field("reloads_ok", v.supervisor.reloads_ok).field("reloads_failed", v.supervisor.reloads_failed);
+        j.field("worker_restarts", v.supervisor.worker_restarts);
+        j.field("poller_restarts", v.supervisor.poller_restarts);
+        j.end_object();
         j.end_object();
         return j.str();
     }
@@ -361,6 +387,20 @@ std::string format_counters(const counters_view& v, const report_context& ctx)
     for (std::size_t r = 0; r < shm::route_reason_count; ++r)
         add_row(std::string("  ") + shm::route_reason_name(shm::route_reason(r)),
                 [r](const counter_set& c) { return c.routed[r]; });
+    t.row({"commands:"});
+    for (std::size_t i = 0; i < shm::command_slots; ++i)
+        if (v.total.commands[i])
+            add_row(std::string("  ") + shm::command_slot_name(i), [i](const counter_set& c) { return c.commands[i]; });
+    t.row({"refused:"});
+    for (std::size_t r = 0; r < shm::refuse_reason_count; ++r)
+        add_row(std::string("  ") + shm::refuse_reason_name(shm::refuse_reason(r)),
+                [r](const counter_set& c) { return c.refused[r]; });
+    t.row({"latency:"});   // observations, then their sum in microseconds
+    for (std::size_t k = 0; k < shm::latency_kind_count; ++k) {
+        std::string name = std::string("  ") + shm::latency_kind_name(shm::latency_kind(k));
+        add_row(name, [k](const counter_set& c) { return c.latency[k].count(); });
+        add_row(name + "_us", [k](const counter_set& c) { return c.latency[k].sum_us; });
+    }
     const poller_view& p = v.poller;
     text_fields f;
     f.add("poller", pid_text(p.pid, p.running) + ", generation " + std::to_string(p.generation));
@@ -371,6 +411,9 @@ std::string format_counters(const counters_view& v, const report_context& ctx)
           format_count(p.reclaim_sweeps) + " sweeps, " + format_count(p.reclaimed_entries) + " entries and " +
               format_count(p.reclaimed_spills) + " spills freed, " + format_count(p.table_occupied) +
               " entries in use at the last sweep");
+    const supervisor_view& s = v.supervisor;
+    f.add("reloads", format_count(s.reloads_ok) + " applied, " + format_count(s.reloads_failed) + " failed");
+    f.add("restarts", format_count(s.worker_restarts) + " workers, " + format_count(s.poller_restarts) + " pollers");
     return t.render() + "\n" + f.render();
 }
 

@@ -78,7 +78,7 @@ bool identity_matches(std::uint64_t entry_id, const std::string& name, const std
     return shm::backend_identity(b) == entry_id;
 }
 
-counter_set read_worker_counters(const shm::worker_counters& w)
+counter_set read_worker_counters(const shm::worker_counters& w, const shm::worker_stats& s)
 {
     counter_set c;
     const shm::word* plain[counter_set::names.size()] = {
@@ -109,6 +109,13 @@ counter_set read_worker_counters(const shm::worker_counters& w)
     };
     for (std::size_t i = 0; i < c.values.size(); ++i) c.values[i] = shm::read(*plain[i]);
     for (std::size_t r = 0; r < shm::route_reason_count; ++r) c.routed[r] = shm::read(w.routed[r]);
+    for (std::size_t k = 0; k < shm::latency_kind_count; ++k) {
+        for (std::size_t b = 0; b < c.latency[k].buckets.size(); ++b)
+            c.latency[k].buckets[b] = shm::read(s.latency[k].bucket[b]);
+        c.latency[k].sum_us = shm::read(s.latency[k].sum_us);
+    }
+    for (std::size_t i = 0; i < shm::command_slots; ++i) c.commands[i] = shm::read(s.commands[i]);
+    for (std::size_t i = 0; i < shm::refuse_reason_count; ++i) c.refused[i] = shm::read(s.refused[i]);
     return c;
 }
 
@@ -118,7 +125,7 @@ std::vector<worker_view> read_workers(const shm::segment& seg, const ctl_env& en
     std::vector<worker_view> out;
     for (std::size_t slot = 0; slot < shm::max_worker_slots; ++slot) {
         const shm::worker_counters& w = *seg.worker(slot);
-        counter_set c = read_worker_counters(w);
+        counter_set c = read_worker_counters(w, *seg.stats(slot));
         if (total) total->add(c);
         std::uint64_t pid = shm::read(w.pid);
         if (pid == 0) continue;
@@ -195,8 +202,21 @@ std::uint64_t counter_set::get(const char* name) const noexcept
     return 0;
 }
 
+std::uint64_t counter_set::histogram::count() const noexcept
+{
+    std::uint64_t n = 0;
+    for (std::uint64_t b : buckets) n += b;
+    return n;
+}
+
 void counter_set::add(const counter_set& o) noexcept
 {
+    for (std::size_t k = 0; k < latency.size(); ++k) {
+        for (std::size_t b = 0; b < latency[k].buckets.size(); ++b) latency[k].buckets[b] += o.latency[k].buckets[b];
+        latency[k].sum_us += o.latency[k].sum_us;
+    }
+    for (std::size_t i = 0; i < commands.size(); ++i) commands[i] += o.commands[i];
+    for (std::size_t i = 0; i < refused.size(); ++i) refused[i] += o.refused[i];
     for (std::size_t i = 0; i < values.size(); ++i) values[i] += o.values[i];
     for (std::size_t r = 0; r < routed.size(); ++r) routed[r] += o.routed[r];
 }
@@ -418,6 +438,9 @@ counters_view read_counters(const shm::segment& seg, const ctl_env& env, int max
     const std::uint64_t now = env.monotonic_ns();
     v.workers = read_workers(seg, env, now, &v.total);
     v.poller = read_poller(seg, env, now, max_age_ms);
+    const auto& s = seg.header().supervisor;
+    v.supervisor = {shm::read(s.reloads_ok), shm::read(s.reloads_failed), shm::read(s.worker_restarts),
+                    shm::read(s.poller_restarts)};
     return v;
 }
 

@@ -137,6 +137,15 @@ struct counter_set {
     };
     std::array<std::uint64_t, names.size()> values{};
     std::array<std::uint64_t, shm::route_reason_count> routed{};
+    // From the worker's shm::worker_stats block.
+    struct histogram {
+        std::array<std::uint64_t, shm::latency_bounds + 1> buckets{};   // per bucket, not cumulative
+        std::uint64_t sum_us = 0;
+        std::uint64_t count() const noexcept;
+    };
+    std::array<histogram, shm::latency_kind_count> latency{};
+    std::array<std::uint64_t, shm::command_slots> commands{};
+    std::array<std::uint64_t, shm::refuse_reason_count> refused{};
     std::uint64_t get(const char* name) const noexcept;   // 0 for an unknown name
     void add(const counter_set& o) noexcept;
 };
@@ -167,10 +176,16 @@ struct status_view {
     table_view table;
 };
 
+// The supervisor's counters in the segment header.
+struct supervisor_view {
+    std::uint64_t reloads_ok = 0, reloads_failed = 0, worker_restarts = 0, poller_restarts = 0;
+};
+
 struct counters_view {
     std::vector<worker_view> workers;   // slots with a pid
     counter_set total;   // over every slot, free ones included (they keep counting)
     poller_view poller;
+    supervisor_view supervisor;
 };
 
 // One session-table entry, for `causewayctl sessions`: the key's 32-bit tag

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -24,6 +25,9 @@ constexpr metric_family families[] = {
     {"causeway_start_time_seconds", "gauge", "when the instance (its shared memory) was created, Unix time"},
     {"causeway_config_generation", "gauge", "configuration generation: 1 at start, +1 per applied reload"},
     {"causeway_workers", "gauge", "worker processes running"},
+    {"causeway_reloads_total", "counter",
+     "SIGHUP reloads by result (ok: the new generation took over; failed: bad file, TLS setup or start failed)"},
+    {"causeway_process_restarts_total", "counter", "worker or poller processes respawned after an unexpected exit"},
     // Worker counters, summed over every worker slot (see worker_counter_family()).
     {"causeway_client_connections", "gauge", "client connections open"},
     {"causeway_client_connections_accepted_total", "counter", "client connections accepted"},
@@ -56,6 +60,13 @@ constexpr metric_family families[] = {
      "backend logins that failed for TLS: not offered by the server, handshake or certificate check"},
     {"causeway_routed_total", "counter",
      "client commands by the backend they went to (target) and why (reason, as causewayctl counters names it)"},
+    {"causeway_commands_total", "counter", "client commands received, by command (query, stmt_execute, ...)"},
+    {"causeway_client_refusals_total", "counter",
+     "client connections closed before or at login, by reason (max_connections, auth_failure, ...)"},
+    {"causeway_causal_wait_duration_seconds", "histogram",
+     "how long reads waited for a replica to catch up (each wait, however it ended)"},
+    {"causeway_read_duration_seconds", "histogram",
+     "reads from the statement's send to the backend (target) to the end of its answer"},
     // Replica-progress block, one series per backend.
     {"causeway_backend_info", "gauge", "always 1; labels: backend, role, address"},
     {"causeway_backend_state", "gauge", "1 for the backend's state as the poller last saw it, 0 for the others"},
@@ -174,6 +185,28 @@ void instance_metrics(prom_writer& w, const metrics_input& in)
     w.sample(running);
 }
 
+// The histogram bounds as Prometheus wants them: seconds.
+std::array<double, shm::latency_bounds> latency_bounds_seconds()
+{
+    std::array<double, shm::latency_bounds> b{};
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = double(shm::latency_bound_us[i]) / 1e6;
+    return b;
+}
+
+void histogram_metrics(prom_writer& w, const counter_set& total)
+{
+    static const auto bounds = latency_bounds_seconds();
+    auto one = [&](std::initializer_list<prom_label> labels, shm::latency_kind k) {
+        const counter_set::histogram& h = total.latency[std::size_t(k)];
+        w.histogram(labels, bounds, h.buckets, double(h.sum_us) / 1e6);
+    };
+    begin(w, "causeway_causal_wait_duration_seconds");
+    one({}, shm::latency_kind::causal_wait);
+    begin(w, "causeway_read_duration_seconds");
+    one({{"target", "replica"}}, shm::latency_kind::read_replica);
+    one({{"target", "primary"}}, shm::latency_kind::read_primary);
+}
+
 void worker_metrics(prom_writer& w, const counter_set& total)
 {
     for (std::size_t i = 0; i < counter_set::names.size(); ++i) {
@@ -191,6 +224,25 @@ void worker_metrics(prom_writer& w, const counter_set& total)
         std::string_view target = reason.substr(0, reason.find('_'));   // "replica" or "primary"
         w.sample({{"target", target}, {"reason", reason}}, total.routed[r]);
     }
+    // Every command a client may send, so that a rate query has its series
+    // before the first one arrives; slots past reset_connection only once used.
+    begin(w, "causeway_commands_total");
+    for (std::size_t i = 0; i < shm::command_slots; ++i)
+        if (i <= 0x1f || total.commands[i]) w.sample({{"command", shm::command_slot_name(i)}}, total.commands[i]);
+    begin(w, "causeway_client_refusals_total");
+    for (std::size_t r = 0; r < shm::refuse_reason_count; ++r)
+        w.sample({{"reason", shm::refuse_reason_name(shm::refuse_reason(r))}}, total.refused[r]);
+    histogram_metrics(w, total);
+}
+
+void supervisor_metrics(prom_writer& w, const supervisor_view& s)
+{
+    begin(w, "causeway_reloads_total");
+    w.sample({{"result", "ok"}}, s.reloads_ok);
+    w.sample({{"result", "failed"}}, s.reloads_failed);
+    begin(w, "causeway_process_restarts_total");
+    w.sample({{"role", "worker"}}, s.worker_restarts);
+    w.sample({{"role", "poller"}}, s.poller_restarts);
 }
 
 // Each backend family in turn, one sample per backend (the format wants a
@@ -382,6 +434,7 @@ std::string format_metrics(const metrics_input& in)
 {
     prom_writer w;
     instance_metrics(w, in);
+    supervisor_metrics(w, in.counters.supervisor);
     worker_metrics(w, in.counters.total);
     backend_metrics(w, in.replicas);
     poller_metrics(w, in.counters.poller);

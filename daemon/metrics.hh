@@ -20,7 +20,7 @@ namespace causeway::daemon {
 
 struct metric_family {
     const char* name;
-    const char* type;   // counter, gauge
+    const char* type;   // counter, gauge, histogram
     const char* help;
 };
 std::span<const metric_family> metric_families();

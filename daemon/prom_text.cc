@@ -54,7 +54,8 @@ void prom_writer::begin(std::string_view name, std::string_view type, std::strin
     header_written_ = false;
 }
 
-void prom_writer::start_sample(std::initializer_list<prom_label> labels)
+void prom_writer::start_sample(std::initializer_list<prom_label> labels, std::string_view suffix,
+                               const prom_label* extra)
 {
     if (!header_written_) {
         out_ += "# HELP " + name_ + " ";
@@ -63,20 +64,43 @@ void prom_writer::start_sample(std::initializer_list<prom_label> labels)
         header_written_ = true;
     }
     out_ += name_;
-    if (labels.size() == 0) {
+    out_ += suffix;
+    if (labels.size() == 0 && !extra) {
         out_ += ' ';
         return;
     }
     char sep = '{';
-    for (const prom_label& l : labels) {
+    auto label = [&](const prom_label& l) {
         out_ += sep;
         out_ += l.first;
         out_ += "=\"";
         prom_escape_label(out_, l.second);
         out_ += '"';
         sep = ',';
-    }
+    };
+    for (const prom_label& l : labels) label(l);
+    if (extra) label(*extra);
     out_ += "} ";
+}
+
+void prom_writer::histogram(std::initializer_list<prom_label> labels, std::span<const double> bounds,
+                            std::span<const std::uint64_t> per_bucket, double sum)
+{
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i <= bounds.size(); ++i) {
+        cumulative += i < per_bucket.size() ? per_bucket[i] : 0;
+        std::string le = i < bounds.size() ? prom_number(bounds[i]) : "+Inf";
+        prom_label extra{"le", le};
+        start_sample(labels, "_bucket", &extra);
+        out_ += std::to_string(cumulative);
+        out_ += '\n';
+    }
+    start_sample(labels, "_sum");
+    out_ += prom_number(sum);
+    out_ += '\n';
+    start_sample(labels, "_count");
+    out_ += std::to_string(cumulative);
+    out_ += '\n';
 }
 
 void prom_writer::sample(std::initializer_list<prom_label> labels, std::uint64_t value)

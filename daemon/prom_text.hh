@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,7 +19,7 @@ using prom_label = std::pair<std::string_view, std::string_view>;
 
 class prom_writer {
 public:
-    // Starts a family (type: counter, gauge, untyped). Its HELP and TYPE lines
+    // Starts a family (type: counter, gauge, histogram, untyped). Its HELP and TYPE lines
     // are written with its first sample, so a family without samples leaves no
     // trace. Samples of one family must follow its begin() without another
     // begin() in between: the format requires a family's samples together.
@@ -27,11 +28,17 @@ public:
     void sample(std::initializer_list<prom_label> labels, double value);
     void sample(std::uint64_t value) { sample({}, value); }
     void sample_double(double value) { sample({}, value); }
+    // A histogram family's series: NAME_bucket{..., le="B"} for each upper
+    // bound and +Inf, cumulative, then NAME_sum and NAME_count. `per_bucket`
+    // holds one count per bound and a last one above them all (not cumulative).
+    void histogram(std::initializer_list<prom_label> labels, std::span<const double> bounds,
+                   std::span<const std::uint64_t> per_bucket, double sum);
 
     const std::string& str() const noexcept { return out_; }
 
 private:
-    void start_sample(std::initializer_list<prom_label> labels);
+    void start_sample(std::initializer_list<prom_label> labels, std::string_view suffix = {},
+                      const prom_label* extra = nullptr);
     std::string out_;
     std::string name_, type_, help_;
     bool header_written_ = true;

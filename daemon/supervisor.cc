@@ -18,6 +18,7 @@
 #include "common/log.hh"
 #include "daemon/admin.hh"
 #include "daemon/poller.hh"
+#include "shm/counters.hh"
 #include "worker/worker.hh"
 
 namespace causeway::daemon {
@@ -180,6 +181,8 @@ void supervisor::handle_child_exit(child& c, int status)
     // A worker that lived a while gets a fresh start; one that keeps dying waits longer each time.
     if (monotonic_ms() - c.started_ms > 5000) backoff = min_backoff_ms;
     CW_LOG(LOG_NOTICE, "respawning %s in %u ms", child_name(c.slot).c_str(), backoff);
+    if (c.kind == role::worker) shm::add(seg_.header().supervisor.worker_restarts);
+    if (c.kind == role::poller) shm::add(seg_.header().supervisor.poller_restarts);
     pending_.push_back({c.slot, monotonic_ms() + backoff});
     backoff = std::min(backoff * 2, max_backoff_ms);
 }
@@ -224,12 +227,14 @@ void supervisor::check_ready()
         if (c->kind == role::worker && c->generation == generation_ && c->ready) ++ready;
     if (ready >= want) {
         reload_pending_ = false;
+        shm::add(seg_.header().supervisor.reloads_ok);
         CW_LOG(LOG_NOTICE, "reload: generation %u is accepting; draining generation %u", generation_, generation_ - 1);
         retire_generation(generation_ - 1, SIGUSR2);
         return;
     }
     if (monotonic_ms() > reload_deadline_ms_) {
         reload_pending_ = false;
+        shm::add(seg_.header().supervisor.reloads_failed);
         CW_LOG(LOG_ERR,
                "reload: generation %u did not start within %llu ms; it is stopped and generation %u keeps running",
                generation_, (unsigned long long)ready_timeout_ms, generation_ - 1);
@@ -256,15 +261,18 @@ void supervisor::begin_reload()
     auto next = common::load_config(cfg_->file);
     if (!next) {
         CW_LOG(LOG_ERR, "reload: %s; keeping the running configuration", next.err().message.c_str());
+        shm::add(seg_.header().supervisor.reloads_failed);
         return;
     }
     if (reload_pending_) {
         CW_LOG(LOG_WARNING, "reload: a reload is already in progress; try again when it is done");
+        shm::add(seg_.header().supervisor.reloads_failed);
         return;
     }
     auto tls = worker::tls_context::for_clients(*next);
     if (!tls) {
         CW_LOG(LOG_ERR, "reload: %s; keeping the running configuration", tls.err().message.c_str());
+        shm::add(seg_.header().supervisor.reloads_failed);
         return;
     }
     auto backend_tls = worker::tls_context::for_backends(*next);

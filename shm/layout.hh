@@ -133,6 +133,59 @@ struct alignas(64) worker_counters {
     word routed[route_reason_count];
 };
 
+// Latency histograms and per-command and per-refusal counts of one worker,
+// in a block of their own so that worker_counters keeps its size. Writer:
+// that worker only (relaxed load + store, shm/counters.hh); readers: the
+// admin process (/metrics), causewayctl, tests. Like worker_counters, a
+// reused slot keeps counting up.
+//
+// A histogram keeps one count per bucket (not cumulative: a record is one
+// increment) and the sum of the values; the reader adds the buckets up into
+// Prometheus' cumulative `le` buckets and its _count. Bounds are in
+// microseconds; the last bucket counts values above the largest bound.
+inline constexpr std::size_t latency_bounds = 16;
+inline constexpr std::uint64_t latency_bound_us[latency_bounds] = {
+    50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 10000000,
+};
+struct latency_histogram {
+    word bucket[latency_bounds + 1];
+    word sum_us;
+};
+enum class latency_kind : std::uint8_t {
+    causal_wait,   // a read's wait for a replica to catch up (however it ended)
+    read_replica,   // a read's statement sent to a replica until the end of its answer
+    read_primary,   // the same on the primary
+    count
+};
+inline constexpr std::size_t latency_kind_count = std::size_t(latency_kind::count);
+
+// Client commands by command byte: 0x00..0x1f at their own index,
+// COM_STMT_BULK_EXECUTE (0xfa) and everything else after them.
+inline constexpr std::size_t command_slot_bulk_execute = 0x20;
+inline constexpr std::size_t command_slot_other = 0x21;
+inline constexpr std::size_t command_slots = 0x22;
+
+// Why a client connection was closed before (or at) its login.
+enum class refuse_reason : std::uint8_t {
+    max_connections,   // ERR 1040 instead of the greeting
+    out_of_fds,   // accept() failed for lack of descriptors: one client told ERR 1040
+    handshake_timeout,   // not logged in within handshake_timeout_ms
+    auth_failure,   // wrong user or password
+    tls_required,   // tls_mode = required and no SSLRequest
+    tls_failure,   // the TLS handshake failed
+    bad_handshake,   // a malformed login packet or an SSLRequest we cannot honour
+    bad_session_id,   // a malformed session id in the database name or attribute: ERR 1102
+    no_primary,   // the login could not reach the primary
+    count
+};
+inline constexpr std::size_t refuse_reason_count = std::size_t(refuse_reason::count);
+
+struct alignas(64) worker_stats {
+    latency_histogram latency[latency_kind_count];
+    word commands[command_slots];
+    word refused[refuse_reason_count];
+};
+
 // What each client connection of a worker is running, so that a KILL QUERY
 // sent through another worker finds the server thread to kill. One board per
 // worker slot; a client uses entry (its connection counter % board_entries).
@@ -313,6 +366,15 @@ struct alignas(64) segment_header {
     table_stats stats[table_regions];
     role_block roles;
     drain_list drains;
+
+    // Writer: the supervisor (one writer, relaxed). Readers: the admin
+    // process, causewayctl. Counted from the segment's creation.
+    struct alignas(64) {
+        word reloads_ok;   // SIGHUPs whose new generation took over
+        word reloads_failed;   // bad file, TLS setup failed, or the new generation did not start
+        word worker_restarts;   // workers respawned after an unexpected exit
+        word poller_restarts;   // the poller likewise
+    } supervisor;
 };
 
 // ---------------------------------------------------------------- sizes
@@ -323,7 +385,7 @@ inline constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a)
 }
 
 struct segment_plan {
-    std::uint64_t progress_offset, labels_offset, workers_offset, poller_offset, boards_offset;
+    std::uint64_t progress_offset, labels_offset, workers_offset, poller_offset, boards_offset, stats_offset;
     table_region table;
     std::uint64_t total_size;
 };
@@ -341,7 +403,8 @@ constexpr segment_plan plan_segment(std::uint64_t entries)
     p.workers_offset = align_up(p.labels_offset + sizeof(backend_labels), 64);
     p.poller_offset = align_up(p.workers_offset + max_worker_slots * sizeof(worker_counters), 64);
     p.boards_offset = align_up(p.poller_offset + sizeof(poller_counters), 64);
-    p.table.offset = align_up(p.boards_offset + max_worker_slots * sizeof(statement_board), 4096);
+    p.stats_offset = align_up(p.boards_offset + max_worker_slots * sizeof(statement_board), 64);
+    p.table.offset = align_up(p.stats_offset + max_worker_slots * sizeof(worker_stats), 4096);
     p.table.buckets = buckets;
     p.table.entries = buckets * bucket_entries;
     p.total_size = align_up(p.table.offset + buckets * sizeof(table_bucket), 4096);
@@ -356,6 +419,8 @@ static_assert(sizeof(backend_labels) == 64 + max_backends * 96);
 static_assert(sizeof(worker_counters) == 320);
 static_assert(sizeof(poller_counters) == 128);
 static_assert(sizeof(statement_board) == board_entries * 16);
+static_assert(sizeof(latency_histogram) == (latency_bounds + 2) * 8);
+static_assert(sizeof(worker_stats) == 13 * 64, "3 histograms, command and refusal counts, padded");
 static_assert(sizeof(table_entry) == 24);
 static_assert(sizeof(table_bucket) == 128 && alignof(table_bucket) == 128);
 static_assert(sizeof(table_stats) == 64);

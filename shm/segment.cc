@@ -226,6 +226,7 @@ common::result<segment> segment::create(const common::config& cfg)
         construct<worker_counters>(base, plan.workers_offset, max_worker_slots);
         construct<poller_counters>(base, plan.poller_offset);
         construct<statement_board>(base, plan.boards_offset, max_worker_slots);
+        construct<worker_stats>(base, plan.stats_offset, max_worker_slots);
         construct<table_bucket>(base, plan.table.offset, plan.table.buckets);
         progress_block(h, nullptr, labels).set_labels(cfg);
         h->layout_version.store(layout_version, std::memory_order_relaxed);
@@ -329,6 +330,12 @@ statement_board* segment::board(std::size_t slot) const noexcept
     if (slot >= max_worker_slots) return nullptr;
     // Not in the header: placed by plan_segment(), which attach() checked the header against.
     return reinterpret_cast<statement_board*>(base_ + plan_segment(header().table[0].entries).boards_offset) + slot;
+}
+
+worker_stats* segment::stats(std::size_t slot) const noexcept
+{
+    if (slot >= max_worker_slots) return nullptr;
+    return reinterpret_cast<worker_stats*>(base_ + plan_segment(header().table[0].entries).stats_offset) + slot;
 }
 
 poller_counters& segment::poller() const noexcept

@@ -69,6 +69,7 @@ public:
     session_table sessions() const noexcept;   // table region 0: last writes
     worker_counters* worker(std::size_t slot) const noexcept;   // nullptr past max_worker_slots
     statement_board* board(std::size_t slot) const noexcept;   // likewise
+    worker_stats* stats(std::size_t slot) const noexcept;   // likewise
     poller_counters& poller() const noexcept;
 
 private:

@@ -2,12 +2,17 @@
 # check metrics passes, and a strict check of our own) and GET /status as JSON. During a
 # sysbench point-select run the counters move, and once it ends the reads /metrics says went
 # to replicas are the SELECTs the replicas ran for the application user (MariaDB's own
-# USER_STATISTICS). A SIGHUP reload bumps causeway_config_generation and can turn on basic
-# authentication; etc/grafana-causeway.json queries only metrics /metrics serves; with
-# admin_listen off no admin process runs and nothing answers.
+# USER_STATISTICS), and the read-latency histogram counts each of them. Writes followed at once
+# by reads (DBD::MariaDB) fill the causal-wait histogram, a wrong password (the mariadb CLI)
+# counts as an auth_failure refusal, commands are counted by command. A SIGHUP reload bumps
+# causeway_config_generation and causeway_reloads_total{result="ok"} and can turn on basic
+# authentication; a bad file counts as failed; etc/grafana-causeway.json queries only metrics
+# /metrics serves; causewayd(8) lists exactly the families served; with admin_listen off no
+# admin process runs and nothing answers.
 use strict;
 use warnings;
 use Test::More;
+use DBI;
 use JSON::PP;
 use HTTP::Tiny;
 use MIME::Base64 qw(encode_base64);
@@ -51,11 +56,13 @@ sub sum_matching {
 }
 
 # The exposition grammar, strictly (HELP/TYPE once per family, before its samples, samples
-# of a family together, counters named *_total, escaped label values, numeric values).
+# of a family together, counters named *_total, escaped label values, numeric values; a
+# histogram's series are NAME_bucket with an le label, NAME_sum and NAME_count).
 sub exposition_problems {
     my ($text) = @_;
     my (%help, %type, %closed, @bad);
     my $cur = '';
+    my $histogram = 0;
     my $label = qr/[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"/;
     push @bad, 'no final newline' unless $text =~ /\n\z/;
     for my $l (split /\n/, $text) {
@@ -64,11 +71,16 @@ sub exposition_problems {
             $closed{$cur} = 1 if $cur ne '' && $cur ne $1;
             push @bad, "family reopened: $l" if $closed{$1};
             $cur = $1;
-        } elsif ($l =~ /^# TYPE (\S+) (counter|gauge|untyped)$/) {
+        } elsif ($l =~ /^# TYPE (\S+) (counter|gauge|histogram|untyped)$/) {
             push @bad, "TYPE out of place: $l" if $1 ne $cur || $type{$1}++;
             push @bad, "counter not named *_total: $l" if $2 eq 'counter' && $1 !~ /_total$/;
-        } elsif ($l =~ /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{$label(?:,$label)*\})? (?:-?\d+(?:\.\d+)?(?:e[+-]?\d+)?|NaN|[+-]Inf)$/) {
-            push @bad, "sample outside its family: $l" if $1 ne $cur;
+            $histogram = $2 eq 'histogram';
+        } elsif ($l =~ /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{$label(?:,$label)*\})? (?:-?\d+(?:\.\d+)?(?:e[+-]?\d+)?|NaN|[+-]Inf)$/) {
+            my ($name, $labels) = ($1, $2 // '');
+            my $ours = $name eq $cur
+                || ($histogram && ($name eq "${cur}_sum" || $name eq "${cur}_count"
+                                   || ($name eq "${cur}_bucket" && $labels =~ /\ble="/)));
+            push @bad, "sample outside its family: $l" unless $ours;
         } else {
             push @bad, "bad line: $l";
         }
@@ -79,9 +91,10 @@ sub exposition_problems {
 # ------------------------------------------------------------------ up and valid
 my $ready = wait_until(sub {
     my $m = scrape() or return 0;
-    return 3 == grep { /^causeway_backend_state\{.*state="up"\}$/ && $m->{$_} == 1 } keys %$m;
+    # The primary role, r1, r2 and the primary server's own read slot (as t/21 counts them).
+    return 4 == grep { /^causeway_backend_state\{.*state="up"\}$/ && $m->{$_} == 1 } keys %$m;
 }, timeout => 15, interval => 0.1);
-ok($ready, 'within 15 s /metrics shows the primary and both replicas up');
+ok($ready, 'within 15 s /metrics shows the primary and both replicas up (four entries)');
 
 my $r = get('/metrics');
 is($r->{status}, 200, 'GET /metrics: 200');
@@ -140,7 +153,8 @@ my $m0 = scrape();
 my $out = $t->dir . '/sysbench.out';
 my $bench = $t->spawn_bg([@common, '--threads=4', '--time=6', '--db-ps-mode=disable', '--report-interval=0', 'run'],
                          stdout => $out, stderr => $out);
-my ($scrapes, $moved, $monotonic, $scrape_ms) = (0, 0, 1, 0);
+my ($scrapes, $moved, $hist_moved, $monotonic, $scrape_ms) = (0, 0, 0, 1, 0);
+my $replica_hist = qr/^causeway_read_duration_seconds_count\{target="replica"\}$/;
 my $prev = $m0;
 while (proc_alive($bench) && $scrapes < 200) {
     sleep 0.5;
@@ -150,7 +164,9 @@ while (proc_alive($bench) && $scrapes < 200) {
     $scrapes++;
     my $reads = sum_matching($now, qr/^causeway_routed_total\{target="replica"/);
     $moved++ if $reads > sum_matching($prev, qr/^causeway_routed_total\{target="replica"/);
-    for my $k (grep { /^causeway_(?:routed|commands_forwarded|client_received_bytes)_total/ } keys %$now) {
+    $hist_moved++ if sum_matching($now, $replica_hist) > sum_matching($prev, $replica_hist);
+    for my $k (grep { /^causeway_(?:routed|commands_forwarded|client_received_bytes|commands)_total|_bucket\{/ }
+               keys %$now) {
         $monotonic = 0, diag("$k went from $prev->{$k} to $now->{$k}") if ($prev->{$k} // 0) > $now->{$k};
     }
     $prev = $now;
@@ -159,6 +175,7 @@ my $st_bench = reap($bench, 60);
 is($st_bench, 0, 'sysbench run exits 0') or diag(slurp($out));
 cmp_ok($scrapes, '>=', 5, "scraped during the run ($scrapes times)");
 cmp_ok($moved, '>=', $scrapes - 2, 'replica reads grew between scrapes during the run');
+cmp_ok($hist_moved, '>=', $scrapes - 2, 'the replica read-latency histogram grew between scrapes during the run');
 ok($monotonic, 'no counter went backwards during the run');
 note(sprintf('slowest scrape during the run: %.1f ms', $scrape_ms));
 cmp_ok($scrape_ms, '<', 1000, 'a scrape during the run takes under a second');
@@ -186,6 +203,84 @@ is($primary_reads, $sel1{primary} - $sel0{primary}, 'reads on the primary in /me
 is($replica_reads + $primary_reads, $tx, 'every sysbench read is counted once') if defined $tx;
 cmp_ok($d->(qr/^causeway_client_received_bytes_total$/), '>', 0, 'bytes from clients grew');
 
+# The read-latency histograms: one observation per read the router routed as a read.
+my $reads_by = sub {
+    my ($target) = @_;
+    my $n = 0;
+    for my $k (keys %$m1) {
+        next unless $k =~ /^causeway_routed_total\{target="$target",reason="([a-z_]+)"\}$/;
+        next unless $1 =~ /^(?:replica_|primary_(?:locking_read|not_caught_up|table_full|session_unknown|progress_old)$)/;
+        $n += $m1->{$k} - ($m0->{$k} // 0);
+    }
+    return $n;
+};
+for my $target (qw(replica primary)) {
+    my $count = $d->(qr/^causeway_read_duration_seconds_count\{target="$target"\}$/);
+    is($count, $reads_by->($target), "causeway_read_duration_seconds{target=\"$target\"} counted each $target read ($count)");
+    my @le = sort { $a->[0] <=> $b->[0] }
+             map { /le="([^"]+)"/; [$1 eq '+Inf' ? 9**9**9 : $1, $m1->{$_}] }
+             grep { /^causeway_read_duration_seconds_bucket\{target="$target",le=/ } keys %$m1;
+    is(scalar @le, 17, "$target: 16 bounds and +Inf");
+    ok(!grep({ $le[$_][1] < $le[$_ - 1][1] } 1 .. $#le), "$target: buckets are cumulative");
+    is($le[-1][1], $m1->{"causeway_read_duration_seconds_count{target=\"$target\"}"}, "$target: +Inf = _count");
+}
+my $replica_count = $d->($replica_hist);
+my $replica_sum = $d->(qr/^causeway_read_duration_seconds_sum\{target="replica"\}$/);
+my $mean_us = $replica_count ? 1e6 * $replica_sum / $replica_count : 0;
+note(sprintf('mean replica read latency during the run: %.0f us over %d reads', $mean_us, $replica_count));
+cmp_ok($mean_us, '>', 10, 'replica reads took more than 10 us on average');
+cmp_ok($mean_us, '<', 100000, 'and less than 100 ms');
+# sysbench without prepared statements sends every read as COM_QUERY.
+cmp_ok($d->(qr/^causeway_commands_total\{command="query"\}$/), '>=', $tx // 1,
+       'causeway_commands_total{command="query"} counted every sysbench query') if defined $tx;
+is($d->(qr/^causeway_commands_total\{command="stmt_execute"\}$/), 0, 'and no COM_STMT_EXECUTE');
+
+# ------------------------------------------------------------------ causal waits
+# A read right after a write almost never finds a replica caught up (DESIGN 5): it waits.
+my $w0 = scrape();
+my $dbh = $t->connect;
+ok($dbh, 'DBD::MariaDB connects through causeway') or diag($DBI::errstr);
+$dbh->do('CREATE TABLE IF NOT EXISTS test.waits (id INT PRIMARY KEY, v INT)');
+$dbh->do('REPLACE INTO test.waits VALUES (1, 0)');
+my $fresh = 0;
+for my $i (1 .. 40) {
+    $dbh->do('UPDATE test.waits SET v = ? WHERE id = 1', undef, $i);
+    my ($v) = $dbh->selectrow_array('SELECT v FROM test.waits WHERE id = 1');
+    $fresh++ if defined $v && $v == $i;
+}
+$dbh->disconnect;
+is($fresh, 40, 'every read after its write saw it');
+sleep 0.2;
+my $w1 = scrape();
+my $wd = sub { my ($re) = @_; sum_matching($w1, $re) - sum_matching($w0, $re) };
+my $waits = $wd->(qr/^causeway_causal_waits_total$/);
+note("causal waits: $waits of 40 reads");
+cmp_ok($waits, '>', 0, 'some reads after a write waited for a replica');
+is($wd->(qr/^causeway_causal_wait_duration_seconds_count$/), $waits,
+   'the causal-wait histogram has one observation per wait');
+is(sprintf('%.6f', $wd->(qr/^causeway_causal_wait_duration_seconds_sum$/)),
+   sprintf('%.6f', $wd->(qr/^causeway_causal_wait_seconds_total$/)), 'its _sum is the wait-time counter');
+# DBD::MariaDB sends a few queries of its own at connect: at least ours.
+cmp_ok($wd->(qr/^causeway_commands_total\{command="query"\}$/), '>=', 2 + 80,
+       'causeway_commands_total counted the 82 COM_QUERY');
+# DBD::MariaDB ends with COM_QUIT.
+is($wd->(qr/^causeway_commands_total\{command="quit"\}$/), 1, 'and one COM_QUIT');
+
+# ------------------------------------------------------------------ refusals
+my $bad = $t->mariadb(['-e', 'SELECT 1'], password => 'wrong');
+isnt($bad->{exit}, 0, 'a wrong password is refused');
+ok(wait_until(sub { my $x = scrape(); $x && ($x->{'causeway_client_refusals_total{reason="auth_failure"}'} // 0) == 1 },
+              timeout => 5, interval => 0.1),
+   'causeway_client_refusals_total{reason="auth_failure"} is 1');
+
+# ------------------------------------------------------------------ the manual lists what is served
+my %listed = map { $_ => 1 } slurp($t->root . '/man/causewayd.8') =~ /^\.It Sy (causeway_[a-z0-9_]+) Pq /mg;
+my %types = get('/metrics')->{content} =~ /^# TYPE (\S+) (\S+)$/mg;
+is(join(' ', grep { !$listed{$_} } sort keys %types), '', 'causewayd(8) lists every family /metrics serves');
+my $man = slurp($t->root . '/man/causewayd.8');
+is(join(' ', grep { $man !~ /^\.It Sy \Q$_\E Pq $types{$_}\b/m } sort keys %types), '',
+   'with the type /metrics gives it');
+
 # ------------------------------------------------------------------ grafana
 my $dash = eval { decode_json(slurp($t->root . '/etc/grafana-causeway.json')) };
 ok($dash && @{ $dash->{panels} // [] }, 'etc/grafana-causeway.json is JSON with panels') or diag($@);
@@ -208,6 +303,17 @@ my $auth = 'Basic ' . encode_base64('ops:s3cret', '');
 ok(wait_until(sub { my $x = scrape(Authorization => $auth); $x && $x->{causeway_config_generation} == 2 },
               timeout => 15, interval => 0.1),
    'after SIGHUP causeway_config_generation is 2 (with the new credentials)');
+ok(wait_until(sub { my $x = scrape(Authorization => $auth); $x && $x->{'causeway_reloads_total{result="ok"}'} == 1 },
+              timeout => 15, interval => 0.1),
+   'causeway_reloads_total{result="ok"} is 1 once the new generation took over');
+my $good_cnf = slurp($cw->cnf);
+spit($cw->cnf, "$good_cnf\nthis line is not ini\n");
+kill 'HUP', $cw->pid;
+ok(wait_until(sub { my $x = scrape(Authorization => $auth); $x && $x->{'causeway_reloads_total{result="failed"}'} == 1 },
+              timeout => 15, interval => 0.1),
+   'a reload of a bad file: causeway_reloads_total{result="failed"} is 1');
+is(scrape(Authorization => $auth)->{causeway_config_generation}, 2, 'and the generation stays 2');
+spit($cw->cnf, $good_cnf);
 $r = get('/metrics');
 is($r->{status}, 401, 'without credentials: 401');
 like($r->{headers}{'www-authenticate'} // '', qr/^Basic realm="causeway"/, 'with a Basic challenge');

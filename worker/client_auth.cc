@@ -79,6 +79,8 @@ bool client_session::start_client_tls()
 void client_session::client_tls_failed()
 {
     shm::add(ctx_.counters->tls_failures);
+    if (state_ == state::handshake || state_ == state::auth_switch)
+        shm::count_refused(*ctx_.stats, shm::refuse_reason::tls_failure);
     static common::log_rate_limit limit;
     if (limit.allow()) CW_LOG(LOG_NOTICE, "%s: TLS failed: %s", who(), client_->tls_description().c_str());
 }
@@ -94,6 +96,7 @@ void client_session::login_timer_fired()
     }
     if (state_ != state::handshake && state_ != state::auth_switch) return;
     shm::add(ctx_.counters->handshake_timeouts);
+    shm::count_refused(*ctx_.stats, shm::refuse_reason::handshake_timeout);
     static common::log_rate_limit limit;
     if (limit.allow())
         CW_LOG(LOG_NOTICE, "%s: not logged in within handshake_timeout_ms (%d ms); closed", who(),
@@ -113,6 +116,7 @@ void client_session::handle_login_packet(std::string_view payload, std::uint8_t 
     }
     if (!client_->tls_active() && ctx_.cfg->tls() == common::tls_mode_kind::required) {
         shm::add(ctx_.counters->auth_failures);
+        shm::count_refused(*ctx_.stats, shm::refuse_reason::tls_required);
         static common::log_rate_limit limit;
         if (limit.allow())
             CW_LOG(LOG_NOTICE, "%s: refused: tls_mode = required and the client did not ask for TLS", who());
@@ -159,7 +163,10 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
         ctx_.throttle.failed(host, common::monotonic_ms());
         CW_LOG(LOG_NOTICE, "%s: authentication failed for user '%s'", who(), login_.user.c_str());
         send_error(er::access_denied, "28000", access_denied(login_.user, host, !token.empty()), std::uint8_t(seq + 1));
-        if (!changing_user_from_) return close_after_flush();
+        if (!changing_user_from_) {
+            shm::count_refused(*ctx_.stats, shm::refuse_reason::auth_failure);
+            return close_after_flush();
+        }
         // A failed COM_CHANGE_USER leaves the connection to its previous user,
         // as the server does (its session state is reset all the same).
         login_.user = changing_user_from_->user;
@@ -180,6 +187,7 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
         auto parts = split_session_id(login_.database);
         if (!parts) {
             send_error(1102, "42000", parts.err().message, std::uint8_t(seq + 1));
+            shm::count_refused(*ctx_.stats, shm::refuse_reason::bad_session_id);
             return close_after_flush();
         }
         identity_.database = parts->database;
@@ -189,6 +197,7 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
             if (!attr) {
                 send_error(1102, "42000", attr.err().message + " in connection attribute causeway_session_id",
                            std::uint8_t(seq + 1));
+                shm::count_refused(*ctx_.stats, shm::refuse_reason::bad_session_id);
                 return close_after_flush();
             }
             identity_.provided = *attr;
@@ -213,6 +222,7 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
         if (!primary) {
             send_error(er::backend_unavailable, "HY000", "Can't connect to the primary: out of resources",
                        login_ok_seq_);
+            shm::count_refused(*ctx_.stats, shm::refuse_reason::no_primary);
             close_after_flush();
         }
         return;

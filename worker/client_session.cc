@@ -193,6 +193,8 @@ void client_session::reject_command(std::uint16_t code, std::string_view sql_sta
 void client_session::protocol_error(std::uint16_t code, const std::string& message)
 {
     shm::add(ctx_.counters->protocol_errors);
+    if (state_ == state::handshake || state_ == state::auth_switch)
+        shm::count_refused(*ctx_.stats, shm::refuse_reason::bad_handshake);
     static common::log_rate_limit limit;
     if (limit.allow()) CW_LOG(LOG_WARNING, "%s: protocol error: %s", who(), message.c_str());
     send_error(code, code == er::malformed_packet ? "HY000" : "08S01", message, std::uint8_t(last_client_seq_ + 1));
@@ -324,6 +326,9 @@ bool client_session::handle_command()
         plan_.whole = whole;
         if (!follow_primary()) return state_ == state::ready;
     }
+    // Once per command: a read that waited (for a replica or for a primary)
+    // is planned here again and was counted on its first pass.
+    if (!wait_started_ns_ && !primary_wait_started_ns_) shm::count_command(*ctx_.stats, cmd);
 
     switch (command(cmd)) {
         case command::quit:
@@ -422,10 +427,15 @@ bool client_session::forward(backend_conn& b)
     response_started_ = false;
     response_error_ = false;
     active_ = plan_.backend;
+    // One clock read per statement: it ends a wait and starts the read's latency.
+    std::uint64_t now = common::monotonic_ns();
     if (wait_started_ns_) {
-        shm::add(ctx_.counters->wait_us, (common::monotonic_ns() - wait_started_ns_) / 1000);
+        std::uint64_t waited_us = (now - wait_started_ns_) / 1000;
+        shm::add(ctx_.counters->wait_us, waited_us);
+        shm::record_latency(*ctx_.stats, shm::latency_kind::causal_wait, waited_us);
         wait_started_ns_ = 0;
     }
+    read_sent_ns_ = shm::is_read_reason(plan_.reason) ? now : 0;
     if (plan_.rewritten) {
         if (!plan_.consumed) evbuffer_drain(in, header_size + plan_.length);
         std::string pkt = frame_packet(plan_.payload, 0);
@@ -635,12 +645,18 @@ malformed:
 
 void client_session::response_complete()
 {
+    std::uint64_t now = read_sent_ns_ || active_ > 0 ? common::monotonic_ns() : 0;
+    if (read_sent_ns_) {
+        auto kind = active_ > 0 ? shm::latency_kind::read_replica : shm::latency_kind::read_primary;
+        shm::record_latency(*ctx_.stats, kind, (now - read_sent_ns_) / 1000);
+        read_sent_ns_ = 0;
+    }
     if (active_ > 0) {
         --ctx_.outstanding[std::size_t(active_)];
         // Monotonic reads: what this replica showed is bounded by what it will
         // report in its next poll (see monotonic_requirement()).
         last_read_backend_ = active_;
-        last_read_done_ns_ = common::monotonic_ns();
+        last_read_done_ns_ = now;
     }
     // Even an ERR may follow a commit (a procedure that fails after one), or a lock.
     if (active_ == 0 && !plan_.cannot_commit && !plan_.position_seen) note_unproven_commit();

@@ -262,6 +262,7 @@ private:
     };
     std::optional<previous_login> changing_user_from_;
     std::uint64_t wait_started_ns_ = 0;
+    std::uint64_t read_sent_ns_ = 0;   // a read's statement went to its backend (0: not a read)
     std::string scramble_;
     std::string password_sha1_;   // of the logged-in user: answers the backends' scrambles
     std::string peer_;   // "127.0.0.1:54321"

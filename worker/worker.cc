@@ -101,6 +101,7 @@ void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, void* arg
     if (ctx.active >= std::size_t(ctx.cfg->max_connections)) {
         // As a server does: an ERR instead of the greeting, then close.
         shm::add(ctx.counters->connections_refused);
+        shm::count_refused(*ctx.stats, shm::refuse_reason::max_connections);
         std::string pkt =
             protocol::frame_packet(protocol::build_err(protocol::er::con_count, "08004", "Too many connections"), 0);
         ssize_t ignored = ::write(fd, pkt.data(), pkt.size());
@@ -141,6 +142,7 @@ void on_accept_error(evconnlistener* l, void* arg)
         int fd = ::accept4(evconnlistener_get_fd(l), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             shm::add(st.ctx.counters->connections_refused);
+            shm::count_refused(*st.ctx.stats, shm::refuse_reason::out_of_fds);
             std::string pkt = protocol::frame_packet(
                 protocol::build_err(protocol::er::con_count, "08004", "Too many connections"), 0);
             ssize_t ignored = ::write(fd, pkt.data(), pkt.size());
@@ -289,6 +291,7 @@ int run_worker(const worker_start& start)
     auto st = std::make_unique<worker_state>();
     st->ctx.counters = counters;
     st->ctx.board = start.seg->board(std::size_t(start.worker_id));
+    st->ctx.stats = start.seg->stats(std::size_t(start.worker_id));
     st->ctx.seg = start.seg;
     if (!st->ctx.waits.open(base.get()))
         CW_LOG(LOG_WARNING, "timerfd_create: %s; reads will not wait for replicas", strerror(errno));

@@ -48,6 +48,7 @@ struct worker_context {
     client_session* sessions = nullptr;   // intrusive list, for shutdown
     shm::worker_counters* counters = nullptr;   // this worker's slot in the segment (single writer)
     shm::statement_board* board = nullptr;   // this worker's running statements (single writer)
+    shm::worker_stats* stats = nullptr;   // this worker's histograms and per-command counts (single writer)
     const shm::segment* seg = nullptr;   // other workers' boards, for KILL QUERY
     int wake_fd = -1;   // a write tells the poller that a read waits
     wait_clock waits;   // ticks for reads waiting for a replica

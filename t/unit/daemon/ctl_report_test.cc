@@ -240,7 +240,11 @@ public:
         ASSERT_HAS(json, "\"queries_forwarded\":2469134,");
         for (std::size_t r = 0; r < shm::route_reason_count; ++r)
             ASSERT_HAS(json, "\"" + std::string(shm::route_reason_name(shm::route_reason(r))) + "\":");
-        ASSERT_HAS(json, "\"primary_bridge\":2,\"primary_unavailable\":0}},\"poller\":{\"pid\":200,");
+        ASSERT_HAS(json, "\"primary_bridge\":2,\"primary_unavailable\":0},\"commands\":{");
+        ASSERT_HAS(json,
+                   "\"read_primary\":{\"count\":0,\"sum_us\":0,\"buckets\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}}},"
+                   "\"poller\":{\"pid\":200,");
+        ASSERT_HAS(json, "\"supervisor\":{\"reloads_ok\":0,\"reloads_failed\":0,");
 
         std::string text = format_counters(v, report_context{"c", 500, false});
         ASSERT_HAS(text, "COUNTER                        TOTAL     w0:100     w1:101\n");
@@ -249,7 +253,11 @@ public:
         ASSERT_HAS(text, "  primary_bridge                   2          1          1\n");
         for (std::size_t r = 0; r < shm::route_reason_count; ++r)
             ASSERT_HAS(text, "  " + std::string(shm::route_reason_name(shm::route_reason(r))) + " ");
-        ASSERT_HAS(text, "poller   pid 200 (running), generation 0\n");
+        ASSERT_HAS(text, "poller    pid 200 (running), generation 0\n");
+        ASSERT_HAS(text, "refused:\n");
+        ASSERT_HAS(text, "  handshake_timeout ");
+        ASSERT_HAS(text, "  read_replica_us ");
+        ASSERT_HAS(text, "reloads   0 applied, 0 failed\n");
     }
 
     void sessions_reports()

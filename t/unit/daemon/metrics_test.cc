@@ -60,7 +60,19 @@ struct populated {
             shm::count_route(w, shm::route_reason::replica_caught_up);
             shm::count_route(w, shm::route_reason::primary_write);
             shm::count_route(w, shm::route_reason::primary_write);
+            shm::worker_stats& st = *seg.stats(slot);
+            shm::record_latency(st, shm::latency_kind::read_replica, 40);   // <= 50 us
+            shm::record_latency(st, shm::latency_kind::read_replica, 700);   // <= 1 ms
+            shm::record_latency(st, shm::latency_kind::read_replica, 20000000);   // above every bound
+            shm::record_latency(st, shm::latency_kind::causal_wait, 3000);
+            shm::count_command(st, 0x03);
+            shm::count_command(st, 0x17);
+            shm::count_command(st, 0xfa);
+            shm::count_refused(st, shm::refuse_reason::handshake_timeout);
         }
+        shm::add(seg.header().supervisor.reloads_ok, 3);
+        shm::add(seg.header().supervisor.reloads_failed);
+        shm::add(seg.header().supervisor.worker_restarts, 2);
         seg.poller().pid = 200;
         shm::add(seg.poller().reclaimed_entries, 42);
         fake_env::running = {100, 101, 200, 999};
@@ -105,11 +117,12 @@ std::string slurp(const char* path)
 std::string check_exposition(const std::string& text, std::map<std::string, int>& families)
 {
     static const std::regex help(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) [^\n]*)");
-    static const std::regex type(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|untyped))");
+    static const std::regex type(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|untyped))");
     static const std::regex sample(
         R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*\})? (-?[0-9.e+-]+|NaN|[+-]Inf))");
     std::set<std::string> helped, typed, closed;
     std::string current;
+    bool histogram = false;
     std::istringstream in(text);
     std::string line;
     std::set<std::string> seen_lines;
@@ -123,10 +136,16 @@ std::string check_exposition(const std::string& text, std::map<std::string, int>
         } else if (std::regex_match(line, m, type)) {
             if (m[1] != current || !typed.insert(m[1]).second) return "TYPE out of place: " + line;
             if (m[2] == "counter" && !current.ends_with("_total")) return "counter without _total: " + line;
+            histogram = m[2] == "histogram";
         } else if (std::regex_match(line, m, sample)) {
-            if (m[1] != current) return "sample outside its family: " + line;
+            // A histogram's series are NAME_bucket (with le), NAME_sum and NAME_count.
+            bool ours = m[1] == current ||
+                (histogram &&
+                 (m[1] == current + "_sum" || m[1] == current + "_count" ||
+                  (m[1] == current + "_bucket" && m[2].str().find("le=\"") != std::string::npos)));
+            if (!ours) return "sample outside its family: " + line;
             if (!seen_lines.insert(m[1].str() + m[2].str()).second) return "sample twice: " + line;
-            ++families[m[1]];
+            ++families[current];
         } else {
             return "bad line: " + line;
         }
@@ -206,6 +225,36 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("823296"),
                              value_of(t, "causeway_process_resident_memory_bytes{role=\"worker\"}"));
         CPPUNIT_ASSERT_EQUAL(std::string("0"), value_of(t, "causeway_processes{role=\"admin\"}"));
+        // Histograms: cumulative buckets over both workers, +Inf = _count, _sum in seconds.
+        auto read = [&](const char* le) {
+            return value_of(t,
+                            std::string("causeway_read_duration_seconds_bucket{target=\"replica\",le=\"") + le + "\"}");
+        };
+        CPPUNIT_ASSERT_EQUAL(std::string("2"), read("5e-05"));
+        CPPUNIT_ASSERT_EQUAL(std::string("2"), read("0.0005"));
+        CPPUNIT_ASSERT_EQUAL(std::string("4"), read("0.001"));
+        CPPUNIT_ASSERT_EQUAL(std::string("4"), read("10"));
+        CPPUNIT_ASSERT_EQUAL(std::string("6"), read("+Inf"));
+        CPPUNIT_ASSERT_EQUAL(std::string("6"), value_of(t, "causeway_read_duration_seconds_count{target=\"replica\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::string("40.00148"),
+                             value_of(t, "causeway_read_duration_seconds_sum{target=\"replica\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), value_of(t, "causeway_read_duration_seconds_count{target=\"primary\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::string("0"),
+                             value_of(t, "causeway_causal_wait_duration_seconds_bucket{le=\"0.0025\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::string("2"),
+                             value_of(t, "causeway_causal_wait_duration_seconds_bucket{le=\"0.005\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::string("0.006"), value_of(t, "causeway_causal_wait_duration_seconds_sum"));
+        CPPUNIT_ASSERT_EQUAL(std::string("2"), value_of(t, "causeway_commands_total{command=\"query\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::string("2"), value_of(t, "causeway_commands_total{command=\"stmt_execute\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::string("2"), value_of(t, "causeway_commands_total{command=\"stmt_bulk_execute\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), value_of(t, "causeway_commands_total{command=\"ping\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::string("(missing)"), value_of(t, "causeway_commands_total{command=\"other\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::string("2"),
+                             value_of(t, "causeway_client_refusals_total{reason=\"handshake_timeout\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::string("3"), value_of(t, "causeway_reloads_total{result=\"ok\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), value_of(t, "causeway_reloads_total{result=\"failed\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::string("2"), value_of(t, "causeway_process_restarts_total{role=\"worker\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), value_of(t, "causeway_process_restarts_total{role=\"poller\"}"));
     }
 
     void every_worker_counter_has_a_metric()
@@ -219,9 +268,16 @@ public:
     {
         std::string man = slurp("man/causewayd.8");
         CPPUNIT_ASSERT_MESSAGE("man/causewayd.8 missing (run from the repo root)", !man.empty());
-        for (const metric_family& f : metric_families())
-            CPPUNIT_ASSERT_MESSAGE(std::string(f.name) + " not in man/causewayd.8",
-                                   man.find(std::string(".It Sy ") + f.name) != std::string::npos);
+        // Both ways: every family with its type, and no entry for a family that is not served.
+        std::set<std::string> served;
+        for (const metric_family& f : metric_families()) {
+            served.insert(f.name);
+            std::string entry = std::string(".It Sy ") + f.name + " Pq " + f.type;
+            CPPUNIT_ASSERT_MESSAGE(entry + " not in man/causewayd.8", man.find(entry) != std::string::npos);
+        }
+        static const std::regex listed(R"(\.It Sy (causeway_[a-z0-9_]+) Pq)");
+        for (std::sregex_iterator it(man.begin(), man.end(), listed), end; it != end; ++it)
+            CPPUNIT_ASSERT_MESSAGE((*it)[1].str() + " is in man/causewayd.8 but not served", served.count((*it)[1]));
     }
 
     void writer_escapes_and_formats()
