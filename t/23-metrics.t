@@ -266,12 +266,25 @@ cmp_ok($wd->(qr/^causeway_commands_total\{command="query"\}$/), '>=', 2 + 80,
 # DBD::MariaDB ends with COM_QUIT.
 is($wd->(qr/^causeway_commands_total\{command="quit"\}$/), 1, 'and one COM_QUIT');
 
-# ------------------------------------------------------------------ refusals
-my $bad = $t->mariadb(['-e', 'SELECT 1'], password => 'wrong');
-isnt($bad->{exit}, 0, 'a wrong password is refused');
-ok(wait_until(sub { my $x = scrape(); $x && ($x->{'causeway_client_refusals_total{reason="auth_failure"}'} // 0) == 1 },
+# ------------------------------------------------------------------ refusals, and their log lines limited
+# 20 wrong passwords at once from 127.0.0.1 (the mariadb CLI): each is counted; each worker
+# logs at most 5 "authentication failed" lines per address in 10 s, and when that window
+# ends a "N similar messages suppressed" line accounts for the rest.
+my $bad = $t->run_parallel(60, map { my $i = $_; ("bad$i" => sub { $t->mariadb(['-e', 'SELECT 1'], password => 'wrong') }) }
+                           1 .. 20);
+is(scalar(grep { ($_->{exit} // 0) != 0 } values %$bad), 20, '20 wrong passwords are refused');
+ok(wait_until(sub { my $x = scrape(); $x && ($x->{'causeway_client_refusals_total{reason="auth_failure"}'} // 0) == 20 },
               timeout => 5, interval => 0.1),
-   'causeway_client_refusals_total{reason="auth_failure"} is 1');
+   'causeway_client_refusals_total{reason="auth_failure"} is 20');
+my $auth_lines = sub { scalar(() = $cw->log_text =~ /\] notice: \S+\@127\.0\.0\.1:\d+ #\d+: authentication failed for user 'app'/g) };
+my $suppressed = sub {
+    my $n = 0;
+    $n += $_ for $cw->log_text =~ /notice: 127\.0\.0\.1: (\d+) similar messages suppressed \(authentication failed\)/g;
+    return $n;
+};
+cmp_ok($auth_lines->(), '<=', 10, 'at most 5 lines per worker (' . $auth_lines->() . ' logged)');
+ok(wait_until(sub { $auth_lines->() + $suppressed->() == 20 }, timeout => 15, interval => 0.2),
+   'after the 10 s window the suppressed-lines summary accounts for the other ' . (20 - $auth_lines->()));
 
 # ------------------------------------------------------------------ the manual lists what is served
 my %listed = map { $_ => 1 } slurp($t->root . '/man/causewayd.8') =~ /^\.It Sy (causeway_[a-z0-9_]+) Pq /mg;
@@ -289,8 +302,14 @@ for my $p (@{ $dash->{panels} // [] }) {
     for my $q (@{ $p->{targets} // [] }) { $queried{$_} = 1 for ($q->{expr} // '') =~ /\b(causeway_[a-z0-9_]+)/g }
 }
 $queried{$_} = 1 for map { ($_->{query} // '') =~ /\b(causeway_[a-z0-9_]+)/g } @{ $dash->{templating}{list} // [] };
-$served{$_} = 1 for get('/metrics')->{content} =~ /^# TYPE (\S+) /mg;
+my %family_type = get('/metrics')->{content} =~ /^# TYPE (\S+) (\S+)$/mg;
+for my $f (keys %family_type) {
+    $served{$f} = 1;
+    $served{"${f}_$_"} = 1 for $family_type{$f} eq 'histogram' ? qw(bucket sum count) : ();
+}
 cmp_ok(scalar keys %queried, '>=', 10, 'the dashboard queries at least 10 metrics');
+ok($queried{causeway_read_duration_seconds_bucket} && $queried{causeway_causal_wait_duration_seconds_bucket},
+   'the dashboard has quantile panels for both histograms');
 is(join(' ', grep { !$served{$_} } sort keys %queried), '', 'every metric the dashboard queries is served');
 
 # ------------------------------------------------------------------ reload and authentication

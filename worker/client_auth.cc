@@ -81,8 +81,8 @@ void client_session::client_tls_failed()
     shm::add(ctx_.counters->tls_failures);
     if (state_ == state::handshake || state_ == state::auth_switch)
         shm::count_refused(*ctx_.stats, shm::refuse_reason::tls_failure);
-    static common::log_rate_limit limit;
-    if (limit.allow()) CW_LOG(LOG_NOTICE, "%s: TLS failed: %s", who(), client_->tls_description().c_str());
+    if (ctx_.noise.allow("TLS failed", client_host()))
+        CW_LOG(LOG_NOTICE, "%s: TLS failed: %s", who(), client_->tls_description().c_str());
 }
 
 void client_session::login_timer_fired()
@@ -97,8 +97,7 @@ void client_session::login_timer_fired()
     if (state_ != state::handshake && state_ != state::auth_switch) return;
     shm::add(ctx_.counters->handshake_timeouts);
     shm::count_refused(*ctx_.stats, shm::refuse_reason::handshake_timeout);
-    static common::log_rate_limit limit;
-    if (limit.allow())
+    if (ctx_.noise.allow("handshake timeout", client_host()))
         CW_LOG(LOG_NOTICE, "%s: not logged in within handshake_timeout_ms (%d ms); closed", who(),
                ctx_.cfg->handshake_timeout_ms);
     destroy("handshake timeout");
@@ -117,8 +116,7 @@ void client_session::handle_login_packet(std::string_view payload, std::uint8_t 
     if (!client_->tls_active() && ctx_.cfg->tls() == common::tls_mode_kind::required) {
         shm::add(ctx_.counters->auth_failures);
         shm::count_refused(*ctx_.stats, shm::refuse_reason::tls_required);
-        static common::log_rate_limit limit;
-        if (limit.allow())
+        if (ctx_.noise.allow("TLS required", client_host()))
             CW_LOG(LOG_NOTICE, "%s: refused: tls_mode = required and the client did not ask for TLS", who());
         send_error(secure_transport_required, "08004",
                    "Connections using insecure transport are prohibited while --require_secure_transport=ON.",
@@ -161,7 +159,8 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
     if (!ok) {
         shm::add(ctx_.counters->auth_failures);
         ctx_.throttle.failed(host, common::monotonic_ms());
-        CW_LOG(LOG_NOTICE, "%s: authentication failed for user '%s'", who(), login_.user.c_str());
+        if (ctx_.noise.allow("authentication failed", host))
+            CW_LOG(LOG_NOTICE, "%s: authentication failed for user '%s'", who(), login_.user.c_str());
         send_error(er::access_denied, "28000", access_denied(login_.user, host, !token.empty()), std::uint8_t(seq + 1));
         if (!changing_user_from_) {
             shm::count_refused(*ctx_.stats, shm::refuse_reason::auth_failure);

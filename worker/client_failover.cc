@@ -112,9 +112,8 @@ bool client_session::await_primary()
     }
     primary_wait_started_ns_ = 0;
     shm::count_route(*ctx_.counters, shm::route_reason::primary_unavailable);
-    static common::log_rate_limit limit;
     std::string message = no_primary_message(ctx_, p, waited);
-    if (limit.allow()) CW_LOG(LOG_INFO, "%s: refused: %s", who(), message.c_str());
+    if (ctx_.noise.allow("no primary", client_host())) CW_LOG(LOG_INFO, "%s: refused: %s", who(), message.c_str());
     if (!plan_.whole) {
         send_error(er::no_primary, "HY000", message, 1);
         close_after_flush();

@@ -195,8 +195,8 @@ void client_session::protocol_error(std::uint16_t code, const std::string& messa
     shm::add(ctx_.counters->protocol_errors);
     if (state_ == state::handshake || state_ == state::auth_switch)
         shm::count_refused(*ctx_.stats, shm::refuse_reason::bad_handshake);
-    static common::log_rate_limit limit;
-    if (limit.allow()) CW_LOG(LOG_WARNING, "%s: protocol error: %s", who(), message.c_str());
+    if (ctx_.noise.allow("protocol error", client_host()))
+        CW_LOG(LOG_WARNING, "%s: protocol error: %s", who(), message.c_str());
     send_error(code, code == er::malformed_packet ? "HY000" : "08S01", message, std::uint8_t(last_client_seq_ + 1));
     close_after_flush();
 }

@@ -107,10 +107,9 @@ void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, void* arg
         ssize_t ignored = ::write(fd, pkt.data(), pkt.size());
         (void)ignored;
         ::close(fd);
-        static common::log_rate_limit limit;
-        if (limit.allow())
-            CW_LOG(LOG_WARNING, "refused %s: max_connections (%d) reached", peer_name(sa).c_str(),
-                   ctx.cfg->max_connections);
+        std::string peer = peer_name(sa);
+        if (ctx.noise.allow("max_connections", peer.substr(0, peer.rfind(':'))))
+            CW_LOG(LOG_WARNING, "refused %s: max_connections (%d) reached", peer.c_str(), ctx.cfg->max_connections);
         return;
     }
     shm::add(ctx.counters->connections_accepted);
@@ -293,6 +292,7 @@ int run_worker(const worker_start& start)
     st->ctx.board = start.seg->board(std::size_t(start.worker_id));
     st->ctx.stats = start.seg->stats(std::size_t(start.worker_id));
     st->ctx.seg = start.seg;
+    st->ctx.noise.open(base.get());
     if (!st->ctx.waits.open(base.get()))
         CW_LOG(LOG_WARNING, "timerfd_create: %s; reads will not wait for replicas", strerror(errno));
     st->seg = start.seg;

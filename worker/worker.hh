@@ -15,6 +15,7 @@
 #include "worker/backend_pool.hh"
 #include "worker/libevent_raii.hh"
 #include "worker/login_throttle.hh"
+#include "worker/noise_log.hh"
 #include "worker/wait_clock.hh"
 
 typedef struct ssl_ctx_st SSL_CTX;
@@ -56,6 +57,7 @@ struct worker_context {
     SSL_CTX* tls = nullptr;   // client TLS of this generation; null: not offered
     SSL_CTX* backend_tls = nullptr;   // backend_tls of this generation; null: every server is off
     login_throttle throttle;   // failed logins per client address
+    noise_log noise;   // per-client log lines, rate-limited per address
 
     // A replica that refused or dropped a connection is not tried again for a
     // second by this worker (the poller decides for everyone).
