@@ -286,6 +286,28 @@ cmp_ok($auth_lines->(), '<=', 10, 'at most 5 lines per worker (' . $auth_lines->
 ok(wait_until(sub { $auth_lines->() + $suppressed->() == 20 }, timeout => 15, interval => 0.2),
    'after the 10 s window the suppressed-lines summary accounts for the other ' . (20 - $auth_lines->()));
 
+# ------------------------------------------------------------------ restarts, and causewayctl agrees
+my $pre = eval { decode_json(get('/status')->{content}) } // {};
+my ($victim) = map { $_->{pid} } grep { $_->{running} } @{ $pre->{counters}{workers} // [] };
+my $poller_pid = $pre->{counters}{poller}{pid};
+ok($victim && $poller_pid, "a worker ($victim) and the poller ($poller_pid) to kill");
+$cw->{ignore_log} = qr/\b(?:$victim|$poller_pid)\b/;    # the supervisor reports the kills loudly
+kill 'KILL', $victim, $poller_pid;
+ok(wait_until(sub {
+    my $x = scrape() or return 0;
+    return ($x->{'causeway_process_restarts_total{role="worker"}'} // 0) == 1
+        && ($x->{'causeway_process_restarts_total{role="poller"}'} // 0) == 1
+        && $x->{causeway_workers} == 2 && $x->{causeway_poller_running} == 1;
+}, timeout => 20, interval => 0.2), 'causeway_process_restarts_total counts the worker and the poller respawned');
+my $ctl = $t->run([$t->root . '/bin/causewayctl', '-c', $cw->cnf, '--json', 'counters'], timeout => 20);
+my $cj = eval { decode_json($ctl->{out}) } // {};
+is($cj->{supervisor}{worker_restarts}, 1, 'causewayctl counters --json: supervisor.worker_restarts 1');
+is($cj->{total}{refused}{auth_failure}, 20, 'causewayctl counters --json: total.refused.auth_failure 20');
+cmp_ok($cj->{total}{latency}{read_replica}{count} // 0, '>=', $replica_count, 'and the replica read-latency count');
+cmp_ok($cj->{total}{commands}{query} // 0, '>', 0, 'and commands by command');
+my $ctl_text = $t->run([$t->root . '/bin/causewayctl', '-c', $cw->cnf, 'counters'], timeout => 20)->{out};
+like($ctl_text, qr/^restarts\s+1 workers, 1 pollers$/m, 'causewayctl counters prints the restarts');
+
 # ------------------------------------------------------------------ the manual lists what is served
 my %listed = map { $_ => 1 } slurp($t->root . '/man/causewayd.8') =~ /^\.It Sy (causeway_[a-z0-9_]+) Pq /mg;
 my %types = get('/metrics')->{content} =~ /^# TYPE (\S+) (\S+)$/mg;
