@@ -31,7 +31,8 @@ constexpr metric_family families[] = {
     // Worker counters, summed over every worker slot (see worker_counter_family()).
     {"causeway_client_connections", "gauge", "client connections open"},
     {"causeway_client_connections_accepted_total", "counter", "client connections accepted"},
-    {"causeway_client_connections_refused_total", "counter", "client connections refused (max_connections)"},
+    {"causeway_client_connections_refused_total", "counter",
+     "client connections refused for lack of room (max_connections, out of descriptors)"},
     {"causeway_client_auth_failures_total", "counter", "client logins refused"},
     {"causeway_commands_forwarded_total", "counter", "client commands forwarded to a backend"},
     {"causeway_client_received_bytes_total", "counter", "bytes received from clients"},

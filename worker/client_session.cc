@@ -188,6 +188,17 @@ void client_session::reject_command(std::uint16_t code, std::string_view sql_sta
     evbuffer_drain(client_->input(), header_size + plan_.length);
     send_error(code, sql_state, message, 1);
     state_ = state::ready;
+    // A read that waited and is answered here (no primary after the wait):
+    // its wait ends now, not at the next command's send.
+    if (wait_started_ns_) end_wait(common::monotonic_ns());
+}
+
+void client_session::end_wait(std::uint64_t now_ns)
+{
+    std::uint64_t waited_us = (now_ns - wait_started_ns_) / 1000;
+    shm::add(ctx_.counters->wait_us, waited_us);
+    shm::record_latency(*ctx_.stats, shm::latency_kind::causal_wait, waited_us);
+    wait_started_ns_ = 0;
 }
 
 void client_session::protocol_error(std::uint16_t code, const std::string& message)
@@ -429,12 +440,7 @@ bool client_session::forward(backend_conn& b)
     active_ = plan_.backend;
     // One clock read per statement: it ends a wait and starts the read's latency.
     std::uint64_t now = common::monotonic_ns();
-    if (wait_started_ns_) {
-        std::uint64_t waited_us = (now - wait_started_ns_) / 1000;
-        shm::add(ctx_.counters->wait_us, waited_us);
-        shm::record_latency(*ctx_.stats, shm::latency_kind::causal_wait, waited_us);
-        wait_started_ns_ = 0;
-    }
+    if (wait_started_ns_) end_wait(now);
     read_sent_ns_ = shm::is_read_reason(plan_.reason) ? now : 0;
     if (plan_.rewritten) {
         if (!plan_.consumed) evbuffer_drain(in, header_size + plan_.length);

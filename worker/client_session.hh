@@ -142,6 +142,7 @@ private:
     bool handle_command();   // false: stop processing input for now
     bool dispatch();
     bool forward(backend_conn& b);
+    void end_wait(std::uint64_t now_ns);   // a read's wait for a replica is over: count its time
     void relay_client_data();
 
     // Routing (client_routing.cc).
