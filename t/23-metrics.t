@@ -72,9 +72,10 @@ sub exposition_problems {
             push @bad, "family reopened: $l" if $closed{$1};
             $cur = $1;
         } elsif ($l =~ /^# TYPE (\S+) (counter|gauge|histogram|untyped)$/) {
-            push @bad, "TYPE out of place: $l" if $1 ne $cur || $type{$1}++;
-            push @bad, "counter not named *_total: $l" if $2 eq 'counter' && $1 !~ /_total$/;
-            $histogram = $2 eq 'histogram';
+            my ($name, $kind) = ($1, $2);
+            push @bad, "TYPE out of place: $l" if $name ne $cur || $type{$name}++;
+            push @bad, "counter not named *_total: $l" if $kind eq 'counter' && $name !~ /_total$/;
+            $histogram = $kind eq 'histogram';
         } elsif ($l =~ /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{$label(?:,$label)*\})? (?:-?\d+(?:\.\d+)?(?:e[+-]?\d+)?|NaN|[+-]Inf)$/) {
             my ($name, $labels) = ($1, $2 // '');
             my $ours = $name eq $cur
@@ -222,7 +223,8 @@ for my $target (qw(replica primary)) {
              grep { /^causeway_read_duration_seconds_bucket\{target="$target",le=/ } keys %$m1;
     is(scalar @le, 17, "$target: 16 bounds and +Inf");
     ok(!grep({ $le[$_][1] < $le[$_ - 1][1] } 1 .. $#le), "$target: buckets are cumulative");
-    is($le[-1][1], $m1->{"causeway_read_duration_seconds_count{target=\"$target\"}"}, "$target: +Inf = _count");
+    is(@le ? $le[-1][1] : undef, $m1->{"causeway_read_duration_seconds_count{target=\"$target\"}"},
+       "$target: +Inf = _count");
 }
 my $replica_count = $d->($replica_hist);
 my $replica_sum = $d->(qr/^causeway_read_duration_seconds_sum\{target="replica"\}$/);
