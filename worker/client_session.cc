@@ -438,10 +438,12 @@ bool client_session::forward(backend_conn& b)
     response_started_ = false;
     response_error_ = false;
     active_ = plan_.backend;
-    // One clock read per statement: it ends a wait and starts the read's latency.
-    std::uint64_t now = common::monotonic_ns();
+    // At most one clock read here, and none for a statement that is not a
+    // read and did not wait: it ends a wait and starts the read's latency.
+    bool read = shm::is_read_reason(plan_.reason);
+    std::uint64_t now = read || wait_started_ns_ ? common::monotonic_ns() : 0;
     if (wait_started_ns_) end_wait(now);
-    read_sent_ns_ = shm::is_read_reason(plan_.reason) ? now : 0;
+    read_sent_ns_ = read ? now : 0;
     if (plan_.rewritten) {
         if (!plan_.consumed) evbuffer_drain(in, header_size + plan_.length);
         std::string pkt = frame_packet(plan_.payload, 0);
