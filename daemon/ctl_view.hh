@@ -109,7 +109,7 @@ struct replicas_view {
 // One worker slot's counters (or their total).
 struct counter_set {
     // Names of the plain counters, in the order of `values`.
-    static constexpr std::array<const char*, 24> names = {
+    static constexpr std::array<const char*, 28> names = {
         "connections_active",
         "connections_accepted",
         "connections_refused",
@@ -126,6 +126,10 @@ struct counter_set {
         "optimistic_completed",
         "optimistic_migrated",
         "optimistic_conflicts",
+        "optimistic_primary_wrote",
+        "optimistic_primary_unrepeatable",
+        "optimistic_primary_temporary",
+        "optimistic_primary_write_first",
         "tls_connections",
         "tls_failures",
         "handshake_timeouts",

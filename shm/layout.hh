@@ -122,6 +122,15 @@ struct alignas(64) worker_counters {
     word optimistic_completed;   // ... that ended there (COMMIT/ROLLBACK of reads only)
     word optimistic_migrated;   // ... moved to the primary with the same answers
     word optimistic_conflicts;   // ... whose answers differed there: ERR 1213
+    // Transactions that could have started on a replica but ran on the
+    // primary from the start, by reason: the session's previous transaction
+    // wrote; their first statement's answer cannot be repeated (NOW(), RAND(),
+    // ..., protocol/unrepeatable.hh); the session has temporary tables; BEGIN
+    // was followed by a write before any read.
+    word optimistic_primary_wrote;
+    word optimistic_primary_unrepeatable;
+    word optimistic_primary_temporary;
+    word optimistic_primary_write_first;
     word tls_connections;   // clients that upgraded to TLS (SSLRequest accepted)
     word tls_failures;   // TLS handshakes or records that failed (garbage, bad certificate, ...)
     word handshake_timeouts;   // clients closed for not logging in within handshake_timeout_ms
@@ -416,7 +425,7 @@ static_assert(sizeof(gtid_slot) == 16);
 static_assert(sizeof(progress_entry) == 192);
 static_assert(sizeof(backend_label) == 96);
 static_assert(sizeof(backend_labels) == 64 + max_backends * 96);
-static_assert(sizeof(worker_counters) == 320);
+static_assert(sizeof(worker_counters) == 384);
 static_assert(sizeof(poller_counters) == 128);
 static_assert(sizeof(statement_board) == board_entries * 16);
 static_assert(sizeof(latency_histogram) == (latency_bounds + 2) * 8);
@@ -427,7 +436,6 @@ static_assert(sizeof(table_stats) == 64);
 static_assert(sizeof(session_state) == 5 * 64);
 static_assert(sizeof(segment_header) <= 4096);
 static_assert(max_domains < 16, "a slot stores the domain index + 1 in 4 bits");
-static_assert(route_reason_count + 27 <= 40, "worker_counters must stay 320 bytes");
 static_assert(sizeof(role_block) == 64 && sizeof(drain_list) == 8 * max_backends);
 static_assert(std::is_standard_layout_v<segment_header> && std::is_standard_layout_v<progress_entry> &&
               std::is_standard_layout_v<table_bucket> && std::is_standard_layout_v<worker_counters>);

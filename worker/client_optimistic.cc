@@ -5,10 +5,16 @@
 // replica transaction is rolled back, the kept statements run again on the
 // primary (pipelined, as internal commands), and their answers' digests must
 // equal the client's. Then the statement goes on on the primary; otherwise
-// the client gets the server's serialization failure, ERR 1213.
+// the client gets the server's serialization failure, ERR 1213. Executes of
+// prepared statements run there too: replayed, they are prepared on the primary
+// first and run with the same parameters (binary rows compared the same way).
+// A statement whose answer cannot be repeated (protocol/unrepeatable.hh) moves
+// the transaction at once, before it runs: its answer is then the primary's,
+// never compared, so it causes no ERR 1213 of its own.
 #include "common/log.hh"
 #include "protocol/bytes.hh"
 #include "protocol/constants.hh"
+#include "protocol/unrepeatable.hh"
 #include "shm/counters.hh"
 #include "worker/client_session.hh"
 
@@ -38,20 +44,81 @@ bool client_session::optimistic_may_go_on(const statement_info& s)
 }
 
 // Whether statement `s` (a COM_QUERY of `bytes`) may run in the optimistic
-// transaction on its replica: a plain read within the replay budget, or the
-// COMMIT / ROLLBACK that ends it there.
+// transaction on its replica: a plain read whose answer repeats, within the
+// replay budget, or the COMMIT / ROLLBACK that ends it there.
 bool client_session::stays_optimistic(const statement_info& s, std::size_t bytes) const
 {
     if ((s.kind == statement_kind::commit || s.kind == statement_kind::rollback) && !s.chain && !s.release) return true;
     const common::config& cfg = *ctx_.cfg;
-    return s.is_plain_read &&
+    return s.is_plain_read && !plan_.unrepeatable &&
         otx_.fits(bytes, std::size_t(cfg.optimistic_max_statements), std::size_t(cfg.optimistic_max_bytes));
+}
+
+// Whether a COM_STMT_EXECUTE (`payload`, of statement `st` classified as `s`)
+// may run in the optimistic transaction on its replica; if so its replay form
+// is in plan_.otx_replay. Not a cursor (fetched where it was opened), not long
+// data (sent to the primary), and the parameter types must be known, since
+// the primary's statement, prepared at the replay, has seen none.
+bool client_session::optimistic_execute(const statement_info& s, const prepared_statement& st, const execute_view& v,
+                                        std::string_view payload)
+{
+    if (!v.ok || v.flags != 0 || st.long_data || !stays_optimistic(s, payload.size() + st.sql.size())) return false;
+    if (st.params && !v.types_included && st.param_types.empty()) return false;
+    plan_.otx_replay = rewrite_execute(payload, st.params, 0, v.types_included ? std::string_view() : st.param_types);
+    return true;
+}
+
+// Whether an unrepeatable answer matters to this statement: it would start an
+// optimistic transaction (the first statement under autocommit=0) or run in one.
+bool client_session::may_start_or_keep_optimistic() const
+{
+    const common::config& cfg = *ctx_.cfg;
+    if (!cfg.optimistic_transactions || cfg.routing() != common::routing_mode::smartscale) return false;
+    if (otx_.active()) return true;
+    return pinned_ < 0 && !(primary_status_ & server_status::in_trans) &&
+        !(primary_status_ & server_status::autocommit);
+}
+
+// A statement `s` that may not run in the optimistic transaction moves it to
+// the primary first. What the move is counted as: a write (or another
+// statement that is not a plain read) before any read is a transaction sent to
+// the primary from the start, and so is an unrepeatable first read; a budget
+// past its end with reads answered is a migration.
+bool client_session::start_migration_for(const statement_info& s)
+{
+    shm::worker_counters& c = *ctx_.counters;
+    bool writes = !s.is_plain_read;
+    shm::word* from_start = plan_.unrepeatable ? &c.optimistic_primary_unrepeatable
+        : writes                               ? &c.optimistic_primary_write_first
+                                               : nullptr;
+    return start_migration(writes, from_start);
+}
+
+// COM_STMT_EXECUTE of `st`: notes whether its answer repeats, and inside an
+// optimistic transaction decides whether it runs there (true) or moves the
+// transaction first (false, with `planned` what plan_execute() returns).
+bool client_session::plan_optimistic_execute(const prepared_statement& st, const execute_view& v,
+                                             std::string_view payload, bool& planned)
+{
+    if (!may_start_or_keep_optimistic()) return true;
+    statement_info s = classify(st.sql);
+    plan_.unrepeatable = s.is_plain_read && answer_unrepeatable(st.sql) != unrepeatable::none;
+    if (!otx_.active() || optimistic_execute(s, st, v, payload)) return true;
+    planned = start_migration_for(s);
+    return false;
 }
 
 // At forward(): starts the transaction the router pinned to `b`, and digests
 // the answer of every statement that runs in it.
 void client_session::optimistic_forward(backend_conn& b)
 {
+    shm::worker_counters& c = *ctx_.counters;
+    switch (plan_.refusal) {   // a transaction that could have started on a replica starts here
+        case optimistic_refusal::session_wrote: shm::add(c.optimistic_primary_wrote); break;
+        case optimistic_refusal::unrepeatable: shm::add(c.optimistic_primary_unrepeatable); break;
+        case optimistic_refusal::temporary_table: shm::add(c.optimistic_primary_temporary); break;
+        case optimistic_refusal::none: break;
+    }
     if (plan_.optimistic_start && plan_.backend != 0) {
         bool autocommit_off = !(primary_status_ & server_status::autocommit);
         otx_.start(plan_.backend, autocommit_off);
@@ -60,7 +127,10 @@ void client_session::optimistic_forward(backend_conn& b)
         // and its status flags (what the client sees) match the primary's.
         if (autocommit_off) b.send_internal("\x03SET @@session.autocommit = 0");
     }
-    digesting_ = otx_.active() && plan_.backend == otx_.replica();
+    // Only statements are replayed: a prepare on the replica (the primary
+    // prepares at the replay), a ping or a close are not.
+    digesting_ = otx_.active() && plan_.backend == otx_.replica() &&
+        (plan_.cmd == command::query || (plan_.cmd == command::stmt_execute && !plan_.otx_replay.empty()));
     if (digesting_) otx_digest_.reset();
 }
 
@@ -95,13 +165,29 @@ void client_session::optimistic_answered()
         otx_.end();
         return;
     }
-    otx_.record(plan_.original, otx_digest_.value());
+    // The statement that opened the transaction is a read under autocommit=0,
+    // BEGIN otherwise.
+    bool read = !(plan_.optimistic_start && !otx_.autocommit_off());
+    if (plan_.cmd == command::stmt_execute) {
+        auto it = statements_.find(plan_.statement_id);
+        if (it == statements_.end()) {   // closed meanwhile? cannot happen before its answer; be safe
+            otx_.record(plan_.original, ~otx_digest_.value(), {}, read);
+            return;
+        }
+        otx_.record(std::move(plan_.otx_replay), otx_digest_.value(), it->second.sql, read);
+        return;
+    }
+    otx_.record(plan_.original, otx_digest_.value(), {}, read);
 }
 
 // Moves the transaction to the primary before the command at the head of the
 // client's input runs (it is planned again once the replay is answered).
-// Returns false when the command was answered here instead.
-bool client_session::start_migration()
+// `writes`: that command writes (else its answer cannot be repeated on the
+// primary, or the budget is spent). `from_start`: the counter of transactions
+// sent to the primary from the start, used instead of optimistic_migrated when
+// no read was answered on the replica. Returns false when the command was
+// answered here instead.
+bool client_session::start_migration(bool writes, shm::word* from_start)
 {
     backend_conn* p = open_backend(0);   // commands queue until its login completes
     if (!p) {
@@ -113,18 +199,78 @@ bool client_session::start_migration()
         if (otx_.autocommit_off()) r->send_internal("\x03SET @@session.autocommit = 1");
     }
     pinned_ = -1;
-    const auto& statements = otx_.statements();
-    for (std::size_t i = 0; i < statements.size(); ++i) p->send_internal(statements[i].payload, migration_tag + i);
-    migration_left_ = statements.size();
+    migration_writes_ = writes;
+    migration_from_start_ = otx_.reads() == 0 ? from_start : nullptr;
     migration_failed_ = false;
+    migration_left_ = 0;
     state_ = state::migrating;
-    if (migration_left_ == 0) finish_migration();
+    // The executes' statements are prepared on the primary first: their ids
+    // are needed before the replay can be sent.
+    const auto& statements = otx_.statements();
+    migration_ids_.assign(statements.size(), 0);
+    migration_prepares_left_ = 0;
+    for (std::size_t i = 0; i < statements.size(); ++i) {
+        if (statements[i].prepare_sql.empty()) continue;
+        p->send_internal("\x16" + statements[i].prepare_sql, migration_prepare_tag + i);
+        ++migration_prepares_left_;
+    }
+    if (migration_prepares_left_ == 0) send_replay();
     return true;
+}
+
+// The kept statements, pipelined; each execute runs the statement prepared for
+// it (closed right after: the transaction's later executes prepare their own).
+void client_session::send_replay()
+{
+    backend_conn* p = backends_[0].get();
+    const auto& statements = otx_.statements();
+    migration_left_ = statements.size();
+    for (std::size_t i = 0; i < statements.size(); ++i) {
+        if (statements[i].prepare_sql.empty()) {
+            p->send_internal(statements[i].payload, migration_tag + i);
+            continue;
+        }
+        std::string execute = statements[i].payload;
+        for (int k = 0; k < 4; ++k) execute[std::size_t(1 + k)] = char((migration_ids_[i] >> (8 * k)) & 0xff);
+        p->send_internal(execute, migration_tag + i);
+    }
+    for (std::size_t i = 0; i < statements.size(); ++i) {
+        if (!migration_ids_[i]) continue;
+        std::string close(1, char(command::stmt_close));
+        byte_writer(close).u32(migration_ids_[i]);
+        p->send_no_answer(close);
+    }
+    if (migration_left_ == 0) finish_migration();
 }
 
 void client_session::migration_answered(const internal_answer& a)
 {
-    if (state_ != state::migrating || migration_left_ == 0) return;
+    if (state_ != state::migrating) return;
+    if (a.tag >= migration_prepare_tag) {
+        std::size_t i = std::size_t(a.tag - migration_prepare_tag);
+        // A statement the replica prepared that the primary refuses: the
+        // schemas differ, and the transaction cannot be proven.
+        if (!a.ok || !a.statement_id || i >= migration_ids_.size())
+            migration_failed_ = true;
+        else
+            migration_ids_[i] = a.statement_id;
+        if (migration_prepares_left_ && --migration_prepares_left_ == 0) {
+            if (migration_failed_) {
+                // Close what was prepared; nothing was replayed.
+                for (std::uint32_t id : migration_ids_) {
+                    if (!id) continue;
+                    std::string close(1, char(command::stmt_close));
+                    byte_writer(close).u32(id);
+                    backends_[0]->send_no_answer(close);
+                }
+                finish_migration();
+            } else {
+                send_replay();
+            }
+        }
+        return;
+    }
+    if (migration_left_ == 0) return;
     std::size_t i = std::size_t(a.tag - migration_tag);
     const auto& statements = otx_.statements();
     if (i >= statements.size() || a.digest != statements[i].digest) migration_failed_ = true;
@@ -149,9 +295,12 @@ void client_session::finish_migration()
         primary_status_ &= std::uint16_t(~server_status::in_trans);
         reject_command(er_lock_deadlock, "40001", deadlock_message);
     } else {
-        shm::add(ctx_.counters->optimistic_migrated);
-        otx_.wrote();
+        shm::add(migration_from_start_ ? *migration_from_start_ : ctx_.counters->optimistic_migrated);
+        // A session that writes in its transactions starts the next ones on
+        // the primary; one that only read something unrepeatable does not.
+        if (migration_writes_) otx_.wrote();
     }
+    migration_from_start_ = nullptr;
     handle_client_input();
 }
 

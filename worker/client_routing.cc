@@ -17,6 +17,7 @@
 #include "protocol/bytes.hh"
 #include "protocol/constants.hh"
 #include "protocol/ok_err.hh"
+#include "protocol/unrepeatable.hh"
 #include "shm/counters.hh"
 #include "worker/client_session.hh"
 #include "worker/topology_view.hh"
@@ -247,7 +248,9 @@ bool client_session::plan_query(std::string_view payload)
     plan_.cannot_commit = cannot_commit(s, primary_status_ & server_status::in_trans);
     plan_.ends_transaction = s.kind == statement_kind::commit || s.kind == statement_kind::rollback;
     if (!optimistic_may_go_on(s)) return false;
-    if (otx_.active() && !stays_optimistic(s, payload.size())) return start_migration();
+    plan_.unrepeatable =
+        s.is_plain_read && may_start_or_keep_optimistic() && answer_unrepeatable(sql) != unrepeatable::none;
+    if (otx_.active() && !stays_optimistic(s, payload.size())) return start_migration_for(s);
     after_ok& a = plan_.after;
     if (s.kind == statement_kind::set_session_state && cfg.session() == common::session_id_kind::provided_in_dbname) {
         if (auto id = session_id_from_set(sql)) {
@@ -392,6 +395,7 @@ void client_session::route_read(const statement_info& s)
         if (!start_gtid_wait(r, pin)) start_wait();
         return;
     }
+    plan_.refusal = d.refusal;
     if (d.target == route_target::replica) {
         plan_.backend = d.backend;
         plan_.pin = d.pin;
@@ -424,7 +428,9 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
     r.next_transaction_read_only = session_read_only_ || next_read_only_;
     bool read_only_begin = s.kind == statement_kind::begin_read_only ||
         (s.kind == statement_kind::begin && (session_read_only_ || next_read_only_));
-    r.optimistic = cfg.optimistic_transactions && r.mode == routing_mode::smartscale && !otx_.primary_next();
+    r.optimistic = cfg.optimistic_transactions && r.mode == routing_mode::smartscale;
+    r.session_wrote = otx_.primary_next();
+    r.unrepeatable = plan_.unrepeatable;
     // Whether this statement would start an optimistic transaction (the router
     // decides whether it does: see route_read()).
     plan_.optimistic_start = r.optimistic && !r.in_transaction && pinned_ < 0 && !read_only_begin &&

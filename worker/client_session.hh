@@ -121,6 +121,11 @@ private:
         // kept in case the old primary refuses it as read-only during a
         // switchover the poller has not seen yet (client_failover.cc).
         bool switch_retry = false;
+        // Its answer cannot be repeated on the primary (protocol/unrepeatable.hh):
+        // no optimistic transaction may start with it or keep it.
+        bool unrepeatable = false;
+        optimistic_refusal refusal = optimistic_refusal::none;   // counted at forward()
+        std::string otx_replay;   // an execute in an optimistic transaction: its replay form
     };
 
     static void on_client_read(channel&, void* arg);
@@ -171,10 +176,17 @@ private:
     // Optimistic transactions (client_optimistic.cc).
     bool optimistic_may_go_on(const protocol::statement_info& s);
     bool stays_optimistic(const protocol::statement_info& s, std::size_t bytes) const;
+    bool optimistic_execute(const protocol::statement_info& s, const prepared_statement& st, const execute_view& v,
+                            std::string_view payload);
+    bool plan_optimistic_execute(const prepared_statement& st, const execute_view& v, std::string_view payload,
+                                 bool& planned);
+    bool may_start_or_keep_optimistic() const;
+    bool start_migration_for(const protocol::statement_info& s);
     void optimistic_forward(backend_conn& b);
     void optimistic_answered();
     void digest_streamed(evbuffer* in, std::size_t n);
-    bool start_migration();
+    bool start_migration(bool writes, shm::word* from_start);
+    void send_replay();
     void migration_answered(const internal_answer& a);
     void finish_migration();
 
@@ -293,6 +305,12 @@ private:
     std::size_t digest_skip_ = 0;   // header bytes of a streamed packet not to digest
     std::size_t migration_left_ = 0;   // replayed statements not answered yet
     bool migration_failed_ = false;   // an answer differed
+    std::size_t migration_prepares_left_ = 0;   // prepares of the replayed executes not answered yet
+    std::vector<std::uint32_t> migration_ids_;   // per replayed statement: its execute's id on the primary
+    bool migration_writes_ = false;   // a write moves the transaction (not an unrepeatable read)
+    // Nothing but BEGIN was answered on the replica: a successful move counts
+    // here (a transaction sent to the primary from the start), not as migrated.
+    shm::word* migration_from_start_ = nullptr;
     bool otx_lost_ = false;   // the transaction's replica went away: its next statement fails
     std::uint8_t last_client_seq_ = 0;
     std::uint8_t login_ok_seq_ = 0;   // nonzero: the client's OK waits for the primary's login

@@ -107,8 +107,6 @@ bool client_session::plan_statement_command(std::string_view payload)
 
 bool client_session::plan_execute(std::string_view payload)
 {
-    // Not replayed on the primary (yet): an execute moves the transaction there.
-    if (otx_.active()) return start_migration();
     std::uint32_t id = named_statement(payload);
     plan_.statement_id = id;
     auto it = statements_.find(id);
@@ -119,6 +117,8 @@ bool client_session::plan_execute(std::string_view payload)
     }
     prepared_statement& st = it->second;
     execute_view v = parse_execute(payload, st.params);
+    bool planned = true;
+    if (!plan_optimistic_execute(st, v, payload, planned)) return planned;   // client_optimistic.cc
     if (!v.ok) return true;   // the primary answers a malformed execute
     if (v.types_included) {
         plan_.after.types = std::string(v.types);

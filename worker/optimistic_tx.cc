@@ -15,10 +15,11 @@ bool optimistic_transaction::fits(std::size_t bytes, std::size_t max_statements,
     return statements_.size() < max_statements && bytes_ + bytes <= max_bytes;
 }
 
-void optimistic_transaction::record(std::string payload, std::uint64_t digest)
+void optimistic_transaction::record(std::string payload, std::uint64_t digest, std::string prepare_sql, bool read)
 {
-    bytes_ += payload.size();
-    statements_.push_back({std::move(payload), digest});
+    bytes_ += payload.size() + prepare_sql.size();
+    reads_ += read;
+    statements_.push_back({std::move(payload), digest, std::move(prepare_sql)});
 }
 
 void optimistic_transaction::end()
@@ -26,6 +27,7 @@ void optimistic_transaction::end()
     replica_ = -1;
     autocommit_off_ = false;
     bytes_ = 0;
+    reads_ = 0;
     statements_.clear();
 }
 

@@ -18,8 +18,12 @@ namespace causeway::worker {
 class optimistic_transaction {
 public:
     struct statement {
-        std::string payload;   // the COM_QUERY as the client sent it
+        // The COM_QUERY as the client sent it, or a COM_STMT_EXECUTE with the
+        // parameter types included (its statement id is the primary's, filled
+        // in at the replay).
+        std::string payload;
         std::uint64_t digest;   // protocol::answer_digest of the answer it got
+        std::string prepare_sql;   // an execute: the statement to prepare on the primary first
     };
 
     // Starts on `replica`; `autocommit_off`: the client runs with autocommit=0
@@ -30,7 +34,11 @@ public:
     bool autocommit_off() const { return autocommit_off_; }
     // Whether one more statement of `bytes` stays within the replay budget.
     bool fits(std::size_t bytes, std::size_t max_statements, std::size_t max_bytes) const;
-    void record(std::string payload, std::uint64_t digest);
+    // `read`: a statement that answered data (not the BEGIN that opened the transaction).
+    void record(std::string payload, std::uint64_t digest, std::string prepare_sql, bool read);
+    // Reads answered so far: none means the client saw nothing from the replica
+    // but BEGIN's OK, and moving to the primary is the same as starting there.
+    std::size_t reads() const { return reads_; }
     const std::vector<statement>& statements() const { return statements_; }
     void end();
 
@@ -49,6 +57,7 @@ private:
     bool autocommit_off_ = false;
     bool primary_next_ = false;
     std::size_t bytes_ = 0;
+    std::size_t reads_ = 0;
     std::vector<statement> statements_;
 };
 

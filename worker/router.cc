@@ -129,8 +129,16 @@ route_decision route_with_primary(const route_request& r)
     // autocommit=0 (which opens one implicitly).
     bool optimistic_start = r.optimistic && r.mode == common::routing_mode::smartscale && !read_only_begin &&
         (s->kind == statement_kind::begin || (r.autocommit_off && s->is_plain_read));
-    if (optimistic_start)
-        return r.touches_temporary_table ? primary(route_reason::primary_transaction) : route_read(r, true);
+    if (optimistic_start) {
+        optimistic_refusal why = r.session_wrote                 ? optimistic_refusal::session_wrote
+            : r.touches_temporary_table                          ? optimistic_refusal::temporary_table
+            : r.unrepeatable && s->kind != statement_kind::begin ? optimistic_refusal::unrepeatable
+                                                                 : optimistic_refusal::none;
+        if (why == optimistic_refusal::none) return route_read(r, true);
+        route_decision d = primary(route_reason::primary_transaction);
+        d.refusal = why;
+        return d;
+    }
     if (r.autocommit_off) return primary(route_reason::primary_transaction);
     if (read_only_begin)
         return r.touches_temporary_table ? primary(route_reason::primary_unclassified) : route_read(r, true);

@@ -62,6 +62,11 @@ struct route_request {
     // on, smartscale, no conflict just before); it is pinned there like a
     // read-only one, and moved by the session at its first write.
     bool optimistic = false;
+    bool session_wrote = false;   // the session's previous transaction wrote: its next ones start on the primary
+    // The statement's answer cannot be repeated on the primary (NOW(), RAND(),
+    // ...: protocol/unrepeatable.hh), so a transaction it would open there could
+    // never be proven by a replay: such a transaction starts on the primary.
+    bool unrepeatable = false;
 
     // Freshness inputs (smartscale).
     bool progress_fresh = false;   // the poller's heartbeat is recent
@@ -79,6 +84,15 @@ struct route_request {
     bool primary_available = true;
 };
 
+// Why a transaction that could have started optimistically on a replica
+// starts on the primary instead (counted per reason).
+enum class optimistic_refusal : std::uint8_t {
+    none,
+    session_wrote,
+    unrepeatable,
+    temporary_table,
+};
+
 enum class route_target : std::uint8_t {
     primary,
     replica,
@@ -91,6 +105,7 @@ struct route_decision {
     int backend = 0;   // the chosen candidate's backend index (replica)
     shm::route_reason reason = shm::route_reason::primary_unclassified;
     bool pin = false;   // a read-only transaction starts: keep it on this backend until it ends
+    optimistic_refusal refusal = optimistic_refusal::none;   // set with target primary only
 };
 
 route_decision route(const route_request& r);

@@ -38,6 +38,8 @@ inline constexpr std::uint64_t gtid_wait_tag = 1ull << 40;
 inline constexpr std::uint64_t fence_tag = gtid_wait_tag + 1;
 // An optimistic transaction's statements replayed on the primary: this + their index.
 inline constexpr std::uint64_t migration_tag = gtid_wait_tag + 16;
+// ... and the prepares of its executes that run before them: this + their index.
+inline constexpr std::uint64_t migration_prepare_tag = migration_tag + (1ull << 32);
 
 // "db?sessionId=X" -> ("db", "X"). A name without '?' has no id. Anything
 // else after '?' is an error (a client would otherwise silently get the

@@ -43,6 +43,8 @@ enum session_fact : unsigned {
     tables_locked = 1u << 6,   // LOCK TABLES holds locks on the primary
     optimistic = 1u << 7,   // optimistic_transactions: a transaction may start on a replica
     no_primary = 1u << 8,   // the role block names no primary (down, switching, split brain)
+    session_wrote = 1u << 9,   // the session's previous transaction wrote
+    unrepeatable = 1u << 10,   // the statement's answer cannot be repeated (NOW(), RAND(), ...)
 };
 
 constexpr bool usable = true;
@@ -61,6 +63,7 @@ struct expect {
     int backend;
     route_reason reason;
     bool pin;
+    worker::optimistic_refusal refusal = worker::optimistic_refusal::none;
 };
 
 constexpr expect primary(route_reason why)
@@ -75,6 +78,11 @@ constexpr expect replica(int backend, route_reason why = rr::replica_caught_up)
 constexpr expect pinned_to(int backend, route_reason why = rr::replica_caught_up)
 {
     return {route_target::replica, backend, why, true};
+}
+// A transaction that could have started optimistically starts on the primary.
+constexpr expect refused(worker::optimistic_refusal why)
+{
+    return {route_target::primary, 0, rr::primary_transaction, false, why};
 }
 constexpr expect wait_for_replica{route_target::wait, 0, rr::primary_not_caught_up, false};
 // No primary to send it to: the session waits for one (switchover) or refuses.
@@ -120,10 +128,12 @@ const char* name(route_target t)
     return "?";
 }
 
-std::string render(route_target t, int backend, route_reason r, bool pin)
+std::string render(route_target t, int backend, route_reason r, bool pin,
+                   worker::optimistic_refusal refusal = worker::optimistic_refusal::none)
 {
     const char* reason = r == rr::count ? "(unset)" : shm::route_reason_name(r);
-    return std::string(name(t)) + " " + std::to_string(backend) + " " + reason + (pin ? " pin" : "");
+    return std::string(name(t)) + " " + std::to_string(backend) + " " + reason + (pin ? " pin" : "") +
+        (refusal == worker::optimistic_refusal::none ? "" : " refused:" + std::to_string(int(refusal)));
 }
 
 std::optional<protocol::gtid_position> parse(const char* text, std::string& error)
@@ -162,6 +172,8 @@ std::string decide(const row& r, std::string& error)
     q.replica_state_unknown = r.facts & state_unknown;
     q.tables_locked = r.facts & tables_locked;
     q.optimistic = r.facts & optimistic;
+    q.session_wrote = r.facts & session_wrote;
+    q.unrepeatable = r.facts & unrepeatable;
     q.progress_fresh = !(r.facts & progress_old);
     q.requirement = r.req;
     q.required = *required;
@@ -172,7 +184,7 @@ std::string decide(const row& r, std::string& error)
     q.waited = r.waited;
     q.primary_available = !(r.facts & no_primary);
     const worker::route_decision d = worker::route(q);
-    return render(d.target, d.backend, d.reason, d.pin);
+    return render(d.target, d.backend, d.reason, d.pin, d.refusal);
 }
 
 // Runs every row and reports all the failing ones at once.
@@ -182,7 +194,7 @@ void check_table(const char* table, std::span<const row> rows)
     for (const row& r : rows) {
         std::string error;
         const std::string got = decide(r, error);
-        const std::string want = render(r.want.target, r.want.backend, r.want.reason, r.want.pin);
+        const std::string want = render(r.want.target, r.want.backend, r.want.reason, r.want.pin, r.want.refusal);
         if (!error.empty())
             failures += std::string("\n  ") + r.what + ": " + error;
         else if (got != want)
@@ -533,7 +545,44 @@ const std::vector<row> read_only_transaction_rows = {
     {.what = "optimistic: BEGIN with temporary tables stays on the primary",
      .sql = "BEGIN",
      .facts = optimistic | temporary_table,
+     .want = refused(worker::optimistic_refusal::temporary_table)},
+    {.what = "optimistic: the first read under autocommit=0 with temporary tables",
+     .sql = "SELECT * FROM t",
+     .facts = optimistic | autocommit_off | temporary_table,
+     .want = refused(worker::optimistic_refusal::temporary_table)},
+    {.what = "optimistic: BEGIN after a transaction of the session wrote",
+     .sql = "BEGIN",
+     .facts = optimistic | session_wrote,
+     .want = refused(worker::optimistic_refusal::session_wrote)},
+    {.what = "optimistic: the first read under autocommit=0 after a transaction wrote",
+     .sql = "SELECT * FROM t",
+     .facts = optimistic | autocommit_off | session_wrote,
+     .want = refused(worker::optimistic_refusal::session_wrote)},
+    {.what = "optimistic: an unrepeatable first read under autocommit=0 (NOW())",
+     .sql = "SELECT NOW(), v FROM t",
+     .facts = optimistic | autocommit_off | unrepeatable,
+     .want = refused(worker::optimistic_refusal::unrepeatable)},
+    {.what = "optimistic: BEGIN itself repeats (an unrepeatable statement after it migrates)",
+     .sql = "BEGIN",
+     .facts = optimistic | unrepeatable,
+     .want = pinned_to(1)},
+    {.what = "optimistic off: an unrepeatable read under autocommit=0, no refusal counted",
+     .sql = "SELECT NOW()",
+     .facts = autocommit_off | unrepeatable | session_wrote,
      .want = primary(rr::primary_transaction)},
+    {.what = "optimistic: an unrepeatable read outside a transaction is an ordinary read",
+     .sql = "SELECT NOW()",
+     .facts = optimistic | unrepeatable,
+     .want = replica(1)},
+    {.what = "optimistic: a write under autocommit=0 after a transaction wrote: no refusal (no read to move)",
+     .sql = "UPDATE t SET a = 1",
+     .facts = optimistic | autocommit_off | session_wrote,
+     .want = primary(rr::primary_transaction)},
+    {.what = "optimistic: session_wrote inside a pinned transaction does not move it",
+     .sql = "SELECT * FROM t",
+     .facts = optimistic | session_wrote,
+     .pinned = 2,
+     .want = replica(2)},
     {.what = "optimistic: BEGIN with no replica caught up, may wait",
      .sql = "BEGIN",
      .facts = optimistic,
