@@ -103,7 +103,14 @@ bool client_session::plan_optimistic_execute(const prepared_statement& st, const
     if (!may_start_or_keep_optimistic()) return true;
     statement_info s = classify(st.sql);
     plan_.unrepeatable = s.is_plain_read && answer_unrepeatable(st.sql) != unrepeatable::none;
-    if (!otx_.active() || optimistic_execute(s, st, v, payload)) return true;
+    bool replayable = optimistic_execute(s, st, v, payload);
+    if (!otx_.active()) {
+        // It may start one (the first read under autocommit=0): only if it can
+        // be replayed too; otherwise the transaction starts on the primary.
+        if (!replayable && s.is_plain_read) plan_.unrepeatable = true;
+        return true;
+    }
+    if (replayable) return true;
     planned = start_migration_for(s);
     return false;
 }
@@ -130,7 +137,7 @@ void client_session::optimistic_forward(backend_conn& b)
     // Only statements are replayed: a prepare on the replica (the primary
     // prepares at the replay), a ping or a close are not.
     digesting_ = otx_.active() && plan_.backend == otx_.replica() &&
-        (plan_.cmd == command::query || (plan_.cmd == command::stmt_execute && !plan_.otx_replay.empty()));
+        (plan_.cmd == command::query || plan_.cmd == command::stmt_execute);
     if (digesting_) otx_digest_.reset();
 }
 
@@ -170,8 +177,10 @@ void client_session::optimistic_answered()
     bool read = !(plan_.optimistic_start && !otx_.autocommit_off());
     if (plan_.cmd == command::stmt_execute) {
         auto it = statements_.find(plan_.statement_id);
-        if (it == statements_.end()) {   // closed meanwhile? cannot happen before its answer; be safe
-            otx_.record(plan_.original, ~otx_digest_.value(), {}, read);
+        if (it == statements_.end() || plan_.otx_replay.empty()) {
+            // Not meant to happen (plan_optimistic_execute keeps such executes
+            // off the replica); if it does, what it read cannot be proven.
+            otx_.unprovable();
             return;
         }
         otx_.record(std::move(plan_.otx_replay), otx_digest_.value(), it->second.sql, read);
@@ -201,7 +210,8 @@ bool client_session::start_migration(bool writes, shm::word* from_start)
     pinned_ = -1;
     migration_writes_ = writes;
     migration_from_start_ = otx_.reads() == 0 ? from_start : nullptr;
-    migration_failed_ = false;
+    // A statement answered there that cannot be replayed: the move fails.
+    migration_failed_ = otx_.is_unprovable();
     migration_left_ = 0;
     state_ = state::migrating;
     // The executes' statements are prepared on the primary first: their ids
@@ -209,12 +219,15 @@ bool client_session::start_migration(bool writes, shm::word* from_start)
     const auto& statements = otx_.statements();
     migration_ids_.assign(statements.size(), 0);
     migration_prepares_left_ = 0;
-    for (std::size_t i = 0; i < statements.size(); ++i) {
+    for (std::size_t i = 0; i < statements.size() && !migration_failed_; ++i) {
         if (statements[i].prepare_sql.empty()) continue;
         p->send_internal("\x16" + statements[i].prepare_sql, migration_prepare_tag + i);
         ++migration_prepares_left_;
     }
-    if (migration_prepares_left_ == 0) send_replay();
+    if (migration_failed_)
+        finish_migration();
+    else if (migration_prepares_left_ == 0)
+        send_replay();
     return true;
 }
 

@@ -423,7 +423,9 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
     r.mode = cfg.routing();
     r.statement = &s;
     r.in_transaction = primary_status_ & server_status::in_trans;
-    r.autocommit_off = !(primary_status_ & server_status::autocommit);
+    // A prepare opens no transaction, even under autocommit=0: it is prepared
+    // where a read outside a transaction would run, and starts nothing there.
+    r.autocommit_off = !(primary_status_ & server_status::autocommit) && plan_.cmd != command::stmt_prepare;
     r.pinned_backend = pinned_;
     r.next_transaction_read_only = session_read_only_ || next_read_only_;
     bool read_only_begin = s.kind == statement_kind::begin_read_only ||

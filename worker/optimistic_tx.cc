@@ -28,6 +28,7 @@ void optimistic_transaction::end()
     autocommit_off_ = false;
     bytes_ = 0;
     reads_ = 0;
+    unprovable_ = false;
     statements_.clear();
 }
 

@@ -39,6 +39,10 @@ public:
     // Reads answered so far: none means the client saw nothing from the replica
     // but BEGIN's OK, and moving to the primary is the same as starting there.
     std::size_t reads() const { return reads_; }
+    // A statement ran whose answer cannot be replayed: the transaction can end
+    // on its replica, but never move to the primary (ERR 1213 if it tries).
+    void unprovable() { unprovable_ = true; }
+    bool is_unprovable() const { return unprovable_; }
     const std::vector<statement>& statements() const { return statements_; }
     void end();
 
@@ -58,6 +62,7 @@ private:
     bool primary_next_ = false;
     std::size_t bytes_ = 0;
     std::size_t reads_ = 0;
+    bool unprovable_ = false;
     std::vector<statement> statements_;
 };
 
