@@ -219,16 +219,26 @@ bool client_session::start_migration(bool writes, shm::word* from_start)
     const auto& statements = otx_.statements();
     migration_ids_.assign(statements.size(), 0);
     migration_prepares_left_ = 0;
-    for (std::size_t i = 0; i < statements.size() && !migration_failed_; ++i) {
+    for (std::size_t i = 0; i < statements.size(); ++i) {
         if (statements[i].prepare_sql.empty()) continue;
         p->send_internal("\x16" + statements[i].prepare_sql, migration_prepare_tag + i);
         ++migration_prepares_left_;
     }
-    if (migration_failed_)
-        finish_migration();
-    else if (migration_prepares_left_ == 0)
-        send_replay();
+    // Never finished from here: the caller still holds the command's plan, so
+    // the end of the migration always comes from an answer (backend_readable).
+    if (migration_prepares_left_ == 0) send_replay();
     return true;
+}
+
+// Closes the statements the replay prepared on the primary (no answer).
+void client_session::close_migration_statements()
+{
+    for (std::uint32_t id : migration_ids_) {
+        if (!id) continue;
+        std::string close(1, char(command::stmt_close));
+        byte_writer(close).u32(id);
+        backends_[0]->send_no_answer(close);
+    }
 }
 
 // The kept statements, pipelined; each execute runs the statement prepared for
@@ -238,6 +248,10 @@ void client_session::send_replay()
     backend_conn* p = backends_[0].get();
     const auto& statements = otx_.statements();
     migration_left_ = statements.size();
+    if (statements.empty()) {   // nothing kept: a ping, so that an answer ends the migration
+        p->send_internal("\x0e", migration_tag);
+        migration_left_ = 1;
+    }
     for (std::size_t i = 0; i < statements.size(); ++i) {
         if (statements[i].prepare_sql.empty()) {
             p->send_internal(statements[i].payload, migration_tag + i);
@@ -247,13 +261,7 @@ void client_session::send_replay()
         for (int k = 0; k < 4; ++k) execute[std::size_t(1 + k)] = char((migration_ids_[i] >> (8 * k)) & 0xff);
         p->send_internal(execute, migration_tag + i);
     }
-    for (std::size_t i = 0; i < statements.size(); ++i) {
-        if (!migration_ids_[i]) continue;
-        std::string close(1, char(command::stmt_close));
-        byte_writer(close).u32(migration_ids_[i]);
-        p->send_no_answer(close);
-    }
-    if (migration_left_ == 0) finish_migration();
+    close_migration_statements();
 }
 
 void client_session::migration_answered(const internal_answer& a)
@@ -268,14 +276,8 @@ void client_session::migration_answered(const internal_answer& a)
         else
             migration_ids_[i] = a.statement_id;
         if (migration_prepares_left_ && --migration_prepares_left_ == 0) {
-            if (migration_failed_) {
-                // Close what was prepared; nothing was replayed.
-                for (std::uint32_t id : migration_ids_) {
-                    if (!id) continue;
-                    std::string close(1, char(command::stmt_close));
-                    byte_writer(close).u32(id);
-                    backends_[0]->send_no_answer(close);
-                }
+            if (migration_failed_) {   // nothing replayed: the prepared ones are closed
+                close_migration_statements();
                 finish_migration();
             } else {
                 send_replay();
@@ -286,7 +288,8 @@ void client_session::migration_answered(const internal_answer& a)
     if (migration_left_ == 0) return;
     std::size_t i = std::size_t(a.tag - migration_tag);
     const auto& statements = otx_.statements();
-    if (i >= statements.size() || a.digest != statements[i].digest) migration_failed_ = true;
+    // (An index past the statements is the ping of an empty replay.)
+    if (i < statements.size() ? a.digest != statements[i].digest : !statements.empty()) migration_failed_ = true;
     if (a.status_seen) primary_status_ = a.status;
     if (--migration_left_ == 0) finish_migration();
 }

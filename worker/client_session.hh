@@ -187,6 +187,7 @@ private:
     void digest_streamed(evbuffer* in, std::size_t n);
     bool start_migration(bool writes, shm::word* from_start);
     void send_replay();
+    void close_migration_statements();
     void migration_answered(const internal_answer& a);
     void finish_migration();
 

@@ -1,6 +1,8 @@
 #!/usr/bin/perl
 # Optimistic transactions under sysbench's OLTP workloads (issue 8 item 7): oltp_read_only
-# (BEGIN, 14 reads, COMMIT) and oltp_read_write (reads, then writes, in one transaction),
+# (BEGIN, 14 reads, COMMIT), with the text protocol and with sysbench's server-side prepared
+# statements (COM_STMT_EXECUTE inside the transaction), and oltp_read_write (reads, then
+# writes, in one transaction),
 # through Causeway in smartscale mode (optimistic transactions on), through Causeway in
 # bridge mode, and direct to the primary, alternating rounds so that drift hits all alike.
 # Reports tps, the share of SELECTs that replicas ran (USER_STATISTICS.SELECT_COMMANDS of
@@ -47,12 +49,16 @@ sub counters {
     my $r = run_cmd([ $t->root . '/bin/causewayctl', '-c', $cw{smartscale}->cnf, '--json', 'counters' ], timeout => 20);
     return (eval { decode_json($r->{out}) } // {})->{total}{counters} // {};
 }
+# Workloads: label => [sysbench test, --db-ps-mode].
+my @workloads = ([ 'oltp_read_only', 'oltp_read_only', 'disable' ],
+                 [ 'oltp_read_only prepared', 'oltp_read_only', 'auto' ],
+                 [ 'oltp_read_write', 'oltp_read_write', 'disable' ]);
 sub one {
-    my ($test, $where) = @_;
+    my ($test, $ps, $where) = @_;
     my @cmd = ('sysbench', $test, '--db-driver=mysql', '--mysql-host=127.0.0.1', "--mysql-port=$port{$where}",
                '--mysql-user=bench', '--mysql-password=benchpw', '--mysql-db=test', '--tables=1',
                "--table-size=$rows", "--threads=$threads", "--time=$time", '--report-interval=0',
-               '--db-ps-mode=disable', 'run');
+               "--db-ps-mode=$ps", 'run');
     my ($s0, $c0) = (selects(), counters());
     my $r = run_cmd(\@cmd, dir => $t->dir, timeout => $time + 60);
     my ($s1, $c1) = (selects(), counters());
@@ -69,20 +75,25 @@ sub one {
     }
     $res{replica_share} = $all ? $rep / $all : 0;
     $res{$_} = ($c1->{$_} // 0) - ($c0->{$_} // 0)
-        for qw(optimistic_started optimistic_completed optimistic_migrated optimistic_conflicts);
+        for qw(optimistic_started optimistic_completed optimistic_migrated optimistic_conflicts
+               optimistic_primary_wrote optimistic_primary_unrepeatable optimistic_primary_write_first);
     return \%res;
 }
 
 my (%sum, @log);
-for my $test (qw(oltp_read_only oltp_read_write)) {
+for my $w (@workloads) {
+    my ($test, $sysbench_test, $ps) = @$w;
     for my $round (1 .. $rounds) {
         for my $where (qw(direct bridge smartscale)) {
-            my $r = one($test, $where);
+            my $r = one($sysbench_test, $ps, $where);
             push @{ $sum{$test}{$where} }, $r;
-            my $line = sprintf('%-16s round %d %-10s %8.1f tps  replicas ran %5.1f%% of SELECTs  ignored errors %d',
+            my $line = sprintf('%-23s round %d %-10s %8.1f tps  replicas ran %5.1f%% of SELECTs  ignored errors %d',
                                $test, $round, $where, $r->{tps}, 100 * $r->{replica_share}, $r->{errors} // 0);
-            $line .= sprintf('  optimistic: %d started, %d completed, %d migrated, %d 1213', @$r{
-                qw(optimistic_started optimistic_completed optimistic_migrated optimistic_conflicts)}) if $where eq 'smartscale';
+            $line .= sprintf('  optimistic: %d started, %d completed, %d migrated, %d 1213; on the primary from the start:'
+                             . ' %d after a write, %d unrepeatable, %d write first', @$r{
+                qw(optimistic_started optimistic_completed optimistic_migrated optimistic_conflicts
+                   optimistic_primary_wrote optimistic_primary_unrepeatable optimistic_primary_write_first)})
+                if $where eq 'smartscale';
             print "$line\n";
             push @log, $line;
         }
@@ -96,7 +107,7 @@ my @md = ('# Optimistic transactions: sysbench OLTP through Causeway', '',
           '- load average at the end: ' . (split ' ', `cat /proc/loadavg`)[0], '',
           '| workload | direct tps | bridge tps | smartscale tps | smartscale / direct | SELECTs on replicas | 1213 per transaction | migrated | completed on replica |',
           '|---|---|---|---|---|---|---|---|---|');
-for my $test (qw(oltp_read_only oltp_read_write)) {
+for my $test (map { $_->[0] } @workloads) {
     my %m = map { $_ => mean($sum{$test}{$_}, 'tps') } qw(direct bridge smartscale);
     my $ss = $sum{$test}{smartscale};
     my $tx = 0;
