@@ -20,7 +20,6 @@ use Test::More;
 use lib 't/lib';
 use Causeway::Test;
 use Causeway::Util qw(wait_until);
-use JSON::PP qw(decode_json);
 
 my $t = Causeway::Test->new;
 $t->need_proxy('read/write splitting');
@@ -34,11 +33,7 @@ $primary->sql($_) for ('CREATE TABLE test.t (id INT PRIMARY KEY, v INT NOT NULL)
 $topo->add_markers;
 ok($topo->wait_for_replicas(30), 'replicas caught up with the set-up');
 my $cw = $t->causeway(config => { causeway => { mode => 'smartscale', session_id => 'CONNECTION' } });
-my $ctl = $t->root . '/bin/causewayctl';
-sub counters {
-    my $r = $t->run([ $ctl, '-c', $cw->cnf, '--json', 'counters' ], timeout => 20);
-    return (eval { decode_json($r->{out}) } // {})->{total}{counters} // {};
-}
+sub counters { return $t->ctl_counters($cw) }
 my $dbh = $t->connect(port => $cw->port);
 ok(wait_until(sub { my ($n) = $dbh->selectrow_array('SELECT name FROM marker'); $is_replica{ $n // '' } },
               timeout => 10, interval => 0.05), 'a plain read is answered by a replica');

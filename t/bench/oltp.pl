@@ -12,7 +12,6 @@
 use strict;
 use warnings;
 use lib 't/lib', 't/bench';
-use JSON::PP qw(decode_json);
 use POSIX qw(strftime);
 use Causeway::Test;
 use Causeway::Util qw(run_cmd spit);
@@ -45,10 +44,7 @@ sub selects {
     }
     return \%n;
 }
-sub counters {
-    my $r = run_cmd([ $t->root . '/bin/causewayctl', '-c', $cw{smartscale}->cnf, '--json', 'counters' ], timeout => 20);
-    return (eval { decode_json($r->{out}) } // {})->{total}{counters} // {};
-}
+sub counters { return $t->ctl_counters($cw{smartscale}) }
 # Workloads: label => [sysbench test, --db-ps-mode].
 my @workloads = ([ 'oltp_read_only', 'oltp_read_only', 'disable' ],
                  [ 'oltp_read_only prepared', 'oltp_read_only', 'auto' ],

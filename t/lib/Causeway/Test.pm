@@ -173,6 +173,14 @@ sub mariadb {
     return $self->run(\@cmd, %o);
 }
 
+# `causewayctl --json counters` of a causeway: the totals over its workers (a hash, empty when
+# causewayctl fails).
+sub ctl_counters {
+    my ($self, $cw) = @_;
+    my $r = $self->run([ $self->root . '/bin/causewayctl', '-c', $cw->cnf, '--json', 'counters' ], timeout => 20);
+    return (eval { JSON::PP::decode_json($r->{out}) } // {})->{total}{counters} // {};
+}
+
 sub proxy_port {
     my ($self) = @_;
     my $cw = $self->{proxies}[-1] or die "no causeway started\n";
