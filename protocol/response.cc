@@ -111,6 +111,18 @@ void response_tracker::after_params()
     state_ = columns_ ? state::prepare_columns : state::done;
 }
 
+bool response_tracker::opened_cursor(std::uint16_t status) const
+{
+    // A COM_STMT_EXECUTE that opened a cursor: the metadata is the whole
+    // answer, rows come with COM_STMT_FETCH. The server also sets
+    // CURSOR_EXISTS in every EOF sent while a stored program's own cursor is
+    // open (a FOR loop, OPEN in a CALL or BEGIN NOT ATOMIC, even for a
+    // COM_STMT_EXECUTE of a CALL): those result sets have rows, and they always
+    // carry MORE_RESULTS (the program's OK follows), which a cursor's never does.
+    return cmd_ == command::stmt_execute && (status & server_status::cursor_exists) &&
+        !(status & server_status::more_results);
+}
+
 void response_tracker::after_columns()
 {
     state_ = deprecate_eof_ ? state::rows : state::columns_eof;
@@ -134,8 +146,7 @@ packet_role response_tracker::on_packet(std::string_view payload, std::uint32_t 
                 eof_packet e = parse_eof(payload);
                 status_ = e.status;
                 status_seen_ = true;
-                // COM_STMT_EXECUTE with a cursor: the metadata is the whole answer.
-                state_ = (e.status & server_status::cursor_exists) ? state::done : state::rows;
+                state_ = opened_cursor(e.status) ? state::done : state::rows;
             }
             return packet_role::eof;
         case state::rows:

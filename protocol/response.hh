@@ -72,6 +72,7 @@ private:
     packet_role on_first(std::string_view payload, std::uint32_t length);
     packet_role after_prepare_ok(std::string_view payload);
     void after_columns();
+    bool opened_cursor(std::uint16_t status) const;
     void after_params();
 
     state state_ = state::done;

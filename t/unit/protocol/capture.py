@@ -59,6 +59,8 @@ CREATE TABLE {DB}.untracked (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(20)) E
 CREATE TABLE {DB}.loaded (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(20)) ENGINE=InnoDB;
 DELIMITER //
 CREATE PROCEDURE {DB}.two_results() BEGIN SELECT 1 AS a; SELECT 'x' AS b; END //
+CREATE PROCEDURE {DB}.cursor_results() BEGIN DECLARE va INT; DECLARE cur CURSOR FOR SELECT id FROM {DB}.t ORDER BY id;
+  OPEN cur; FETCH cur INTO va; SELECT va; SELECT va + 1 AS vb; CLOSE cur; END //
 DELIMITER ;
 """
 
@@ -454,6 +456,21 @@ def capture(srv):
     rec.add('process_info', 'COM_PROCESS_INFO: a result set', a.caps, *a.command(b'\x0a'))
     rec.add('refresh', 'COM_REFRESH REFRESH_TABLES', a.caps, *a.command(b'\x07\x04'))
     rec.add('debug', 'COM_DEBUG', a.caps, *a.command(b'\x0d'))
+    # Result sets sent while a stored-program cursor is open: the server sets
+    # SERVER_STATUS_CURSOR_EXISTS in their EOFs although no COM_STMT_EXECUTE
+    # cursor exists (make compat B6; mtr main.ctype_ucs2_uca, main.sp-expr).
+    rec.add('compound_for_loop_eof', 'FOR ... DO SET character_set_results=NULL; EXECUTE IMMEDIATE SELECT END FOR: '
+            'a result set per row, EOFs with CURSOR_EXISTS', a.caps, *a.query(
+                f"FOR rec IN (SELECT v FROM {DB}.t ORDER BY id LIMIT 2) DO SET NAMES utf8mb4; "
+                "SET character_set_results=NULL; EXECUTE IMMEDIATE CONCAT('SELECT CONVERT(''', rec.v, "
+                "''' USING ucs2) AS u'); END FOR"))
+    rec.add('compound_cursor_eof', 'BEGIN NOT ATOMIC ... OPEN cur; FETCH; SELECT va; CLOSE cur; END', a.caps, *a.query(
+        f'BEGIN NOT ATOMIC DECLARE va INT; DECLARE cur CURSOR(amin INT) FOR SELECT id FROM {DB}.t WHERE id>amin '
+        'ORDER BY id; OPEN cur(1 IN (SELECT id FROM t)); FETCH cur INTO va; SELECT va; CLOSE cur; END'))
+    req, ans, cur_call = prepare(a, f'CALL {DB}.cursor_results()')
+    rec.add('execute_call_cursor_flag_eof', 'COM_STMT_EXECUTE with CURSOR_TYPE_READ_ONLY of a CALL whose '
+            'procedure has a cursor open: no PS cursor, two result sets with CURSOR_EXISTS, an OK', a.caps,
+            *a.command(execute_payload(cur_call, 1)))
     a.close()
 
     # ---- connection B: session tracking and DEPRECATE_EOF ----
@@ -493,6 +510,10 @@ def capture(srv):
             *b.command(execute_payload(sel_b, 1, [1000])))
     rec.add('execute_call_deof', 'COM_STMT_EXECUTE of a CALL, DEPRECATE_EOF', b.caps,
             *b.command(execute_payload(call_b, 0)))
+    rec.add('compound_for_loop_deof', 'the FOR loop of compound_for_loop_eof, DEPRECATE_EOF', b.caps, *b.query(
+        f"FOR rec IN (SELECT v FROM {DB}.t ORDER BY id LIMIT 2) DO SET NAMES utf8mb4; "
+        "SET character_set_results=NULL; EXECUTE IMMEDIATE CONCAT('SELECT CONVERT(''', rec.v, "
+        "''' USING ucs2) AS u'); END FOR"))
     rec.add('set_autocommit_tracked_deof', 'SET autocommit=0 with the default tracked variables, DEPRECATE_EOF',
             b.caps, *b.query('SET autocommit=0'))
     b.close()

@@ -131,6 +131,10 @@ const std::map<std::string, expectation> expected = {
     {"process_info", {"DDDDDDDDDDE*E", autocommit}},
     {"refresh", {"O"}},
     {"debug", {"E"}},
+    // Stored programs with an open cursor (B6): every EOF carries CURSOR_EXISTS, rows follow.
+    {"compound_for_loop_eof", {"DDEDEDDEDEO", autocommit | session_state_changed, more_results}},
+    {"compound_cursor_eof", {"DDEDEO", autocommit, more_results}},
+    {"execute_call_cursor_flag_eof", {"DDEDEDDEDEO", autocommit, more_results}},
     {"select_deof", {"DDDDDDO", autocommit}},
     {"select_empty_deof", {"DDDO", autocommit}},
     {"multi_statement_deof", {"DDDODDDO", autocommit, more_results}},
@@ -149,6 +153,7 @@ const std::map<std::string, expectation> expected = {
     {"fetch_last_deof", {"DO", last_row_sent}},
     {"execute_cursor_empty_deof", {"DDDO", cursor_exists}},
     {"execute_call_deof", {"DDDODDDOO", autocommit, more_results}},
+    {"compound_for_loop_deof", {"DDDODDDOO", autocommit, more_results}},
     {"set_autocommit_tracked_deof", {"O", session_state_changed, autocommit}},
     {"insert_untracked", {"O", autocommit}},
     {"set_autocommit_untracked", {"O", 0, autocommit}},
