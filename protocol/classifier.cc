@@ -1398,6 +1398,10 @@ void parser::finish()
     if (expect_table_) flag(flag_tables_unknown);   // FROM, INTO, ... with no table after it
     if (explain_ != explain_mode::none) {
         const statement_kind inner = s.kind;
+        // The plan comes from the answering server's own index statistics,
+        // which differ between servers: the user asks about the primary's
+        // (make compat B10). DESCRIBE t (a table's columns) is not this.
+        flag(flag_server_specific);
         if (explain_ == explain_mode::plain) {
             s.kind = statement_kind::explain;
             if (inner != statement_kind::read) flag(flag_explain_write);

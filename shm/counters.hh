@@ -91,7 +91,7 @@ inline const char* route_reason_name(route_reason r) noexcept
         "replica_caught_up",   "replica_after_wait",      "replica_direct",       "primary_write",
         "primary_transaction", "primary_locking_read",    "primary_unclassified", "primary_not_caught_up",
         "primary_table_full",  "primary_session_unknown", "primary_progress_old", "primary_bridge",
-        "primary_unavailable",
+        "primary_unavailable", "primary_server_specific",
     };
     return std::size_t(r) < route_reason_count ? names[std::size_t(r)] : "unknown";
 }

@@ -94,6 +94,7 @@ enum class route_reason : std::uint8_t {
     primary_progress_old,   // poller heartbeat or snapshot older than progress_max_age_ms
     primary_bridge,   // bridge mode
     primary_unavailable,   // no primary (down, switching, split brain): answered with an error
+    primary_server_specific,   // about the server itself (EXPLAIN's plan, SHOW CREATE TABLE, SHOW STATUS...)
     count
 };
 inline constexpr std::size_t route_reason_count = std::size_t(route_reason::count);

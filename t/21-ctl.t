@@ -155,7 +155,8 @@ cmp_ok($cj->{total}{counters}{queries_forwarded}, '>=', 20, 'counters: the 20 qu
 cmp_ok($cj->{total}{counters}{connections_accepted}, '>=', 1, 'counters: the connection is counted');
 my @reasons = qw(replica_caught_up replica_after_wait replica_direct primary_write primary_transaction
   primary_locking_read primary_unclassified primary_not_caught_up primary_table_full
-  primary_session_unknown primary_progress_old primary_bridge primary_unavailable);
+  primary_session_unknown primary_progress_old primary_bridge primary_unavailable
+  primary_server_specific);
 is(join(' ', sort keys %{ $cj->{total}{routed} }), join(' ', sort @reasons), 'counters: every route reason');
 is(scalar @{ $cj->{workers} }, 2, 'counters: two workers');
 for my $name (qw(queries_forwarded connections_accepted)) {

@@ -84,6 +84,7 @@ private:
         bool lock_tables = false;   // LOCK TABLES, FLUSH TABLES ... WITH READ LOCK / FOR EXPORT (even if it failed)
         bool unlock_tables = false;
         bool retrack = false;   // the client changed session_track_system_variables
+        bool profiling = false;   // a SET naming profiling: see route_request::profiling
         int session_read_only = -1;   // SET SESSION TRANSACTION READ ONLY (1) / WRITE (0)
         int next_read_only = -1;   // SET TRANSACTION READ ONLY (1) / WRITE (0): the next transaction only
         bool prepare = false;   // register the prepared statement
@@ -300,6 +301,9 @@ private:
     bool fence_pending_ = false;
     bool reuse_backends_ = false;   // the client left between commands: its backends go to the pool
     bool tables_locked_ = false;   // see route_request::tables_locked
+    // A SET named profiling (on or off: a later SET profiling=0 keeps the
+    // history SHOW PROFILES shows); until a reset the session stays on the primary.
+    bool profiling_ = false;
     optimistic_transaction otx_;
     protocol::answer_digest otx_digest_;   // of the answer being relayed from the transaction's replica
     bool digesting_ = false;   // ... while that runs

@@ -118,6 +118,7 @@ route_decision route_with_primary(const route_request& r)
     if (r.tables_locked) return primary(route_reason::primary_locking_read);
     // A read-only transaction stays where it started, whatever it runs.
     if (r.pinned_backend >= 0) return {route_target::replica, r.pinned_backend, route_reason::replica_caught_up, false};
+    if (r.profiling) return primary(route_reason::primary_server_specific);
     const protocol::statement_info* s = r.statement;
     if (!s) return primary(route_reason::primary_unclassified);
     if (s->hint == protocol::route_hint::primary) return primary(route_reason::primary_unclassified);
@@ -148,7 +149,9 @@ route_decision route_with_primary(const route_request& r)
         return primary(route_reason::primary_transaction);
     if (!s->is_plain_read) {
         if (s->has(protocol::flag_locking)) return primary(route_reason::primary_locking_read);
-        return primary(is_write_kind(s->kind) ? route_reason::primary_write : route_reason::primary_unclassified);
+        if (is_write_kind(s->kind)) return primary(route_reason::primary_write);
+        if (s->has(protocol::flag_server_specific)) return primary(route_reason::primary_server_specific);
+        return primary(route_reason::primary_unclassified);
     }
     if (r.touches_temporary_table) return primary(route_reason::primary_unclassified);
     return route_read(r, false);

@@ -58,6 +58,9 @@ struct route_request {
     bool touches_temporary_table = false;   // names a temporary table this connection created
     bool replica_state_unknown = false;   // session state could not be carried to replicas
     bool tables_locked = false;   // LOCK TABLES / FLUSH TABLES ... WITH READ LOCK holds locks on the primary
+    // SET profiling: SHOW PROFILES lists the statements of one server session,
+    // the primary's, so every statement runs there (make compat B11).
+    bool profiling = false;
     // A transaction may start optimistically on a replica (optimistic_transactions
     // on, smartscale, no conflict just before); it is pinned there like a
     // read-only one, and moved by the session at its first write.

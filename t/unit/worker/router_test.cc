@@ -45,6 +45,7 @@ enum session_fact : unsigned {
     no_primary = 1u << 8,   // the role block names no primary (down, switching, split brain)
     session_wrote = 1u << 9,   // the session's previous transaction wrote
     unrepeatable = 1u << 10,   // the statement's answer cannot be repeated (NOW(), RAND(), ...)
+    profiling = 1u << 11,   // SET profiling: SHOW PROFILES shows the primary's session
 };
 
 constexpr bool usable = true;
@@ -171,6 +172,7 @@ std::string decide(const row& r, std::string& error)
     q.touches_temporary_table = r.facts & temporary_table;
     q.replica_state_unknown = r.facts & state_unknown;
     q.tables_locked = r.facts & tables_locked;
+    q.profiling = r.facts & profiling;
     q.optimistic = r.facts & optimistic;
     q.session_wrote = r.facts & session_wrote;
     q.unrepeatable = r.facts & unrepeatable;
@@ -365,7 +367,28 @@ const std::vector<row> statement_rows = {
     {.what = "SQL_CALC_FOUND_ROWS",
      .sql = "SELECT SQL_CALC_FOUND_ROWS * FROM t",
      .want = primary(rr::primary_unclassified)},
-    {.what = "SHOW STATUS is server specific", .sql = "SHOW STATUS", .want = primary(rr::primary_unclassified)},
+    {.what = "SHOW STATUS is server specific", .sql = "SHOW STATUS", .want = primary(rr::primary_server_specific)},
+    {.what = "SHOW CREATE TABLE (the primary's AUTO_INCREMENT)",
+     .sql = "SHOW CREATE TABLE t",
+     .want = primary(rr::primary_server_specific)},
+    // EXPLAIN and ANALYZE show the answering server's plan, from its own
+    // index statistics (make compat B10): the primary's.
+    {.what = "EXPLAIN SELECT", .sql = "EXPLAIN SELECT * FROM t", .want = primary(rr::primary_server_specific)},
+    {.what = "EXPLAIN EXTENDED",
+     .sql = "EXPLAIN EXTENDED SELECT * FROM t WHERE a > 1",
+     .want = primary(rr::primary_server_specific)},
+    {.what = "EXPLAIN FORMAT=JSON",
+     .sql = "EXPLAIN FORMAT=JSON SELECT * FROM t",
+     .want = primary(rr::primary_server_specific)},
+    {.what = "ANALYZE SELECT", .sql = "ANALYZE SELECT * FROM t", .want = primary(rr::primary_server_specific)},
+    {.what = "ANALYZE FORMAT=JSON",
+     .sql = "ANALYZE FORMAT=JSON SELECT * FROM t",
+     .want = primary(rr::primary_server_specific)},
+    {.what = "EXPLAIN in direct mode",
+     .sql = "EXPLAIN SELECT * FROM t",
+     .mode = direct,
+     .want = primary(rr::primary_server_specific)},
+    {.what = "ANALYZE UPDATE is a write", .sql = "ANALYZE UPDATE t SET a = 1", .want = primary(rr::primary_write)},
     {.what = "PREPARE (unknown kind)", .sql = "PREPARE s FROM 'SELECT 1'", .want = primary(rr::primary_unclassified)},
     {.what = "junk", .sql = "garbage words here", .want = primary(rr::primary_unclassified)},
     {.what = "an unterminated string", .sql = "SELECT 'unterminated", .want = primary(rr::primary_unclassified)},
@@ -378,7 +401,6 @@ const std::vector<row> statement_rows = {
     // Plain reads leave the primary.
     {.what = "a plain read, replica 1 exactly at the requirement", .sql = plain_read, .want = replica(1)},
     {.what = "SHOW TABLES", .sql = "SHOW TABLES", .want = replica(1)},
-    {.what = "EXPLAIN SELECT", .sql = "EXPLAIN SELECT * FROM t", .want = replica(1)},
     {.what = "DESCRIBE", .sql = "DESCRIBE t", .want = replica(1)},
     {.what = "WITH ... SELECT", .sql = "WITH c AS (SELECT 1) SELECT * FROM c", .want = replica(1)},
     {.what = "VALUES", .sql = "VALUES (1)", .want = replica(1)},
@@ -602,6 +624,19 @@ const std::vector<row> read_only_transaction_rows = {
      .sql = "START TRANSACTION READ ONLY",
      .facts = tables_locked,
      .want = primary(rr::primary_locking_read)},
+    {.what = "a plain read while profiling (make compat B11)",
+     .sql = "SELECT * FROM t",
+     .facts = profiling,
+     .want = primary(rr::primary_server_specific)},
+    {.what = "START TRANSACTION READ ONLY while profiling",
+     .sql = "START TRANSACTION READ ONLY",
+     .facts = profiling,
+     .want = primary(rr::primary_server_specific)},
+    {.what = "a plain read while profiling, direct mode",
+     .sql = "SELECT * FROM t",
+     .mode = direct,
+     .facts = profiling,
+     .want = primary(rr::primary_server_specific)},
     {.what = "START TRANSACTION READ ONLY, session state unknown on replicas",
      .sql = "START TRANSACTION READ ONLY",
      .facts = state_unknown,
