@@ -111,7 +111,8 @@ backend_conn* client_session::open_backend(int index)
         server = primary_slot_ = p.slot;
     }
     std::unique_ptr<backend_conn> pooled;
-    if (!identity_.database.empty()) pooled = ctx_.pool.take(pool_key(index));
+    // A probe must log in: a pooled connection proves nothing about the server now.
+    if (!identity_.database.empty() && state_ != state::probing_primary) pooled = ctx_.pool.take(pool_key(index));
     if (pooled) {   // no login: reset when its last client left
         slot = std::move(pooled);
         slot->set_events(*this);
@@ -169,6 +170,7 @@ bool client_session::retry_on_primary(const char* why)
 void client_session::backend_ready(backend_conn& b)
 {
     CW_LOG(LOG_DEBUG, "%s: %s ready (server thread %u)", who(), b.describe().c_str(), b.server_connection_id());
+    if (state_ == state::probing_primary && b.index() == 0) return primary_probed(true);
     if (login_ok_seq_ && b.index() == 0) {
         send_ok(std::exchange(login_ok_seq_, 0));
         state_ = state::ready;
@@ -188,6 +190,7 @@ void client_session::backend_login_failed(backend_conn& b, const std::string& wh
     int index = b.index();
     std::string name = b.describe();
     retire_backend(index);
+    if (state_ == state::probing_primary && index == 0) return primary_probed(false);
     if (index != 0) {
         ctx_.replica_failed(index, common::monotonic_ns());
         if (state_ == state::waiting_backend && plan_.backend == index && retry_on_primary("replica login failed")) {
@@ -320,6 +323,8 @@ void client_session::backend_closed(backend_conn& b, const std::string& why)
     } else {
         CW_LOG(mid_command ? LOG_WARNING : LOG_INFO, "%s: %s %s%s", who(), name.c_str(), why.c_str(),
                mid_command ? " during a command" : "");
+        if (state_ == state::probing_primary) return primary_probed(false);   // the probe's own connection
+        if (probe_primary(mid_command)) return;
         if (survive_primary_loss(mid_command)) return;   // client_failover.cc
     }
     if (mid_command && !response_started_)
@@ -327,6 +332,46 @@ void client_session::backend_closed(backend_conn& b, const std::string& why)
                    std::uint8_t(last_client_seq_ + 1));
     // The server-side session (variables, temporary tables, transaction) is
     // gone; carrying on silently would hide that, so the client is closed too.
+    close_after_flush();
+}
+
+// The primary connection closed where the session could go on (no answer
+// started). If the server itself went away, the session survives on the next
+// primary (survive_primary_loss). If only this connection ended (KILL from
+// another connection, wait_timeout), the server would have ended the client's
+// connection with it, without an error packet (make compat B7: the client got
+// Causeway's 9002 where MariaDB's clients report 2013): a fresh login to the
+// same server tells which, within connect_timeout_ms.
+bool client_session::probe_primary(bool mid_command)
+{
+    if (state_ == state::closing || state_ == state::dead || client_stream_left_ || client_continuation_) return false;
+    if (mid_command ? response_started_ : state_ != state::ready) return false;
+    primary_choice p = current_primary(ctx_);
+    if (!p.available || p.slot != primary_slot_) return false;   // a switch: client_failover.cc
+    retire_backend(0);
+    probe_mid_command_ = mid_command;
+    state_ = state::probing_primary;
+    backend_conn* probe = open_backend(0);
+    if (probe && !probe->ready()) return true;
+    state_ = mid_command ? state::in_flight : state::ready;   // no probe could start
+    return false;
+}
+
+void client_session::primary_probed(bool server_up)
+{
+    bool mid_command = probe_mid_command_;
+    state_ = mid_command ? state::in_flight : state::ready;
+    if (server_up) {
+        CW_LOG(LOG_INFO,
+               "%s: the primary ended this client's server session while up (KILL or a timeout): "
+               "closing the client, as the server does",
+               who());
+        return close_after_flush();
+    }
+    if (survive_primary_loss(mid_command)) return;
+    if (mid_command)
+        send_error(er::backend_lost, "HY000", "Lost connection to the primary during query",
+                   std::uint8_t(last_client_seq_ + 1));
     close_after_flush();
 }
 

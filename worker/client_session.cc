@@ -270,6 +270,7 @@ void client_session::handle_client_input()
             case state::waiting_replica:
             case state::waiting_primary:
             case state::fencing:
+            case state::probing_primary:
             case state::migrating:
             case state::closing:
             case state::dead: return;

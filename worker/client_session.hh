@@ -64,6 +64,7 @@ private:
         waiting_replica,   // a read waits (causal_wait_ms) for a replica to catch up
         waiting_primary,   // a command waits (switchover_wait_ms) for a primary (client_failover.cc)
         fencing,   // a read waits for the primary's position (start_fence)
+        probing_primary,   // the primary connection closed: is the server up? (probe_primary)
         migrating,   // an optimistic transaction is replayed on the primary (start_migration)
         in_flight,   // a command's answer is being relayed
         closing,   // flushing a last packet, then closed
@@ -231,6 +232,10 @@ private:
     bool survive_primary_loss(bool mid_command);   // the primary connection died; false: close the client
     bool hold_read_only_refusal(std::string_view err_payload, std::uint8_t seq);   // true: held, retried later
     void poll_switch_retry();
+    // The primary connection closed while the server may still be up (KILL,
+    // wait_timeout): a fresh login tells; true while it runs (client_backends.cc).
+    bool probe_primary(bool mid_command);
+    void primary_probed(bool server_up);
 
     // backend_events
     void backend_ready(backend_conn& b) override;
@@ -304,6 +309,7 @@ private:
     // A SET named profiling (on or off: a later SET profiling=0 keeps the
     // history SHOW PROFILES shows); until a reset the session stays on the primary.
     bool profiling_ = false;
+    bool probe_mid_command_ = false;   // probing_primary: the connection closed during a command
     optimistic_transaction otx_;
     protocol::answer_digest otx_digest_;   // of the answer being relayed from the transaction's replica
     bool digesting_ = false;   // ... while that runs
