@@ -196,18 +196,22 @@ struct alignas(64) worker_stats {
     word refused[refuse_reason_count];
 };
 
-// What each client connection of a worker is running, so that a KILL QUERY
-// sent through another worker finds the server thread to kill. One board per
-// worker slot; a client uses entry (its connection counter % board_entries).
-// Writer: that worker: `client` = 0, `statement`, then `client` = the client's
-// connection id (release); back to 0 when the statement ends. Readers: other
-// workers load `client` (acquire), `statement`, `client` again: the same id
-// twice means the statement is that client's (perhaps a newer one of it, the
-// race every KILL QUERY has). Two clients sharing an entry: the later wins.
+// What each client connection of a worker is running and its primary server
+// thread, so that a KILL QUERY or KILL CONNECTION sent through another worker
+// finds the server thread to kill. One board per worker slot; a client uses
+// entry (its connection counter % board_entries). Writer: that worker:
+// `client` = 0, `statement` and `primary`, then `client` = the client's
+// connection id (release), at each statement's start and end; back to 0 when
+// the client's connection ends. Readers: other workers load `client`
+// (acquire), the words, `client` again: the same id twice means the words are
+// that client's (perhaps of a newer statement of it, the race every KILL has).
+// Two clients sharing an entry: the later wins.
 inline constexpr std::size_t board_entries = 512;
+inline constexpr std::uint64_t board_idle = ~std::uint64_t(0);   // `statement`: none running
 struct board_entry {
     word client;
-    word statement;   // backend index << 32 | server thread id
+    word statement;   // backend index << 32 | server thread id, or board_idle
+    word primary;   // primary server slot << 32 | server thread id of its primary connection; 0: none
 };
 struct alignas(64) statement_board {
     board_entry entry[board_entries];
@@ -428,7 +432,7 @@ static_assert(sizeof(backend_label) == 96);
 static_assert(sizeof(backend_labels) == 64 + max_backends * 96);
 static_assert(sizeof(worker_counters) == 384);
 static_assert(sizeof(poller_counters) == 128);
-static_assert(sizeof(statement_board) == board_entries * 16);
+static_assert(sizeof(statement_board) == board_entries * 24);
 static_assert(sizeof(latency_histogram) == (latency_bounds + 2) * 8);
 static_assert(sizeof(worker_stats) == 13 * 64, "3 histograms, command and refusal counts, padded");
 static_assert(sizeof(table_entry) == 24);

@@ -3,7 +3,8 @@
 # packet, so DBD::MariaDB reports 2013 for the statement that was running (2006 or 2013 for the
 # next statement of an idle one), never Causeway's own 9002. Causeway tells this apart from a
 # primary that went away (t/16: 9002, the session survives on the next primary) by logging in to
-# the same server again: it is up, so only the connection ended.
+# the same server again: it is up, so only the connection ended. KILL CONNECTION of a client of
+# another Causeway worker does the same (issue 7 item 7).
 use strict;
 use warnings;
 use Test::More;
@@ -65,6 +66,45 @@ for my $how (sort keys %port) {
 }
 like($idle{direct}, qr/^(2006|2013)$/, "directly, a killed idle client's next statement gets $idle{direct}");
 is($idle{causeway}, $idle{direct}, 'through Causeway, the same');
+
+# Item 7: KILL [CONNECTION] <Causeway connection id> of a client of another worker ends that
+# client as the server ends a killed connection (before: ERR 1094 "belongs to another worker").
+my $worker = sub { ($_[0]{mariadb_thread_id} >> 22) & 0xff };
+for my $case ('idle', 'running') {
+    my $victim = $t->connect(port => $port{causeway}, read_timeout => 20);
+    my $server_id = $victim->selectrow_array('SELECT CONNECTION_ID()');
+    my $k;
+    for (1 .. 40) {
+        my $c = $t->connect(port => $port{causeway});
+        if ($worker->($c) != $worker->($victim)) { $k = $c; last }
+    }
+  SKIP: {
+        skip('no connection landed on another worker', 3) unless ok($k, "$case: a killer on another worker");
+        my $vid = $victim->{mariadb_thread_id};
+        my $sth;
+        if ($case eq 'running') {
+            $sth = $victim->prepare('SELECT SLEEP(15)', { mariadb_async => 1 });
+            $sth->execute;
+            running_on_primary($server_id);
+        }
+        ok($k->do("KILL CONNECTION $vid"), "$case: KILL CONNECTION of a client of another worker is accepted")
+            or diag($k->errstr);
+        my $got;
+        if ($sth) {
+            my $r = $sth->mariadb_async_result;
+            $got = defined $r ? 'ok' : $victim->err;
+        } else {
+            sleep 0.3;
+            my $v = $victim->selectrow_array('SELECT 1');
+            $got = defined $v ? "answered $v" : $victim->err;
+        }
+        like($got // 'undef', $case eq 'running' ? qr/^2013$/ : qr/^(2006|2013)$/,
+             "$case: the killed client's connection is closed ($got), as the server closes a killed one");
+    }
+}
+my $other = $t->connect(port => $port{causeway});
+ok(!$other->do('KILL CONNECTION ' . ((1 << 30) + (1 << 22) + 12345)), 'KILL CONNECTION of an unknown Causeway id fails');
+is($other->err, 1094, '... with ERR 1094');
 
 # The killer and other clients go on.
 is($killer->{causeway}->selectrow_array('SELECT 7'), 7, 'the killing client goes on');

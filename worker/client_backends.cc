@@ -75,28 +75,51 @@ void client_session::publish_statement(const backend_conn* b)
 {
     if (!ctx_.board) return;
     shm::board_entry& e = ctx_.board->entry[(id_ & 0x3fffff) % shm::board_entries];
-    if (!b) {
+    if (state_ == state::closing || state_ == state::dead) {
         if (e.client.load(std::memory_order_relaxed) == id_) e.client.store(0, std::memory_order_release);
         return;
     }
+    const backend_conn* p = backends_[0].get();
+    std::uint64_t primary = p && p->ready() ? std::uint64_t(primary_slot_) << 32 | p->server_connection_id() : 0;
     e.client.store(0, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_release);
-    e.statement.store(std::uint64_t(b->index()) << 32 | b->server_connection_id(), std::memory_order_relaxed);
+    e.statement.store(b ? std::uint64_t(b->index()) << 32 | b->server_connection_id() : shm::board_idle,
+                      std::memory_order_relaxed);
+    e.primary.store(primary, std::memory_order_relaxed);
     e.client.store(id_, std::memory_order_release);
 }
 
-bool client_session::running_statement(const shm::segment& seg, std::uint32_t client, int& backend,
-                                       std::uint32_t& server_thread)
+// Reads `client`'s entry of its worker's board (see shm/layout.hh); false
+// when the entry is another client's now, or changed while read.
+static bool read_board(const shm::segment& seg, std::uint32_t client, std::uint64_t& statement, std::uint64_t& primary)
 {
     const shm::statement_board* board = seg.board(std::size_t(worker_of_connection(client)));
     if (!board) return false;
     const shm::board_entry& e = board->entry[(client & 0x3fffff) % shm::board_entries];
     if (e.client.load(std::memory_order_acquire) != client) return false;
-    std::uint64_t s = e.statement.load(std::memory_order_relaxed);
+    statement = e.statement.load(std::memory_order_relaxed);
+    primary = e.primary.load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
-    if (e.client.load(std::memory_order_relaxed) != client) return false;
+    return e.client.load(std::memory_order_relaxed) == client;
+}
+
+bool client_session::running_statement(const shm::segment& seg, std::uint32_t client, int& backend,
+                                       std::uint32_t& server_thread)
+{
+    std::uint64_t s = 0, primary = 0;
+    if (!read_board(seg, client, s, primary) || s == shm::board_idle) return false;
     backend = int(s >> 32);
     server_thread = std::uint32_t(s);
+    return true;
+}
+
+bool client_session::primary_thread(const shm::segment& seg, std::uint32_t client, std::uint32_t& slot,
+                                    std::uint32_t& server_thread)
+{
+    std::uint64_t s = 0, primary = 0;
+    if (!read_board(seg, client, s, primary) || primary == 0) return false;
+    slot = std::uint32_t(primary >> 32);
+    server_thread = std::uint32_t(primary);
     return true;
 }
 
@@ -171,6 +194,7 @@ void client_session::backend_ready(backend_conn& b)
 {
     CW_LOG(LOG_DEBUG, "%s: %s ready (server thread %u)", who(), b.describe().c_str(), b.server_connection_id());
     if (state_ == state::probing_primary && b.index() == 0) return primary_probed(true);
+    if (b.index() == 0) publish_statement(state_ == state::in_flight ? active() : nullptr);   // its primary thread
     if (login_ok_seq_ && b.index() == 0) {
         send_ok(std::exchange(login_ok_seq_, 0));
         state_ = state::ready;

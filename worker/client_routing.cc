@@ -199,13 +199,22 @@ bool client_session::plan_kill(std::string_view sql)
         plan_.cannot_commit = true;
         return true;
     }
+    std::uint32_t slot = 0;
+    primary_choice now = current_primary(ctx_);
+    if (!target && !query && worker_of_connection(std::uint32_t(id)) != ctx_.worker_id && ctx_.seg &&
+        primary_thread(*ctx_.seg, std::uint32_t(id), slot, thread) && now.available && now.slot == slot) {
+        // A client of another worker: its primary connection is killed on the
+        // server, from this client's own (the server checks who may kill whom);
+        // that worker then ends the client as the server would (probe_primary).
+        plan_.backend = 0;
+        plan_.rewritten = true;
+        plan_.payload = "\x03KILL CONNECTION " + std::to_string(thread);
+        plan_.reason = route_reason::primary_write;
+        plan_.cannot_commit = true;
+        return true;
+    }
     if (!target) {
-        reject_command(1094, "HY000",
-                       "Unknown thread id: " + std::to_string(id) +
-                           (worker_of_connection(std::uint32_t(id)) != ctx_.worker_id
-                                ? " (it belongs to another Causeway worker: KILL QUERY works across workers, KILL "
-                                  "CONNECTION only from that worker's connections or on the server)"
-                                : ""));
+        reject_command(1094, "HY000", "Unknown thread id: " + std::to_string(id));
         return false;
     }
     // Who may kill whom is the server's business (the owner, or CONNECTION

@@ -131,10 +131,10 @@ void client_session::destroy(const char* why)
 
 void client_session::close_after_flush()
 {
-    publish_statement(nullptr);
     retire_all_backends();
     ctx_.waits.remove(this);
     state_ = state::closing;
+    publish_statement(nullptr);   // off the board
     client_->disable_read();
     if (client_->output_pending() == 0)
         destroy("closed by proxy");

@@ -47,6 +47,9 @@ public:
     // The same for a client of another worker, from that worker's board in the segment.
     static bool running_statement(const shm::segment& seg, std::uint32_t client, int& backend,
                                   std::uint32_t& server_thread);
+    // The primary slot and server thread of a client of another worker's primary connection.
+    static bool primary_thread(const shm::segment& seg, std::uint32_t client, std::uint32_t& slot,
+                               std::uint32_t& server_thread);
     // KILL CONNECTION of a Causeway connection id.
     void kill_connection() { close_after_flush(); }
     // wait_clock: route the waiting read again.
