@@ -52,6 +52,13 @@ const config_key keys[] = {
      "idle backend connections a worker keeps per server for its next clients (0: none)"},
     {"causeway", "pool_idle_timeout_s", key_type::integer, "60", 1, 86400, "", true,
      "a pooled connection idle this long is closed"},
+    {"causeway", "pool_ping_after_s", key_type::integer, "10", 0, 86400, "", true,
+     "a pooled connection idle longer than this is checked with COM_PING before a client gets it (0: always)"},
+    {"causeway", "max_backend_connections_per_server", key_type::integer, "0", 0, 1000000, "", true,
+     "server connections all workers together may hold open per server, pooled ones included (0: no limit)"},
+    {"causeway", "pool_wait_ms", key_type::integer, "1000", 0, 600000, "", true,
+     "how long a client waits for a connection when its server is at max_backend_connections_per_server "
+     "before it gets ERR 1040"},
     {"causeway", "pid_file", key_type::string, "/run/causeway/causeway.pid", 0, 0, "", false,
      "where causewayd writes its pid"},
     {"causeway", "max_connections", key_type::integer, "10000", 1, 1000000, "", true,
@@ -282,6 +289,12 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
             c.pool_max_idle_per_server = int(number);
         else if (n == "pool_idle_timeout_s")
             c.pool_idle_timeout_s = int(number);
+        else if (n == "pool_ping_after_s")
+            c.pool_ping_after_s = int(number);
+        else if (n == "max_backend_connections_per_server")
+            c.max_backend_connections_per_server = int(number);
+        else if (n == "pool_wait_ms")
+            c.pool_wait_ms = int(number);
         else if (n == "pid_file")
             c.pid_file = v;
         else if (n == "max_connections")

@@ -73,6 +73,9 @@ struct config {
     int optimistic_max_bytes = 1 << 20;
     int pool_max_idle_per_server = 16;
     int pool_idle_timeout_s = 60;
+    int pool_ping_after_s = 10;
+    int max_backend_connections_per_server = 0;   // 0: no limit
+    int pool_wait_ms = 1000;
     std::string pid_file;
     int max_connections = 10000;
     std::string server_version;

@@ -233,6 +233,7 @@ std::string format_replicas(const replicas_view& v, const report_context& ctx)
             j.field("replication_error", s.repl_error).field("lagging", s.lagging);
             j.field("polls", s.polls).field("poll_errors", s.poll_errors);
             j.field("last_error", std::uint64_t(s.last_error));
+            if (!b.is_primary()) j.field("connections", b.connections);
             j.end_object();
         }
         j.end_array();
@@ -264,6 +265,7 @@ std::string format_replicas(const replicas_view& v, const report_context& ctx)
     t.column("POLLS", text_table::align::right);
     t.column("ERRORS", text_table::align::right);
     t.column("LAST ERROR", text_table::align::right);
+    t.column("CONNS", text_table::align::right);
     bool mismatch = false;
     for (const backend_view& b : v.backends) {
         std::string name = b.label_torn ? "?" : b.name, address = b.label_torn ? "?" : b.address;
@@ -285,7 +287,8 @@ std::string format_replicas(const replicas_view& v, const report_context& ctx)
                yes_no(b.usable), gtid_text(s.position), b.behind ? format_count(*b.behind) : "?",
                format_age(b.advanced_age_ns), format_age(b.poll_age_ns), format_rtt(b.rtt_ns),
                bool_cell(s.io_running, replica), bool_cell(s.sql_running, replica), yes_no(s.read_only),
-               format_count(s.polls), format_count(s.poll_errors), s.last_error ? std::to_string(s.last_error) : "-"});
+               format_count(s.polls), format_count(s.poll_errors), s.last_error ? std::to_string(s.last_error) : "-",
+               b.is_primary() ? "-" : format_count(b.connections)});
     }
     out += t.render();
     if (mismatch)

@@ -78,7 +78,8 @@ bool identity_matches(std::uint64_t entry_id, const std::string& name, const std
     return shm::backend_identity(b) == entry_id;
 }
 
-counter_set read_worker_counters(const shm::worker_counters& w, const shm::worker_stats& s)
+counter_set read_worker_counters(const shm::worker_counters& w, const shm::worker_stats& s,
+                                 const shm::backend_usage& u)
 {
     counter_set c;
     const shm::word* plain[counter_set::names.size()] = {
@@ -110,6 +111,13 @@ counter_set read_worker_counters(const shm::worker_counters& w, const shm::worke
         &w.pool_reuses,
         &w.switch_retries,
         &w.backend_tls_failures,
+        &u.limit_waits,
+        &u.limit_wait_us,
+        &u.limit_refusals,
+        &u.limit_rerouted,
+        &u.pool_evictions,
+        &u.pool_pings,
+        &u.pool_dead,
     };
     for (std::size_t i = 0; i < c.values.size(); ++i) c.values[i] = shm::read(*plain[i]);
     for (std::size_t r = 0; r < shm::route_reason_count; ++r) c.routed[r] = shm::read(w.routed[r]);
@@ -129,7 +137,7 @@ std::vector<worker_view> read_workers(const shm::segment& seg, const ctl_env& en
     std::vector<worker_view> out;
     for (std::size_t slot = 0; slot < shm::max_worker_slots; ++slot) {
         const shm::worker_counters& w = *seg.worker(slot);
-        counter_set c = read_worker_counters(w, *seg.stats(slot));
+        counter_set c = read_worker_counters(w, *seg.stats(slot), *seg.usage(slot));
         if (total) total->add(c);
         std::uint64_t pid = shm::read(w.pid);
         if (pid == 0) continue;
@@ -363,6 +371,9 @@ replicas_view read_replicas(const shm::segment& seg, const ctl_env& env, int max
         b.holds_primary =
             i != shm::primary_index && v.roles.decision.has_primary() && v.roles.decision.primary_slot == i;
         b.drained = !b.torn && i != shm::primary_index && roles.drained(b.progress.backend_id);
+        if (i == shm::primary_index || i >= shm::max_backends) continue;
+        for (std::size_t slot = 0; slot < shm::max_worker_slots; ++slot)
+            b.connections += shm::read(seg.usage(slot)->open[i]);
     }
     // Entry 0 is the role: named after the server that holds it now.
     if (n && v.roles.decision.has_primary() && v.roles.decision.primary_slot < n) {

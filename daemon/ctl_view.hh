@@ -85,6 +85,10 @@ struct backend_view {
     bool usable = false;   // entry 0: writes can go to it; a server: reads can
     bool holds_primary = false;   // a server the role block names the primary
     bool drained = false;   // causewayctl drain
+    // Server connections the workers hold open to it, pooled ones included
+    // (max_backend_connections_per_server); 0 for the primary role's entry,
+    // whose connections count under the server that holds the role.
+    std::uint64_t connections = 0;
     bool is_primary() const noexcept { return index == shm::primary_index; }
     const char* role() const noexcept { return is_primary() || holds_primary ? "primary" : "replica"; }
 };
@@ -109,7 +113,7 @@ struct replicas_view {
 // One worker slot's counters (or their total).
 struct counter_set {
     // Names of the plain counters, in the order of `values`.
-    static constexpr std::array<const char*, 28> names = {
+    static constexpr std::array<const char*, 35> names = {
         "connections_active",
         "connections_accepted",
         "connections_refused",
@@ -138,6 +142,13 @@ struct counter_set {
         "pool_reuses",
         "switch_retries",
         "backend_tls_failures",
+        "limit_waits",
+        "limit_wait_us",
+        "limit_refusals",
+        "limit_rerouted",
+        "pool_evictions",
+        "pool_pings",
+        "pool_dead",
     };
     std::array<std::uint64_t, names.size()> values{};
     std::array<std::uint64_t, shm::route_reason_count> routed{};

@@ -67,6 +67,17 @@ constexpr metric_family families[] = {
      "autocommit writes the old primary refused as read-only during a switchover, run on the next primary"},
     {"causeway_backend_tls_failures_total", "counter",
      "backend logins that failed for TLS: not offered by the server, handshake or certificate check"},
+    {"causeway_backend_limit_waits_total", "counter",
+     "clients that waited for a connection to a server at max_backend_connections_per_server"},
+    {"causeway_backend_limit_wait_seconds_total", "counter", "time clients spent in those waits"},
+    {"causeway_backend_limit_refusals_total", "counter",
+     "commands or logins refused with ERR 1040 after pool_wait_ms at max_backend_connections_per_server"},
+    {"causeway_backend_limit_rerouted_total", "counter",
+     "reads sent to the primary because their replica was at max_backend_connections_per_server"},
+    {"causeway_pool_evictions_total", "counter", "idle pooled connections closed to make room under the limit"},
+    {"causeway_pool_pings_total", "counter",
+     "pooled connections checked with COM_PING before reuse (idle past pool_ping_after_s)"},
+    {"causeway_pool_dead_total", "counter", "pooled connections that failed that check: dropped, another used"},
     {"causeway_routed_total", "counter",
      "client commands by the backend they went to (target) and why (reason, as causewayctl counters names it)"},
     {"causeway_commands_total", "counter", "client commands received, by command (query, stmt_execute, ...)"},
@@ -80,6 +91,8 @@ constexpr metric_family families[] = {
     {"causeway_backend_info", "gauge", "always 1; labels: backend, role, address"},
     {"causeway_backend_state", "gauge", "1 for the backend's state as the poller last saw it, 0 for the others"},
     {"causeway_backend_usable", "gauge", "1 when routing may use the backend now (fresh progress, up, at the floor)"},
+    {"causeway_backend_connections", "gauge",
+     "server connections the workers hold open to the server, pooled ones included"},
     {"causeway_backend_gtid_seqno", "gauge", "GTID sequence number the backend has reached, per domain"},
     {"causeway_backend_transactions_behind", "gauge",
      "transactions the backend must still apply to reach the primary's position"},
@@ -157,6 +170,13 @@ constexpr std::pair<const char*, const char*> worker_counters[] = {
     {"pool_reuses", "causeway_pool_reuses_total"},
     {"switch_retries", "causeway_switch_retries_total"},
     {"backend_tls_failures", "causeway_backend_tls_failures_total"},
+    {"limit_waits", "causeway_backend_limit_waits_total"},
+    {"limit_wait_us", "causeway_backend_limit_wait_seconds_total"},
+    {"limit_refusals", "causeway_backend_limit_refusals_total"},
+    {"limit_rerouted", "causeway_backend_limit_rerouted_total"},
+    {"pool_evictions", "causeway_pool_evictions_total"},
+    {"pool_pings", "causeway_pool_pings_total"},
+    {"pool_dead", "causeway_pool_dead_total"},
 };
 
 const metric_family& family(std::string_view name)
@@ -226,7 +246,8 @@ void worker_metrics(prom_writer& w, const counter_set& total)
         const metric_family* f = worker_counter_family(counter_set::names[i]);
         if (!f) continue;   // a counter added to the segment before its metric (metrics_test catches it)
         w.begin(f->name, f->type, f->help);
-        if (std::strcmp(counter_set::names[i], "wait_us") == 0)
+        std::string_view name = counter_set::names[i];
+        if (name.size() >= 3 && name.substr(name.size() - 3) == "_us")   // wait_us, limit_wait_us
             w.sample_double(double(total.values[i]) / 1e6);
         else
             w.sample(total.values[i]);
@@ -286,6 +307,9 @@ void backend_metrics(prom_writer& w, const replicas_view& v)
     });
     each("causeway_backend_usable", [&](const backend_view& b, const char* role) {
         w.sample({{"backend", b.name}, {"role", role}}, flag(b.usable));
+    });
+    each("causeway_backend_connections", [&](const backend_view& b, const char* role) {
+        if (!b.is_primary()) w.sample({{"backend", b.name}, {"role", role}}, b.connections);
     });
     each_clean("causeway_backend_gtid_seqno", [&](const backend_view& b, const char* role) {
         for (const protocol::gtid& g : b.progress.position) {

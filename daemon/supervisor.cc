@@ -169,6 +169,10 @@ void supervisor::handle_child_exit(child& c, int status)
             w->connections_active.store(0, std::memory_order_relaxed);
             w->pid.store(0, std::memory_order_relaxed);
         }
+        // Its backend sockets closed with it: its share of every server's
+        // connection count (max_backend_connections_per_server) goes too.
+        if (auto* u = seg_.usage(std::size_t(c.slot)))
+            for (auto& open : u->open) open.store(0, std::memory_order_seq_cst);
     }
     if (expected || c.generation != generation_) return;
     if (fatal) {

@@ -230,6 +230,31 @@ struct alignas(64) poller_counters {
     word table_occupied;   // entries in use at the end of the last full pass
 };
 
+// One worker's backend connections and what its pool did. `open[s]` counts
+// the connections to server s (progress-block index; the primary role's
+// connections count under the server that holds it) this worker has open,
+// pooled ones included: max_backend_connections_per_server is checked
+// against the sum over all slots, so a worker that dies leaks nothing: the
+// kernel closes its sockets and the supervisor zeroes its slot when it reaps
+// it (as it does connections_active). Writer: that worker (`open` with
+// seq_cst stores, so that a worker taking the last free connection and one
+// counting the others cannot both miss each other; the rest relaxed).
+// Readers: other workers (`open` only), causewayctl, the admin process.
+struct alignas(64) backend_usage {
+    word open[max_backends];
+    word limit_waits;   // clients that waited for a connection (max_backend_connections_per_server)
+    word limit_wait_us;   // time spent in those waits
+    word limit_refusals;   // ... that ended with ERR 1040 after pool_wait_ms
+    word limit_rerouted;   // reads for a replica at its limit that went to the primary instead
+    word pool_evictions;   // idle pooled connections closed to make room for another client's
+    word pool_pings;   // pooled connections checked with COM_PING before reuse (pool_ping_after_s)
+    word pool_dead;   // ... that were dead: dropped, the client got a fresh login
+    word pool_user_changes;   // pooled connections of another user taken with COM_CHANGE_USER
+    // Bit s: a client of this worker waits for a place on server s. Other
+    // workers then close an idle pooled connection to s to make one.
+    alignas(64) word wanted;
+};
+
 // ---------------------------------------------------------------- roles
 
 // Which listed server is the primary now, as the poller decided it from the
@@ -399,7 +424,7 @@ inline constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a)
 }
 
 struct segment_plan {
-    std::uint64_t progress_offset, labels_offset, workers_offset, poller_offset, boards_offset, stats_offset;
+    std::uint64_t progress_offset, labels_offset, workers_offset, poller_offset, boards_offset, stats_offset, usage_offset;
     table_region table;
     std::uint64_t total_size;
 };
@@ -418,7 +443,8 @@ constexpr segment_plan plan_segment(std::uint64_t entries)
     p.poller_offset = align_up(p.workers_offset + max_worker_slots * sizeof(worker_counters), 64);
     p.boards_offset = align_up(p.poller_offset + sizeof(poller_counters), 64);
     p.stats_offset = align_up(p.boards_offset + max_worker_slots * sizeof(statement_board), 64);
-    p.table.offset = align_up(p.stats_offset + max_worker_slots * sizeof(worker_stats), 4096);
+    p.usage_offset = align_up(p.stats_offset + max_worker_slots * sizeof(worker_stats), 64);
+    p.table.offset = align_up(p.usage_offset + max_worker_slots * sizeof(backend_usage), 4096);
     p.table.buckets = buckets;
     p.table.entries = buckets * bucket_entries;
     p.total_size = align_up(p.table.offset + buckets * sizeof(table_bucket), 4096);
@@ -435,6 +461,7 @@ static_assert(sizeof(poller_counters) == 128);
 static_assert(sizeof(statement_board) == board_entries * 24);
 static_assert(sizeof(latency_histogram) == (latency_bounds + 2) * 8);
 static_assert(sizeof(worker_stats) == 13 * 64, "3 histograms, command and refusal counts, padded");
+static_assert(sizeof(backend_usage) == 8 * max_backends + 128);
 static_assert(sizeof(table_entry) == 24);
 static_assert(sizeof(table_bucket) == 128 && alignof(table_bucket) == 128);
 static_assert(sizeof(table_stats) == 64);

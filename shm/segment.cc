@@ -227,6 +227,7 @@ common::result<segment> segment::create(const common::config& cfg)
         construct<poller_counters>(base, plan.poller_offset);
         construct<statement_board>(base, plan.boards_offset, max_worker_slots);
         construct<worker_stats>(base, plan.stats_offset, max_worker_slots);
+        construct<backend_usage>(base, plan.usage_offset, max_worker_slots);
         construct<table_bucket>(base, plan.table.offset, plan.table.buckets);
         progress_block(h, nullptr, labels).set_labels(cfg);
         h->layout_version.store(layout_version, std::memory_order_relaxed);
@@ -336,6 +337,13 @@ worker_stats* segment::stats(std::size_t slot) const noexcept
 {
     if (slot >= max_worker_slots) return nullptr;
     return reinterpret_cast<worker_stats*>(base_ + plan_segment(header().table[0].entries).stats_offset) + slot;
+}
+
+backend_usage* segment::usage(std::size_t slot) const noexcept
+{
+    if (slot >= max_worker_slots) return nullptr;
+    // Not in the header: placed by plan_segment(), like the boards.
+    return reinterpret_cast<backend_usage*>(base_ + plan_segment(header().table[0].entries).usage_offset) + slot;
 }
 
 poller_counters& segment::poller() const noexcept

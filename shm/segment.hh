@@ -70,6 +70,7 @@ public:
     worker_counters* worker(std::size_t slot) const noexcept;   // nullptr past max_worker_slots
     statement_board* board(std::size_t slot) const noexcept;   // likewise
     worker_stats* stats(std::size_t slot) const noexcept;   // likewise
+    backend_usage* usage(std::size_t slot) const noexcept;   // likewise
     poller_counters& poller() const noexcept;
 
 private:

@@ -116,6 +116,8 @@ void backend_conn::on_read(channel&, void* arg)
         self.events_->backend_readable(self);
     else if (self.state_ == state::greeting || self.state_ == state::auth_sent)
         self.login_step();
+    else if (self.state_ == state::checking)
+        self.check_step();
 }
 
 void backend_conn::on_drained(channel&, void* arg)
@@ -199,18 +201,7 @@ void backend_conn::login_step()
             answer_greeting(*g);
             continue;
         }
-        if (first == ok_marker) {
-            // The server must not have kept bytes we would misread later.
-            chan_->cancel_timeout();
-            state_ = state::ready;
-            if (!after_login_.empty()) {
-                chan_->write(after_login_.data(), after_login_.size());
-                after_login_.clear();
-                after_login_.shrink_to_fit();
-            }
-            events_->backend_ready(*this);
-            return;
-        }
+        if (first == ok_marker) return become_ready();
         if (first == auth_switch_marker) {
             auto sw = parse_auth_switch(payload);
             if (!sw) return fail(sw.err().message);
@@ -224,6 +215,45 @@ void backend_conn::login_step()
         }
         return fail("unexpected login packet 0x" + std::to_string(first));
     }
+}
+
+// Logged in, or a pooled connection answered its check: what was queued meanwhile goes out.
+void backend_conn::become_ready()
+{
+    // The server must not have kept bytes we would misread later.
+    chan_->cancel_timeout();
+    state_ = state::ready;
+    checking_ = false;
+    if (!after_login_.empty()) {
+        chan_->write(after_login_.data(), after_login_.size());
+        after_login_.clear();
+        after_login_.shrink_to_fit();
+    }
+    events_->backend_ready(*this);
+}
+
+void backend_conn::start_check(int timeout_ms)
+{
+    static const char ping[] = {1, 0, 0, 0, char(command::ping)};
+    state_ = state::checking;
+    checking_ = true;
+    chan_->write(ping, sizeof ping);
+    chan_->set_timeout(timeout_ms);
+}
+
+// The answer to the check: one OK. Anything else (an ERR, the server's
+// goodbye to a killed connection) means the connection is not usable.
+void backend_conn::check_step()
+{
+    std::string payload;
+    std::uint8_t seq = 0;
+    take_result t = take_packet(input(), 65536, payload, seq);
+    if (t == take_result::need_more) return;
+    if (t == take_result::taken && !payload.empty() && std::uint8_t(payload[0]) == ok_marker &&
+        evbuffer_get_length(input()) == 0)
+        return become_ready();
+    fail(payload.size() > 1 && std::uint8_t(payload[0]) == err_marker ? "pooled connection: COM_PING refused"
+                                                                      : "pooled connection: bad answer to COM_PING");
 }
 
 }   // namespace causeway::worker

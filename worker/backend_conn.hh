@@ -15,6 +15,7 @@
 #include "protocol/constants.hh"
 #include "protocol/handshake.hh"
 #include "protocol/response.hh"
+#include "worker/backend_limit.hh"
 #include "worker/channel.hh"
 #include "worker/libevent_raii.hh"
 
@@ -87,6 +88,16 @@ public:
     [[nodiscard]] bool start(const common::resolved_address& addr, const login_params& params, int timeout_ms);
 
     bool ready() const { return state_ == state::ready; }
+    // A pooled connection idle too long (pool_ping_after_s): COM_PING before
+    // it is used. Until the answer it is not ready(); then backend_ready, or
+    // backend_login_failed with checking() still true: it is dead, and the
+    // owner gets another one (the client must not see this one's failure).
+    // Only for a ready connection with nothing pending.
+    void start_check(int timeout_ms);
+    bool checking() const { return checking_; }
+    // The count of this connection against max_backend_connections_per_server.
+    void hold(server_lease lease) { lease_ = std::move(lease); }
+    void release_lease() { lease_.reset(); }
     // Who is told from now on (a pooled connection changes hands).
     void set_events(backend_events& events) { events_ = &events; }
     const login_params& params() const { return params_; }
@@ -127,12 +138,15 @@ private:
         greeting,
         auth_sent,
         ready,
+        checking,   // a pooled connection's COM_PING is out
         failed
     };
     static void on_read(channel&, void* arg);
     static void on_drained(channel&, void* arg);
     static void on_event(channel&, short what, void* arg);
     void login_step();
+    void check_step();
+    void become_ready();
     void fail(const std::string& why, const std::string& server_error = {});
     void answer_greeting(const protocol::server_greeting& g);
     bool upgrade_to_tls(const protocol::handshake_response& r);
@@ -162,7 +176,9 @@ private:
     internal_answer internal_partial_;
     std::uint64_t internal_data_packets_ = 0;   // of the answer being read: count, definitions, rows
     std::uint64_t internal_columns_ = 0;
-    std::string after_login_;   // internal commands queued before the login completed
+    std::string after_login_;   // internal commands queued before the login completed (or the check)
+    bool checking_ = false;
+    server_lease lease_;
 };
 
 }   // namespace causeway::worker

@@ -8,6 +8,7 @@
 #include "common/clock.hh"
 #include "common/log.hh"
 #include "protocol/constants.hh"
+#include "shm/counters.hh"
 
 namespace causeway::worker {
 
@@ -21,6 +22,9 @@ void free_later(evutil_socket_t, short, void* arg)
 void free_from_loop(event_base* base, backend_conn* b)
 {
     b->quiesce();
+    // Its server connection ends now (the socket closes at the next turn of
+    // the loop): a client waiting for a place may take it at once.
+    b->release_lease();
     timeval now{0, 0};
     event_base_once(base, -1, EV_TIMEOUT, free_later, b, &now);
 }
@@ -37,14 +41,20 @@ backend_pool::~backend_pool()
     clear();
 }
 
-void backend_pool::configure(event_base* base, std::size_t max_idle_per_server, std::uint64_t idle_timeout_ms)
+void backend_pool::configure(event_base* base, const settings& s, shm::backend_usage* counters, backend_limit* limit)
 {
+    limit_ = limit;
     base_ = base;
-    max_idle_ = max_idle_per_server;
-    idle_timeout_ns_ = idle_timeout_ms * 1000000u;
+    max_idle_ = s.max_idle_per_server;
+    idle_timeout_ns_ = s.idle_timeout_ms * 1000000u;
+    ping_after_ns_ = s.ping_after_ms * 1000000u;
+    check_timeout_ms_ = s.check_timeout_ms;
+    counters_ = counters;
     if (!max_idle_) return;
     sweep_.reset(event_new(base, -1, EV_PERSIST, on_sweep, this));
-    timeval every{1, 0};
+    // Under max_backend_connections_per_server, idle connections another
+    // worker's clients wait for are given up within 50 ms.
+    timeval every{limit && limit->limit() ? 0 : 1, limit && limit->limit() ? 50000 : 0};
     event_add(sweep_.get(), &every);
 }
 
@@ -60,19 +70,44 @@ void backend_pool::put(key k, std::unique_ptr<backend_conn> conn, std::string_vi
     conn->set_events(*this);
     conn->send_internal("\x1f");   // COM_RESET_CONNECTION
     if (!track_query.empty()) conn->send_internal(track_query);
+    int server = k.server;
     entries_.push_back({std::move(k), std::move(conn), common::monotonic_ns()});
+    if (limit_) limit_->pooled(std::size_t(server));
 }
 
 std::unique_ptr<backend_conn> backend_pool::take(const key& k)
 {
     // The most recently used: its server thread is the warmest.
-    for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
-        if (!(it->k == k) || !it->conn->ready()) continue;
-        std::unique_ptr<backend_conn> c = std::move(it->conn);
-        entries_.erase(std::next(it).base());
+    for (std::size_t i = entries_.size(); i-- > 0;) {
+        entry& e = entries_[i];
+        if (!(e.k == k) || !e.conn->ready()) continue;
+        std::unique_ptr<backend_conn> c = std::move(e.conn);
+        bool stale = common::monotonic_ns() - e.idle_since_ns >= ping_after_ns_;
+        entries_.erase(entries_.begin() + std::ptrdiff_t(i));
+        if (!stale) return c;
+        // A connection whose end the worker never read (a host or network
+        // path gone without a FIN) would fail the client's first command.
+        // Its reset was answered long ago; if not, something is wrong.
+        if (c->internal_pending() || evbuffer_get_length(c->input())) {
+            free_from_loop(base_, c.release());
+            continue;
+        }
+        if (counters_) shm::add(counters_->pool_pings);
+        c->start_check(check_timeout_ms_);
         return c;
     }
     return nullptr;
+}
+
+bool backend_pool::evict(int server)
+{
+    auto it = std::find_if(entries_.begin(), entries_.end(), [&](const entry& e) { return e.k.server == server; });
+    if (it == entries_.end()) return false;
+    send_quit(*it->conn);
+    it->conn->quiesce();
+    entries_.erase(it);   // the connection and its count go now
+    if (counters_) shm::add(counters_->pool_evictions);
+    return true;
 }
 
 void backend_pool::clear()
@@ -113,6 +148,11 @@ void backend_pool::drop(backend_conn& b)
 void backend_pool::on_sweep(evutil_socket_t, short, void* arg)
 {
     auto& self = *static_cast<backend_pool*>(arg);
+    if (self.limit_ && self.limit_->limit() && !self.entries_.empty()) {
+        std::uint64_t wanted = self.limit_->wanted_by_others();
+        for (int server = 0; server < 64 && wanted; ++server)
+            if (wanted & (1ull << server)) self.evict(server);
+    }
     std::uint64_t now = common::monotonic_ns();
     std::erase_if(self.entries_, [&](entry& e) {
         if (now - e.idle_since_ns < self.idle_timeout_ns_) return false;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "shm/layout.hh"
 #include "worker/backend_conn.hh"
 #include "worker/libevent_raii.hh"
 
@@ -38,13 +39,25 @@ public:
     backend_pool(const backend_pool&) = delete;
     backend_pool& operator=(const backend_pool&) = delete;
 
-    // max_idle_per_server 0: no pool (put() closes).
-    void configure(event_base* base, std::size_t max_idle_per_server, std::uint64_t idle_timeout_ms);
+    struct settings {
+        std::size_t max_idle_per_server = 0;   // 0: no pool (put() closes)
+        std::uint64_t idle_timeout_ms = 0;
+        std::uint64_t ping_after_ms = 0;   // idle longer: checked with COM_PING when taken
+        int check_timeout_ms = 0;   // ... and dead if it does not answer in this time
+    };
+    // `counters`: where pings are counted (this worker's shm::backend_usage;
+    // may be null). `limit`: told of connections put back (its waiters take
+    // them), and asked which servers other workers' clients wait for.
+    void configure(event_base* base, const settings& s, shm::backend_usage* counters, backend_limit* limit);
     // Takes an idle, ready connection whose client has gone: reset and kept, or closed.
     void put(key k, std::unique_ptr<backend_conn> conn, std::string_view track_query);
     // A kept connection for `k`, or null. Its reset's answers may still be on
-    // their way: the new owner reads them as its own internal answers.
+    // their way: the new owner reads them as its own internal answers. One
+    // idle past ping_after_ms comes checking() (see backend_conn::start_check).
     std::unique_ptr<backend_conn> take(const key& k);
+    // Closes the longest idle connection to `server` (max_backend_connections_per_server
+    // needs its place for another client); false when there is none.
+    bool evict(int server);
     // Closes every idle connection (a draining worker).
     void clear();
     std::size_t size() const { return entries_.size(); }
@@ -66,6 +79,10 @@ private:
     event_base* base_ = nullptr;
     std::size_t max_idle_ = 0;
     std::uint64_t idle_timeout_ns_ = 0;
+    std::uint64_t ping_after_ns_ = 0;
+    int check_timeout_ms_ = 0;
+    shm::backend_usage* counters_ = nullptr;
+    backend_limit* limit_ = nullptr;
     event_ptr sweep_;
     std::vector<entry> entries_;
 };

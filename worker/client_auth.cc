@@ -218,6 +218,10 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
             backend_ready(*primary);
             return;
         }
+        if (!primary && limited_ >= 0) {   // the primary is at max_backend_connections_per_server
+            wait_for_connection();
+            return;
+        }
         if (!primary) {
             send_error(er::backend_unavailable, "HY000", "Can't connect to the primary: out of resources",
                        login_ok_seq_);

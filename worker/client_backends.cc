@@ -126,6 +126,7 @@ bool client_session::primary_thread(const shm::segment& seg, std::uint32_t clien
 backend_conn* client_session::open_backend(int index)
 {
     auto& slot = backends_[std::size_t(index)];
+    limited_ = -1;
     if (slot) return slot.get();
     std::size_t server = std::size_t(index);
     if (index == 0) {   // the primary role: whichever server holds it now
@@ -145,10 +146,20 @@ backend_conn* client_session::open_backend(int index)
         if (index == 0 && primary_switched_) prepare_new_primary(*slot);
         return slot.get();
     }
+    // A new server connection counts against max_backend_connections_per_server;
+    // at the limit, one of this worker's idle pooled connections to that
+    // server (another user's or database's) makes room.
+    server_lease lease = ctx_.limit.acquire(server);
+    if (!lease && ctx_.pool.evict(int(server))) lease = ctx_.limit.acquire(server);
+    if (!lease) {
+        limited_ = int(server);
+        return nullptr;
+    }
     const common::backend_config& bc = ctx_.servers[server];
     const common::resolved_address& addr = ctx_.backend_addrs[server];
     backend_events& events = *this;
     slot.reset(new backend_conn(ctx_.base, index, bc.name, bc.addr, events));
+    slot->hold(std::move(lease));
     login_params p;
     p.user = identity_.user;
     p.password_sha1 = password_sha1_;
@@ -207,6 +218,7 @@ void client_session::backend_ready(backend_conn& b)
 
 void client_session::backend_login_failed(backend_conn& b, const std::string& why, const std::string& server_error)
 {
+    if (b.checking()) return pooled_connection_dead(b, why);   // client_pool.cc
     shm::add(ctx_.counters->backend_connect_failures);
     if (b.tls_failed()) shm::add(ctx_.counters->backend_tls_failures);
     static common::log_rate_limit limit;

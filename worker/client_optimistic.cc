@@ -199,6 +199,10 @@ void client_session::optimistic_answered()
 bool client_session::start_migration(bool writes, shm::word* from_start)
 {
     backend_conn* p = open_backend(0);   // commands queue until its login completes
+    if (!p && limited_ >= 0) {   // planned again when the wait ends
+        wait_for_connection();
+        return false;
+    }
     if (!p) {
         reject_command(er::backend_unavailable, "HY000", "Can't connect to the primary: out of resources");
         return false;

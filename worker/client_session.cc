@@ -106,6 +106,7 @@ client_session::~client_session()
     if (next) next->prev = prev;
     --ctx_.active;
     shm::sub(ctx_.counters->connections_active);
+    ctx_.limit.cancel(*this);
 }
 
 void client_session::set_who(std::string_view user)
@@ -122,6 +123,7 @@ void client_session::destroy(const char* why)
     state_ = state::dead;
     publish_statement(nullptr);
     ctx_.waits.remove(this);
+    ctx_.limit.cancel(*this);
     client_->quiesce();
     retire_all_backends();
     // Callbacks of this session may still be on the stack: free it from the loop.
@@ -133,6 +135,7 @@ void client_session::close_after_flush()
 {
     retire_all_backends();
     ctx_.waits.remove(this);
+    ctx_.limit.cancel(*this);
     state_ = state::closing;
     publish_statement(nullptr);   // off the board
     client_->disable_read();
@@ -269,6 +272,7 @@ void client_session::handle_client_input()
             case state::waiting_backend:
             case state::waiting_replica:
             case state::waiting_primary:
+            case state::waiting_connection:
             case state::fencing:
             case state::probing_primary:
             case state::migrating:
@@ -400,7 +404,12 @@ bool client_session::dispatch()
 {
     if (plan_.backend == 0 && !await_primary()) return state_ == state::ready;   // none now (client_failover.cc)
     backend_conn* b = open_backend(plan_.backend);
-    if (!b && plan_.backend != 0 && retry_on_primary("replica unavailable")) b = open_backend(0);
+    if (!b && plan_.backend != 0) {
+        if (limited_ >= 0) shm::add(ctx_.limit.usage()->limit_rerouted);
+        if (retry_on_primary(limited_ >= 0 ? "replica at max_backend_connections_per_server" : "replica unavailable"))
+            b = open_backend(0);
+    }
+    if (!b && limited_ >= 0) return wait_for_connection();
     if (!b) {
         reject_command(er::backend_unavailable, "HY000", "Can't connect to backend 'primary': out of resources");
         return true;

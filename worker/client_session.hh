@@ -28,7 +28,7 @@
 
 namespace causeway::worker {
 
-class client_session final : private backend_events {
+class client_session final : private backend_events, private limit_waiter {
 public:
     client_session(worker_context& ctx, int fd, const std::string& peer_addr);
     ~client_session();
@@ -66,6 +66,7 @@ private:
         waiting_backend,   // a command waits for a backend's login or a lazy prepare
         waiting_replica,   // a read waits (causal_wait_ms) for a replica to catch up
         waiting_primary,   // a command waits (switchover_wait_ms) for a primary (client_failover.cc)
+        waiting_connection,   // a command or login waits (pool_wait_ms) for a place on its server (client_pool.cc)
         fencing,   // a read waits for the primary's position (start_fence)
         probing_primary,   // the primary connection closed: is the server up? (probe_primary)
         migrating,   // an optimistic transaction is replayed on the primary (start_migration)
@@ -205,7 +206,9 @@ private:
     void statement_done();
     void close_statement(std::map<std::uint32_t, prepared_statement>::iterator it);
 
-    // Backends.
+    // Backends. open_backend() returns null when the server cannot be
+    // reached now, or when it is at max_backend_connections_per_server: then
+    // limited_ names it (a read slot) and the caller may wait_for_connection().
     backend_conn* open_backend(int index);
     backend_pool::key pool_key(int index) const
     {
@@ -239,6 +242,13 @@ private:
     // wait_timeout): a fresh login tells; true while it runs (client_backends.cc).
     bool probe_primary(bool mid_command);
     void primary_probed(bool server_up);
+
+    // Pooled connections and the connection limit (client_pool.cc).
+    bool wait_for_connection();   // false: the command (or login) waits, or was refused
+    void refuse_for_limit();
+    void pooled_connection_dead(backend_conn& b, const std::string& why);
+    void connection_free() override;   // limit_waiter
+    void connection_wait_expired() override;
 
     // backend_events
     void backend_ready(backend_conn& b) override;
@@ -351,6 +361,10 @@ private:
     std::string held_refusal_;   // the old primary's ERR 1290 while a switch_retry waits
     std::uint8_t held_refusal_seq_ = 0;
     event_ptr primary_wait_timer_;
+    // The connection limit (client_pool.cc).
+    int limited_ = -1;   // the server the last open_backend() found at its limit, or -1
+    int limit_wait_server_ = -1;   // ... the one this command waits for
+    std::uint64_t limit_wait_started_ns_ = 0;   // 0: not waiting
 };
 
 }   // namespace causeway::worker

@@ -310,8 +310,16 @@ int run_worker(const worker_start& start)
     st->ctx.outstanding.assign(all.size(), 0);
     st->ctx.avoid_until_ns.assign(all.size(), 0);
     st->ctx.progress = start.seg->progress();
-    st->ctx.pool.configure(base.get(), std::size_t(start.cfg->pool_max_idle_per_server),
-                           std::uint64_t(start.cfg->pool_idle_timeout_s) * 1000u);
+    // A slot a dead worker left: the supervisor zeroed its counts; so does its successor.
+    shm::backend_usage* usage = start.seg->usage(std::size_t(start.worker_id));
+    for (auto& open : usage->open) open.store(0, std::memory_order_seq_cst);
+    st->ctx.limit.configure(base.get(), start.seg, usage, std::size_t(start.cfg->max_backend_connections_per_server));
+    backend_pool::settings pool;
+    pool.max_idle_per_server = std::size_t(start.cfg->pool_max_idle_per_server);
+    pool.idle_timeout_ms = std::uint64_t(start.cfg->pool_idle_timeout_s) * 1000u;
+    pool.ping_after_ms = std::uint64_t(start.cfg->pool_ping_after_s) * 1000u;
+    pool.check_timeout_ms = start.cfg->connect_timeout_ms;
+    st->ctx.pool.configure(base.get(), pool, usage, &st->ctx.limit);
     st->ctx.table = start.seg->sessions();
     st->listener.reset(evconnlistener_new(base.get(), on_accept, st.get(),
                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, start.listen_fd));

@@ -12,6 +12,7 @@
 #include "shm/progress.hh"
 #include "shm/segment.hh"
 #include "shm/session_table.hh"
+#include "worker/backend_limit.hh"
 #include "worker/backend_pool.hh"
 #include "worker/libevent_raii.hh"
 #include "worker/login_throttle.hh"
@@ -53,6 +54,8 @@ struct worker_context {
     const shm::segment* seg = nullptr;   // other workers' boards, for KILL QUERY
     int wake_fd = -1;   // a write tells the poller that a read waits
     wait_clock waits;   // ticks for reads waiting for a replica
+    // Before the pool: pooled connections hold leases on it until the pool goes.
+    backend_limit limit;   // open server connections per server, across workers
     backend_pool pool;   // idle backend connections for the next clients
     SSL_CTX* tls = nullptr;   // client TLS of this generation; null: not offered
     SSL_CTX* backend_tls = nullptr;   // backend_tls of this generation; null: every server is off

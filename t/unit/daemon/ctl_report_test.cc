@@ -178,21 +178,24 @@ public:
     void replicas_text()
     {
         populated p;
+        // Server connections are the sum over worker slots (max_backend_connections_per_server).
+        p.seg.usage(0)->open[2].store(3);
+        p.seg.usage(7)->open[2].store(2);
         report_context ctx{"/etc/c.ini", 500, false};
         std::string out = format_replicas(read_replicas(p.seg, p.env, 500), ctx);
         ASSERT_HAS(out, "poller   heartbeat 3.0 ms ago\nfloor    0-0-100\nprimary  primary (up), 0 changes\n\n");
         ASSERT_HAS(
             out,
             "#  NAME     ROLE            ADDRESS         STATE                USABLE  GTID     BEHIND  ADVANCED  "
-            "POLLED    RTT  IO   SQL  RO   POLLS  ERRORS  LAST ERROR\n");
+            "POLLED    RTT  IO   SQL  RO   POLLS  ERRORS  LAST ERROR  CONNS\n");
         ASSERT_HAS(out,
                    "0  primary  primary (role)  127.0.0.1:3306  up                   yes     0-1-120       0    1.0 ms "
                    " 4.0 ms  "
-                   "46 µs  -    -    no     100       0           -\n");
+                   "46 µs  -    -    no     100       0           -      -\n");
         ASSERT_HAS(out,
                    "2  r2       replica         [::1]:3308      replication_stopped  yes     0-1-105      15    1.0 ms "
                    " 4.0 ms  "
-                   "46 µs  yes  no   yes    100       0           -\n");
+                   "46 µs  yes  no   yes    100       0           -      5\n");
         CPPUNIT_ASSERT(!has(out, "*"));
     }
 
