@@ -2,7 +2,10 @@
 # persistent connections) reuse the server connections of the clients before them. The
 # servers' own Connections counters give the logins per client connection; a client that
 # gets a reused connection must see a fresh one: no user variables, session variables at
-# their defaults, no temporary tables, LAST_INSERT_ID() 0, no warnings, no open transaction,
+# their defaults (sql_mode, wait_timeout, time_zone, sql_select_limit, group_concat_max_len,
+# max_statement_time, tx_isolation, div_precision_increment, on the primary's and the
+# replica's connection), no temporary tables, LAST_INSERT_ID() 0, no warnings, CONNECTION_ID()
+# naming its own session in the process list, no open transaction,
 # and its writes tracked; a client that leaves a transaction open gives nothing to the pool (read back at once with lagging replicas). Another user never gets
 # that connection. One worker, so that the clients share its pool.
 use strict;
@@ -63,6 +66,36 @@ is_deeply([ @$got[ 1 .. 5 ] ], [ @$want[ 1 .. 5 ] ], 'user variable, sql_mode, L
     or diag(explain { got => $got, fresh => $want });
 ok(!$b->do('SELECT * FROM tt'), 'the temporary table is gone');
 is($b->err, 1146, '... ERR 1146');
+# Warnings, CONNECTION_ID() and the session variables a client may change, on both of its
+# server connections (the primary's and a replica's), after a client that changed them all.
+my $a2 = $t->connect(port => $cw->port);
+my ($a2_thread) = $a2->selectrow_array('SELECT CONNECTION_ID() FROM t WHERE id = 1 FOR UPDATE');
+$a2->do($_) for ("SET SESSION time_zone = '+05:00'", 'SET SESSION sql_select_limit = 3',
+                 'SET SESSION group_concat_max_len = 77', 'SET SESSION max_statement_time = 100',
+                 "SET SESSION tx_isolation = 'SERIALIZABLE'", 'SET SESSION div_precision_increment = 9');
+$a2->selectrow_array('SELECT 1/0 FROM t WHERE id = 1 FOR UPDATE');    # a warning on the primary
+$a2->selectrow_array('SELECT 1/0 FROM t WHERE id = 1');               # ... and on a replica
+$a2->disconnect;
+my $b2 = $t->connect(port => $cw->port);
+my $fresh2 = $t->connect(port => $primary->port);
+my $first = 'SHOW WARNINGS';
+is_deeply($b2->selectall_arrayref($first), $fresh2->selectall_arrayref($first),
+          "the first SHOW WARNINGS shows no earlier client's warnings");
+my $vars = 'SELECT @@time_zone, @@sql_select_limit, @@group_concat_max_len, @@max_statement_time, '
+         . '@@tx_isolation, @@div_precision_increment, @@warning_count';
+my $want2 = [ @{ $fresh2->selectrow_arrayref("$vars FROM t WHERE id = 1") // [] } ];
+my $on_primary = [ @{ $b2->selectrow_arrayref("$vars, CONNECTION_ID() FROM t WHERE id = 1 FOR UPDATE") // [] } ];
+is(pop @$on_primary, $a2_thread, "the next client got that client's primary connection (thread $a2_thread)");
+is_deeply($on_primary, $want2, '@@session variables on it are as on a fresh connection')
+    or diag(explain { got => $on_primary, fresh => $want2 });
+my $on_replica = [ @{ $b2->selectrow_arrayref("$vars FROM t WHERE id = 1") // [] } ];
+is_deeply($on_replica, $want2, '... and on its replica connection') or diag(explain { got => $on_replica, fresh => $want2 });
+my $me = 'SELECT USER, DB, COMMAND FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()';
+is_deeply($b2->selectall_arrayref($me), $fresh2->selectall_arrayref($me),
+          "CONNECTION_ID() names the client's own server session in the server's process list");
+$b2->disconnect;
+$fresh2->disconnect;
+
 # A client that leaves with a transaction open (or tables locked) gives nothing to the pool:
 # the server's own disconnect rolls it back, as without a proxy.
 my $c = $t->connect(port => $cw->port);
