@@ -74,6 +74,7 @@ struct config {
     int pool_max_idle_per_server = 16;
     int pool_idle_timeout_s = 60;
     int pool_ping_after_s = 10;
+    bool pool_change_user = false;
     int max_backend_connections_per_server = 0;   // 0: no limit
     int pool_wait_ms = 1000;
     std::string pid_file;

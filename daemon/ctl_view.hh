@@ -113,7 +113,7 @@ struct replicas_view {
 // One worker slot's counters (or their total).
 struct counter_set {
     // Names of the plain counters, in the order of `values`.
-    static constexpr std::array<const char*, 35> names = {
+    static constexpr std::array<const char*, 36> names = {
         "connections_active",
         "connections_accepted",
         "connections_refused",
@@ -149,6 +149,7 @@ struct counter_set {
         "pool_evictions",
         "pool_pings",
         "pool_dead",
+        "pool_user_changes",
     };
     std::array<std::uint64_t, names.size()> values{};
     std::array<std::uint64_t, shm::route_reason_count> routed{};

@@ -78,6 +78,8 @@ constexpr metric_family families[] = {
     {"causeway_pool_pings_total", "counter",
      "pooled connections checked with COM_PING before reuse (idle past pool_ping_after_s)"},
     {"causeway_pool_dead_total", "counter", "pooled connections that failed that check: dropped, another used"},
+    {"causeway_pool_user_changes_total", "counter",
+     "pooled connections of another user taken with COM_CHANGE_USER (pool_change_user)"},
     {"causeway_routed_total", "counter",
      "client commands by the backend they went to (target) and why (reason, as causewayctl counters names it)"},
     {"causeway_commands_total", "counter", "client commands received, by command (query, stmt_execute, ...)"},
@@ -177,6 +179,7 @@ constexpr std::pair<const char*, const char*> worker_counters[] = {
     {"pool_evictions", "causeway_pool_evictions_total"},
     {"pool_pings", "causeway_pool_pings_total"},
     {"pool_dead", "causeway_pool_dead_total"},
+    {"pool_user_changes", "causeway_pool_user_changes_total"},
 };
 
 const metric_family& family(std::string_view name)

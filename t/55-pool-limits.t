@@ -9,6 +9,8 @@
 # - A pooled connection KILLed on the server is never handed out.
 # - A reload and workers killed with SIGKILL leave no server connection behind (the servers'
 #   own process lists) and no count: the limit still admits new clients.
+# - pool_change_user: another user's pooled connection is switched with one COM_CHANGE_USER
+#   (no server login) and shows none of the previous user's state; writes stay tracked.
 use strict;
 use warnings;
 use Test::More;
@@ -256,4 +258,40 @@ ok(wait_until(sub { !grep { app_connections($_) } $topo->servers }, timeout => 1
    'after the reload no server holds an application connection (the old pools were emptied)')
     or diag(join ', ', map { $_->name . ': ' . app_connections($_) } $topo->servers);
 is(counted($cw3), 0, '... and causewayctl counts none');
+$t->stop_causeway($cw3);
+
+# ---- pool_change_user: another user's pooled connection, switched with COM_CHANGE_USER ---
+my $cw4 = $t->causeway(config => { causeway => { mode => 'smartscale', workers => 1, pool_change_user => 'on' } });
+ok(wait_until(sub { serves($cw4->port) }, timeout => 15, interval => 0.1), 'an instance with pool_change_user serves');
+my $u1 = $t->connect(port => $cw4->port);
+my ($u1_thread) = $u1->selectrow_array('SELECT CONNECTION_ID() FROM t WHERE id = 1 FOR UPDATE');
+$u1->do($_) for ('SET @x = 42', "SET SESSION sql_mode = 'ANSI'", 'CREATE TEMPORARY TABLE tt (a INT)');
+$u1->disconnect;
+my $logins = sub { $primary->value("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'CONNECTIONS'") };
+my $l0 = $logins->();
+my $u2 = $t->connect(port => $cw4->port, user => 'app2', password => 'secret2');
+my $fresh = $t->connect(port => $primary->port, user => 'app2', password => 'secret2');
+my $q = 'SELECT CONNECTION_ID(), CURRENT_USER(), @x, @@sql_mode FROM t WHERE id = 1 FOR UPDATE';
+my @got = $u2 ? $u2->selectrow_array($q) : ();
+my @want = $fresh->selectrow_array($q);
+is($logins->() - $l0, 1, 'no login on the primary for the other user (the one counted is the direct comparison)');
+is($got[0], $u1_thread, "app2 got app's pooled connection (thread $u1_thread)");
+like($got[1] // '', qr/^app2@/, '... switched to app2 (COM_CHANGE_USER)');
+is_deeply([ @got[ 2, 3 ] ], [ @want[ 2, 3 ] ], "... with none of app's user variables or session variables")
+    or diag(explain { got => \@got, fresh => \@want });
+ok(!$u2->do('SELECT * FROM tt'), "... nor its temporary table");
+is($u2->err, 1146, '... ERR 1146');
+is(counter($cw4, 'pool_user_changes'), 1, 'causewayctl counts the change');
+$_->stop_sql_thread for $topo->replicas;
+my $stale = 0;
+for my $i (1 .. 10) {
+    $u2->do("UPDATE t SET v = $i WHERE id = 3");
+    my ($v) = $u2->selectrow_array('SELECT v FROM t WHERE id = 3');
+    $stale++ unless ($v // -1) == $i;
+}
+is($stale, 0, "its writes are tracked after the change: read back at once with lagging replicas (0 stale of 10)");
+$_->start_sql_thread for $topo->replicas;
+$u2->disconnect;
+$fresh->disconnect;
+ok($topo->wait_for_replicas(30), 'replicas catch up');
 $t->done;

@@ -131,6 +131,7 @@ void backend_conn::answer_greeting(const server_greeting& g)
     server_connection_id_ = g.connection_id;
     server_version_ = g.server_version;
     server_charset_ = g.charset;
+    scramble_ = g.scramble;
     // What the client negotiated with us, minus what we cannot relay, plus what
     // the proxy needs itself (session tracking carries each write's GTID).
     std::uint32_t want = (params_.client_capabilities & cap::proxy_offers) | cap::protocol_41 | cap::secure_connection |
@@ -269,6 +270,30 @@ void backend_conn::send_internal(std::string_view payload, std::uint64_t tag)
         after_login_ += pkt;
     else
         chan_->write(pkt.data(), pkt.size());
+}
+
+void backend_conn::change_user(const login_params& p, int timeout_ms)
+{
+    params_.user = p.user;
+    params_.password = p.password;
+    params_.password_sha1 = p.password_sha1;
+    params_.database = p.database;
+    std::string token = login_token(params_, scramble_);
+    std::string payload;
+    byte_writer w(payload);
+    w.u8(std::uint8_t(command::change_user));
+    w.null_terminated(p.user);
+    w.u8(std::uint8_t(token.size()));   // CLIENT_SECURE_CONNECTION: a length byte
+    w.bytes(token);
+    w.null_terminated(p.database);
+    w.u16(params_.charset ? params_.charset : server_charset_);
+    if (capabilities_ & cap::plugin_auth) w.null_terminated(native_password_plugin);
+    if (capabilities_ & cap::connect_attrs) w.lenenc_bytes(params_.connect_attrs);
+    state_ = state::auth_sent;
+    next_seq_ = 1;
+    std::string pkt = frame_packet(payload, 0);
+    chan_->write(pkt.data(), pkt.size());
+    chan_->set_timeout(timeout_ms);
 }
 
 void backend_conn::send_no_answer(std::string_view payload)

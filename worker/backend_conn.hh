@@ -95,6 +95,12 @@ public:
     // Only for a ready connection with nothing pending.
     void start_check(int timeout_ms);
     bool checking() const { return checking_; }
+    // Switches a ready connection with nothing pending to another user with
+    // COM_CHANGE_USER (the server resets the session as at a login). Until
+    // the server's OK it is not ready(), as during a login; then
+    // backend_ready, or backend_login_failed with the server's ERR. `p` as
+    // for start().
+    void change_user(const login_params& p, int timeout_ms);
     // The count of this connection against max_backend_connections_per_server.
     void hold(server_lease lease) { lease_ = std::move(lease); }
     void release_lease() { lease_.reset(); }
@@ -163,6 +169,7 @@ private:
     std::uint32_t server_connection_id_ = 0;
     std::string server_version_;
     std::uint8_t server_charset_ = 0;
+    std::string scramble_;   // of the greeting: COM_CHANGE_USER's token answers it
     std::uint8_t next_seq_ = 0;
     bool tls_failed_ = false;
     struct internal_command {

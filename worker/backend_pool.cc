@@ -75,28 +75,49 @@ void backend_pool::put(key k, std::unique_ptr<backend_conn> conn, std::string_vi
     if (limit_) limit_->pooled(std::size_t(server));
 }
 
-std::unique_ptr<backend_conn> backend_pool::take(const key& k)
+std::unique_ptr<backend_conn> backend_pool::take(const key& k, bool other_user)
 {
-    // The most recently used: its server thread is the warmest.
-    for (std::size_t i = entries_.size(); i-- > 0;) {
-        entry& e = entries_[i];
-        if (!(e.k == k) || !e.conn->ready()) continue;
-        std::unique_ptr<backend_conn> c = std::move(e.conn);
-        bool stale = common::monotonic_ns() - e.idle_since_ns >= ping_after_ns_;
-        entries_.erase(entries_.begin() + std::ptrdiff_t(i));
-        if (!stale) return c;
-        // A connection whose end the worker never read (a host or network
-        // path gone without a FIN) would fail the client's first command.
-        // Its reset was answered long ago; if not, something is wrong.
-        if (c->internal_pending() || evbuffer_get_length(c->input())) {
-            free_from_loop(base_, c.release());
-            continue;
+    // The most recently used: its server thread is the warmest. Another
+    // user's (pool_change_user) only when none of the client's own is kept.
+    for (int pass = 0; pass < (other_user ? 2 : 1); ++pass) {
+        for (std::size_t i = entries_.size(); i-- > 0;) {
+            const key& e = entries_[i].k;
+            bool fits = pass == 0 ? e == k
+                                  : e.index == k.index && e.server == k.server && e.charset == k.charset &&
+                    e.capabilities == k.capabilities && e.mariadb_capabilities == k.mariadb_capabilities;
+            if (!fits || !entries_[i].conn->ready()) continue;
+            // Another user's is switched at once (COM_CHANGE_USER): only one
+            // with nothing pending and no check due.
+            const backend_conn& b = *entries_[i].conn;
+            if (pass == 1 &&
+                (b.internal_pending() || evbuffer_get_length(b.input()) ||
+                 common::monotonic_ns() - entries_[i].idle_since_ns >= ping_after_ns_))
+                continue;
+            if (std::unique_ptr<backend_conn> c = hand_out(i)) return c;
+            i = entries_.size();   // one was dropped: look again from the newest
         }
-        if (counters_) shm::add(counters_->pool_pings);
-        c->start_check(check_timeout_ms_);
-        return c;
     }
     return nullptr;
+}
+
+// Takes entry i out of the pool; a connection idle past ping_after_ns_
+// comes checking(). Null when it had to be dropped instead.
+std::unique_ptr<backend_conn> backend_pool::hand_out(std::size_t i)
+{
+    std::unique_ptr<backend_conn> c = std::move(entries_[i].conn);
+    bool stale = common::monotonic_ns() - entries_[i].idle_since_ns >= ping_after_ns_;
+    entries_.erase(entries_.begin() + std::ptrdiff_t(i));
+    if (!stale) return c;
+    // A connection whose end the worker never read (a host or network path
+    // gone without a FIN) would fail the client's first command. Its reset
+    // was answered long ago; if not, something is wrong.
+    if (c->internal_pending() || evbuffer_get_length(c->input())) {
+        free_from_loop(base_, c.release());
+        return nullptr;
+    }
+    if (counters_) shm::add(counters_->pool_pings);
+    c->start_check(check_timeout_ms_);
+    return c;
 }
 
 bool backend_pool::evict(int server)

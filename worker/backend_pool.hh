@@ -54,7 +54,9 @@ public:
     // A kept connection for `k`, or null. Its reset's answers may still be on
     // their way: the new owner reads them as its own internal answers. One
     // idle past ping_after_ms comes checking() (see backend_conn::start_check).
-    std::unique_ptr<backend_conn> take(const key& k);
+    // With `other_user`, a connection of another user (and any database) is
+    // taken when none fits: the taker switches it with COM_CHANGE_USER.
+    std::unique_ptr<backend_conn> take(const key& k, bool other_user = false);
     // Closes the longest idle connection to `server` (max_backend_connections_per_server
     // needs its place for another client); false when there is none.
     bool evict(int server);
@@ -74,6 +76,7 @@ private:
     void backend_writable(backend_conn&) override {}
     void backend_closed(backend_conn& b, const std::string&) override { drop(b); }
     void drop(backend_conn& b);
+    std::unique_ptr<backend_conn> hand_out(std::size_t i);
     static void on_sweep(evutil_socket_t, short, void* arg);
 
     event_base* base_ = nullptr;

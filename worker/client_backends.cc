@@ -134,12 +134,32 @@ backend_conn* client_session::open_backend(int index)
         if (!p.available) return nullptr;
         server = primary_slot_ = p.slot;
     }
+    login_params p;
+    p.user = identity_.user;
+    p.password_sha1 = password_sha1_;
+    p.database = identity_.database;
+    p.charset = login_.charset;
+    p.client_capabilities = login_.capabilities;
+    p.client_mariadb_capabilities = login_.mariadb_capabilities;
+    p.connect_attrs = login_.connect_attrs;
+    // Bridge mode reads no positions: the server need not track them.
+    p.track_gtid = ctx_.cfg->routing() != common::routing_mode::bridge;
+    use_backend_tls(p, *ctx_.cfg, ctx_.servers[server].name, ctx_.backend_tls);
     std::unique_ptr<backend_conn> pooled;
     // A probe must log in: a pooled connection proves nothing about the server now.
-    if (!identity_.database.empty() && state_ != state::probing_primary) pooled = ctx_.pool.take(pool_key(index));
+    if (!identity_.database.empty() && state_ != state::probing_primary)
+        pooled = ctx_.pool.take(pool_key(index), ctx_.cfg->pool_change_user);
     if (pooled) {   // no login: reset when its last client left
         slot = std::move(pooled);
         slot->set_events(*this);
+        if (slot->params().user != identity_.user) {
+            // pool_change_user: another user's connection. The server checks
+            // this user's credentials and resets the session as at a login
+            // (tracking included: it is set again on a primary).
+            slot->change_user(p, ctx_.cfg->connect_timeout_ms);
+            if (index == 0 && p.track_gtid) slot->send_internal(track_last_gtid_query);
+            shm::add(ctx_.limit.usage()->pool_user_changes);
+        }
         slot->send_internal("\x02" + identity_.database);   // COM_INIT_DB: see retire_backend()
         replayed_[std::size_t(index)] = 0;
         shm::add(ctx_.counters->pool_reuses);
@@ -160,17 +180,6 @@ backend_conn* client_session::open_backend(int index)
     backend_events& events = *this;
     slot.reset(new backend_conn(ctx_.base, index, bc.name, bc.addr, events));
     slot->hold(std::move(lease));
-    login_params p;
-    p.user = identity_.user;
-    p.password_sha1 = password_sha1_;
-    p.database = identity_.database;
-    p.charset = login_.charset;
-    p.client_capabilities = login_.capabilities;
-    p.client_mariadb_capabilities = login_.mariadb_capabilities;
-    p.connect_attrs = login_.connect_attrs;
-    // Bridge mode reads no positions: the server need not track them.
-    p.track_gtid = ctx_.cfg->routing() != common::routing_mode::bridge;
-    use_backend_tls(p, *ctx_.cfg, bc.name, ctx_.backend_tls);
     replayed_[std::size_t(index)] = 0;
     if (!slot->start(addr, p, ctx_.cfg->connect_timeout_ms)) {
         shm::add(ctx_.counters->backend_connect_failures);
