@@ -78,8 +78,7 @@ bool identity_matches(std::uint64_t entry_id, const std::string& name, const std
     return shm::backend_identity(b) == entry_id;
 }
 
-counter_set read_worker_counters(const shm::worker_counters& w, const shm::worker_stats& s,
-                                 const shm::backend_usage& u)
+counter_set read_worker_counters(const shm::worker_counters& w, const shm::worker_stats& s, const shm::backend_usage& u)
 {
     counter_set c;
     const shm::word* plain[counter_set::names.size()] = {

@@ -424,7 +424,8 @@ inline constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a)
 }
 
 struct segment_plan {
-    std::uint64_t progress_offset, labels_offset, workers_offset, poller_offset, boards_offset, stats_offset, usage_offset;
+    std::uint64_t progress_offset, labels_offset, workers_offset, poller_offset, boards_offset, stats_offset,
+        usage_offset;
     table_region table;
     std::uint64_t total_size;
 };

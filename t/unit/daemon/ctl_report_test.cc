@@ -243,7 +243,8 @@ public:
         ASSERT_HAS(json, "\"queries_forwarded\":2469134,");
         for (std::size_t r = 0; r < shm::route_reason_count; ++r)
             ASSERT_HAS(json, "\"" + std::string(shm::route_reason_name(shm::route_reason(r))) + "\":");
-        ASSERT_HAS(json, "\"primary_bridge\":2,\"primary_unavailable\":0,\"primary_server_specific\":0},\"commands\":{");
+        ASSERT_HAS(json,
+                   "\"primary_bridge\":2,\"primary_unavailable\":0,\"primary_server_specific\":0},\"commands\":{");
         ASSERT_HAS(json,
                    "\"read_primary\":{\"count\":0,\"sum_us\":0,\"buckets\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}}},"
                    "\"poller\":{\"pid\":200,");
