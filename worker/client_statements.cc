@@ -117,6 +117,11 @@ bool client_session::plan_execute(std::string_view payload)
     }
     prepared_statement& st = it->second;
     execute_view v = parse_execute(payload, st.params);
+    // The client's latest types, whatever comes of this execute: it will not
+    // send them again, and a backend that never sees this execute (answered
+    // here, e.g. an optimistic transaction's ERR 1213) gets them inserted at
+    // its next one (prepare_statement_on), else ERR 1210 there.
+    if (v.ok && v.types_included) st.param_types = std::string(v.types);
     bool planned = true;
     if (!plan_optimistic_execute(st, v, payload, planned)) return planned;   // client_optimistic.cc
     if (!v.ok) return true;   // the primary answers a malformed execute
