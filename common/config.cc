@@ -64,7 +64,7 @@ const config_key keys[] = {
     {"causeway", "pid_file", key_type::string, "/run/causeway/causeway.pid", 0, 0, "", false,
      "where causewayd writes its pid"},
     {"causeway", "max_connections", key_type::integer, "10000", 1, 1000000, "", true,
-     "client connections per worker before new ones are refused"},
+     "client connections of the whole instance (all workers) before new ones are refused"},
     {"causeway", "server_version", key_type::string, "", 0, 0, "", true,
      "version string sent to clients in the handshake; empty: the primary's own"},
     {"causeway", "connect_timeout_ms", key_type::integer, "3000", 1, 600000, "", true,
@@ -77,6 +77,10 @@ const config_key keys[] = {
      "daemon|local0|local1|local2|local3|local4|local5|local6|local7", true, "syslog facility"},
     {"causeway", "shm_name", key_type::string, "", 0, 0, "", false,
      "POSIX shared memory name (default /causeway-PORT)"},
+    {"causeway", "user", key_type::string, "", 0, 0, "", false,
+     "started as root: the user causewayd runs as once its ports, shared memory and pid file are made"},
+    {"causeway", "shm_group", key_type::string, "", 0, 0, "", false,
+     "group that may read the shared memory (mode 0640, for causewayctl); empty: mode 0600"},
     {"causeway", "users_file", key_type::string, "", 0, 0, "", true,
      "file of user = password lines (mode 0600), instead of [users]"},
     {"causeway", "shutdown_timeout_ms", key_type::integer, "30000", 0, 3600000, "", true,
@@ -110,6 +114,10 @@ const config_key keys[] = {
      "TLS to the servers (workers and poller): on requires it, verify also checks the certificate and name"},
     {"causeway", "backend_tls_ca", key_type::string, "", 0, 0, "", true,
      "PEM CA bundle that signed the servers' certificates (backend_tls = verify)"},
+    {"causeway", "replica_read_timeout_ms", key_type::integer, "0", 0, 3600000, "", true,
+     "a read a replica has not started answering this long is retried on the primary (0: never)"},
+    {"causeway", "client_idle_timeout_s", key_type::integer, "0", 0, 31536000, "", true,
+     "a logged-in client silent this long between statements is closed (0: never)"},
     {"monitor", "user", key_type::string, "", 0, 0, "", true, "the poller's login"},
     {"monitor", "password", key_type::password, "", 0, 0, "", true, "the poller's password"},
     {"monitor", "poll_interval_ms", key_type::integer, "10", 1, 60000, "", true,
@@ -321,6 +329,10 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
             c.admin_password_hash = v;
         else if (n == "shm_name")
             c.shm_name = v;
+        else if (n == "user")
+            c.run_user = v;
+        else if (n == "shm_group")
+            c.shm_group = v;
         else if (n == "users_file")
             c.users_file = v;
         else if (n == "shutdown_timeout_ms")
@@ -349,6 +361,10 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
             c.auth_failures_before_delay = int(number);
         else if (n == "auth_failure_delay_ms")
             c.auth_failure_delay_ms = int(number);
+        else if (n == "replica_read_timeout_ms")
+            c.replica_read_timeout_ms = int(number);
+        else if (n == "client_idle_timeout_s")
+            c.client_idle_timeout_s = int(number);
     }
     return true;
 }

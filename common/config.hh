@@ -85,6 +85,8 @@ struct config {
     std::string syslog_ident = "causeway";
     int syslog_facility = 0;   // index into the key's choices: daemon, local0..local7
     std::string shm_name;   // empty: derived from the listen port
+    std::string shm_group;   // empty: the segment is mode 0600
+    std::string run_user;   // `user`: drop root to it after start-up; empty: stay
     std::string users_file;
     int shutdown_timeout_ms = 30000;
     address admin_listen;   // port 0: no admin endpoint
@@ -99,6 +101,8 @@ struct config {
     int auth_failure_delay_ms = 1000;
     int backend_tls = int(backend_tls_mode::off);   // for every server without its own [backend_tls] line
     std::string backend_tls_ca;   // PEM CA bundle for backend_tls = verify
+    int client_idle_timeout_s = 0;   // 0: clients may stay idle for ever
+    int replica_read_timeout_ms = 0;   // 0: a replica read waits as long as the replica takes
 
     // [monitor] (the poller's credentials and rates)
     std::string monitor_user;

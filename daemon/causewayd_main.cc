@@ -5,7 +5,9 @@
 
 #include "common/config.hh"
 #include "common/log.hh"
+#include "daemon/open_files.hh"
 #include "daemon/options.hh"
+#include "daemon/privileges.hh"
 #include "daemon/process.hh"
 #include "daemon/supervisor.hh"
 #include "protocol/auth.hh"
@@ -58,6 +60,21 @@ int main(int argc, char** argv)
         printf("causewayd: configuration file %s is ok\n", opts->config_file.c_str());
         return 0;
     }
+    // Before anything is bound: a limit too low for max_connections fails the
+    // start here, on the terminal, instead of refusing clients later.
+    if (auto s = daemon::fit_open_files(*cfg); !s) {
+        fprintf(stderr, "causewayd: %s\n", s.err().message.c_str());
+        return 1;
+    }
+    daemon::run_as who;
+    if (!cfg->run_user.empty()) {
+        auto u = daemon::lookup_user(cfg->run_user);
+        if (!u) {
+            fprintf(stderr, "causewayd: %s\n", u.err().message.c_str());
+            return 1;
+        }
+        who = *u;
+    }
     common::log_open(opts->foreground ? common::log_target::stderr_stream : common::log_target::syslog, "supervisor",
                      cfg->log_level, cfg->syslog_ident.c_str(),
                      common::syslog_facility_from_choice(cfg->syslog_facility));
@@ -93,6 +110,17 @@ int main(int argc, char** argv)
         fprintf(stderr, "causewayd: %s\n", seg.err().message.c_str());
         daemon::remove_pid_file(cfg->pid_file);
         return 1;
+    }
+    if (!cfg->run_user.empty()) {
+        auto dropped = daemon::become(who, {"/dev/shm" + seg->name(), cfg->pid_file});
+        if (!dropped) {
+            CW_LOG(LOG_ERR, "%s", dropped.err().message.c_str());
+            fprintf(stderr, "causewayd: %s\n", dropped.err().message.c_str());
+            (void)seg->unlink();
+            daemon::remove_pid_file(cfg->pid_file);
+            return 1;
+        }
+        CW_LOG(LOG_INFO, "running as user %s (uid %d)", who.name.c_str(), int(who.uid));
     }
     if (seg->origin() == shm::segment_origin::replaced_dead)
         CW_LOG(LOG_NOTICE, "replaced shared memory %s left by a stopped instance", seg->name().c_str());

@@ -113,7 +113,7 @@ struct replicas_view {
 // One worker slot's counters (or their total).
 struct counter_set {
     // Names of the plain counters, in the order of `values`.
-    static constexpr std::array<const char*, 36> names = {
+    static constexpr std::array<const char*, 38> names = {
         "connections_active",
         "connections_accepted",
         "connections_refused",
@@ -150,6 +150,8 @@ struct counter_set {
         "pool_pings",
         "pool_dead",
         "pool_user_changes",
+        "idle_timeouts",
+        "replica_read_timeouts",
     };
     std::array<std::uint64_t, names.size()> values{};
     std::array<std::uint64_t, shm::route_reason_count> routed{};

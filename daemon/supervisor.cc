@@ -17,6 +17,7 @@
 #include "common/clock.hh"
 #include "common/log.hh"
 #include "daemon/admin.hh"
+#include "daemon/open_files.hh"
 #include "daemon/poller.hh"
 #include "shm/counters.hh"
 #include "worker/worker.hh"
@@ -47,6 +48,8 @@ void keep_restart_only_keys(const common::config& old_cfg, common::config& next)
     keep("admin_listen", old_cfg.admin_listen, next.admin_listen, addr);
     keep("pid_file", old_cfg.pid_file, next.pid_file, same);
     keep("shm_name", old_cfg.shm_name, next.shm_name, same);
+    keep("shm_group", old_cfg.shm_group, next.shm_group, same);
+    keep("user", old_cfg.run_user, next.run_user, same);
     keep("session_table_size", old_cfg.session_table_size, next.session_table_size, num);
 }
 }   // namespace
@@ -249,6 +252,38 @@ void supervisor::check_ready()
     }
 }
 
+// The segment is a cache that root (or a bug) can scribble on. Every process
+// reaches its regions through offsets validated when it was mapped, so
+// garbage in the header moves no pointer; but the state behind it can no
+// longer be trusted. Checked once per loop (at least every second): a damaged
+// header is logged, the segment recreated (floor taken again from the
+// primary, so no stale read), and every child restarted on the new one.
+// Never a crash loop: nothing here dereferences what the header says.
+void supervisor::check_segment()
+{
+    if (stopping_) return;
+    auto ok = seg_.check_header();
+    if (ok) return;
+    CW_LOG(LOG_ERR, "%s; recreating it and restarting every child", ok.err().message.c_str());
+    auto fresh = shm::segment::recreate(*cfg_);
+    if (!fresh) {
+        CW_LOG(LOG_ERR, "%s; trying again in a second", fresh.err().message.c_str());
+        return;
+    }
+    seg_ = std::move(*fresh);
+    seg_.header().config_generation.store(generation_, std::memory_order_release);
+    for (auto& c : children_) {
+        if (c->stopping) continue;
+        c->stopping = true;
+        kill(c->pid, SIGTERM);
+    }
+    pending_.clear();
+    reload_pending_ = false;
+    spawn_poller();
+    spawn_admin();
+    for (int i = 0; i < cfg_->workers; ++i) spawn_worker(free_slot());
+}
+
 void supervisor::retire_generation(unsigned generation, int sig)
 {
     // Workers of `generation` and older; the poller is replaced by begin_reload().
@@ -282,6 +317,11 @@ void supervisor::begin_reload()
     auto backend_tls = worker::tls_context::for_backends(*next);
     if (!backend_tls) {
         CW_LOG(LOG_ERR, "reload: %s; keeping the running configuration", backend_tls.err().message.c_str());
+        return;
+    }
+    // A larger max_connections needs more descriptors for the new workers.
+    if (auto fit = fit_open_files(*next); !fit) {
+        CW_LOG(LOG_ERR, "reload: %s; keeping the running configuration", fit.err().message.c_str());
         return;
     }
     keep_restart_only_keys(*cfg_, *next);
@@ -389,6 +429,7 @@ int supervisor::run()
             while (read(signal_fd_.get(), &info, sizeof info) == ssize_t(sizeof info)) on_signal(int(info.ssi_signo));
         }
         reap_children();   // SIGCHLD coalesces; reaping here misses none
+        check_segment();
         spawn_due();
         check_ready();
         if (stopping_ && monotonic_ms() >= stop_deadline_ms_) {

@@ -69,6 +69,7 @@ private:
     void handle_child_exit(child& c, int status);
     void spawn_due();
     void check_ready();
+    void check_segment();   // a damaged header: recreate the segment, restart the children
     void begin_reload();
     void retire_generation(unsigned generation, int sig);
     void stop_all(int sig);

@@ -18,7 +18,7 @@ static_assert(word::is_always_lock_free, "shm needs lock-free 64-bit atomics");
 static_assert(sizeof(word) == 8 && alignof(word) == 8);
 
 inline constexpr std::uint64_t segment_magic = 0x5941'5745'5355'4143ull;   // "CAUSEWAY"
-inline constexpr std::uint64_t layout_version = 11;
+inline constexpr std::uint64_t layout_version = 12;
 
 inline constexpr std::size_t max_backends = 64;   // index 0 is the primary role, 1.. the servers
 inline constexpr std::size_t max_worker_slots = 256;   // two generations during a reload
@@ -140,6 +140,8 @@ struct alignas(64) worker_counters {
     word pool_reuses;   // backend connections taken from the pool instead of a new login
     word switch_retries;   // autocommit writes the old primary refused as read-only, run on the next one
     word backend_tls_failures;   // backend logins that failed for TLS (not offered, handshake, certificate)
+    word idle_timeouts;   // clients closed after client_idle_timeout_s without a statement
+    word replica_read_timeouts;   // reads retried on the primary after replica_read_timeout_ms
     word routed[route_reason_count];
 };
 
@@ -215,6 +217,24 @@ struct board_entry {
 };
 struct alignas(64) statement_board {
     board_entry entry[board_entries];
+};
+
+// Failed logins per client address, shared by every worker so that a client
+// spreading its guesses over workers is slowed all the same. Open addressing,
+// `login_probe` slots from the address's hash (seeded per segment). Writers:
+// workers (CAS on `key`, CAS on `window`); readers: workers. All relaxed: a
+// torn pair (a key whose window still belongs to the address it replaced)
+// only slows or speeds one login, never refuses one. A slot whose window is
+// over may be taken by another address.
+inline constexpr std::size_t login_slots = 4096;
+inline constexpr std::size_t login_probe = 8;
+struct login_slot {
+    word key;   // hash of the address | 1; 0 = free
+    word window;   // start (CLOCK_MONOTONIC ms) << login_count_bits | failures
+};
+inline constexpr unsigned login_count_bits = 20;
+struct alignas(64) login_table {
+    login_slot slot[login_slots];
 };
 
 // Writer: the poller; readers: causewayctl, the supervisor.
@@ -425,7 +445,7 @@ inline constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a)
 
 struct segment_plan {
     std::uint64_t progress_offset, labels_offset, workers_offset, poller_offset, boards_offset, stats_offset,
-        usage_offset;
+        usage_offset, logins_offset;
     table_region table;
     std::uint64_t total_size;
 };
@@ -445,7 +465,8 @@ constexpr segment_plan plan_segment(std::uint64_t entries)
     p.boards_offset = align_up(p.poller_offset + sizeof(poller_counters), 64);
     p.stats_offset = align_up(p.boards_offset + max_worker_slots * sizeof(statement_board), 64);
     p.usage_offset = align_up(p.stats_offset + max_worker_slots * sizeof(worker_stats), 64);
-    p.table.offset = align_up(p.usage_offset + max_worker_slots * sizeof(backend_usage), 4096);
+    p.logins_offset = align_up(p.usage_offset + max_worker_slots * sizeof(backend_usage), 64);
+    p.table.offset = align_up(p.logins_offset + sizeof(login_table), 4096);
     p.table.buckets = buckets;
     p.table.entries = buckets * bucket_entries;
     p.total_size = align_up(p.table.offset + buckets * sizeof(table_bucket), 4096);
@@ -463,6 +484,7 @@ static_assert(sizeof(statement_board) == board_entries * 24);
 static_assert(sizeof(latency_histogram) == (latency_bounds + 2) * 8);
 static_assert(sizeof(worker_stats) == 13 * 64, "3 histograms, command and refusal counts, padded");
 static_assert(sizeof(backend_usage) == 8 * max_backends + 128);
+static_assert(sizeof(login_table) == login_slots * 16);
 static_assert(sizeof(table_entry) == 24);
 static_assert(sizeof(table_bucket) == 128 && alignof(table_bucket) == 128);
 static_assert(sizeof(table_stats) == 64);

@@ -5,9 +5,11 @@
 #include "shm/segment.hh"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,7 +32,10 @@ namespace causeway::shm {
 
 namespace {
 
-constexpr mode_t segment_mode = 0640;   // causewayctl may read it as the group
+// Only causewayd's user, or with shm_group that group too (causewayctl reads
+// it): others must not see sessions and counters, let alone write them.
+constexpr mode_t segment_mode = 0600;
+constexpr mode_t segment_group_mode = 0640;
 
 common::error ipc_error(const std::string& what, const bip::interprocess_exception& e)
 {
@@ -125,6 +130,20 @@ found inspect(const std::string& name, pid_t& owner, std::string& why, int& code
     }
 }
 
+// A name another user created first: unless we are root (who removes it and
+// creates its own with O_EXCL), say so instead of a bare EACCES or EEXIST.
+common::status check_owner(const std::string& name)
+{
+    struct stat st;
+    if (::stat(("/dev/shm" + name).c_str(), &st) != 0) return {};
+    if (st.st_uid == geteuid() || geteuid() == 0) return {};
+    return common::error{EACCES,
+                         "shared memory " + name + " already exists and belongs to uid " + std::to_string(st.st_uid) +
+                             ", not to causewayd's user (uid " + std::to_string(geteuid()) +
+                             "): another user created it first; remove /dev/shm" + name +
+                             " or choose another shm_name"};
+}
+
 template <typename T>
 T* construct(std::byte* base, std::uint64_t offset, std::size_t n = 1)
 {
@@ -171,6 +190,14 @@ common::result<segment> segment::create(const common::config& cfg)
     if (auto ok = check_name(name); !ok) return ok.err();
     const segment_plan plan = plan_segment(std::uint64_t(std::max(cfg.session_table_size, 1)));
 
+    if (auto ok = check_owner(name); !ok) return ok.err();
+    gid_t group = gid_t(-1);
+    if (!cfg.shm_group.empty()) {
+        struct group* g = getgrnam(cfg.shm_group.c_str());
+        if (!g) return common::error{ENOENT, "shm_group: no group named '" + cfg.shm_group + "'"};
+        group = g->gr_gid;
+    }
+
     pid_t owner = 0;
     std::string why;
     int code = 0;
@@ -195,11 +222,18 @@ common::result<segment> segment::create(const common::config& cfg)
     if (origin != segment_origin::created) bip::shared_memory_object::remove(name.c_str());
 
     try {
-        bip::permissions perm(segment_mode);
+        mode_t mode = group == gid_t(-1) ? segment_mode : segment_group_mode;
+        bip::permissions perm(mode);
         bip::shared_memory_object shm(bip::create_only, name.c_str(), bip::read_write, perm);
+        int fd = shm.get_mapping_handle().handle;
+        // Exactly this mode whatever the umask (Boost may fchmod to it as well).
+        if (fchmod(fd, mode) != 0 || (group != gid_t(-1) && fchown(fd, uid_t(-1), group) != 0)) {
+            int err = errno;
+            bip::shared_memory_object::remove(name.c_str());
+            return common::sys_error("set the mode or group of shared memory " + name, err);
+        }
         shm.truncate(bip::offset_t(plan.total_size));
         // Reserve the pages now: tmpfs would otherwise SIGBUS on first touch when full.
-        int fd = shm.get_mapping_handle().handle;
         if (int rc = posix_fallocate(fd, 0, off_t(plan.total_size)); rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) {
             bip::shared_memory_object::remove(name.c_str());
             return common::sys_error("reserve " + std::to_string(plan.total_size) + " bytes for shared memory " + name,
@@ -228,6 +262,7 @@ common::result<segment> segment::create(const common::config& cfg)
         construct<statement_board>(base, plan.boards_offset, max_worker_slots);
         construct<worker_stats>(base, plan.stats_offset, max_worker_slots);
         construct<backend_usage>(base, plan.usage_offset, max_worker_slots);
+        construct<login_table>(base, plan.logins_offset);
         construct<table_bucket>(base, plan.table.offset, plan.table.buckets);
         progress_block(h, nullptr, labels).set_labels(cfg);
         h->layout_version.store(layout_version, std::memory_order_relaxed);
@@ -240,6 +275,8 @@ common::result<segment> segment::create(const common::config& cfg)
         s.name_ = name;
         s.origin_ = origin;
         s.read_only_ = false;
+        s.plan_ = plan;
+        s.seed_ = h->hash_seed;
         return s;
     } catch (const bip::interprocess_exception& e) {
         return ipc_error("create shared memory " + name + " (" + std::to_string(plan.total_size) + " bytes)", e);
@@ -271,6 +308,8 @@ common::result<segment> segment::map(const std::string& name, bool read_only, se
         s.name_ = name;
         s.origin_ = origin;
         s.read_only_ = read_only;
+        s.plan_ = plan_segment(s.header().table[0].entries);   // validate() checked the header against it
+        s.seed_ = s.header().hash_seed;
         return s;
     } catch (const bip::interprocess_exception& e) {
         return ipc_error("open shared memory " + name, e);
@@ -295,10 +334,24 @@ common::status segment::unlink()
         if (current.err().code == ENOENT) return {};
         return current.err();
     }
-    if (current->header().hash_seed != header().hash_seed ||
-        current->header().created_realtime_ns != header().created_realtime_ns)
+    if (current->seed_ != seed_ || current->header().created_realtime_ns != header().created_realtime_ns)
         return common::error{EEXIST, "shared memory " + name_ + " now belongs to another instance: not removed"};
     return remove(name_);
+}
+
+common::result<segment> segment::recreate(const common::config& cfg)
+{
+    if (auto ok = remove(cfg.effective_shm_name()); !ok) return ok.err();
+    return create(cfg);
+}
+
+common::status segment::check_header() const
+{
+    const segment_header& h = header();
+    if (auto ok = validate(h, size_, name_); !ok) return ok;
+    if (h.total_size != plan_.total_size || h.table[0].entries != plan_.table.entries || h.hash_seed != seed_)
+        return common::error{EPROTO, "shared memory " + name_ + ": header changed since it was mapped"};
+    return {};
 }
 
 bool segment::creator_alive() const noexcept
@@ -310,45 +363,48 @@ bool segment::creator_alive() const noexcept
 
 progress_block segment::progress() const noexcept
 {
-    segment_header& h = header();
-    return progress_block(&h, reinterpret_cast<progress_entry*>(base_ + h.progress_offset),
-                          reinterpret_cast<backend_labels*>(base_ + h.labels_offset));
+    return progress_block(&header(), reinterpret_cast<progress_entry*>(base_ + plan_.progress_offset),
+                          reinterpret_cast<backend_labels*>(base_ + plan_.labels_offset));
 }
 
 session_table segment::sessions() const noexcept
 {
-    return session_table(&header(), 0, base_);
+    return session_table(&header(), 0, plan_.table, seed_, base_);
 }
 
 worker_counters* segment::worker(std::size_t slot) const noexcept
 {
     if (slot >= max_worker_slots) return nullptr;
-    return reinterpret_cast<worker_counters*>(base_ + header().workers_offset) + slot;
+    return reinterpret_cast<worker_counters*>(base_ + plan_.workers_offset) + slot;
 }
 
 statement_board* segment::board(std::size_t slot) const noexcept
 {
     if (slot >= max_worker_slots) return nullptr;
-    // Not in the header: placed by plan_segment(), which attach() checked the header against.
-    return reinterpret_cast<statement_board*>(base_ + plan_segment(header().table[0].entries).boards_offset) + slot;
+    return reinterpret_cast<statement_board*>(base_ + plan_.boards_offset) + slot;
+}
+
+login_table& segment::logins() const noexcept
+{
+    return *reinterpret_cast<login_table*>(base_ + plan_.logins_offset);
 }
 
 worker_stats* segment::stats(std::size_t slot) const noexcept
 {
     if (slot >= max_worker_slots) return nullptr;
-    return reinterpret_cast<worker_stats*>(base_ + plan_segment(header().table[0].entries).stats_offset) + slot;
+    return reinterpret_cast<worker_stats*>(base_ + plan_.stats_offset) + slot;
 }
 
 backend_usage* segment::usage(std::size_t slot) const noexcept
 {
     if (slot >= max_worker_slots) return nullptr;
     // Not in the header: placed by plan_segment(), like the boards.
-    return reinterpret_cast<backend_usage*>(base_ + plan_segment(header().table[0].entries).usage_offset) + slot;
+    return reinterpret_cast<backend_usage*>(base_ + plan_.usage_offset) + slot;
 }
 
 poller_counters& segment::poller() const noexcept
 {
-    return *reinterpret_cast<poller_counters*>(base_ + header().poller_offset);
+    return *reinterpret_cast<poller_counters*>(base_ + plan_.poller_offset);
 }
 
 }   // namespace causeway::shm

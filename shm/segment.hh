@@ -41,6 +41,9 @@ public:
     // not a valid segment of this layout. Fails cleanly (ENOSPC) when /dev/shm
     // cannot hold it, rather than with SIGBUS later.
     static common::result<segment> create(const common::config& cfg);
+    // The supervisor, when check_header() failed: the damaged segment's name
+    // is removed and a new segment created (its state is a cache).
+    static common::result<segment> recreate(const common::config& cfg);
     // causewayctl (read_only) and tests: maps an existing, valid segment.
     static common::result<segment> attach(const std::string& name, bool read_only);
     // Removes a name whatever it holds (tests, cleanup). Missing is not an error.
@@ -62,6 +65,11 @@ public:
     std::size_t size() const noexcept { return size_; }
     // Whether the process that created the segment is still running.
     bool creator_alive() const noexcept;
+    // The header still says what it said when this process mapped it (magic,
+    // version, sizes, offsets, seed). Every region is reached through the
+    // copy taken then, so damage cannot move this process's pointers; this
+    // tells the supervisor to recreate the segment.
+    common::status check_header() const;
 
     segment_header& header() const noexcept { return *reinterpret_cast<segment_header*>(base_); }
     progress_block progress() const noexcept;
@@ -72,6 +80,7 @@ public:
     worker_stats* stats(std::size_t slot) const noexcept;   // likewise
     backend_usage* usage(std::size_t slot) const noexcept;   // likewise
     poller_counters& poller() const noexcept;
+    login_table& logins() const noexcept;   // failed logins per client address
 
 private:
     segment() = default;
@@ -83,6 +92,8 @@ private:
     std::string name_;
     segment_origin origin_ = segment_origin::attached;
     bool read_only_ = true;
+    segment_plan plan_{};   // validated at create/map; the offsets every accessor uses
+    std::uint64_t seed_ = 0;   // header.hash_seed as validated
 };
 
 // /proc/PID/stat starttime (clock ticks after boot), 0 when there is no such

@@ -75,12 +75,14 @@ bool slot_covered(std::uint64_t w, const std::uint64_t (&wm)[max_domains]) noexc
 
 }   // namespace
 
-session_table::session_table(segment_header* header, std::size_t region, std::byte* base) noexcept
+session_table::session_table(segment_header* header, std::size_t region, const table_region& where, std::uint64_t seed,
+                             std::byte* base) noexcept
     : header_(header),
       state_(&header->sessions),
       stats_(&header->stats[region]),
-      table_(reinterpret_cast<table_bucket*>(base + header->table[region].offset)),
-      buckets_(header->table[region].buckets)
+      table_(reinterpret_cast<table_bucket*>(base + where.offset)),
+      buckets_(where.buckets),
+      seed_(seed)
 {
 }
 

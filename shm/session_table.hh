@@ -65,18 +65,16 @@ struct reclaim_result {
 class session_table {
 public:
     session_table() = default;
-    // A view of table region `region` of a mapped segment (see segment.hh).
-    session_table(segment_header* header, std::size_t region, std::byte* base) noexcept;
+    // A view of table region `region` of a mapped segment (see segment.hh),
+    // at `where` and hashing with `seed`: both as validated when the segment
+    // was mapped, never read again from the header (bytes someone else can
+    // write must not steer this process's pointers).
+    session_table(segment_header* header, std::size_t region, const table_region& where, std::uint64_t seed,
+                  std::byte* base) noexcept;
 
     // The key of a session, seeded per segment.
-    std::uint64_t key(session_kind kind, std::string_view id) const noexcept
-    {
-        return session_key(kind, id, header_->hash_seed);
-    }
-    std::uint64_t key(session_kind kind, std::uint64_t id) const noexcept
-    {
-        return session_key(kind, id, header_->hash_seed);
-    }
+    std::uint64_t key(session_kind kind, std::string_view id) const noexcept { return session_key(kind, id, seed_); }
+    std::uint64_t key(session_kind kind, std::uint64_t id) const noexcept { return session_key(kind, id, seed_); }
 
     // Workers. lookup() only reads, so it also works on a read-only mapping.
     lookup_result lookup(std::uint64_t key) const noexcept;
@@ -136,6 +134,7 @@ private:
     table_stats* stats_ = nullptr;
     table_bucket* table_ = nullptr;
     std::size_t buckets_ = 0;
+    std::uint64_t seed_ = 0;
 };
 
 }   // namespace causeway::shm

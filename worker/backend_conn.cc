@@ -94,7 +94,7 @@ void backend_conn::on_event(channel& c, short what, void* arg)
         self.tls_failed_ = true;
         why = "TLS: " + c.tls_description();
     } else if (what & channel::timeout) {
-        why = "did not answer in time";
+        why = timeout_reason;
     } else if ((what & channel::eof) && c.tls_handshaking()) {
         self.tls_failed_ = true;   // it refused our TLS (a wrong version or cipher, ...)
         why = "closed the connection during TLS (" + c.tls_description() + ")";

@@ -77,6 +77,9 @@ struct internal_answer {
 
 class backend_conn {
 public:
+    // backend_closed()'s `why` when the channel's timer fired (a wait or
+    // replica_read_timeout_ms ran out), as opposed to an EOF or an error.
+    static constexpr const char* timeout_reason = "did not answer in time";
     // `index` is the backend's place in the progress block: 0 the primary, 1 + i replica i.
     backend_conn(event_base* base, int index, std::string name, const common::address& addr, backend_events& events);
     backend_conn(const backend_conn&) = delete;

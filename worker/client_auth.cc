@@ -179,6 +179,7 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
     changing_user_from_.reset();
     password_sha1_ = std::move(password_sha1);
     client_->cancel_timeout();   // logged in: handshake_timeout_ms no longer applies
+    start_idle_timer();   // client_idle_timeout_s does
     set_who(login_.user);
     identity_.user = login_.user;
     identity_.database = login_.database;

@@ -198,6 +198,7 @@ backend_conn* client_session::open_backend(int index)
 // as no byte of its answer has reached the client.
 bool client_session::retry_on_primary(const char* why)
 {
+    read_timer_armed_ = false;   // its replica connection is given up
     if (plan_.backend == 0 || response_started_) return false;
     static common::log_rate_limit limit;
     if (limit.allow()) CW_LOG(LOG_INFO, "%s: read retried on the primary: %s", who(), why);
@@ -359,6 +360,8 @@ void client_session::backend_closed(backend_conn& b, const std::string& why)
             return;
         }
         if (!mid_command && !(state_ == state::waiting_backend && plan_.backend == index)) return;
+        if (mid_command && read_timer_armed_ && why == backend_conn::timeout_reason)
+            shm::add(ctx_.counters->replica_read_timeouts);
         if (retry_on_primary(why.c_str())) {
             tracker_ = response_tracker{};
             state_ = state::ready;

@@ -251,8 +251,46 @@ void client_session::on_client_event(channel& c, short what, void* arg)
         if (c.tls_failed()) self.client_tls_failed();
         self.destroy(strerror(c.last_error()));
     } else if (what & channel::timeout) {
-        self.login_timer_fired();
+        bool logging_in = self.login_delayed_ || self.state_ == state::handshake || self.state_ == state::auth_switch;
+        if (logging_in)
+            self.login_timer_fired();
+        else
+            self.idle_timer_fired();
     }
+}
+
+// ---- idle timeout ----------------------------------------------------------
+
+// client_idle_timeout_s, the proxy's wait_timeout. The timer is not re-armed
+// per command (an event_add per statement): each command and answer only
+// notes the time, and the timer, when it fires early, sleeps for the rest.
+void client_session::start_idle_timer()
+{
+    last_command_ms_ = common::monotonic_ms();
+    if (ctx_.cfg->client_idle_timeout_s > 0) client_->set_timeout(ctx_.cfg->client_idle_timeout_s * 1000);
+}
+
+void client_session::idle_timer_fired()
+{
+    const std::uint64_t limit_ms = std::uint64_t(ctx_.cfg->client_idle_timeout_s) * 1000u;
+    if (limit_ms == 0) return;
+    // A statement running (or answers still queued for a client that does
+    // not read) is not idleness: the server counts wait_timeout only while it
+    // waits for the next command.
+    bool waiting_for_client = state_ == state::ready && evbuffer_get_length(client_->input()) == 0;
+    std::uint64_t since = common::monotonic_ms() - last_command_ms_;
+    if (!waiting_for_client || since < limit_ms) {
+        client_->set_timeout(int(waiting_for_client ? limit_ms - since : limit_ms));
+        return;
+    }
+    shm::add(ctx_.counters->idle_timeouts);
+    static common::log_rate_limit limit;
+    if (limit.allow())
+        CW_LOG(LOG_INFO, "%s: no command for client_idle_timeout_s (%d s); closed", who(),
+               ctx_.cfg->client_idle_timeout_s);
+    // MariaDB 10.11 closes a connection past wait_timeout without a word (no
+    // ERR 4031, which MySQL 8 sends): the client learns it at its next command.
+    destroy("idle timeout");
 }
 
 // ---- client input ----------------------------------------------------------
@@ -327,6 +365,7 @@ bool client_session::handle_command()
         return false;
     }
     last_client_seq_ = 0;   // a command starts a new sequence: its answer (or our ERR) is 1
+    last_command_ms_ = common::monotonic_ms();
     if (len == 0) {
         protocol_error(er::malformed_packet, "Malformed communication packet (empty command)");
         return false;
@@ -473,6 +512,15 @@ bool client_session::forward(backend_conn& b)
     }
     state_ = state::in_flight;
     publish_statement(&b);
+    // A replica that stops answering (frozen, overloaded) before the first
+    // byte of this read's answer: the read goes to the primary instead
+    // (backend_closed, retry_on_primary). Not inside a transaction pinned to
+    // the replica, whose state the primary does not have.
+    int read_timeout = ctx_.cfg->replica_read_timeout_ms;
+    if (read_timeout > 0 && active_ > 0 && pinned_ < 0 && plan_.whole && !client_stream_left_) {
+        b.chan().set_timeout(read_timeout);
+        read_timer_armed_ = true;
+    }
     relay_client_data();
     return false;
 }
@@ -545,6 +593,10 @@ void client_session::relay_response()
             }
             return close_after_flush();
         }
+    }
+    if (read_timer_armed_ && evbuffer_get_length(in) > 0) {   // the replica answers: replica_read_timeout_ms is met
+        b->chan().cancel_timeout();
+        read_timer_armed_ = false;
     }
     while (!backend_paused_) {
         if (backend_stream_left_) {
@@ -688,8 +740,13 @@ void client_session::response_complete()
     if (active_ == 0 && plan_.ends_transaction && !response_error_ && !plan_.position_seen)
         otx_.read_only_transaction_seen();
     if (pinned_ >= 0 && active_ == pinned_ && !(last_status_ & server_status::in_trans)) pinned_ = -1;
+    if (read_timer_armed_) {   // an answer that needed no byte from the server (cannot happen today)
+        if (backend_conn* b = active()) b->chan().cancel_timeout();
+        read_timer_armed_ = false;
+    }
     active_ = -1;
     state_ = state::ready;
+    last_command_ms_ = common::monotonic_ms();   // idle from now
     if (client_paused_ && evbuffer_get_length(client_->output()) <= output_high_water) {
         client_paused_ = false;
         client_->enable_read();

@@ -145,6 +145,8 @@ private:
     void handle_change_user(std::string_view payload);
     bool start_client_tls();
     void login_timer_fired();   // handshake_timeout_ms, or the end of a login's delay
+    void start_idle_timer();   // logged in: client_idle_timeout_s starts
+    void idle_timer_fired();
     void client_tls_failed();
     std::string client_host() const;
 
@@ -352,6 +354,8 @@ private:
     bool backend_paused_ = false;
     bool client_paused_ = false;
     bool close_when_idle_ = false;
+    bool read_timer_armed_ = false;   // replica_read_timeout_ms runs on the active replica
+    std::uint64_t last_command_ms_ = 0;   // CLOCK_MONOTONIC of the last command or answer (idle timeout)
     // The primary role (client_failover.cc).
     std::size_t primary_slot_ = 0;   // the server behind backends_[0]
     bool primary_switched_ = false;   // backends_[0] was replaced after a primary change

@@ -92,13 +92,32 @@ void balance_accepts(worker_state& st)
     evtimer_add(st.resume_accept.get(), &pause);
 }
 
+// Clients of the whole instance: every live worker slot's gauge, old
+// generations included (their clients hold descriptors and server sessions
+// all the same). A worker that died holds none: the supervisor zeroes its
+// slot when it reaps it. Two workers accepting at the same instant may each
+// miss the other's newest client: the limit can be passed by one client per
+// other worker, for that instant only.
+std::uint64_t instance_connections(const worker_state& st)
+{
+    std::uint64_t total = 0;
+    for (std::size_t slot = 0; slot < shm::max_worker_slots; ++slot) {
+        const shm::worker_counters* w = st.seg->worker(slot);
+        if (w == st.ctx.counters)
+            total += st.ctx.active;
+        else if (w && shm::read(w->pid) != 0)
+            total += shm::read(w->connections_active);
+    }
+    return total;
+}
+
 void on_accept(evconnlistener*, evutil_socket_t fd, sockaddr* sa, int, void* arg)
 {
     auto& st = *static_cast<worker_state*>(arg);
     auto& ctx = st.ctx;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (ctx.active >= std::size_t(ctx.cfg->max_connections)) {
+    if (instance_connections(st) >= std::uint64_t(ctx.cfg->max_connections)) {
         // As a server does: an ERR instead of the greeting, then close.
         shm::add(ctx.counters->connections_refused);
         shm::count_refused(*ctx.stats, shm::refuse_reason::max_connections);
@@ -293,6 +312,7 @@ int run_worker(const worker_start& start)
     st->ctx.stats = start.seg->stats(std::size_t(start.worker_id));
     st->ctx.seg = start.seg;
     st->ctx.noise.open(base.get());
+    st->ctx.throttle = login_throttle(&start.seg->logins(), start.seg->header().hash_seed);
     if (!st->ctx.waits.open(base.get()))
         CW_LOG(LOG_WARNING, "timerfd_create: %s; reads will not wait for replicas", strerror(errno));
     st->seg = start.seg;

@@ -60,7 +60,10 @@ sub _config {
     my $t = $self->{topology};
     my @cfg = (
         [causeway => [[listen => $self->address], [workers => 2], [mode => 'bridge'],
-                      [pid_file => $self->{pidfile}], [log_level => 6]]],
+                      [pid_file => $self->{pidfile}], [log_level => 6],
+                      # 2,000 x (1 + servers) descriptors fit any test machine's hard limit
+                      # (causewayd refuses to start when max_connections cannot be served).
+                      [max_connections => 2000]]],
         [monitor  => [[user => 'monitor'], [password => 'monitorpass']]],
         [primary  => [[address => $t->primary->address]]],
         [replicas => [map { [$_->name => $_->address] } $t->replicas]],

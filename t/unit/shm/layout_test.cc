@@ -68,10 +68,12 @@ public:
             CPPUNIT_ASSERT(p.poller_offset >= p.workers_offset + max_worker_slots * sizeof(worker_counters));
             CPPUNIT_ASSERT(p.boards_offset >= p.poller_offset + sizeof(poller_counters));
             CPPUNIT_ASSERT(p.stats_offset >= p.boards_offset + max_worker_slots * sizeof(statement_board));
-            CPPUNIT_ASSERT(p.table.offset >= p.stats_offset + max_worker_slots * sizeof(worker_stats));
+            CPPUNIT_ASSERT(p.usage_offset >= p.stats_offset + max_worker_slots * sizeof(worker_stats));
+            CPPUNIT_ASSERT(p.logins_offset >= p.usage_offset + max_worker_slots * sizeof(backend_usage));
+            CPPUNIT_ASSERT(p.table.offset >= p.logins_offset + sizeof(login_table));
             CPPUNIT_ASSERT(p.total_size >= p.table.offset + p.table.buckets * sizeof(table_bucket));
-            for (std::uint64_t off :
-                 {p.progress_offset, p.labels_offset, p.workers_offset, p.poller_offset, p.stats_offset})
+            for (std::uint64_t off : {p.progress_offset, p.labels_offset, p.workers_offset, p.poller_offset,
+                                      p.stats_offset, p.usage_offset, p.logins_offset})
                 CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), off % 64);
             CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), p.table.offset % 4096);
             CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), p.total_size % 4096);
