@@ -235,7 +235,7 @@ execute_view parse_execute(std::string_view payload, std::uint16_t params)
     r.u32();
     if (params) {
         r.skip((params + 7u) / 8u);
-        v.types_included = r.u8() == 1;
+        v.types_included = r.u8() != 0;   // the server reads any nonzero new-params-bound byte as "types follow"
         if (v.types_included) v.types = r.bytes(2u * params);
     }
     v.ok = !r.failed();
