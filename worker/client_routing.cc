@@ -407,6 +407,10 @@ void client_session::route_read(const statement_info& s)
     }
     plan_.refusal = d.refusal;
     if (d.target == route_target::replica) {
+        // Only reads that took a replica move the rotation: writes and waits
+        // between them would otherwise skip turns (a session alternating a
+        // write and a read always read from the same replica).
+        ++ctx_.read_cursor;
         plan_.backend = d.backend;
         plan_.pin = d.pin;
         plan_.optimistic_start = plan_.optimistic_start && d.pin;
@@ -455,7 +459,7 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
     r.profiling = profiling_;
     r.progress_fresh = ctx_.progress.heartbeat_fresh(now, std::uint64_t(cfg.progress_max_age_ms));
     r.selection = cfg.selection_policy();
-    r.round_robin_cursor = ctx_.read_cursor++;
+    r.round_robin_cursor = ctx_.read_cursor;   // moved by each read that goes to a replica (route_read)
     std::uint64_t budget = std::uint64_t(cfg.causal_wait_ms) * 1000000u;
     r.waited = wait_started_ns_ != 0;
     r.may_wait = budget > 0 && ctx_.waits.available() && (!r.waited || now - wait_started_ns_ < budget);
