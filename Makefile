@@ -5,7 +5,7 @@
 
 CXX      ?= g++
 CXXFLAGS ?= -O2 -g
-PKGS     := libevent inih openssl
+PKGS     := libevent libevent_openssl inih openssl
 override CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -I. -MMD -MP \
                      $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lrt -lpthread

@@ -91,6 +91,8 @@ const config_key keys[] = {
      "user the admin endpoint requires (HTTP basic authentication; empty: none)"},
     {"causeway", "admin_password_hash", key_type::password, "", 0, 0, "", true,
      "crypt(3) hash of admin_user's password (e.g. from mkpasswd or openssl passwd -6)"},
+    {"causeway", "admin_tls", key_type::choice, "on", 0, 0, "off|on", true,
+     "on: the admin endpoint serves HTTPS with the client TLS certificate when one is configured"},
     {"causeway", "tls_mode", key_type::choice, "allowed", 0, 0, "disabled|allowed|required", true,
      "client TLS: allowed offers it when tls_cert is set; required refuses clients that do not use it"},
     {"causeway", "tls_cert", key_type::string, "", 0, 0, "", true,
@@ -327,6 +329,8 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
             c.admin_user = v;
         else if (n == "admin_password_hash")
             c.admin_password_hash = v;
+        else if (n == "admin_tls")
+            c.admin_tls = choice;
         else if (n == "shm_name")
             c.shm_name = v;
         else if (n == "user")

@@ -92,6 +92,7 @@ struct config {
     address admin_listen;   // port 0: no admin endpoint
     std::string admin_user;   // empty: no authentication
     std::string admin_password_hash;   // crypt(3) hash of admin_user's password
+    int admin_tls = 1;   // 1: HTTPS with the client TLS settings when they exist
     int tls_mode = int(tls_mode_kind::allowed);
     std::string tls_cert, tls_key, tls_ca;   // PEM files; no cert: no TLS
     int tls_min_version = 0;   // index into TLSv1.2|TLSv1.3

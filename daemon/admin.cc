@@ -5,6 +5,8 @@
 #include "daemon/admin.hh"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <signal.h>
@@ -133,7 +135,18 @@ admin_response admin_route(const common::config& cfg, const shm::segment& seg, b
     return r;
 }
 
-int run_admin(const common::config& cfg, const shm::segment& seg, int listen_fd)
+namespace {
+// Each accepted connection of an HTTPS endpoint: a TLS bufferevent over the
+// client TLS context (evhttp gives it the socket). It frees the SSL with itself.
+bufferevent* tls_bufferevent(event_base* base, void* arg)
+{
+    SSL* ssl = SSL_new(static_cast<SSL_CTX*>(arg));
+    if (!ssl) return nullptr;
+    return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+}
+}   // namespace
+
+int run_admin(const common::config& cfg, const shm::segment& seg, int listen_fd, SSL_CTX* tls)
 {
     common::log_set_role("admin");
     prctl(PR_SET_NAME, "causeway-admin");
@@ -159,6 +172,7 @@ int run_admin(const common::config& cfg, const shm::segment& seg, int listen_fd)
                                    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     admin_context ctx{cfg, seg, common::log_rate_limit{2}};
     evhttp_set_gencb(http.get(), on_request, &ctx);
+    if (tls) evhttp_set_bevcb(http.get(), tls_bufferevent, tls);
     if (!evhttp_accept_socket_with_handle(http.get(), listen_fd)) {
         CW_LOG(LOG_ERR, "evhttp_accept_socket_with_handle on %s failed", cfg.admin_listen.to_string().c_str());
         return 1;
@@ -167,8 +181,8 @@ int run_admin(const common::config& cfg, const shm::segment& seg, int listen_fd)
     worker::event_ptr intr(evsignal_new(base.get(), SIGINT, on_stop, base.get()));
     event_add(term.get(), nullptr);
     event_add(intr.get(), nullptr);
-    CW_LOG(LOG_INFO, "serving /metrics and /status on %s%s", cfg.admin_listen.to_string().c_str(),
-           cfg.admin_user.empty() ? "" : " (basic authentication)");
+    CW_LOG(LOG_INFO, "serving /metrics and /status on %s%s%s", cfg.admin_listen.to_string().c_str(),
+           tls ? " over HTTPS" : "", cfg.admin_user.empty() ? "" : " (basic authentication)");
     event_base_dispatch(base.get());
     http.reset();   // before the base it uses
     CW_LOG(LOG_DEBUG, "exiting");

@@ -5,6 +5,8 @@
 // clients or the poller's rounds.
 #pragma once
 
+#include <openssl/ssl.h>
+
 #include <string>
 
 #include "common/config.hh"
@@ -15,7 +17,8 @@ namespace causeway::daemon {
 // Runs in the forked admin child until SIGTERM; returns the exit status.
 // `listen_fd` is the bound, listening, non-blocking socket the supervisor
 // opened at start (admin_listen needs a restart to change).
-int run_admin(const common::config& cfg, const shm::segment& seg, int listen_fd);
+// `tls`: serve HTTPS with it (the client TLS context, admin_tls = on); null: HTTP.
+int run_admin(const common::config& cfg, const shm::segment& seg, int listen_fd, SSL_CTX* tls);
 
 // What a request gets, apart from HTTP: the status code, content type and
 // body for `method` (GET, HEAD, ...) and `path`. `authorized` is the result

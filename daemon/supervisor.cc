@@ -128,7 +128,7 @@ bool supervisor::spawn(role kind, int slot)
             listen_fd_.reset();
             write_end.reset();
             wake_fd_.reset();
-            _exit(run_admin(*cfg_, seg_, admin_fd_.get()));
+            _exit(run_admin(*cfg_, seg_, admin_fd_.get(), cfg_->admin_tls ? tls_.get() : nullptr));
         }
         admin_fd_.reset();   // only the admin process answers HTTP
         if (kind == role::poller) {

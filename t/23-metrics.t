@@ -19,6 +19,7 @@ use MIME::Base64 qw(encode_base64);
 use Time::HiRes qw(time sleep);
 use lib 't/lib';
 use Causeway::Test;
+use Causeway::Certs;
 
 my $t = Causeway::Test->new;
 $t->need_proxy('it scrapes causewayd');
@@ -368,6 +369,37 @@ like($cw->log_text, qr/\[admin\] warning: admin request from 127\.0\.0\.1:\d+: w
 @admin = grep { (slurp("/proc/$_/comm") // '') =~ /^causeway-admin/ } $cw->children;
 is(scalar @admin, 1, 'one admin process after the reload');
 $t->stop_causeway($cw);
+
+# ------------------------------------------------------------------ HTTPS
+# With client TLS configured the endpoint serves HTTPS only, with that certificate
+# (admin_tls = on, the default); admin_tls = off serves plain HTTP again after a reload.
+SKIP: {
+    skip('curl is not installed', 6) unless system('command -v curl >/dev/null') == 0;
+    my $ca = Causeway::Certs->new(dir => $t->dir, name => 'admin-ca');
+    my ($cert, $key) = $ca->server('admin');
+    my $tls_port = free_port();
+    my $cwt = $t->causeway(config => { causeway => { mode => 'smartscale', admin_listen => "127.0.0.1:$tls_port",
+                                                      tls_cert => $cert, tls_key => $key } });
+    my $curl = sub {
+        my ($url, @extra) = @_;
+        return $t->run(['curl', '-sS', '--max-time', '5', '-o', '/dev/null', '-w', '%{http_code}', @extra, $url],
+                       timeout => 15);
+    };
+    my $ok = wait_until(sub { $curl->("https://127.0.0.1:$tls_port/metrics", '--cacert', $ca->ca_file)->{out} eq '200' },
+                        timeout => 10, interval => 0.1);
+    ok($ok, 'HTTPS /metrics: 200 with the CA that signed the client TLS certificate');
+    my $body = $t->run(['curl', '-sS', '--max-time', '5', '--cacert', $ca->ca_file,
+                        "https://127.0.0.1:$tls_port/metrics"], timeout => 15)->{out};
+    like($body, qr/^causeway_config_generation 1$/m, 'HTTPS serves the exposition');
+    isnt($curl->("https://127.0.0.1:$tls_port/metrics")->{out}, '200', 'without the CA curl refuses the certificate');
+    isnt($curl->("http://127.0.0.1:$tls_port/metrics")->{out}, '200', 'plain HTTP gets no answer');
+    like($cwt->log_text, qr/serving \/metrics and \/status on 127\.0\.0\.1:$tls_port over HTTPS/, 'logged as HTTPS');
+    spit($cwt->cnf, slurp($cwt->cnf) =~ s/^\[causeway\]$/[causeway]\nadmin_tls = off/mr);
+    kill 'HUP', $cwt->pid;
+    ok(wait_until(sub { $curl->("http://127.0.0.1:$tls_port/metrics")->{out} eq '200' }, timeout => 15, interval => 0.2),
+       'admin_tls = off after a reload: plain HTTP');
+    $t->stop_causeway($cwt);
+}
 
 # ------------------------------------------------------------------ off
 my $cw2 = $t->causeway(config => { causeway => { mode => 'smartscale' } });
