@@ -141,7 +141,7 @@ constexpr metric_family families[] = {
     // Processes.
     {"causeway_processes", "gauge", "live processes, by role"},
     {"causeway_process_cpu_seconds_total", "counter",
-     "user and system CPU time of the live processes of a role (falls when one exits)"},
+     "user and system CPU time of the processes of a role, those that exited included"},
     {"causeway_process_resident_memory_bytes", "gauge", "resident memory of the live processes of a role"},
 };
 
@@ -471,6 +471,11 @@ metrics_input read_metrics(const shm::segment& seg, const ctl_env& env, int max_
         if (v.running) add_usage(workers, v.pid, usage);
     if (in.counters.poller.running) add_usage(poller, in.counters.poller.pid, usage);
     add_usage(admin, admin_pid, usage);
+    // What exited processes used stays counted (reaped by the supervisor).
+    const auto& exited = in.counters.supervisor.exited_cpu_us;
+    workers.cpu_seconds += double(exited[0]) / 1e6;
+    poller.cpu_seconds += double(exited[1]) / 1e6;
+    admin.cpu_seconds += double(exited[2]) / 1e6;
     in.roles = {sup, workers, poller, admin};
     return in;
 }

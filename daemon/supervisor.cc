@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -198,11 +199,16 @@ void supervisor::reap_children()
 {
     int status;
     pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    rusage ru{};
+    while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
         auto it = std::find_if(children_.begin(), children_.end(), [&](auto& c) { return c->pid == pid; });
         if (it == children_.end()) continue;
         std::unique_ptr<child> c = std::move(*it);
         children_.erase(it);
+        const std::uint64_t cpu_us = std::uint64_t(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+            std::uint64_t(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+        const std::size_t r = c->kind == role::worker ? 0 : c->kind == role::poller ? 1 : 2;
+        shm::add(seg_.header().supervisor.exited_cpu_us[r], cpu_us);
         handle_child_exit(*c, status);
     }
 }

@@ -295,6 +295,7 @@ my ($victim) = map { $_->{pid} } grep { $_->{running} } @{ $pre->{counters}{work
 my $poller_pid = $pre->{counters}{poller}{pid};
 ok($victim && $poller_pid, "a worker ($victim) and the poller ($poller_pid) to kill");
 $cw->{ignore_log} = qr/\b(?:$victim|$poller_pid)\b/;    # the supervisor reports the kills loudly
+my $cpu_before = scrape()->{'causeway_process_cpu_seconds_total{role="worker"}'} // 0;
 kill 'KILL', $victim, $poller_pid;
 ok(wait_until(sub {
     my $x = scrape() or return 0;
@@ -302,6 +303,8 @@ ok(wait_until(sub {
         && ($x->{'causeway_process_restarts_total{role="poller"}'} // 0) == 1
         && $x->{causeway_workers} == 2 && $x->{causeway_poller_running} == 1;
 }, timeout => 20, interval => 0.2), 'causeway_process_restarts_total counts the worker and the poller respawned');
+my $cpu_after = scrape()->{'causeway_process_cpu_seconds_total{role="worker"}'} // 0;
+cmp_ok($cpu_after, '>=', $cpu_before, "the workers' CPU counter does not fall when one exits ($cpu_before s, then $cpu_after s)");
 my $ctl = $t->run([$t->root . '/bin/causewayctl', '-c', $cw->cnf, '--json', 'counters'], timeout => 20);
 my $cj = eval { decode_json($ctl->{out}) } // {};
 is($cj->{supervisor}{worker_restarts}, 1, 'causewayctl counters --json: supervisor.worker_restarts 1');
