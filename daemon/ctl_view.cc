@@ -456,7 +456,9 @@ counters_view read_counters(const shm::segment& seg, const ctl_env& env, int max
     v.workers = read_workers(seg, env, now, &v.total);
     v.poller = read_poller(seg, env, now, max_age_ms);
     const auto& s = seg.header().supervisor;
-    v.supervisor = {shm::read(s.reloads_ok), shm::read(s.reloads_failed), shm::read(s.worker_restarts),
+    v.supervisor = {shm::read(s.reloads_ok),
+                    shm::read(s.reloads_failed),
+                    shm::read(s.worker_restarts),
                     shm::read(s.poller_restarts),
                     {shm::read(s.exited_cpu_us[0]), shm::read(s.exited_cpu_us[1]), shm::read(s.exited_cpu_us[2])}};
     return v;
