@@ -70,7 +70,10 @@ bool client_session::follow_primary()
 bool client_session::survive_primary_loss(bool mid_command)
 {
     if (state_ == state::closing || state_ == state::dead || client_stream_left_ || client_continuation_) return false;
-    if (mid_command ? response_started_ : state_ != state::ready) return false;
+    // A read waiting for a replica to catch up does not use the primary
+    // connection: it goes on waiting (and then finds no primary, or a new one).
+    bool waiting_read = !mid_command && state_ == state::waiting_replica;
+    if (mid_command ? response_started_ : state_ != state::ready && !waiting_read) return false;
     bool in_trans = primary_status_ & server_status::in_trans;
     if (mid_command)
         send_error(er::backend_lost, "HY000", "Lost connection to the primary during query",
@@ -84,6 +87,7 @@ bool client_session::survive_primary_loss(bool mid_command)
     // A statement that errored mid-transaction leaves the client believing
     // the transaction is open: its next command says it is not.
     transaction_lost_ = in_trans;
+    if (waiting_read) return true;
     state_ = state::ready;
     if (mid_command) handle_client_input();
     return true;
