@@ -146,11 +146,13 @@ spit($php_file, $php);
 $t->script_checks('PHP PDO', [ 'php', $php_file, $cw->port, join(',', sort keys %is_replica) ],
                   [qw(pdo_transaction_reads pdo_transaction_on_replicas)]);
 
-# DBD::MariaDB with server-side prepares sends even BEGIN as a prepared statement: such a
-# transaction starts on the primary, and a read then a write in it commits (it ended with a
-# false ERR 1213 when the prepared BEGIN started it on a replica).
+# DBD::MariaDB with server-side prepares (and sysbench) send even BEGIN and COMMIT as
+# prepared statements: they run as their text form, so the transaction starts on a replica,
+# and a read then a write migrates and commits (as an execute, the prepared BEGIN's
+# transaction ended with a false ERR 1213 at its write).
 {
     my $sp = $t->connect(port => $cw->port, dsn => 'mariadb_server_prepare=1');
+    my $before = counters();
     my $errors = 0;
     for my $unit (1 .. 5) {
         $sp->do('BEGIN') or $errors++;
@@ -161,6 +163,19 @@ $t->script_checks('PHP PDO', [ 'php', $php_file, $cw->port, join(',', sort keys 
         $sp->do('COMMIT') or $errors++;
     }
     is($errors, 0, 'DBD::MariaDB server prepares: BEGIN, a read, a write, COMMIT: 5 of 5 commit without ERR 1213');
+    my $after = counters();
+    is(($after->{optimistic_migrated} // 0) - ($before->{optimistic_migrated} // 0), 5,
+       '... each started on a replica and migrated at its write with the same answers');
+    my %where;
+    for (1 .. 3) {
+        $sp->do('BEGIN');
+        my $sel = $sp->prepare('SELECT m.name FROM marker m');
+        $sel->execute;
+        $where{ ($sel->fetchrow_array)[0] // 'ERR' }++;
+        $sp->do('COMMIT');
+    }
+    is(scalar(grep { !$is_replica{$_} } keys %where), 0, '... and a prepared read-only unit runs on a replica')
+        or diag(explain \%where);
 }
 
 my $c = counters();

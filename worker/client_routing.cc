@@ -444,13 +444,7 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
     r.next_transaction_read_only = session_read_only_ || next_read_only_;
     bool read_only_begin = s.kind == statement_kind::begin_read_only ||
         (s.kind == statement_kind::begin && (session_read_only_ || next_read_only_));
-    // A BEGIN sent as a prepared statement (DBD::MariaDB and others with
-    // server-side prepares do) starts its transaction on the primary: the
-    // replay at migration cannot repeat it, and every such read-then-write
-    // transaction ended with a false ERR 1213.
-    bool prepared_begin = plan_.cmd == command::stmt_execute &&
-        (s.kind == statement_kind::begin || s.kind == statement_kind::begin_read_write);
-    r.optimistic = cfg.optimistic_transactions && r.mode == routing_mode::smartscale && !prepared_begin;
+    r.optimistic = cfg.optimistic_transactions && r.mode == routing_mode::smartscale;
     r.session_wrote = otx_.primary_next();
     r.unrepeatable = plan_.unrepeatable;
     // Whether this statement would start an optimistic transaction (the router

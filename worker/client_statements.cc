@@ -21,6 +21,12 @@ using namespace protocol;
 using shm::route_reason;
 
 namespace {
+// Statements that only begin or end a transaction.
+bool transaction_control(statement_kind k)
+{
+    return k == statement_kind::begin || k == statement_kind::begin_read_only ||
+        k == statement_kind::begin_read_write || k == statement_kind::commit || k == statement_kind::rollback;
+}
 constexpr std::uint16_t er_unknown_stmt_handler = 1243;
 constexpr std::uint32_t last_prepared_statement = 0xffffffff;   // MariaDB: the connection's last prepare
 
@@ -116,6 +122,22 @@ bool client_session::plan_execute(std::string_view payload)
         return false;
     }
     prepared_statement& st = it->second;
+    if (st.params == 0 && transaction_control(classify(st.sql).kind)) {
+        // BEGIN, COMMIT and ROLLBACK sent as prepared statements (DBD::MariaDB
+        // and sysbench prepare them) run as their text form, whose answer is
+        // the same OK: an optimistic transaction then starts, ends and is
+        // replayed exactly as for the text statements (as an execute, a
+        // prepared BEGIN's transaction ended with a false ERR 1213 at its
+        // first write).
+        std::string text = "\x03" + st.sql;
+        plan_.cmd = command::query;
+        bool planned = plan_query(text);
+        if (!plan_.rewritten) {
+            plan_.payload = std::move(text);
+            plan_.rewritten = true;
+        }
+        return planned;
+    }
     execute_view v = parse_execute(payload, st.params);
     // The client's latest types, whatever comes of this execute: it will not
     // send them again, and a backend that never sees this execute (answered
