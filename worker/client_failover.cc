@@ -106,11 +106,7 @@ bool client_session::await_primary()
     if (!waited) primary_wait_started_ns_ = now;
     std::uint64_t budget = std::uint64_t(ctx_.cfg->switchover_wait_ms) * 1000000u;
     if (waits_for_primary(p.state) && plan_.whole && now - primary_wait_started_ns_ < budget) {
-        // Checked every 2 ms: the poller decides within a poll interval of
-        // the promoted server becoming writable.
-        if (!primary_wait_timer_) primary_wait_timer_.reset(evtimer_new(ctx_.base, on_primary_wait, this));
-        timeval tv{0, 2000};
-        evtimer_add(primary_wait_timer_.get(), &tv);
+        arm_primary_wait();
         state_ = state::waiting_primary;
         return false;
     }
@@ -125,6 +121,15 @@ bool client_session::await_primary()
     }
     reject_command(er::no_primary, "HY000", message);
     return false;
+}
+
+// Checked every 2 ms: the poller decides within a poll interval of the
+// promoted server becoming writable.
+void client_session::arm_primary_wait()
+{
+    if (!primary_wait_timer_) primary_wait_timer_.reset(evtimer_new(ctx_.base, on_primary_wait, this));
+    timeval tv{0, 2000};
+    evtimer_add(primary_wait_timer_.get(), &tv);
 }
 
 void client_session::on_primary_wait(evutil_socket_t, short, void* arg)
@@ -158,9 +163,7 @@ bool client_session::hold_read_only_refusal(std::string_view payload, std::uint8
     primary_wait_started_ns_ = common::monotonic_ns();
     publish_statement(nullptr);
     state_ = state::waiting_primary;
-    if (!primary_wait_timer_) primary_wait_timer_.reset(evtimer_new(ctx_.base, on_primary_wait, this));
-    timeval tv{0, 2000};
-    evtimer_add(primary_wait_timer_.get(), &tv);
+    arm_primary_wait();
     return true;
 }
 
@@ -188,8 +191,7 @@ void client_session::poll_switch_retry()
         response_complete();
         return;
     }
-    timeval tv{0, 2000};
-    evtimer_add(primary_wait_timer_.get(), &tv);
+    arm_primary_wait();
 }
 
 // The first connection to a new primary: the session's state as a replica

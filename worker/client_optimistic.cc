@@ -97,11 +97,10 @@ bool client_session::start_migration_for(const statement_info& s)
 // COM_STMT_EXECUTE of `st`: notes whether its answer repeats, and inside an
 // optimistic transaction decides whether it runs there (true) or moves the
 // transaction first (false, with `planned` what plan_execute() returns).
-bool client_session::plan_optimistic_execute(const prepared_statement& st, const execute_view& v,
-                                             std::string_view payload, bool& planned)
+bool client_session::plan_optimistic_execute(const prepared_statement& st, const statement_info& s,
+                                             const execute_view& v, std::string_view payload, bool& planned)
 {
     if (!may_start_or_keep_optimistic()) return true;
-    statement_info s = classify(st.sql);
     plan_.unrepeatable = s.is_plain_read && answer_unrepeatable(st.sql) != unrepeatable::none;
     bool replayable = optimistic_execute(s, st, v, payload);
     if (!otx_.active()) {

@@ -186,8 +186,8 @@ private:
     bool stays_optimistic(const protocol::statement_info& s, std::size_t bytes) const;
     bool optimistic_execute(const protocol::statement_info& s, const prepared_statement& st, const execute_view& v,
                             std::string_view payload);
-    bool plan_optimistic_execute(const prepared_statement& st, const execute_view& v, std::string_view payload,
-                                 bool& planned);
+    bool plan_optimistic_execute(const prepared_statement& st, const protocol::statement_info& s, const execute_view& v,
+                                 std::string_view payload, bool& planned);
     bool may_start_or_keep_optimistic() const;
     bool start_migration_for(const protocol::statement_info& s);
     void optimistic_forward(backend_conn& b);
@@ -236,6 +236,7 @@ private:
     bool follow_primary();   // at a statement boundary; false: the command was answered here
     bool await_primary();   // a command for the primary; false: it waits, or was answered
     static void on_primary_wait(evutil_socket_t, short, void* arg);
+    void arm_primary_wait();
     void prepare_new_primary(backend_conn& b);   // a primary connection after a switch: replay
     bool survive_primary_loss(bool mid_command);   // the primary connection died; false: close the client
     bool hold_read_only_refusal(std::string_view err_payload, std::uint8_t seq);   // true: held, retried later

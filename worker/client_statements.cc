@@ -122,7 +122,8 @@ bool client_session::plan_execute(std::string_view payload)
         return false;
     }
     prepared_statement& st = it->second;
-    if (st.params == 0 && transaction_control(classify(st.sql).kind)) {
+    statement_info s = classify(st.sql);   // once: every decision below reads it
+    if (st.params == 0 && transaction_control(s.kind)) {
         // BEGIN, COMMIT and ROLLBACK sent as prepared statements (DBD::MariaDB
         // and sysbench prepare them) run as their text form, whose answer is
         // the same OK: an optimistic transaction then starts, ends and is
@@ -145,13 +146,12 @@ bool client_session::plan_execute(std::string_view payload)
     // its next one (prepare_statement_on), else ERR 1210 there.
     if (v.ok && v.types_included) st.param_types = std::string(v.types);
     bool planned = true;
-    if (!plan_optimistic_execute(st, v, payload, planned)) return planned;   // client_optimistic.cc
+    if (!plan_optimistic_execute(st, s, v, payload, planned)) return planned;   // client_optimistic.cc
     if (!v.ok) return true;   // the primary answers a malformed execute
     if (v.types_included) {
         plan_.after.types = std::string(v.types);
         plan_.after.types_sent = true;
     }
-    statement_info s = classify(st.sql);
     plan_.cannot_commit = cannot_commit(s, primary_status_ & server_status::in_trans);
     // A prepared SET (PDO native, Laravel's time zone, Perl server prepares)
     // changes the session like a SET query: replayed verbatim when it has no

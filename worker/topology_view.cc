@@ -26,7 +26,8 @@ std::string no_primary_message(const worker_context& ctx, const primary_choice& 
 {
     std::string wait =
         waited ? " (waited switchover_wait_ms = " + std::to_string(ctx.cfg->switchover_wait_ms) + ")" : "";
-    // down and read_only name the last primary in the slot word.
+    // One copy of the role block: down and read_only name the last primary in
+    // its slot word, split brain the writable servers.
     shm::role_snapshot last = ctx.roles.read();
     std::string last_primary = "the primary";
     if (last.ok && last.primary_slot > 0 && last.primary_slot < ctx.servers.size()) {
@@ -39,9 +40,8 @@ std::string no_primary_message(const worker_context& ctx, const primary_choice& 
                 " is down and no other server is writable (failover pending); writes are refused";
         case shm::primary_state::split_brain: {
             std::string names;
-            shm::role_snapshot r = ctx.roles.read();
             for (std::size_t i = 1; i < ctx.servers.size(); ++i)
-                if (r.writable_slots & (1ull << i)) names += (names.empty() ? "" : ", ") + ctx.servers[i].name;
+                if (last.writable_slots & (1ull << i)) names += (names.empty() ? "" : ", ") + ctx.servers[i].name;
             return "Causeway: no primary: split brain (" + names + " are all writable); writes are refused";
         }
         case shm::primary_state::read_only:
