@@ -123,7 +123,7 @@ check: deps
 
 # The transparency matrix (issue 7): every driver of t/compat/ and the mysql-test-run list of
 # t/compat/mtr/, directly and through Causeway in bridge and smartscale mode (~15-20 min; not
-# part of check, which runs its fast part as t/44-compat-drivers.t).
+# part of check, which runs its fast part as t/24-compat-drivers.t).
 compat: deps all
 	t/compat/run
 

@@ -41,6 +41,9 @@ sub new {
     $self->{pidfile} = "$self->{dir}/mariadbd.pid";
     $self->{cnf}     = "$self->{dir}/my.cnf";
     $self->{errlog}  = "$self->{dir}/error.log";
+    # Its own temporary directory: files in a shared /tmp were once removed
+    # under a running server (a cleaner, or another test), failing its sorts.
+    $self->{tmpdir} = "$self->{dir}/tmp";
     return $self;
 }
 
@@ -63,6 +66,7 @@ sub _cnf_text {
         "socket=$self->{socket}",
         "pid-file=$self->{pidfile}",
         "log-error=$self->{errlog}",
+        "tmpdir=$self->{tmpdir}",
         "port=$self->{port}",
         'bind-address=127.0.0.1',
         "server_id=$self->{server_id}",
@@ -118,7 +122,7 @@ sub template_datadir {
 sub spawn {
     my ($self) = @_;
     die "$self->{name} already running\n" if $self->is_running;
-    make_path($self->{dir});
+    make_path($self->{dir}, $self->{tmpdir});
     unless (-d $self->{datadir}) {
         my $tpl = template_datadir();
         system('cp', '-a', $tpl, $self->{datadir}) == 0 or die "cp template: $?";
