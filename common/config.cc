@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <cstring>
@@ -480,6 +481,11 @@ result<config> finish(parse_state& st, int rc)
         const std::string& path = st.cfg.users_file;
         struct stat sb;
         if (stat(path.c_str(), &sb) != 0) return sys_error(st.name + ": users_file " + path, errno);
+        // Whoever owns it can give any user any password: root or causewayd's own user only.
+        if (sb.st_uid != 0 && sb.st_uid != geteuid())
+            return error{0,
+                         path + ": owned by uid " + std::to_string(sb.st_uid) +
+                             ", not by root or the user causewayd runs as; run chown root " + path};
         if (sb.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH))
             return error{0,
                          path + ": group or others may read it (mode " + std::to_string(sb.st_mode & 0777) +

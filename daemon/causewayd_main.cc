@@ -5,12 +5,12 @@
 
 #include "common/config.hh"
 #include "common/log.hh"
+#include "daemon/config_warnings.hh"
 #include "daemon/open_files.hh"
 #include "daemon/options.hh"
 #include "daemon/privileges.hh"
 #include "daemon/process.hh"
 #include "daemon/supervisor.hh"
-#include "protocol/auth.hh"
 #include "shm/segment.hh"
 #include "worker/tls.hh"
 
@@ -48,15 +48,7 @@ int main(int argc, char** argv)
         return 1;
     }
     if (opts->test_config) {
-        // Clear passwords work, but a hash ("*" + 40 hex, as in mysql.user) does too.
-        std::string clear;
-        for (const auto& [user, password] : cfg->users)
-            if (!password.empty() && !protocol::is_native_password_hash(password)) clear += " " + user;
-        if (!clear.empty())
-            fprintf(stderr,
-                    "causewayd: warning: clear-text passwords for:%s; store their mysql_native_password hashes "
-                    "instead (SELECT PASSWORD('...'))\n",
-                    clear.c_str());
+        for (const auto& w : daemon::config_warnings(*cfg)) fprintf(stderr, "causewayd: warning: %s\n", w.c_str());
         printf("causewayd: configuration file %s is ok\n", opts->config_file.c_str());
         return 0;
     }

@@ -18,6 +18,7 @@
 #include "common/clock.hh"
 #include "common/log.hh"
 #include "daemon/admin.hh"
+#include "daemon/config_warnings.hh"
 #include "daemon/open_files.hh"
 #include "daemon/poller.hh"
 #include "shm/counters.hh"
@@ -339,6 +340,7 @@ void supervisor::begin_reload()
     cfg_ = std::make_unique<common::config>(std::move(*next));
     ++generation_;
     CW_LOG(LOG_NOTICE, "reload: configuration %s read; starting generation %u", cfg_->file.c_str(), generation_);
+    for (const auto& w : config_warnings(*cfg_)) CW_LOG(LOG_WARNING, "reload: %s", w.c_str());
     pending_.clear();
     seg_.progress().set_labels(*cfg_);
     seg_.header().config_generation.store(generation_, std::memory_order_release);
@@ -412,6 +414,7 @@ int supervisor::run()
     for (int i = 0; i < cfg_->workers; ++i) spawn_worker(free_slot());
     CW_LOG(LOG_NOTICE, "causewayd %s listening on %s with %d workers (pid %d)", CAUSEWAY_VERSION,
            cfg_->listen.to_string().c_str(), cfg_->workers, int(getpid()));
+    for (const auto& w : config_warnings(*cfg_)) CW_LOG(LOG_WARNING, "%s", w.c_str());
 
     while (!(stopping_ && children_.empty())) {
         std::vector<pollfd> fds{{signal_fd_.get(), POLLIN, 0}};

@@ -57,6 +57,27 @@ $r = $t->run([$t->root . '/bin/causewayd', '-t', '-c', $cw2->cnf]);
 is($r->{exit}, 0, 'causewayd -t accepts the file');
 like($r->{err}, qr/warning: clear-text passwords for: app2;/, 'and warns about the clear password of app2 only');
 
+# The configuration file holds the monitor's password: readable by everyone
+# is warned about, by -t and in the log of a reload; a users_file that another
+# user owns is refused.
+my $mode = (stat $cw2->cnf)[2] & 07777;
+chmod 0644, $cw2->cnf;
+$r = $t->run([$t->root . '/bin/causewayd', '-t', '-c', $cw2->cnf]);
+like($r->{err}, qr/warning: \S+ holds passwords and every local user may read it \(mode 644\)/,
+     'a world-readable configuration that holds passwords is warned about');
+kill "HUP", $cw2->pid;
+ok(wait_until(sub { $cw2->log_text =~ /warning: reload: \S+ holds passwords and every local user may read it/ }, timeout => 10),
+   'and the reload logs the warning');
+chmod $mode, $cw2->cnf;
+SKIP: {
+    skip 'giving a file to another user takes root', 1 if $> != 0;
+    chown 65534, 65534, $uf;
+    $r = $t->run([$t->root . '/bin/causewayd', '-t', '-c', $cw2->cnf]);
+    like($r->{err}, qr/users: owned by uid 65534, not by root or the user causewayd runs as/,
+         'a users_file owned by another user is refused');
+    chown 0, 0, $uf;
+}
+
 for my $proxy ($cw, $cw2) {
     my $log = $proxy->log_text;
     ok(index($log, $hash) < 0 && index($log, substr($hash, 1)) < 0, 'the hash is not in the log');
