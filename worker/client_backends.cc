@@ -17,7 +17,7 @@ namespace causeway::worker {
 
 using namespace protocol;
 
-void client_session::retire_backend(int index)
+void client_session::retire_backend(int index, bool statement_end)
 {
     if (std::size_t(index) >= backends_.size() || !backends_[std::size_t(index)]) return;
     backend_conn& conn = *backends_[std::size_t(index)];
@@ -32,7 +32,7 @@ void client_session::retire_backend(int index)
     // Nor one that ends with a transaction open or tables locked: the server's
     // own disconnect handles those, exactly as without the pool.
     bool clean = !(primary_status_ & server_status::in_trans) && !tables_locked_ && index != pinned_;
-    if (idle && clean && reuse_backends_ && !ctx_.draining && !identity_.database.empty()) {
+    if (idle && clean && (reuse_backends_ || statement_end) && !ctx_.draining && !identity_.database.empty()) {
         bool track = index == 0 && ctx_.cfg->routing() != common::routing_mode::bridge;
         ctx_.pool.put(pool_key(index), std::move(backends_[std::size_t(index)]),
                       track ? track_last_gtid_query : std::string_view());
