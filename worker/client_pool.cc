@@ -156,12 +156,31 @@ void client_session::release_idle_replicas()
         if (!b.ready() || b.internal_pending() || evbuffer_get_length(b.output()) || evbuffer_get_length(b.input()))
             continue;
         int last = last_answer_backend_;
-        retire_backend(int(i), true);
+        // Nothing of this client's is on it but its replayed session state
+        // (up to date: its last answer came after the replay) and its last
+        // answer, a read without warnings: kept without a reset, the next
+        // read of a client with the same session state (PHP's SET NAMES, or
+        // none) takes it as it is, and saves the reset, COM_INIT_DB and the
+        // replay.
+        bool as_is = int(i) == last && !replay_.overflowed() && replayed_[i] == replay_.generation();
+        std::string session = as_is ? replay_fingerprint() : std::string();
+        retire_backend(int(i), true, as_is ? &session : nullptr);
         // SHOW WARNINGS goes on to this replica: a connection taken there again
         // shows none, as this one would have (see route_to_diagnostics()).
         last_answer_backend_ = last;
         shm::add(ctx_.limit.usage()->pool_statement_releases);
     }
+}
+
+std::string client_session::replay_fingerprint() const
+{
+    std::string s;
+    for (std::string_view p : replay_.pending(0)) {
+        s += std::to_string(p.size());
+        s += ':';
+        s += p;
+    }
+    return s;
 }
 
 // Whether replica connection `index` holds something of this client's that

@@ -229,8 +229,12 @@ private:
     void unexpected_bytes(backend_conn& b);
     void response_complete();
     // `statement_end`: a replica connection given back between statements
-    // (pool_mode = statement): pooled even though the client stays.
-    void retire_backend(int index, bool statement_end = false);
+    // (pool_mode = statement): pooled even though the client stays; with
+    // `session`, without a reset (see backend_pool::put()).
+    void retire_backend(int index, bool statement_end = false, const std::string* session = nullptr);
+    // The session state replayed on replica connections, as one string
+    // (backend_pool matches connections kept without a reset by it).
+    std::string replay_fingerprint() const;
     void retire_all_backends();
     bool retry_on_primary(const char* why);
 
