@@ -86,7 +86,7 @@ client_session::client_session(worker_context& ctx, int fd, const std::string& p
       id_(proxy_connection_id(ctx.worker_id, ctx.next_connection_id++))
 {
     set_who("?");
-    identity_.connection = (std::uint64_t(getpid()) << 32) | id_;
+    identity_.connection = (std::uint64_t(ctx.pid) << 32) | id_;
     backends_.resize(ctx.servers.size());
     replayed_.assign(backends_.size(), 0);
     client_->set_callbacks(on_client_read, on_client_drained, on_client_event, this);
