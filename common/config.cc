@@ -57,6 +57,9 @@ const config_key keys[] = {
      "a pooled connection idle longer than this is checked with COM_PING before a client gets it (0: always)"},
     {"causeway", "pool_change_user", key_type::boolean, "off", 0, 0, "", true,
      "a client may take a pooled connection of another user, switched to its own with one COM_CHANGE_USER"},
+    {"causeway", "pool_mode", key_type::choice, "session", 0, 0, "session|statement", true,
+     "statement: a client's replica connections go back to the pool after each statement that leaves nothing on "
+     "them; session: when the client leaves"},
     {"causeway", "max_backend_connections_per_server", key_type::integer, "0", 0, 1000000, "", true,
      "server connections all workers together may hold open per server, pooled ones included (0: no limit)"},
     {"causeway", "pool_wait_ms", key_type::integer, "1000", 0, 600000, "", true,
@@ -304,6 +307,8 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
             c.pool_idle_timeout_s = int(number);
         else if (n == "pool_change_user")
             c.pool_change_user = number != 0;
+        else if (n == "pool_mode")
+            c.pool_mode = choice;
         else if (n == "pool_ping_after_s")
             c.pool_ping_after_s = int(number);
         else if (n == "max_backend_connections_per_server")

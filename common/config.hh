@@ -39,6 +39,13 @@ enum class backend_tls_mode {
     on = 1,   // TLS required, the certificate not checked
     verify = 2   // TLS required, signed by backend_tls_ca and naming the server's host
 };
+// When a client's replica connections go back to the pool: when it leaves, or
+// after each statement that leaves nothing on them (pool_mode).
+enum class pool_mode_kind {
+    session,
+    statement
+};
+
 enum class replica_selection {
     least_outstanding = 0,
     round_robin = 1
@@ -75,6 +82,7 @@ struct config {
     int pool_idle_timeout_s = 60;
     int pool_ping_after_s = 10;
     bool pool_change_user = false;
+    int pool_mode = int(pool_mode_kind::session);   // index into session|statement
     int max_backend_connections_per_server = 0;   // 0: no limit
     int pool_wait_ms = 1000;
     std::string pid_file;
@@ -130,6 +138,7 @@ struct config {
     // The TLS the connections to server `name` (a read_slots() name) use.
     backend_tls_mode backend_tls_for(const std::string& name) const;
     replica_selection selection_policy() const { return replica_selection(selection); }
+    bool pool_per_statement() const { return pool_mode_kind(pool_mode) == pool_mode_kind::statement; }
     std::string effective_shm_name() const;
     // Every listed server in read-slot order (slot i + 1 is read_slots()[i]):
     // the replicas first (so slot 1 + i stays replica i), then the [primary]

@@ -118,6 +118,7 @@ counter_set read_worker_counters(const shm::worker_counters& w, const shm::worke
         &u.pool_pings,
         &u.pool_dead,
         &u.pool_user_changes,
+        &u.pool_statement_releases,
         &w.idle_timeouts,
         &w.replica_read_timeouts,
     };

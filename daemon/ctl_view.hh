@@ -113,7 +113,7 @@ struct replicas_view {
 // One worker slot's counters (or their total).
 struct counter_set {
     // Names of the plain counters, in the order of `values`.
-    static constexpr std::array<const char*, 38> names = {
+    static constexpr std::array<const char*, 39> names = {
         "connections_active",
         "connections_accepted",
         "connections_refused",
@@ -150,6 +150,7 @@ struct counter_set {
         "pool_pings",
         "pool_dead",
         "pool_user_changes",
+        "pool_statement_releases",
         "idle_timeouts",
         "replica_read_timeouts",
     };

@@ -80,6 +80,8 @@ constexpr metric_family families[] = {
     {"causeway_pool_dead_total", "counter", "pooled connections that failed that check: dropped, another used"},
     {"causeway_pool_user_changes_total", "counter",
      "pooled connections of another user taken with COM_CHANGE_USER (pool_change_user)"},
+    {"causeway_pool_statement_releases_total", "counter",
+     "replica connections given back to the pool between statements (pool_mode = statement)"},
     {"causeway_idle_timeouts_total", "counter", "clients closed after client_idle_timeout_s without a command"},
     {"causeway_replica_read_timeouts_total", "counter",
      "reads retried on the primary because their replica did not start answering within replica_read_timeout_ms"},
@@ -183,6 +185,7 @@ constexpr std::pair<const char*, const char*> worker_counters[] = {
     {"pool_pings", "causeway_pool_pings_total"},
     {"pool_dead", "causeway_pool_dead_total"},
     {"pool_user_changes", "causeway_pool_user_changes_total"},
+    {"pool_statement_releases", "causeway_pool_statement_releases_total"},
     {"idle_timeouts", "causeway_idle_timeouts_total"},
     {"replica_read_timeouts", "causeway_replica_read_timeouts_total"},
 };

@@ -19,6 +19,7 @@ void response_tracker::begin(command cmd, std::uint32_t capabilities)
     capabilities_ = capabilities;
     deprecate_eof_ = capabilities & cap::deprecate_eof;
     status_seen_ = false;
+    warnings_ = 0;
     remaining_ = 0;
     switch (cmd) {
         case command::quit:
@@ -47,11 +48,14 @@ packet_role response_tracker::terminator(std::string_view payload, bool classic_
 {
     std::uint16_t status;
     if (classic_eof) {
-        status = parse_eof(payload).status;
+        eof_packet eof = parse_eof(payload);
+        status = eof.status;
+        warnings_ = eof.warnings;
     } else {
         auto ok = parse_ok(payload, capabilities_);
         if (!ok) return packet_role::malformed;
         status = ok->status;
+        warnings_ = ok->warnings;
     }
     status_ = status;
     status_seen_ = true;

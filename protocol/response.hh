@@ -50,6 +50,9 @@ public:
     // Server status from the last OK/EOF, and whether one was seen in this answer.
     std::uint16_t status() const { return status_; }
     bool status_seen() const { return status_seen_; }
+    // Warnings the last OK/EOF of this answer reported (what SHOW WARNINGS
+    // would list next on that connection).
+    std::uint16_t warnings() const { return warnings_; }
     // For COM_STMT_PREPARE: the statement id and shape the server reported.
     std::uint32_t statement_id() const { return statement_id_; }
 
@@ -83,6 +86,7 @@ private:
     std::uint16_t columns_ = 0;   // COM_STMT_PREPARE
     std::uint16_t status_ = 0;
     bool status_seen_ = false;
+    std::uint16_t warnings_ = 0;
     std::uint32_t statement_id_ = 0;
 };
 

@@ -18,7 +18,7 @@ static_assert(word::is_always_lock_free, "shm needs lock-free 64-bit atomics");
 static_assert(sizeof(word) == 8 && alignof(word) == 8);
 
 inline constexpr std::uint64_t segment_magic = 0x5941'5745'5355'4143ull;   // "CAUSEWAY"
-inline constexpr std::uint64_t layout_version = 13;
+inline constexpr std::uint64_t layout_version = 14;
 
 inline constexpr std::size_t max_backends = 64;   // index 0 is the primary role, 1.. the servers
 inline constexpr std::size_t max_worker_slots = 256;   // two generations during a reload
@@ -270,6 +270,7 @@ struct alignas(64) backend_usage {
     word pool_pings;   // pooled connections checked with COM_PING before reuse (pool_ping_after_s)
     word pool_dead;   // ... that were dead: dropped, the client got a fresh login
     word pool_user_changes;   // pooled connections of another user taken with COM_CHANGE_USER
+    word pool_statement_releases;   // replica connections given back between statements (pool_mode = statement)
     // Bit s: a client of this worker waits for a place on server s. Other
     // workers then close an idle pooled connection to s to make one.
     alignas(64) word wanted;
@@ -487,7 +488,7 @@ static_assert(sizeof(poller_counters) == 128);
 static_assert(sizeof(statement_board) == board_entries * 24);
 static_assert(sizeof(latency_histogram) == (latency_bounds + 2) * 8);
 static_assert(sizeof(worker_stats) == 13 * 64, "3 histograms, command and refusal counts, padded");
-static_assert(sizeof(backend_usage) == 8 * max_backends + 128);
+static_assert(sizeof(backend_usage) == 8 * max_backends + 192);
 static_assert(sizeof(login_table) == login_slots * 16);
 static_assert(sizeof(table_entry) == 24);
 static_assert(sizeof(table_bucket) == 128 && alignof(table_bucket) == 128);

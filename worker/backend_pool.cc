@@ -58,7 +58,8 @@ void backend_pool::configure(event_base* base, const settings& s, shm::backend_u
     event_add(sweep_.get(), &every);
 }
 
-void backend_pool::put(key k, std::unique_ptr<backend_conn> conn, std::string_view track_query)
+void backend_pool::put(key k, std::unique_ptr<backend_conn> conn, std::string_view track_query,
+                       const std::string* session)
 {
     std::size_t same_server =
         std::count_if(entries_.begin(), entries_.end(), [&](const entry& e) { return e.k.index == k.index; });
@@ -68,15 +69,30 @@ void backend_pool::put(key k, std::unique_ptr<backend_conn> conn, std::string_vi
         return;
     }
     conn->set_events(*this);
-    conn->send_internal("\x1f");   // COM_RESET_CONNECTION
-    if (!track_query.empty()) conn->send_internal(track_query);
+    if (!session) {
+        conn->send_internal("\x1f");   // COM_RESET_CONNECTION
+        if (!track_query.empty()) conn->send_internal(track_query);
+    }
     int server = k.server;
-    entries_.push_back({std::move(k), std::move(conn), common::monotonic_ns()});
+    entries_.push_back({std::move(k), std::move(conn), common::monotonic_ns(), session != nullptr,
+                        session ? *session : std::string()});
     if (limit_) limit_->pooled(std::size_t(server));
 }
 
-std::unique_ptr<backend_conn> backend_pool::take(const key& k, bool other_user)
+std::unique_ptr<backend_conn> backend_pool::take(const key& k, bool other_user, std::string_view session, taken* how)
 {
+    taken ignored;
+    taken& result = how ? *how : ignored;
+    // One kept as it was with this very session state needs nothing at all.
+    for (std::size_t i = entries_.size(); i-- > 0;) {
+        const entry& e = entries_[i];
+        if (!e.unchanged || e.session != session || !(e.k == k) || !e.conn->ready()) continue;
+        if (std::unique_ptr<backend_conn> c = hand_out(i)) {
+            result = taken::same_session;
+            return c;
+        }
+        break;   // dropped (dead): any other will do
+    }
     // The most recently used: its server thread is the warmest. Another
     // user's (pool_change_user) only when none of the client's own is kept.
     for (int pass = 0; pass < (other_user ? 2 : 1); ++pass) {
@@ -93,7 +109,11 @@ std::unique_ptr<backend_conn> backend_pool::take(const key& k, bool other_user)
                 (b.internal_pending() || evbuffer_get_length(b.input()) ||
                  common::monotonic_ns() - entries_[i].idle_since_ns >= ping_after_ns_))
                 continue;
-            if (std::unique_ptr<backend_conn> c = hand_out(i)) return c;
+            bool unchanged = entries_[i].unchanged;
+            if (std::unique_ptr<backend_conn> c = hand_out(i)) {
+                result = unchanged ? taken::other_session : taken::reset;
+                return c;
+            }
             i = entries_.size();   // one was dropped: look again from the newest
         }
     }

@@ -50,13 +50,27 @@ public:
     // them), and asked which servers other workers' clients wait for.
     void configure(event_base* base, const settings& s, shm::backend_usage* counters, backend_limit* limit);
     // Takes an idle, ready connection whose client has gone: reset and kept, or closed.
-    void put(key k, std::unique_ptr<backend_conn> conn, std::string_view track_query);
+    // `session` non-null: its client stays (pool_mode = statement) and ran
+    // nothing on it but plain reads, the last without warnings, after the
+    // session state in `*session` (its replay log, see replay_fingerprint()):
+    // kept as it is, without a reset (its current database is the key's).
+    void put(key k, std::unique_ptr<backend_conn> conn, std::string_view track_query,
+             const std::string* session = nullptr);
     // A kept connection for `k`, or null. Its reset's answers may still be on
     // their way: the new owner reads them as its own internal answers. One
     // idle past ping_after_ms comes checking() (see backend_conn::start_check).
     // With `other_user`, a connection of another user (and any database) is
     // taken when none fits: the taker switches it with COM_CHANGE_USER.
-    std::unique_ptr<backend_conn> take(const key& k, bool other_user = false);
+    // One kept without a reset and with `session` state is preferred: the
+    // taker then sends nothing before its command. `*how` (if given) says
+    // what the taker must do first.
+    enum class taken : std::uint8_t {
+        reset,   // reset when put back: select the database, replay the session
+        same_session,   // kept as it was, with the taker's session state: nothing
+        other_session,   // kept as it was with another: reset it, then as `reset`
+    };
+    std::unique_ptr<backend_conn> take(const key& k, bool other_user = false, std::string_view session = {},
+                                       taken* how = nullptr);
     // Closes the longest idle connection to `server` (max_backend_connections_per_server
     // needs its place for another client); false when there is none.
     bool evict(int server);
@@ -69,6 +83,8 @@ private:
         key k;
         std::unique_ptr<backend_conn> conn;
         std::uint64_t idle_since_ns;
+        bool unchanged = false;   // put back without a reset (see put())
+        std::string session;   // ... and the session state it carries
     };
     void backend_ready(backend_conn&) override {}
     void backend_login_failed(backend_conn& b, const std::string&, const std::string&) override { drop(b); }

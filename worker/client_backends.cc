@@ -17,7 +17,7 @@ namespace causeway::worker {
 
 using namespace protocol;
 
-void client_session::retire_backend(int index)
+void client_session::retire_backend(int index, bool statement_end, const std::string* session)
 {
     if (std::size_t(index) >= backends_.size() || !backends_[std::size_t(index)]) return;
     backend_conn& conn = *backends_[std::size_t(index)];
@@ -32,10 +32,10 @@ void client_session::retire_backend(int index)
     // Nor one that ends with a transaction open or tables locked: the server's
     // own disconnect handles those, exactly as without the pool.
     bool clean = !(primary_status_ & server_status::in_trans) && !tables_locked_ && index != pinned_;
-    if (idle && clean && reuse_backends_ && !ctx_.draining && !identity_.database.empty()) {
+    if (idle && clean && (reuse_backends_ || statement_end) && !ctx_.draining && !identity_.database.empty()) {
         bool track = index == 0 && ctx_.cfg->routing() != common::routing_mode::bridge;
         ctx_.pool.put(pool_key(index), std::move(backends_[std::size_t(index)]),
-                      track ? track_last_gtid_query : std::string_view());
+                      track ? track_last_gtid_query : std::string_view(), session);
     } else {
         // An idle server session ends with COM_QUIT, as a client's would: the
         // server then counts no aborted connection and logs no warning.
@@ -147,12 +147,16 @@ backend_conn* client_session::open_backend(int index)
     use_backend_tls(p, *ctx_.cfg, ctx_.servers[server].name, ctx_.backend_tls);
     std::unique_ptr<backend_conn> pooled;
     // A probe must log in: a pooled connection proves nothing about the server now.
+    backend_pool::taken how = backend_pool::taken::reset;
+    // Only replica connections are given back unreset (pool_mode = statement).
+    std::string session = index > 0 && ctx_.cfg->pool_per_statement() ? replay_fingerprint() : std::string();
     if (!identity_.database.empty() && state_ != state::probing_primary)
-        pooled = ctx_.pool.take(pool_key(index), ctx_.cfg->pool_change_user);
+        pooled = ctx_.pool.take(pool_key(index), ctx_.cfg->pool_change_user, session, &how);
     if (pooled) {   // no login: reset when its last client left
         slot = std::move(pooled);
         slot->set_events(*this);
-        if (slot->params().user != identity_.user) {
+        bool other_user = slot->params().user != identity_.user;
+        if (other_user) {
             // pool_change_user: another user's connection. The server checks
             // this user's credentials and resets the session as at a login
             // (tracking included: it is set again on a primary).
@@ -160,8 +164,13 @@ backend_conn* client_session::open_backend(int index)
             if (index == 0 && p.track_gtid) slot->send_internal(track_last_gtid_query);
             shm::add(ctx_.limit.usage()->pool_user_changes);
         }
-        slot->send_internal("\x02" + identity_.database);   // COM_INIT_DB: see retire_backend()
-        replayed_[std::size_t(index)] = 0;
+        // Kept as it was by a client of this user and database with the same
+        // session state (only plain reads ran on it): ready as it is.
+        bool as_is = how == backend_pool::taken::same_session && !other_user;
+        if (how == backend_pool::taken::other_session && !other_user) slot->send_internal("\x1f");   // reset
+        // COM_INIT_DB: see retire_backend().
+        if (!as_is) slot->send_internal("\x02" + identity_.database);
+        replayed_[std::size_t(index)] = as_is ? replay_.generation() : 0;
         shm::add(ctx_.counters->pool_reuses);
         if (index == 0 && primary_switched_) prepare_new_primary(*slot);
         return slot.get();

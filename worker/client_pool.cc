@@ -1,8 +1,10 @@
 // A client session and the limits of the backend pool: waiting for a place on
 // a server at max_backend_connections_per_server (pool_wait_ms, then ERR
 // 1040), and replacing a pooled connection that failed its check before use
-// (pool_ping_after_s) without the client seeing it. Taking and returning
-// pooled connections is in client_backends.cc; the pool itself in backend_pool.cc.
+// (pool_ping_after_s) without the client seeing it, and giving replica
+// connections back between statements (pool_mode = statement). Taking and
+// returning pooled connections is in client_backends.cc; the pool itself in
+// backend_pool.cc.
 #include "common/clock.hh"
 #include "common/log.hh"
 #include "protocol/constants.hh"
@@ -132,6 +134,71 @@ void client_session::pooled_connection_dead(backend_conn& b, const std::string& 
     if (!waited || plan_.consumed) return;
     state_ = state::ready;
     handle_client_input();
+}
+
+// pool_mode = statement: after an answer, the replica connections that hold
+// nothing of this client's go back to the pool, so that mostly idle clients
+// hold no replica connection. What a replica connection of a session holds is
+// what the routing already treats as per connection: the replayed session
+// state (replay_log: replayed again on the next one), lazily prepared
+// statements, a pinned read-only or optimistic transaction, a MASTER_GTID_WAIT
+// in flight, and the last statement's diagnostics. The session's keys and
+// positions are in the session table, never in a connection, so the routing
+// does not change. The primary connection is kept: CONNECTION_ID(),
+// LAST_INSERT_ID(), temporary tables, user variables, locks and the last_gtid
+// tracking are its own.
+void client_session::release_idle_replicas()
+{
+    if (ctx_.draining || identity_.database.empty() || ctx_.cfg->pool_max_idle_per_server == 0) return;
+    for (std::size_t i = 1; i < backends_.size(); ++i) {
+        if (!backends_[i] || replica_holds_state(int(i))) continue;
+        const backend_conn& b = *backends_[i];
+        if (!b.ready() || b.internal_pending() || evbuffer_get_length(b.output()) || evbuffer_get_length(b.input()))
+            continue;
+        int last = last_answer_backend_;
+        // Nothing of this client's is on it but its replayed session state
+        // (up to date: its last answer came after the replay) and its last
+        // answer, a read without warnings: kept without a reset, the next
+        // read of a client with the same session state (PHP's SET NAMES, or
+        // none) takes it as it is, and saves the reset, COM_INIT_DB and the
+        // replay.
+        bool as_is = int(i) == last && !replay_.overflowed() && replayed_[i] == replay_.generation();
+        std::string session = as_is ? replay_fingerprint() : std::string();
+        retire_backend(int(i), true, as_is ? &session : nullptr);
+        // SHOW WARNINGS goes on to this replica: a connection taken there again
+        // shows none, as this one would have (see route_to_diagnostics()).
+        last_answer_backend_ = last;
+        shm::add(ctx_.limit.usage()->pool_statement_releases);
+    }
+}
+
+std::string client_session::replay_fingerprint() const
+{
+    std::string s;
+    for (std::string_view p : replay_.pending(0)) {
+        s += std::to_string(p.size());
+        s += ':';
+        s += p;
+    }
+    return s;
+}
+
+// Whether replica connection `index` holds something of this client's that
+// another connection to the same replica would not have after a reset and
+// the replay.
+bool client_session::replica_holds_state(int index) const
+{
+    if (index == active_ || index == pinned_ || index == gtid_wait_backend_) return true;
+    if (otx_.active() && otx_.replica() == index) return true;
+    // Nothing but a client's session: a transaction or locks held elsewhere
+    // keep the session as it is until they end (as at a disconnect).
+    if ((primary_status_ & server_status::in_trans) || tables_locked_) return true;
+    // Its warnings or error (SHOW WARNINGS, @@warning_count) until the next statement.
+    if (index == last_answer_backend_ && last_answer_diagnostics_) return true;
+    // A prepared statement would be prepared again before each execute.
+    for (const auto& [id, st] : statements_)
+        if (st.ids.count(index)) return true;
+    return false;
 }
 
 }   // namespace causeway::worker

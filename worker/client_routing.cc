@@ -52,8 +52,12 @@ bool client_session::route_to_diagnostics(std::string_view sql)
 {
     if (last_answer_backend_ <= 0 || !reads_diagnostics(sql)) return false;
     const backend_conn* b = backends_[std::size_t(last_answer_backend_)].get();
-    if (!b || !b->ready()) return false;
+    // None: given back to the pool after a statement that left no warnings
+    // (pool_mode = statement); a connection to that replica taken again has
+    // none either (reset), while the primary's would show its own.
+    if (b && !b->ready()) return false;
     plan_.backend = last_answer_backend_;
+    plan_.diagnostics = true;
     plan_.reason = route_reason::replica_caught_up;
     return true;
 }

@@ -86,7 +86,7 @@ client_session::client_session(worker_context& ctx, int fd, const std::string& p
       id_(proxy_connection_id(ctx.worker_id, ctx.next_connection_id++))
 {
     set_who("?");
-    identity_.connection = (std::uint64_t(getpid()) << 32) | id_;
+    identity_.connection = (std::uint64_t(ctx.pid) << 32) | id_;
     backends_.resize(ctx.servers.size());
     replayed_.assign(backends_.size(), 0);
     client_->set_callbacks(on_client_read, on_client_drained, on_client_event, this);
@@ -734,6 +734,7 @@ void client_session::response_complete()
     if (!response_error_) apply_after_ok();
     publish_statement(nullptr);
     last_answer_backend_ = active_;
+    last_answer_diagnostics_ = response_error_ || tracker_.warnings() || plan_.diagnostics;
     if (digesting_) optimistic_answered();
     // A transaction on the primary that ended without committing a write: the
     // session's next one may start on a replica again.
@@ -747,6 +748,8 @@ void client_session::response_complete()
     active_ = -1;
     state_ = state::ready;
     last_command_ms_ = common::monotonic_ms();   // idle from now
+    // Not while the client's next command is already here: it may need them.
+    if (ctx_.cfg->pool_per_statement() && evbuffer_get_length(client_->input()) == 0) release_idle_replicas();
     if (client_paused_ && evbuffer_get_length(client_->output()) <= output_high_water) {
         client_paused_ = false;
         client_->enable_read();

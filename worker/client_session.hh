@@ -132,6 +132,7 @@ private:
         bool unrepeatable = false;
         optimistic_refusal refusal = optimistic_refusal::none;   // counted at forward()
         std::string otx_replay;   // an execute in an optimistic transaction: its replay form
+        bool diagnostics = false;   // SHOW WARNINGS and its kind, sent where the previous statement ran
     };
 
     static void on_client_read(channel&, void* arg);
@@ -227,7 +228,13 @@ private:
     void relay_response();
     void unexpected_bytes(backend_conn& b);
     void response_complete();
-    void retire_backend(int index);
+    // `statement_end`: a replica connection given back between statements
+    // (pool_mode = statement): pooled even though the client stays; with
+    // `session`, without a reset (see backend_pool::put()).
+    void retire_backend(int index, bool statement_end = false, const std::string* session = nullptr);
+    // The session state replayed on replica connections, as one string
+    // (backend_pool matches connections kept without a reset by it).
+    std::string replay_fingerprint() const;
     void retire_all_backends();
     bool retry_on_primary(const char* why);
 
@@ -250,6 +257,8 @@ private:
     bool wait_for_connection();   // false: the command (or login) waits, or was refused
     void refuse_for_limit();
     void pooled_connection_dead(backend_conn& b, const std::string& why);
+    void release_idle_replicas();   // pool_mode = statement, after an answer
+    bool replica_holds_state(int index) const;
     void connection_free() override;   // limit_waiter
     void connection_wait_expired() override;
 
@@ -312,6 +321,9 @@ private:
     bool gtid_wait_pin_ = false;   // ... for a read-only transaction's BEGIN
     int last_read_backend_ = -1;   // monotonic reads: the replica that served the last read
     int last_answer_backend_ = -1;   // the backend that answered the previous statement (its diagnostics)
+    // ... and its answer left something SHOW WARNINGS / SHOW ERRORS would show
+    // (or was such a statement): that connection is not given back yet.
+    bool last_answer_diagnostics_ = false;
     std::uint64_t last_read_done_ns_ = 0;   // ... and when its answer ended
     bool session_read_only_ = false;   // SET SESSION TRANSACTION READ ONLY
     bool next_read_only_ = false;   // SET TRANSACTION READ ONLY, not yet used by a transaction

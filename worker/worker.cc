@@ -322,6 +322,7 @@ int run_worker(const worker_start& start)
     st->ctx.cfg = start.cfg;
     st->ctx.base = base.get();
     st->ctx.worker_id = start.worker_id;
+    st->ctx.pid = std::uint32_t(getpid());
     st->ctx.generation = start.generation;
     st->ctx.backend_addrs = std::move(addrs);
     st->ctx.backend_ids = std::move(ids);

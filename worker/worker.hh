@@ -31,6 +31,9 @@ struct worker_context {
     event_base* base = nullptr;
     int worker_id = 0;
     unsigned generation = 0;
+    // This worker's pid, read once: every client session's CONNECTION key
+    // carries it, and getpid() is a system call per connection otherwise.
+    std::uint32_t pid = 0;
     // Per progress-block index: [0] the [primary] of the config (the primary
     // role before the poller has published one), [1 + i] read slot i
     // (config::read_slots()). The primary's address is resolved per

@@ -43,10 +43,15 @@ my %cw = (
     pool    => $t->causeway(config => { causeway => { mode => 'smartscale', log_level => 'notice' } }),
     pool64  => $t->causeway(config => { causeway => { mode => 'smartscale', log_level => 'notice',
                                                       pool_max_idle_per_server => 64 } }),
+    # Replica connections back to the pool after each read: the next client's read takes
+    # one as it is (no reset, no COM_INIT_DB).
+    pool_statement => $t->causeway(config => { causeway => { mode => 'smartscale', log_level => 'notice',
+                                                              pool_mode => 'statement' } }),
 );
-my @targets = qw(direct haproxy no_pool pool pool64);
+my @targets = split ' ', ($ENV{BENCH_TARGETS} // 'direct haproxy no_pool pool pool64 pool_statement');
 my %label = (direct => 'direct', haproxy => 'HAProxy (mode tcp)', no_pool => 'Causeway, pool off',
-             pool => 'Causeway, pool (16 idle per server)', pool64 => 'Causeway, pool (64 idle per server)');
+             pool => 'Causeway, pool (16 idle per server)', pool64 => 'Causeway, pool (64 idle per server)',
+             pool_statement => 'Causeway, pool, pool_mode = statement');
 my %port = (direct => $primary->port, haproxy => $haproxy->port, map { $_ => $cw{$_}->port } keys %cw);
 sub proxy_pids {
     my ($where) = @_;
@@ -92,13 +97,12 @@ for my $round (1 .. $rounds) {
         }
     }
 }
-sub mean {
+# The median over rounds (the report's figures: medians of alternating runs).
+sub median {
     my ($l, $k) = @_;
-    my @v = grep { defined } map { $_->{$k} } @$l;
+    my @v = sort { $a <=> $b } grep { defined } map { $_->{$k} } @$l;
     return undef unless @v;
-    my $s = 0;
-    $s += $_ for @v;
-    return $s / @v;
+    return @v % 2 ? $v[$#v / 2] : ($v[@v / 2 - 1] + $v[@v / 2]) / 2;
 }
 my @md = ('# Connect-per-request clients through Causeway', '',
           '- date: ' . strftime('%Y-%m-%d %H:%M:%S UTC', gmtime) . ', git ' . (`git rev-parse --short HEAD` =~ s/\s+//r),
@@ -110,18 +114,18 @@ my @md = ('# Connect-per-request clients through Causeway', '',
           '- logins, threads: the servers\' (primary and both replicas) status Connections and Threads_created per client connection',
           '- load average at the end: ' . (split ' ', `cat /proc/loadavg`)[0], '');
 for my $n (@clients) {
-    my $direct = mean($sum{$n}{direct}, 'rate');
+    my $direct = median($sum{$n}{direct}, 'rate');
     push @md, "## $n clients", '',
-        '| target | connections/s | of direct | p50 ms | p99 ms | proxy CPU µs/conn | server logins/conn | threads created/conn | errors |',
+        '| target | connections/s | of direct | p50 ms | p99 ms | proxy CPU µs/conn | server logins/conn | threads created/conn | errors (median) |',
         '|---|---|---|---|---|---|---|---|---|';
     for my $where (@targets) {
         my $l = $sum{$n}{$where};
-        my $rate = mean($l, 'rate');
-        my $cpu = mean($l, 'cpu_us');
+        my $rate = median($l, 'rate');
+        my $cpu = median($l, 'cpu_us');
         push @md, sprintf('| %s | %.0f | %.2f | %.2f | %.2f | %s | %.2f | %.2f | %d |', $label{$where}, $rate,
-                          $direct ? $rate / $direct : 0, mean($l, 'p50') / 1000, mean($l, 'p99') / 1000,
-                          defined $cpu ? sprintf('%.0f', $cpu) : '-', mean($l, 'logins'), mean($l, 'threads'),
-                          mean($l, 'bad') * @$l);
+                          $direct ? $rate / $direct : 0, median($l, 'p50') / 1000, median($l, 'p99') / 1000,
+                          defined $cpu ? sprintf('%.0f', $cpu) : '-', median($l, 'logins'), median($l, 'threads'),
+                          median($l, 'bad'));
     }
     push @md, '';
 }

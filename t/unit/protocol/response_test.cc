@@ -190,6 +190,7 @@ class response_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(err_ends_rows_and_columns_eof_must_be_eof);
     CPPUNIT_TEST(big_rows_that_start_with_fe_are_rows);
     CPPUNIT_TEST(deprecate_eof_ok_form_as_a_first_packet);
+    CPPUNIT_TEST(warnings_of_the_last_terminator);
     CPPUNIT_TEST(packets_after_done_or_empty_are_malformed);
     CPPUNIT_TEST(result_set_for_a_command_that_has_none_is_malformed);
     CPPUNIT_TEST(random_packet_sequences_never_crash);
@@ -460,6 +461,26 @@ public:
         std::string warned = "\xfe\x01\x00\x02\x00\x03\x00"s;
         CPPUNIT_ASSERT(w.on_packet(warned, 7) == packet_role::ok);
         CPPUNIT_ASSERT_EQUAL(server_status::autocommit, w.status());
+    }
+
+    // pool_mode = statement keeps a replica connection whose last answer left
+    // warnings (SHOW WARNINGS goes there next): the tracker reports them.
+    void warnings_of_the_last_terminator()
+    {
+        response_tracker t;
+        t.begin(command::query, captured::select_eof.capabilities);
+        std::string ok = "\x00\x00\x00\x02\x00\x03\x00"s;   // affected 0, id 0, autocommit, 3 warnings
+        CPPUNIT_ASSERT(t.on_packet(ok, std::uint32_t(ok.size())) == packet_role::ok);
+        CPPUNIT_ASSERT_EQUAL(std::uint16_t(3), t.warnings());
+        // Classic EOF after rows: warnings come before the status.
+        auto packets = split_wire(captured::select_eof.answer);
+        t.begin(command::query, captured::select_eof.capabilities);
+        CPPUNIT_ASSERT_EQUAL(std::uint16_t(0), t.warnings());   // begin() forgets the last answer's
+        for (std::size_t i = 0; i + 1 < packets.size(); ++i) t.on_packet(packets[i].payload, packets[i].length);
+        std::string eof = "\xfe\x01\x00\x02\x00"s;
+        CPPUNIT_ASSERT(t.on_packet(eof, 5) == packet_role::eof);
+        CPPUNIT_ASSERT(t.done());
+        CPPUNIT_ASSERT_EQUAL(std::uint16_t(1), t.warnings());
     }
 
     void packets_after_done_or_empty_are_malformed()
