@@ -5,7 +5,7 @@
 
 CXX      ?= g++
 CXXFLAGS ?= -O2 -g
-PKGS     := libevent libevent_openssl inih openssl
+PKGS     := libevent libevent_openssl inih openssl zlib
 override CXXFLAGS += -std=c++20 -Wall -Wextra -Werror -I. -MMD -MP \
                      $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lrt -lpthread
@@ -78,12 +78,12 @@ build/fuzz/%.o: %.cc
 
 bin/%_fuzz: build/fuzz/t/fuzz/%_fuzz.o $(FUZZ_LIB)
 	@mkdir -p $(@D)
-	clang++-14 -fsanitize=fuzzer,address,undefined $^ -o $@ -linih
+	clang++-14 -fsanitize=fuzzer,address,undefined $^ -o $@ -linih -lz
 
 # COM_STMT_EXECUTE surgery lives in the worker; its file has no I/O either.
 bin/stmt_execute_fuzz: build/fuzz/t/fuzz/stmt_execute_fuzz.o build/fuzz/worker/session_state.o $(FUZZ_LIB)
 	@mkdir -p $(@D)
-	clang++-14 -fsanitize=fuzzer,address,undefined $^ -o $@ -linih
+	clang++-14 -fsanitize=fuzzer,address,undefined $^ -o $@ -linih -lz
 
 # Replays every corpus once (no new inputs): a regression test for make check.
 fuzz-replay: $(FUZZERS)

@@ -110,6 +110,8 @@ const config_key keys[] = {
      "OpenSSL cipher list for TLS 1.2 (empty: OpenSSL's default)"},
     {"causeway", "tls_ciphersuites", key_type::string, "", 0, 0, "", true,
      "OpenSSL cipher suites for TLS 1.3 (empty: OpenSSL's default)"},
+    {"causeway", "client_compression", key_type::choice, "on", 0, 0, "off|on", true,
+     "on: the greeting offers the compressed protocol (CLIENT_COMPRESS) to clients"},
     {"causeway", "handshake_timeout_ms", key_type::integer, "10000", 100, 3600000, "", true,
      "a client that has not logged in this long after connecting is closed"},
     {"causeway", "auth_failures_before_delay", key_type::integer, "5", 0, 1000000, "", true,
@@ -337,6 +339,8 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
             c.admin_password_hash = v;
         else if (n == "admin_tls")
             c.admin_tls = choice;
+        else if (n == "client_compression")
+            c.client_compression = choice;
         else if (n == "shm_name")
             c.shm_name = v;
         else if (n == "user")

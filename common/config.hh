@@ -105,6 +105,9 @@ struct config {
     std::string tls_cert, tls_key, tls_ca;   // PEM files; no cert: no TLS
     int tls_min_version = 0;   // index into TLSv1.2|TLSv1.3
     std::string tls_ciphers, tls_ciphersuites;   // empty: OpenSSL's defaults
+    // 1: CLIENT_COMPRESS is offered; off saves the worker's CPU (deflate per
+    // reply) where the clients share a fast network with the proxy.
+    int client_compression = 1;
     int handshake_timeout_ms = 10000;
     int auth_failures_before_delay = 5;
     int auth_failure_delay_ms = 1000;

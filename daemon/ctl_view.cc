@@ -121,6 +121,8 @@ counter_set read_worker_counters(const shm::worker_counters& w, const shm::worke
         &u.pool_statement_releases,
         &w.idle_timeouts,
         &w.replica_read_timeouts,
+        &w.compressed_connections,
+        &w.compression_errors,
     };
     for (std::size_t i = 0; i < c.values.size(); ++i) c.values[i] = shm::read(*plain[i]);
     for (std::size_t r = 0; r < shm::route_reason_count; ++r) c.routed[r] = shm::read(w.routed[r]);

@@ -113,7 +113,7 @@ struct replicas_view {
 // One worker slot's counters (or their total).
 struct counter_set {
     // Names of the plain counters, in the order of `values`.
-    static constexpr std::array<const char*, 39> names = {
+    static constexpr std::array<const char*, 41> names = {
         "connections_active",
         "connections_accepted",
         "connections_refused",
@@ -153,6 +153,8 @@ struct counter_set {
         "pool_statement_releases",
         "idle_timeouts",
         "replica_read_timeouts",
+        "compressed_connections",
+        "compression_errors",
     };
     std::array<std::uint64_t, names.size()> values{};
     std::array<std::uint64_t, shm::route_reason_count> routed{};

@@ -85,6 +85,10 @@ constexpr metric_family families[] = {
     {"causeway_idle_timeouts_total", "counter", "clients closed after client_idle_timeout_s without a command"},
     {"causeway_replica_read_timeouts_total", "counter",
      "reads retried on the primary because their replica did not start answering within replica_read_timeout_ms"},
+    {"causeway_compressed_connections_total", "counter",
+     "client connections that logged in with the compressed protocol (CLIENT_COMPRESS)"},
+    {"causeway_compression_errors_total", "counter",
+     "client connections closed for a bad compressed frame (deflate data, or a declared length too large)"},
     {"causeway_routed_total", "counter",
      "client commands by the backend they went to (target) and why (reason, as causewayctl counters names it)"},
     {"causeway_commands_total", "counter", "client commands received, by command (query, stmt_execute, ...)"},
@@ -188,6 +192,8 @@ constexpr std::pair<const char*, const char*> worker_counters[] = {
     {"pool_statement_releases", "causeway_pool_statement_releases_total"},
     {"idle_timeouts", "causeway_idle_timeouts_total"},
     {"replica_read_timeouts", "causeway_replica_read_timeouts_total"},
+    {"compressed_connections", "causeway_compressed_connections_total"},
+    {"compression_errors", "causeway_compression_errors_total"},
 };
 
 const metric_family& family(std::string_view name)

@@ -41,7 +41,9 @@ inline constexpr std::uint32_t deprecate_eof = 1u << 24;
 inline constexpr std::uint32_t ssl_verify_server_cert = 1u << 30;
 inline constexpr std::uint32_t remember_options = 1u << 31;
 
-// What Causeway accepts from clients. Not SSL or COMPRESS (not implemented).
+// What Causeway accepts from clients and asks of servers. SSL and COMPRESS are
+// added to the greeting by configuration (client TLS, client_compression) and
+// never asked of a server: the proxy speaks to servers uncompressed.
 // The greeting clears long_password, as a MariaDB server does, to announce
 // MariaDB's extended capabilities (mariadb_cap::proxy_offers).
 inline constexpr std::uint32_t proxy_offers = long_password | found_rows | long_flag | connect_with_db | no_schema |

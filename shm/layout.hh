@@ -18,7 +18,7 @@ static_assert(word::is_always_lock_free, "shm needs lock-free 64-bit atomics");
 static_assert(sizeof(word) == 8 && alignof(word) == 8);
 
 inline constexpr std::uint64_t segment_magic = 0x5941'5745'5355'4143ull;   // "CAUSEWAY"
-inline constexpr std::uint64_t layout_version = 14;
+inline constexpr std::uint64_t layout_version = 15;
 
 inline constexpr std::size_t max_backends = 64;   // index 0 is the primary role, 1.. the servers
 inline constexpr std::size_t max_worker_slots = 256;   // two generations during a reload
@@ -142,6 +142,8 @@ struct alignas(64) worker_counters {
     word backend_tls_failures;   // backend logins that failed for TLS (not offered, handshake, certificate)
     word idle_timeouts;   // clients closed after client_idle_timeout_s without a statement
     word replica_read_timeouts;   // reads retried on the primary after replica_read_timeout_ms
+    word compressed_connections;   // clients that logged in with the compressed protocol (CLIENT_COMPRESS)
+    word compression_errors;   // compressed frames refused: bad deflate data, or declaring too much
     word routed[route_reason_count];
 };
 
@@ -483,7 +485,7 @@ static_assert(sizeof(gtid_slot) == 16);
 static_assert(sizeof(progress_entry) == 192);
 static_assert(sizeof(backend_label) == 96);
 static_assert(sizeof(backend_labels) == 64 + max_backends * 96);
-static_assert(sizeof(worker_counters) == 384);
+static_assert(sizeof(worker_counters) == 448);
 static_assert(sizeof(poller_counters) == 128);
 static_assert(sizeof(statement_board) == board_entries * 24);
 static_assert(sizeof(latency_histogram) == (latency_bounds + 2) * 8);

@@ -6,6 +6,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <string>
+#include <vector>
+
+#include "protocol/compress.hh"
 #include "worker/tls.hh"
 
 namespace causeway::worker {
@@ -16,7 +20,33 @@ constexpr std::size_t read_chunk = 16384;
 // TLS: plaintext encrypted ahead of what the socket took, at most. Keeps the
 // output() length (what the session's flow control watches) meaningful.
 constexpr std::size_t tls_batch = 65536;
+// Compression: plain output deflated per frame, at most. One frame per round
+// for a short answer; a long result goes in frames of this size.
+constexpr std::size_t compress_batch = 65536;
 }   // namespace
+
+// The compressed protocol's state of one connection.
+struct channel::compression {
+    compression(protocol::zlib_codec* c, std::uint32_t max) : codec(c), max_frame(max) {}
+    protocol::zlib_codec* codec;
+    std::uint32_t max_frame;
+    evbuffer_ptr in{evbuffer_new()};   // frames read, not yet inflated (at most one partial)
+    evbuffer_ptr out{evbuffer_new()};   // frames made, not yet on the wire (or in TLS)
+    // The compressed sequence id: the client numbers a command's first frame
+    // 0 and every frame of either side adds one, so an answer's first frame
+    // is one past the last frame of what it answers. Each frame read is
+    // marked with where its bytes start in input(); when output is deflated,
+    // the last frame the session has started to consume gives the number.
+    struct mark {
+        std::uint64_t start;
+        std::uint8_t seq;
+    };
+    std::vector<mark> marks;
+    protocol::packet_renumberer renumber;
+    std::uint64_t inflated = 0;   // bytes ever added to input()
+    std::uint8_t seq = 0;   // of our next frame
+    std::string error;
+};
 
 channel::channel(event_base* base, int fd) : base_(base), fd_(fd), in_(evbuffer_new()), out_(evbuffer_new())
 {
@@ -147,8 +177,9 @@ void channel::flush()
 {
     bool blocked = false;
     while (true) {
+        if (z_ && !fill_compressed_output()) return report(error, ENOMEM);
         if (tls_ && !fill_tls_output()) return fail_tls();
-        evbuffer* wire = tls_ ? tls_out_.get() : out_.get();
+        evbuffer* wire = tls_ ? tls_out_.get() : plain_output();
         if (evbuffer_get_length(wire) == 0) break;
         int n = evbuffer_write(wire, fd_);
         if (n > 0) continue;
@@ -174,7 +205,113 @@ void channel::flush()
 
 std::size_t channel::output_pending() const
 {
-    return evbuffer_get_length(out_.get()) + (tls_out_ ? evbuffer_get_length(tls_out_.get()) : 0);
+    return evbuffer_get_length(out_.get()) + (tls_out_ ? evbuffer_get_length(tls_out_.get()) : 0) +
+        (z_ ? evbuffer_get_length(z_->out.get()) : 0);
+}
+
+// Where the socket's (or TLS's) plaintext goes, and what it sends.
+evbuffer* channel::raw_input() const
+{
+    return z_ ? z_->in.get() : in_.get();
+}
+
+evbuffer* channel::plain_output() const
+{
+    return z_ ? z_->out.get() : out_.get();
+}
+
+// ---- compression -----------------------------------------------------------
+
+bool channel::start_compression(protocol::zlib_codec* codec, std::uint32_t max_frame)
+{
+    z_.reset(new (std::nothrow) compression(codec, max_frame));
+    if (!z_ || !z_->in || !z_->out) {
+        z_.reset();
+        return false;
+    }
+    // The login's OK goes out as it is: compression starts after it.
+    evbuffer_add_buffer(z_->out.get(), out_.get());
+    if (evbuffer_get_length(in_.get())) {
+        // A client that sent its first command right behind the login
+        // (pipelined): those bytes are frames already. Inflated from the
+        // loop (on_readable finds the socket empty and goes on with them),
+        // not inside the caller's callback.
+        evbuffer_add_buffer(z_->in.get(), in_.get());
+        event_active(read_ev_.get(), EV_READ, 0);
+    }
+    output_changed();
+    return true;
+}
+
+const std::string& channel::compression_error() const
+{
+    static const std::string none;
+    return z_ ? z_->error : none;
+}
+
+// Inflates every whole frame read into input(). False (and `error`
+// reported) for a frame that is too large or does not inflate.
+bool channel::inflate_input()
+{
+    compression& z = *z_;
+    std::string plain;
+    while (true) {
+        std::size_t avail = evbuffer_get_length(z.in.get());
+        unsigned char hdr[protocol::compressed_header_size];
+        if (avail < sizeof hdr) break;
+        evbuffer_copyout(z.in.get(), hdr, sizeof hdr);
+        auto h = protocol::parse_compressed_header(hdr);
+        // Refused before the frame is buffered whole; and a declared length
+        // is never allocated ahead of the bytes that back it (inflate_frame).
+        std::uint32_t declared = h.uncompressed_length ? h.uncompressed_length : h.length;
+        if (declared > z.max_frame) {
+            z.error = "a compressed frame declares " + std::to_string(declared) + " bytes, more than " +
+                std::to_string(z.max_frame);
+            report(error, compression_failure);
+            return false;
+        }
+        std::size_t whole = sizeof hdr + h.length;
+        if (avail < whole) break;
+        std::size_t done = 0, at = plain.size();
+        auto st = protocol::take_frame(*z.codec, evbuffer_pullup(z.in.get(), ssize_t(whole)), whole, z.max_frame, plain,
+                                       h, done, z.error);
+        if (st != protocol::frame_status::frame) {
+            report(error, compression_failure);
+            return false;
+        }
+        evbuffer_drain(z.in.get(), done);
+        z.renumber.rewrite_input(reinterpret_cast<std::uint8_t*>(plain.data()) + at, plain.size() - at, h.seq);
+        z.marks.push_back({z.inflated + at, h.seq});
+        z.inflated += plain.size() - at;
+    }
+    if (!plain.empty() && evbuffer_add(in_.get(), plain.data(), plain.size()) != 0) {
+        report(error, ENOMEM);
+        return false;
+    }
+    return true;
+}
+
+// Deflates the next part of the output when what was deflated before is out.
+bool channel::fill_compressed_output()
+{
+    compression& z = *z_;
+    if (evbuffer_get_length(z.out.get()) >= compress_batch) return true;
+    std::size_t n = evbuffer_get_length(out_.get());
+    if (n == 0) return true;
+    // The answer's numbering: one past the last frame the session has
+    // started to consume (see compression::marks).
+    std::uint64_t consumed = z.inflated - evbuffer_get_length(in_.get());
+    std::size_t used = 0;
+    while (used < z.marks.size() && z.marks[used].start < consumed) z.seq = std::uint8_t(z.marks[used++].seq + 1);
+    z.marks.erase(z.marks.begin(), z.marks.begin() + std::ptrdiff_t(used));
+    std::size_t take = n < compress_batch ? n : compress_batch;
+    std::string frames;
+    auto* p = evbuffer_pullup(out_.get(), ssize_t(take));
+    if (p) z.renumber.saw_output(p, take);
+    if (!p || !protocol::append_frames(*z.codec, p, take, compress_batch, z.seq, frames)) return false;
+    if (evbuffer_add(z.out.get(), frames.data(), frames.size()) != 0) return false;
+    evbuffer_drain(out_.get(), take);
+    return true;
 }
 
 // ---- TLS -------------------------------------------------------------------
@@ -232,7 +369,7 @@ std::string channel::tls_description() const
 bool channel::fill_tls_output()
 {
     if (evbuffer_get_length(tls_out_.get()) >= tls_batch) return true;
-    auto st = tls_->write(out_.get(), tls_batch);
+    auto st = tls_->write(plain_output(), tls_batch);
     if (!tls_->take_output(tls_out_.get())) return false;
     return st != tls_stream::status::failed;
 }
@@ -255,8 +392,9 @@ void channel::read_tls()
     if (n > 0 && !tls_->feed(buf, std::size_t(n))) return report(error, ENOMEM);
     std::size_t before = evbuffer_get_length(in_.get());
     bool was_done = tls_->handshake_done();
-    auto st = tls_->read(in_.get());
+    auto st = tls_->read(raw_input());
     if (st == tls_stream::status::failed) return fail_tls();
+    if (z_ && !inflate_input()) return;
     // Handshake messages, session tickets, alerts: out now; and on the client
     // side, the plaintext that waited for the handshake to end.
     bool unblocked = !was_done && tls_->handshake_done() && evbuffer_get_length(out_.get());
@@ -298,19 +436,23 @@ void channel::on_readable(evutil_socket_t, short, void* arg)
     auto& self = *static_cast<channel*>(arg);
     if (self.connecting_) return;   // the greeting beat the connect event: wait for it
     if (self.tls_) return self.read_tls();
+    evbuffer* raw = self.raw_input();
     evbuffer_iovec v[2];
-    int nv = evbuffer_reserve_space(self.in_.get(), read_chunk, v, 2);
+    int nv = evbuffer_reserve_space(raw, read_chunk, v, 2);
     if (nv <= 0) return self.report(error, ENOMEM);
     iovec io[2];
     for (int i = 0; i < nv; ++i) io[i] = {v[i].iov_base, v[i].iov_len};
     ssize_t n = ::readv(self.fd_, io, nv);
     if (n < 0) {
-        evbuffer_commit_space(self.in_.get(), v, 0);
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-        return self.report(error, errno);
+        int err = errno;
+        evbuffer_commit_space(raw, v, 0);
+        if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR) return self.report(error, err);
+        // Nothing new; frames moved in by start_compression() may wait.
+        if (self.z_ && evbuffer_get_length(raw)) self.raw_input_added();
+        return;
     }
     if (n == 0) {
-        evbuffer_commit_space(self.in_.get(), v, 0);
+        evbuffer_commit_space(raw, v, 0);
         return self.report(eof, 0);
     }
     std::size_t left = std::size_t(n);
@@ -319,8 +461,20 @@ void channel::on_readable(evutil_socket_t, short, void* arg)
         if (v[i].iov_len > left) v[i].iov_len = left;
         left -= v[i].iov_len;
     }
-    evbuffer_commit_space(self.in_.get(), v, used);
-    if (self.on_read_) self.on_read_(self, self.arg_);
+    evbuffer_commit_space(raw, v, used);
+    self.raw_input_added();
+}
+
+// New bytes in raw_input(): with compression, inflated first; the owner
+// hears of them once input() grew.
+void channel::raw_input_added()
+{
+    if (z_) {
+        std::size_t before = evbuffer_get_length(in_.get());
+        if (!inflate_input()) return;
+        if (evbuffer_get_length(in_.get()) == before) return;   // a frame still arriving
+    }
+    if (on_read_) on_read_(*this, arg_);
 }
 
 void channel::on_timer(evutil_socket_t, short, void* arg)

@@ -5,7 +5,9 @@
 // writev, and EV_WRITE is armed only when the socket did not take it all
 // (a bufferevent arms and disarms it for every reply: two epoll_ctl each).
 // With start_tls() the socket carries TLS: input() and output() still hold
-// plaintext, and nothing above the channel sees the difference.
+// plaintext, and nothing above the channel sees the difference. Likewise
+// with start_compression() (the compressed protocol, inside TLS when both are
+// used): input() and output() hold the plain protocol's packets.
 // Move-only owner of the fd and its events; never throws.
 #pragma once
 
@@ -21,6 +23,10 @@
 
 typedef struct ssl_ctx_st SSL_CTX;
 
+namespace causeway::protocol {
+class zlib_codec;
+}
+
 namespace causeway::worker {
 
 class tls_stream;
@@ -35,6 +41,8 @@ public:
     };
     // last_error() after an `error` event when TLS failed; tls_error() says why.
     static constexpr int tls_failure = EPROTO;
+    // last_error() after an `error` event for a bad compressed frame; compression_error() says why.
+    static constexpr int compression_failure = EBADMSG;
     using data_cb = void (*)(channel&, void* arg);
     using event_cb = void (*)(channel&, short what, void* arg);
 
@@ -88,8 +96,19 @@ public:
     bool tls_handshaking() const;   // TLS started, its handshake not done yet
     bool tls_failed() const { return last_error_ == tls_failure && tls_; }
     std::string tls_description() const;   // "TLSv1.3 TLS_AES_256_GCM_SHA384", or the failure
-    // Plaintext not yet on the wire: output() plus what TLS holds encrypted.
+    // Plaintext not yet on the wire: output() plus what compression and TLS hold.
     std::size_t output_pending() const;
+
+    // The compressed protocol from here on, in both directions: what output()
+    // holds now (the login's OK) still goes out as it is; bytes read from now
+    // on are frames, inflated into input(), and output() is sent deflated in
+    // frames. A frame declaring more than `max_frame` plain bytes, or whose
+    // deflate data is bad, ends the connection with `error`
+    // (compression_failure). `codec` is the worker's and outlives the channel.
+    // False if out of memory.
+    bool start_compression(protocol::zlib_codec* codec, std::uint32_t max_frame);
+    bool compressing() const { return bool(z_); }
+    const std::string& compression_error() const;
 
 private:
     static void on_readable(evutil_socket_t, short, void* arg);
@@ -102,6 +121,11 @@ private:
     void read_tls();
     bool fill_tls_output();
     void fail_tls();
+    evbuffer* raw_input() const;
+    evbuffer* plain_output() const;
+    bool inflate_input();
+    void raw_input_added();
+    bool fill_compressed_output();
 
     event_base* base_;
     int fd_;
@@ -120,6 +144,8 @@ private:
     int last_error_ = 0;
     std::unique_ptr<tls_stream> tls_;
     evbuffer_ptr tls_out_;   // ciphertext the socket has not taken yet
+    struct compression;
+    std::unique_ptr<compression> z_;   // only for a compressing client: idle ones pay one pointer
 };
 
 }   // namespace causeway::worker

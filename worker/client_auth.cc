@@ -2,13 +2,15 @@
 // to TLS, HandshakeResponse41, mysql_native_password check against the
 // configured users (with an auth switch for clients that start with another
 // plugin), COM_CHANGE_USER, and the limits of a login: handshake_timeout_ms
-// and the delay of logins from an address that keeps failing.
+// and the delay of logins from an address that keeps failing; after the
+// login's OK, the switch to the compressed protocol when the client asked.
 #include <string.h>
 
 #include "common/clock.hh"
 #include "common/log.hh"
 #include "protocol/auth.hh"
 #include "protocol/bytes.hh"
+#include "protocol/compress.hh"
 #include "protocol/constants.hh"
 #include "protocol/ok_err.hh"
 #include "shm/counters.hh"
@@ -43,7 +45,8 @@ void client_session::start()
     if (g.server_version.empty()) g.server_version = "5.5.5-10.11.0-MariaDB";
     g.connection_id = id_;
     g.scramble = scramble_;
-    g.capabilities = (cap::proxy_offers & ~cap::long_password) | (ctx_.tls ? cap::ssl : 0);
+    g.capabilities = (cap::proxy_offers & ~cap::long_password) | (ctx_.tls ? cap::ssl : 0) |
+        (ctx_.cfg->client_compression ? cap::compress : 0);
     g.mariadb_capabilities = mariadb_cap::proxy_offers;
     // The primary's default collation: drivers choose whether to send SET NAMES by it.
     g.charset = primary_charset ? primary_charset : default_charset;
@@ -231,7 +234,22 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
         }
         return;
     }
-    send_ok(std::uint8_t(seq + 1));   // status: autocommit, as a fresh server session
+    send_login_ok(std::uint8_t(seq + 1));   // status: autocommit, as a fresh server session
+}
+
+void client_session::send_login_ok(std::uint8_t seq)
+{
+    send_ok(seq);
+    // A COM_CHANGE_USER's OK: the connection compresses already, or never will.
+    if (!(login_.capabilities & cap::compress) || !ctx_.cfg->client_compression || client_->compressing()) return;
+    // One codec per worker, made by its first compressing client (its
+    // deflate state alone is ~256 KiB).
+    if (!ctx_.zlib) ctx_.zlib = std::make_unique<zlib_codec>();
+    if (!ctx_.zlib->ok() || !client_->start_compression(ctx_.zlib.get(), max_frame_length)) {
+        CW_LOG(LOG_ERR, "%s: cannot start the compressed protocol (zlib or evbuffer: out of memory?)", who());
+        return destroy("compression not started");
+    }
+    shm::add(ctx_.counters->compressed_connections);
 }
 
 void client_session::handle_change_user(std::string_view payload)

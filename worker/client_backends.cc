@@ -226,8 +226,8 @@ void client_session::backend_ready(backend_conn& b)
     if (state_ == state::probing_primary && b.index() == 0) return primary_probed(true);
     if (b.index() == 0) publish_statement(state_ == state::in_flight ? active() : nullptr);   // its primary thread
     if (login_ok_seq_ && b.index() == 0) {
-        send_ok(std::exchange(login_ok_seq_, 0));
         state_ = state::ready;
+        send_login_ok(std::exchange(login_ok_seq_, 0));
     } else if (state_ == state::waiting_backend && b.index() == plan_.backend) {
         state_ = state::ready;
         if (!dispatch()) return;

@@ -249,6 +249,14 @@ void client_session::on_client_event(channel& c, short what, void* arg)
         self.destroy("client closed the connection");
     } else if (what & channel::error) {
         if (c.tls_failed()) self.client_tls_failed();
+        if (c.last_error() == channel::compression_failure) {
+            // A corrupt deflate stream or an oversized frame: nothing after it can be read.
+            shm::add(self.ctx_.counters->compression_errors);
+            if (self.ctx_.noise.allow("bad compressed frame", self.client_host()))
+                CW_LOG(LOG_NOTICE, "%s: bad compressed frame, connection closed: %s", self.who(),
+                       c.compression_error().c_str());
+            return self.destroy("bad compressed frame");
+        }
         self.destroy(strerror(c.last_error()));
     } else if (what & channel::timeout) {
         bool logging_in = self.login_delayed_ || self.state_ == state::handshake || self.state_ == state::auth_switch;

@@ -15,6 +15,7 @@
 
 #include "protocol/answer_digest.hh"
 #include "protocol/classifier.hh"
+#include "protocol/constants.hh"
 #include "protocol/handshake.hh"
 #include "protocol/ok_err.hh"
 #include "protocol/response.hh"
@@ -216,13 +217,9 @@ private:
     backend_pool::key pool_key(int index) const
     {
         // The primary role's connections are pooled by the server that held it.
-        return {index,
-                index == 0 ? int(primary_slot_) : index,
-                identity_.user,
-                identity_.database,
-                login_.charset,
-                login_.capabilities,
-                login_.mariadb_capabilities};
+        return {index, index == 0 ? int(primary_slot_) : index, identity_.user, identity_.database, login_.charset,
+                // Compression is between client and proxy only: not a reason for another server session.
+                login_.capabilities & ~protocol::cap::compress, login_.mariadb_capabilities};
     }
     backend_conn* active() const { return active_ >= 0 ? backends_[std::size_t(active_)].get() : nullptr; }
     void relay_response();
@@ -272,6 +269,7 @@ private:
     // Output and teardown.
     void send_packet(std::string_view payload, std::uint8_t seq);
     void send_ok(std::uint8_t seq);   // an OK the proxy answers itself, with the session's status
+    void send_login_ok(std::uint8_t seq);   // the login's OK, then the compressed protocol if asked for
     void send_error(std::uint16_t code, std::string_view sql_state, const std::string& message, std::uint8_t seq);
     void reject_command(std::uint16_t code, std::string_view sql_state, const std::string& message);
     void protocol_error(std::uint16_t code, const std::string& message);

@@ -15,6 +15,8 @@ namespace causeway::worker {
 namespace {
 // One TLS record holds at most 16 KiB of plaintext.
 constexpr std::size_t record_max = 16384;
+// A TLS record's header: type, version, length.
+constexpr std::size_t record_header = 5;
 
 // OpenSSL's reasons for the last failure, oldest first; clears the queue.
 std::string openssl_errors()
@@ -27,6 +29,14 @@ std::string openssl_errors()
         out += buf;
     }
     return out.empty() ? "unknown OpenSSL error" : out;
+}
+
+// SSL_get_error() needs an empty error queue before each call. It is empty
+// but for a failure (fail() drains it), and ERR_clear_error() walks all its
+// slots: per query it was the costliest libcrypto call on the TLS path.
+void clear_errors()
+{
+    if (ERR_peek_error() != 0) ERR_clear_error();
 }
 
 common::error ctx_error(const std::string& what)
@@ -175,7 +185,7 @@ tls_stream::status tls_stream::fail(int ssl_error)
 tls_stream::status tls_stream::read(evbuffer* plain)
 {
     if (failed_) return status::failed;
-    ERR_clear_error();
+    clear_errors();
     if (!done_) {
         int r = SSL_do_handshake(ssl_.get());
         if (r != 1) {
@@ -196,6 +206,10 @@ tls_stream::status tls_stream::read(evbuffer* plain)
         if (n > 0) {
             v.iov_len = std::size_t(n);
             evbuffer_commit_space(plain, &v, 1);
+            // Nothing decrypted is left and not even a record header has
+            // arrived: done, without the SSL_read that would only say
+            // WANT_READ (one per query saved, with its buffer reservation).
+            if (SSL_pending(ssl_.get()) == 0 && BIO_ctrl_pending(rbio_) < record_header) return status::ok;
             continue;
         }
         evbuffer_commit_space(plain, &v, 0);
@@ -210,7 +224,7 @@ tls_stream::status tls_stream::write(evbuffer* plain, std::size_t max)
 {
     if (failed_) return status::failed;
     if (!done_) return status::ok;
-    ERR_clear_error();
+    clear_errors();
     std::size_t taken = 0;
     while (taken < max) {
         std::size_t n = std::min({evbuffer_get_length(plain), max - taken, record_max});

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "common/address.hh"
 #include "common/config.hh"
+#include "protocol/compress.hh"
 #include "shm/layout.hh"
 #include "shm/progress.hh"
 #include "shm/segment.hh"
@@ -64,6 +66,9 @@ struct worker_context {
     SSL_CTX* backend_tls = nullptr;   // backend_tls of this generation; null: every server is off
     login_throttle throttle;   // failed logins per client address
     noise_log noise;   // per-client log lines, rate-limited per address
+    // Deflate and inflate states for every compressing client of this worker
+    // (one at a time: the loop is single-threaded); made by the first one.
+    std::unique_ptr<protocol::zlib_codec> zlib;
 
     // A replica that refused or dropped a connection is not tried again for a
     // second by this worker (the poller decides for everyone).

@@ -27,7 +27,7 @@ public:
         CPPUNIT_ASSERT(word::is_always_lock_free);
         CPPUNIT_ASSERT_EQUAL(std::size_t(192), sizeof(progress_entry));
         CPPUNIT_ASSERT_EQUAL(std::size_t(64), alignof(progress_entry));
-        CPPUNIT_ASSERT_EQUAL(std::size_t(384), sizeof(worker_counters));
+        CPPUNIT_ASSERT_EQUAL(std::size_t(448), sizeof(worker_counters));
         CPPUNIT_ASSERT_EQUAL(std::size_t(64), alignof(worker_counters));
         CPPUNIT_ASSERT_EQUAL(std::size_t(128), sizeof(poller_counters));
         CPPUNIT_ASSERT_EQUAL(std::size_t(128), sizeof(table_bucket));
