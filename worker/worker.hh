@@ -60,6 +60,7 @@ struct worker_context {
     SSL_CTX* tls = nullptr;   // client TLS of this generation; null: not offered
     SSL_CTX* backend_tls = nullptr;   // backend_tls of this generation; null: every server is off
     login_throttle throttle;   // failed logins per client address
+    shm::account_store accounts;   // users_from_primary (read only here)
     noise_log noise;   // per-client log lines, rate-limited per address
 
     // A replica that refused or dropped a connection is not tried again for a
