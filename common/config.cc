@@ -87,6 +87,12 @@ const config_key keys[] = {
      "group that may read the shared memory (mode 0640, for causewayctl); empty: mode 0600"},
     {"causeway", "users_file", key_type::string, "", 0, 0, "", true,
      "file of user = password lines (mode 0600), instead of [users]"},
+    {"causeway", "users_from_primary", key_type::boolean, "off", 0, 0, "", true,
+     "load the mysql_native_password accounts from the primary with the [monitor] login"},
+    {"causeway", "users_refresh_s", key_type::integer, "60", 1, 86400, "", true,
+     "how often users_from_primary loads the accounts again (and at once on SIGHUP)"},
+    {"causeway", "users_capacity", key_type::integer, "1024", 16, 100000, "", false,
+     "accounts users_from_primary can hold (shared memory is sized for it at start)"},
     {"causeway", "shutdown_timeout_ms", key_type::integer, "30000", 0, 3600000, "", true,
      "graceful stop: time old workers get to finish before they are killed"},
     {"causeway", "admin_listen", key_type::optional_address, "", 0, 0, "", false,
@@ -349,6 +355,12 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
             c.shm_group = v;
         else if (n == "users_file")
             c.users_file = v;
+        else if (n == "users_from_primary")
+            c.users_from_primary = number != 0;
+        else if (n == "users_refresh_s")
+            c.users_refresh_s = int(number);
+        else if (n == "users_capacity")
+            c.users_capacity = int(number);
         else if (n == "shutdown_timeout_ms")
             c.shutdown_timeout_ms = int(number);
         else if (n == "tls_mode")
@@ -444,7 +456,11 @@ status check_whole(const parse_state& st)
 {
     const config& c = st.cfg;
     if (c.primary.addr.port == 0) return error{0, st.name + ": [primary] address is required"};
-    if (c.users.empty()) return error{0, st.name + ": no users: add a [users] section or users_file"};
+    if (c.users.empty() && !c.users_from_primary)
+        return error{0, st.name + ": no users: add a [users] section or users_file, or set users_from_primary = on"};
+    if (c.users_from_primary && c.monitor_user.empty())
+        return error{
+            0, st.name + ": users_from_primary needs [monitor] user and password: the accounts are read with them"};
     if (c.read_slots().size() > max_servers)
         return error{
             0,

@@ -96,6 +96,9 @@ struct config {
     std::string shm_group;   // empty: the segment is mode 0600
     std::string run_user;   // `user`: drop root to it after start-up; empty: stay
     std::string users_file;
+    bool users_from_primary = false;   // accounts loaded by the poller (shm/accounts.hh); [users] wins
+    int users_refresh_s = 60;
+    int users_capacity = 1024;   // accounts the segment holds (not reloadable)
     int shutdown_timeout_ms = 30000;
     address admin_listen;   // port 0: no admin endpoint
     std::string admin_user;   // empty: no authentication

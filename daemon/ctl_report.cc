@@ -65,7 +65,24 @@ void json_poller(json_writer& j, const poller_view& p)
     j.field("polls", p.polls).field("poll_errors", p.poll_errors).field("rounds", p.rounds);
     j.field("reclaim_sweeps", p.reclaim_sweeps).field("reclaimed_entries", p.reclaimed_entries);
     j.field("reclaimed_spills", p.reclaimed_spills).field("table_occupied", p.table_occupied);
+    j.key("users").begin_object();
+    j.field("loaded", p.users.loaded).field("capacity", p.users_capacity).field("not_loaded", p.users.not_loaded);
+    j.field("refreshes_ok", p.users.loads).field("refresh_failures", p.users.refresh_failures);
+    j.field("last_refresh_ok", p.users.last_refresh_ok).field("last_refresh_unix_ns", p.users.last_refresh_realtime_ns);
     j.end_object();
+    j.end_object();
+}
+
+// users_from_primary in one line: "12 of 1024 loaded, last refresh ..."
+std::string users_text(const poller_view& p)
+{
+    const shm::accounts_stats& u = p.users;
+    if (u.last_refresh_realtime_ns == 0) return "not loaded (users_from_primary off, or no refresh yet)";
+    std::string out = format_count(u.loaded) + " of " + format_count(p.users_capacity) + " loaded";
+    if (u.not_loaded) out += " (" + format_count(u.not_loaded) + " NOT loaded: past users_capacity or too long)";
+    out += ", last refresh " + format_utc(u.last_refresh_realtime_ns, false) + (u.last_refresh_ok ? " ok" : " FAILED");
+    out += ", " + format_count(u.loads) + " ok, " + format_count(u.refresh_failures) + " failed";
+    return out;
 }
 
 void json_counter_set(json_writer& j, const counter_set& c)
@@ -176,6 +193,7 @@ std::string format_status(const status_view& v, const report_context& ctx)
     f.add("poller",
           pid_text(v.poller.pid, v.poller.running) + ", " +
               heartbeat_text(v.poller.heartbeat_age_ns, v.poller.heartbeat_fresh, ctx.progress_max_age_ms));
+    f.add("accounts", users_text(v.poller));
     text_table_fields(f, v.table);
     f.add("workers", v.workers.empty() ? "none" : std::to_string(v.workers.size()));
     std::string out = f.render();
@@ -414,6 +432,7 @@ std::string format_counters(const counters_view& v, const report_context& ctx)
           format_count(p.reclaim_sweeps) + " sweeps, " + format_count(p.reclaimed_entries) + " entries and " +
               format_count(p.reclaimed_spills) + " spills freed, " + format_count(p.table_occupied) +
               " entries in use at the last sweep");
+    f.add("accounts", users_text(p));
     const supervisor_view& s = v.supervisor;
     f.add("reloads", format_count(s.reloads_ok) + " applied, " + format_count(s.reloads_failed) + " failed");
     f.add("restarts", format_count(s.worker_restarts) + " workers, " + format_count(s.poller_restarts) + " pollers");

@@ -17,13 +17,6 @@ namespace causeway::daemon {
 
 namespace {
 
-std::uint64_t realtime_now()
-{
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return std::uint64_t(ts.tv_sec) * 1000000000u + std::uint64_t(ts.tv_nsec);
-}
-
 bool pid_running_proc(pid_t pid)
 {
     return pid > 0 && shm::process_start_ticks(pid) != 0;
@@ -164,7 +157,7 @@ ctl_env real_ctl_env()
 {
     ctl_env env;
     env.monotonic_ns = common::monotonic_ns;
-    env.realtime_ns = realtime_now;
+    env.realtime_ns = common::realtime_ns;
     env.pid_running = pid_running_proc;
     env.pause = pause_1ms;
     return env;
@@ -337,6 +330,8 @@ poller_view read_poller(const shm::segment& seg, const ctl_env& env, std::uint64
     v.reclaimed_entries = shm::read(p.reclaimed_entries);
     v.reclaimed_spills = shm::read(p.reclaimed_spills);
     v.table_occupied = shm::read(p.table_occupied);
+    v.users = seg.accounts().stats();
+    v.users_capacity = seg.accounts().capacity();
     return v;
 }
 

@@ -67,6 +67,9 @@ struct poller_view {
     bool heartbeat_fresh = false;   // within progress_max_age_ms
     std::uint64_t polls = 0, poll_errors = 0, rounds = 0;
     std::uint64_t reclaim_sweeps = 0, reclaimed_entries = 0, reclaimed_spills = 0, table_occupied = 0;
+    // users_from_primary, as the poller published it (shm/accounts.hh).
+    shm::accounts_stats users;
+    std::uint64_t users_capacity = 0;
 };
 
 struct backend_view {

@@ -129,6 +129,14 @@ constexpr metric_family families[] = {
     {"causeway_poller_rounds_total", "counter", "poll rounds"},
     {"causeway_poller_polls_total", "counter", "polls answered, all backends"},
     {"causeway_poller_poll_errors_total", "counter", "polls failed or late, all backends"},
+    // users_from_primary.
+    {"causeway_users_loaded", "gauge", "accounts loaded from the primary (users_from_primary)"},
+    {"causeway_users_capacity", "gauge", "accounts the shared memory holds (users_capacity)"},
+    {"causeway_users_not_loaded", "gauge",
+     "accounts of the last load not stored: past users_capacity or a user or host name too long"},
+    {"causeway_users_refresh_total", "counter", "loads of the accounts from the primary, by result (ok, failed)"},
+    {"causeway_users_last_refresh_time_seconds", "gauge", "when the accounts were last loaded or tried, Unix time"},
+    {"causeway_users_last_refresh_ok", "gauge", "1 when the last load of the accounts succeeded"},
     // Session table.
     {"causeway_session_table_entries", "gauge", "session entries in use (sessions with writes in flight)"},
     {"causeway_session_table_capacity", "gauge", "session entries the table holds"},
@@ -396,6 +404,19 @@ void poller_metrics(prom_writer& w, const poller_view& p)
     w.sample(p.polls);
     begin(w, "causeway_poller_poll_errors_total");
     w.sample(p.poll_errors);
+    begin(w, "causeway_users_loaded");
+    w.sample(p.users.loaded);
+    begin(w, "causeway_users_capacity");
+    w.sample(p.users_capacity);
+    begin(w, "causeway_users_not_loaded");
+    w.sample(p.users.not_loaded);
+    begin(w, "causeway_users_refresh_total");
+    w.sample({{"result", "ok"}}, p.users.loads);
+    w.sample({{"result", "failed"}}, p.users.refresh_failures);
+    begin(w, "causeway_users_last_refresh_time_seconds");
+    if (p.users.last_refresh_realtime_ns) w.sample_double(double(p.users.last_refresh_realtime_ns) / 1e9);
+    begin(w, "causeway_users_last_refresh_ok");
+    w.sample(flag(p.users.last_refresh_ok));
 }
 
 void per_domain(prom_writer& w, const char* name, const protocol::gtid_position& pos)

@@ -15,7 +15,6 @@ namespace causeway::daemon {
 using namespace protocol;
 
 namespace {
-constexpr std::size_t max_answer_bytes = 1u << 20;
 void free_backend_later(evutil_socket_t, short, void* arg)
 {
     delete static_cast<worker::backend_conn*>(arg);
@@ -131,7 +130,8 @@ void monitor_conn::backend_readable(worker::backend_conn& b)
     while (busy_) {
         std::string payload;
         std::uint8_t seq;
-        worker::take_result t = worker::take_packet(in, std::uint32_t(max_answer_bytes - answer_bytes_), payload, seq);
+        worker::take_result t = worker::take_packet(
+            in, std::uint32_t(std::min<std::size_t>(max_answer_bytes_ - answer_bytes_, 0xffffffffu)), payload, seq);
         if (t == worker::take_result::need_more) return;
         if (t == worker::take_result::too_large || payload.empty()) return fail("answer too large or malformed");
         answer_bytes_ += payload.size();

@@ -46,6 +46,8 @@ public:
         tls_verify_ = verify;
     }
     void connect(const std::string& user, const std::string& password, int timeout_ms);
+    // The largest answer accepted (default 1 MiB): past it the connection fails.
+    void set_max_answer_bytes(std::size_t n) { max_answer_bytes_ = n; }
     bool ready() const { return conn_ && conn_->ready() && !busy_; }
     bool connected() const { return conn_ && conn_->ready(); }
     bool connecting() const { return conn_ && !conn_->ready(); }
@@ -83,6 +85,7 @@ private:
     protocol::response_tracker tracker_;
     std::vector<std::string> packets_;
     std::size_t answer_bytes_ = 0;
+    std::size_t max_answer_bytes_ = 1u << 20;
     std::uint64_t sent_ns_ = 0;
     SSL_CTX* tls_ctx_ = nullptr;
     bool tls_verify_ = false;

@@ -16,6 +16,7 @@
 #include "common/log.hh"
 #include "daemon/monitor_conn.hh"
 #include "daemon/roles.hh"
+#include "daemon/users_loader.hh"
 #include "shm/counters.hh"
 #include "worker/libevent_raii.hh"
 
@@ -56,7 +57,8 @@ public:
           counters_(seg.poller()),
           roles_(seg.roles()),
           wake_fd_(wake_fd),
-          backend_tls_(backend_tls)
+          backend_tls_(backend_tls),
+          users_(cfg, base, seg.accounts(), backend_tls)
     {
         primary_identity_ = shm::backend_identity(cfg.primary);
         entry0_.backend_id = primary_identity_;
@@ -90,6 +92,7 @@ public:
         decide(now);
         publish_watermark(now);
         reclaim();
+        load_users(now);
         progress_.heartbeat(now);
     }
 
@@ -426,6 +429,16 @@ private:
         }
     }
 
+    // users_from_primary: from whichever server is the primary now.
+    void load_users(std::uint64_t now)
+    {
+        if (!cfg_.users_from_primary) return;
+        if (primary_slot_ == 0 || state_ != shm::primary_state::up) return users_.tick(nullptr, now);
+        const server_state& p = *servers_[primary_slot_ - 1];
+        common::backend_config b{p.conn->name(), p.addr};
+        users_.tick(&b, now);
+    }
+
     static void on_tick(evutil_socket_t, short, void* arg) { static_cast<poller*>(arg)->round(); }
 
     const common::config& cfg_;
@@ -451,6 +464,7 @@ private:
     std::size_t reclaim_cursor_ = 0;
     std::size_t reclaim_chunk_ = 1;
     std::uint64_t sweep_occupied_ = 0;
+    users_loader users_;   // last: it may hold a connection until the loop ends
 };
 
 void on_stop(evutil_socket_t, short, void* arg)

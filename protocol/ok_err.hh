@@ -76,6 +76,10 @@ inline constexpr std::uint16_t transaction_lost = 1213;   // 40001
 inline constexpr std::uint16_t backend_unavailable = 9001;   // HY000
 inline constexpr std::uint16_t backend_lost = 9002;   // HY000
 inline constexpr std::uint16_t not_supported_auth = 1251;   // 08004
+// What a 10.11 server answers at login, beyond 1045: a locked account
+// (after a right password); an expired password.
+inline constexpr std::uint16_t account_has_been_locked = 4151;   // HY000
+inline constexpr std::uint16_t must_change_password_login = 1862;   // HY000
 }   // namespace er
 
 template <typename F>

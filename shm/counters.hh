@@ -107,7 +107,7 @@ inline const char* refuse_reason_name(refuse_reason r) noexcept
 {
     static constexpr const char* names[refuse_reason_count] = {
         "max_connections", "out_of_fds",    "handshake_timeout", "auth_failure", "tls_required",
-        "tls_failure",     "bad_handshake", "bad_session_id",    "no_primary",
+        "tls_failure",     "bad_handshake", "bad_session_id",    "no_primary",   "accounts_not_loaded",
     };
     return std::size_t(r) < refuse_reason_count ? names[std::size_t(r)] : "unknown";
 }

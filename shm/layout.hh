@@ -18,7 +18,7 @@ static_assert(word::is_always_lock_free, "shm needs lock-free 64-bit atomics");
 static_assert(sizeof(word) == 8 && alignof(word) == 8);
 
 inline constexpr std::uint64_t segment_magic = 0x5941'5745'5355'4143ull;   // "CAUSEWAY"
-inline constexpr std::uint64_t layout_version = 15;
+inline constexpr std::uint64_t layout_version = 16;
 
 inline constexpr std::size_t max_backends = 64;   // index 0 is the primary role, 1.. the servers
 inline constexpr std::size_t max_worker_slots = 256;   // two generations during a reload
@@ -190,6 +190,7 @@ enum class refuse_reason : std::uint8_t {
     bad_handshake,   // a malformed login packet or an SSLRequest we cannot honour
     bad_session_id,   // a malformed session id in the database name or attribute: ERR 1102
     no_primary,   // the login could not reach the primary
+    accounts_not_loaded,   // users_from_primary has not loaded the accounts yet: ERR 9001, try again
     count
 };
 inline constexpr std::size_t refuse_reason_count = std::size_t(refuse_reason::count);
@@ -312,6 +313,53 @@ struct alignas(64) drain_list {
     word identity[max_backends];
 };
 
+// ---------------------------------------------------------------- accounts
+
+// The accounts the poller loads from the primary (users_from_primary): two
+// buffers of `accounts_capacity` entries each (segment_header). The poller
+// fills the buffer readers are not told to use, under that buffer's seqlock,
+// then stores `active` (release); a worker's lookup reads `active`
+// (acquire), copies what it needs from that buffer between seqlock_read_begin
+// and seqlock_read_valid, and retries on a torn copy (only a second refresh
+// during one lookup tears it). Text is NUL-padded; lengths are in `meta` and
+// every reader checks them against the sizes below before using them.
+inline constexpr std::size_t account_user_words = 16;   // 128 bytes: the longest user name stored
+inline constexpr std::size_t account_host_words = 32;   // 256 bytes: Host is char(255)
+inline constexpr std::size_t account_hash_words = 6;   // "*" + 40 hex digits, or empty (no password)
+struct account_entry {
+    word meta;   // account_meta_* fields below
+    word user[account_user_words];
+    word host[account_host_words];
+    word hash[account_hash_words];
+};
+// account_entry::meta: user length (8 bits), host length (9), hash length
+// (6), then flags.
+inline constexpr unsigned account_host_len_shift = 8;
+inline constexpr unsigned account_hash_len_shift = 17;
+inline constexpr std::uint64_t account_locked = 1ull << 24;   // ACCOUNT LOCK: ERR 4151 after a right password
+inline constexpr std::uint64_t account_expired = 1ull << 25;   // PASSWORD EXPIRE: ERR 1862
+inline constexpr std::uint64_t account_other_plugin = 1ull << 26;   // not mysql_native_password: refused
+inline constexpr std::uint64_t account_bad_hash = 1ull << 27;   // neither empty nor a hash ("invalid"): refused
+
+// Writer: the poller (one writer at a time, see `writer`; counters relaxed). Readers: workers (the
+// lookup above), causewayctl, the admin process.
+struct alignas(64) accounts_block {
+    word active;   // 0 or 1: the buffer lookups use
+    word loads;   // successful loads published; 0: none yet (logins wait for the first)
+    word loaded;   // entries in the active buffer (a gauge)
+    word last_refresh_realtime_ns;   // the last attempt's end, ok or failed
+    word last_refresh_ok;   // 1: the last attempt succeeded
+    word refresh_failures;   // attempts that failed (primary unreachable, query refused, ...)
+    word not_loaded;   // in the last load: accounts past accounts_capacity or too long to store
+    // CLOCK_MONOTONIC ns (| 1) when the poller publishing now claimed the
+    // block (CAS from 0), 0 otherwise: during a reload the old and the new
+    // poller overlap for a moment, and two writers in one buffer would defeat
+    // its seqlock. See account_store::publish.
+    word writer;
+    alignas(64) word seq[2];   // per-buffer seqlock (shm/seqlock.hh)
+    word count[2];   // entries in each buffer
+};
+
 // ---------------------------------------------------------------- session table
 
 // Open addressing in buckets of two cache lines (128 bytes, aligned, so the
@@ -409,6 +457,7 @@ struct alignas(64) segment_header {
     std::uint64_t created_realtime_ns;   // instance start, for display
     std::uint64_t hash_seed;   // session_key() seed, random per segment
     table_region table[table_regions];
+    std::uint64_t accounts_capacity;   // entries per accounts buffer (users_capacity)
     word config_generation;   // writer: supervisor (bumped per applied reload)
     word flags;   // reserved
 
@@ -428,6 +477,7 @@ struct alignas(64) segment_header {
     table_stats stats[table_regions];
     role_block roles;
     drain_list drains;
+    accounts_block accounts;
 
     // Writer: the supervisor (one writer, relaxed). Readers: the admin
     // process, causewayctl. Counted from the segment's creation.
@@ -452,15 +502,19 @@ inline constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a)
 
 struct segment_plan {
     std::uint64_t progress_offset, labels_offset, workers_offset, poller_offset, boards_offset, stats_offset,
-        usage_offset, logins_offset;
+        usage_offset, logins_offset, accounts_offset;
+    std::uint64_t accounts_capacity;
     table_region table;
     std::uint64_t total_size;
 };
 
 // Where everything goes for a table of at least `entries` entries (rounded up
-// to whole buckets, at least two). The creator writes these numbers into the
-// header; attach() checks them against the mapping's size.
-constexpr segment_plan plan_segment(std::uint64_t entries)
+// to whole buckets, at least two) and two account buffers of `accounts`
+// entries. The creator writes these numbers into the header; attach() checks
+// them against the mapping's size.
+inline constexpr std::uint64_t default_accounts_capacity = 1024;
+inline constexpr std::uint64_t max_accounts_capacity = 1u << 20;
+constexpr segment_plan plan_segment(std::uint64_t entries, std::uint64_t accounts = default_accounts_capacity)
 {
     segment_plan p{};
     std::uint64_t buckets = (entries + bucket_entries - 1) / bucket_entries;
@@ -473,7 +527,9 @@ constexpr segment_plan plan_segment(std::uint64_t entries)
     p.stats_offset = align_up(p.boards_offset + max_worker_slots * sizeof(statement_board), 64);
     p.usage_offset = align_up(p.stats_offset + max_worker_slots * sizeof(worker_stats), 64);
     p.logins_offset = align_up(p.usage_offset + max_worker_slots * sizeof(backend_usage), 64);
-    p.table.offset = align_up(p.logins_offset + sizeof(login_table), 4096);
+    p.accounts_offset = align_up(p.logins_offset + sizeof(login_table), 64);
+    p.accounts_capacity = accounts;
+    p.table.offset = align_up(p.accounts_offset + 2 * accounts * sizeof(account_entry), 4096);
     p.table.buckets = buckets;
     p.table.entries = buckets * bucket_entries;
     p.total_size = align_up(p.table.offset + buckets * sizeof(table_bucket), 4096);
@@ -492,6 +548,8 @@ static_assert(sizeof(latency_histogram) == (latency_bounds + 2) * 8);
 static_assert(sizeof(worker_stats) == 13 * 64, "3 histograms, command and refusal counts, padded");
 static_assert(sizeof(backend_usage) == 8 * max_backends + 192);
 static_assert(sizeof(login_table) == login_slots * 16);
+static_assert(sizeof(account_entry) == 8 * (1 + account_user_words + account_host_words + account_hash_words));
+static_assert(sizeof(accounts_block) == 128);
 static_assert(sizeof(table_entry) == 24);
 static_assert(sizeof(table_bucket) == 128 && alignof(table_bucket) == 128);
 static_assert(sizeof(table_stats) == 64);

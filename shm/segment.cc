@@ -62,13 +62,6 @@ std::uint64_t random_seed()
     return seed;
 }
 
-std::uint64_t realtime_ns()
-{
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return std::uint64_t(ts.tv_sec) * 1000000000u + std::uint64_t(ts.tv_nsec);
-}
-
 // Checks everything attach() relies on: identity, then that the offsets are
 // exactly what this layout version computes for the recorded table size, and
 // that the mapping is large enough for them.
@@ -80,7 +73,11 @@ common::status validate(const segment_header& h, std::size_t size, const std::st
     std::uint64_t version = h.layout_version.load(std::memory_order_relaxed);
     if (version != layout_version)
         return bad("layout version " + std::to_string(version) + ", this build uses " + std::to_string(layout_version));
-    segment_plan p = plan_segment(h.table[0].entries);
+    // Bounded before any arithmetic on them: a damaged header must not
+    // overflow the plan into something that looks valid.
+    if (h.table[0].entries > (1ull << 32) || h.accounts_capacity > max_accounts_capacity)
+        return bad("sizes or offsets do not match this layout");
+    segment_plan p = plan_segment(h.table[0].entries, h.accounts_capacity);
     if (h.header_size != sizeof(segment_header) || h.total_size != p.total_size || h.total_size > size ||
         h.progress_offset != p.progress_offset || h.labels_offset != p.labels_offset ||
         h.workers_offset != p.workers_offset || h.poller_offset != p.poller_offset ||
@@ -188,7 +185,8 @@ common::result<segment> segment::create(const common::config& cfg)
 {
     const std::string name = cfg.effective_shm_name();
     if (auto ok = check_name(name); !ok) return ok.err();
-    const segment_plan plan = plan_segment(std::uint64_t(std::max(cfg.session_table_size, 1)));
+    const segment_plan plan = plan_segment(std::uint64_t(std::max(cfg.session_table_size, 1)),
+                                           std::uint64_t(std::max(cfg.users_capacity, 1)));
 
     if (auto ok = check_owner(name); !ok) return ok.err();
     gid_t group = gid_t(-1);
@@ -251,10 +249,11 @@ common::result<segment> segment::create(const common::config& cfg)
         h->labels_offset = plan.labels_offset;
         h->workers_offset = plan.workers_offset;
         h->poller_offset = plan.poller_offset;
-        h->created_realtime_ns = realtime_ns();
+        h->created_realtime_ns = common::realtime_ns();
         h->hash_seed = random_seed();
         h->table[0] = plan.table;
         h->table[1] = table_region{};
+        h->accounts_capacity = plan.accounts_capacity;
         construct<progress_entry>(base, plan.progress_offset, max_backends);
         auto* labels = construct<backend_labels>(base, plan.labels_offset);
         construct<worker_counters>(base, plan.workers_offset, max_worker_slots);
@@ -263,6 +262,7 @@ common::result<segment> segment::create(const common::config& cfg)
         construct<worker_stats>(base, plan.stats_offset, max_worker_slots);
         construct<backend_usage>(base, plan.usage_offset, max_worker_slots);
         construct<login_table>(base, plan.logins_offset);
+        construct<account_entry>(base, plan.accounts_offset, 2 * plan.accounts_capacity);
         construct<table_bucket>(base, plan.table.offset, plan.table.buckets);
         progress_block(h, nullptr, labels).set_labels(cfg);
         h->layout_version.store(layout_version, std::memory_order_relaxed);
@@ -308,7 +308,8 @@ common::result<segment> segment::map(const std::string& name, bool read_only, se
         s.name_ = name;
         s.origin_ = origin;
         s.read_only_ = read_only;
-        s.plan_ = plan_segment(s.header().table[0].entries);   // validate() checked the header against it
+        // validate() checked the header against it
+        s.plan_ = plan_segment(s.header().table[0].entries, s.header().accounts_capacity);
         s.seed_ = s.header().hash_seed;
         return s;
     } catch (const bip::interprocess_exception& e) {
@@ -349,7 +350,8 @@ common::status segment::check_header() const
 {
     const segment_header& h = header();
     if (auto ok = validate(h, size_, name_); !ok) return ok;
-    if (h.total_size != plan_.total_size || h.table[0].entries != plan_.table.entries || h.hash_seed != seed_)
+    if (h.total_size != plan_.total_size || h.table[0].entries != plan_.table.entries || h.hash_seed != seed_ ||
+        h.accounts_capacity != plan_.accounts_capacity)
         return common::error{EPROTO, "shared memory " + name_ + ": header changed since it was mapped"};
     return {};
 }
@@ -400,6 +402,12 @@ backend_usage* segment::usage(std::size_t slot) const noexcept
     if (slot >= max_worker_slots) return nullptr;
     // Not in the header: placed by plan_segment(), like the boards.
     return reinterpret_cast<backend_usage*>(base_ + plan_.usage_offset) + slot;
+}
+
+account_store segment::accounts() const noexcept
+{
+    return account_store(&header().accounts, reinterpret_cast<account_entry*>(base_ + plan_.accounts_offset),
+                         plan_.accounts_capacity);
 }
 
 poller_counters& segment::poller() const noexcept

@@ -13,6 +13,7 @@
 
 #include "common/config.hh"
 #include "common/result.hh"
+#include "shm/accounts.hh"
 #include "shm/layout.hh"
 #include "shm/progress.hh"
 #include "shm/roles.hh"
@@ -81,6 +82,7 @@ public:
     backend_usage* usage(std::size_t slot) const noexcept;   // likewise
     poller_counters& poller() const noexcept;
     login_table& logins() const noexcept;   // failed logins per client address
+    account_store accounts() const noexcept;   // users_from_primary
 
 private:
     segment() = default;

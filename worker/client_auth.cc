@@ -15,6 +15,7 @@
 #include "protocol/ok_err.hh"
 #include "shm/counters.hh"
 #include "worker/client_session.hh"
+#include "worker/credentials.hh"
 #include "worker/topology_view.hh"
 
 namespace causeway::worker {
@@ -26,12 +27,6 @@ namespace {
 constexpr std::uint8_t default_charset = 45;
 // MySQL's ER_SECURE_TRANSPORT_REQUIRED (MariaDB has no code of its own for it).
 constexpr std::uint16_t secure_transport_required = 3159;
-
-std::string access_denied(std::string_view user, std::string_view host, bool with_password)
-{
-    return "Access denied for user '" + std::string(user) + "'@'" + std::string(host) +
-        "' (using password: " + (with_password ? "YES" : "NO") + ")";
-}
 }   // namespace
 
 void client_session::start()
@@ -156,17 +151,25 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
             return;
         }
     }
-    auto user = ctx_.cfg->users.find(login_.user);
-    std::string password_sha1;
-    bool ok = user != ctx_.cfg->users.end() && native_password_verify(token, user->second, scramble_, password_sha1);
-    if (!ok) {
-        shm::add(ctx_.counters->auth_failures);
-        ctx_.throttle.failed(host, common::monotonic_ms());
-        if (ctx_.noise.allow("authentication failed", host))
-            CW_LOG(LOG_NOTICE, "%s: authentication failed for user '%s'", who(), login_.user.c_str());
-        send_error(er::access_denied, "28000", access_denied(login_.user, host, !token.empty()), std::uint8_t(seq + 1));
+    auto check = check_credentials(*ctx_.cfg, ctx_.accounts, login_.user, host, token, scramble_);
+    if (check.outcome != credential_outcome::ok) {
+        // Not the client's fault: neither counted nor slowed as a failure.
+        if (check.outcome == credential_outcome::not_loaded) {
+            if (ctx_.noise.allow("accounts not loaded", host))
+                CW_LOG(LOG_NOTICE, "%s: login of user '%s' refused for now: %s", who(), login_.user.c_str(), check.why);
+        } else {
+            shm::add(ctx_.counters->auth_failures);
+            ctx_.throttle.failed(host, common::monotonic_ms());
+            if (ctx_.noise.allow("authentication failed", host))
+                CW_LOG(LOG_NOTICE, "%s: authentication failed for user '%s': %s", who(), login_.user.c_str(),
+                       check.why);
+        }
+        auto e = credential_error(check.outcome, login_.user, host, !token.empty());
+        send_error(e.code, e.sql_state, e.message, std::uint8_t(seq + 1));
         if (!changing_user_from_) {
-            shm::count_refused(*ctx_.stats, shm::refuse_reason::auth_failure);
+            shm::count_refused(*ctx_.stats,
+                               check.outcome == credential_outcome::not_loaded ? shm::refuse_reason::accounts_not_loaded
+                                                                               : shm::refuse_reason::auth_failure);
             return close_after_flush();
         }
         // A failed COM_CHANGE_USER leaves the connection to its previous user,
@@ -180,7 +183,7 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
         return;
     }
     changing_user_from_.reset();
-    password_sha1_ = std::move(password_sha1);
+    password_sha1_ = std::move(check.password_sha1);
     client_->cancel_timeout();   // logged in: handshake_timeout_ms no longer applies
     start_idle_timer();   // client_idle_timeout_s does
     set_who(login_.user);

@@ -313,6 +313,7 @@ int run_worker(const worker_start& start)
     st->ctx.seg = start.seg;
     st->ctx.noise.open(base.get());
     st->ctx.throttle = login_throttle(&start.seg->logins(), start.seg->header().hash_seed);
+    st->ctx.accounts = start.seg->accounts();
     if (!st->ctx.waits.open(base.get()))
         CW_LOG(LOG_WARNING, "timerfd_create: %s; reads will not wait for replicas", strerror(errno));
     st->seg = start.seg;

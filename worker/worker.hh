@@ -65,6 +65,7 @@ struct worker_context {
     SSL_CTX* tls = nullptr;   // client TLS of this generation; null: not offered
     SSL_CTX* backend_tls = nullptr;   // backend_tls of this generation; null: every server is off
     login_throttle throttle;   // failed logins per client address
+    shm::account_store accounts;   // users_from_primary (read only here)
     noise_log noise;   // per-client log lines, rate-limited per address
     // Deflate and inflate states for every compressing client of this worker
     // (one at a time: the loop is single-threaded); made by the first one.

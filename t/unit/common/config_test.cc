@@ -98,6 +98,21 @@ public:
                      "e.ini:2: monotonic_reads = 'maybe': expected on or off");
         expect_error(std::string("[causeway]\nsession_id = SESSION\n") + minimal, "e.ini:2: session_id");
         expect_error("[primary]\naddress = 127.0.0.1:3306\n", "no users");
+        // users_from_primary loads them: an empty [users] is fine, but it
+        // needs the monitor login to read them with.
+        expect_error("[causeway]\nmode = bridge\nusers_from_primary = on\n[primary]\naddress = 127.0.0.1:3306\n",
+                     "users_from_primary needs [monitor] user");
+        {
+            auto c = parse_config_text(
+                "[causeway]\nusers_from_primary = on\nusers_refresh_s = 5\n"
+                "[monitor]\nuser = m\npassword = p\n[primary]\naddress = 127.0.0.1:3306\n",
+                "u.ini");
+            CPPUNIT_ASSERT_MESSAGE(c ? "" : c.err().message, c.ok());
+            CPPUNIT_ASSERT(c->users_from_primary);
+            CPPUNIT_ASSERT_EQUAL(5, c->users_refresh_s);
+            CPPUNIT_ASSERT_EQUAL(1024, c->users_capacity);
+            CPPUNIT_ASSERT(c->users.empty());
+        }
         expect_error("[causeway]\nusers_file = /nonexistent/users\n" + std::string(minimal), "not both");
         expect_error("[causeway]\nusers_file = /nonexistent/users\n[primary]\naddress = 127.0.0.1:3306\n",
                      "/nonexistent/users");

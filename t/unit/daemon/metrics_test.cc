@@ -50,6 +50,10 @@ struct populated {
         publish(pb, 3, s.cfg.primary, shm::backend_state::up, "0-1-120,1-1-7");   // its own read slot
         seg.roles().publish(3, shm::primary_state::up, 1u << 3, now - 5 * ms);
         pb.heartbeat(now - 3 * ms);
+        // users_from_primary: two accounts loaded, one refresh failed since.
+        seg.accounts().publish({{"app", "%", "*14E65567ABDB5135D0CFD9A70B3032C179A49EE7", 0}, {"", "10.%", "", 0}},
+                               seg.header().created_realtime_ns + 60 * 1000 * ms);
+        seg.accounts().refresh_failed(seg.header().created_realtime_ns + 80 * 1000 * ms);
         (void)seg.sessions().init_floor(*protocol::parse_gtid_position("0-1-100"));
         seg.sessions().publish_watermark(*protocol::parse_gtid_position("0-1-105"));
         for (std::size_t slot : {0, 1}) {
@@ -202,6 +206,11 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::string("4"),
                              value_of(t, "causeway_routed_total{target=\"primary\",reason=\"primary_write\"}"));
         CPPUNIT_ASSERT_EQUAL(std::string("2"), value_of(t, "causeway_workers"));
+        CPPUNIT_ASSERT_EQUAL(std::string("2"), value_of(t, "causeway_users_loaded"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), value_of(t, "causeway_users_refresh_total{result=\"ok\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::string("1"), value_of(t, "causeway_users_refresh_total{result=\"failed\"}"));
+        CPPUNIT_ASSERT_EQUAL(std::string("0"), value_of(t, "causeway_users_last_refresh_ok"));
+        CPPUNIT_ASSERT(t.find("*14E65567") == std::string::npos && t.find("14E65567ABDB") == std::string::npos);
         CPPUNIT_ASSERT_EQUAL(std::string("118"),
                              value_of(t, "causeway_backend_gtid_seqno{backend=\"r1\",role=\"replica\",domain=\"0\"}"));
         CPPUNIT_ASSERT_EQUAL(

@@ -70,10 +70,11 @@ public:
             CPPUNIT_ASSERT(p.stats_offset >= p.boards_offset + max_worker_slots * sizeof(statement_board));
             CPPUNIT_ASSERT(p.usage_offset >= p.stats_offset + max_worker_slots * sizeof(worker_stats));
             CPPUNIT_ASSERT(p.logins_offset >= p.usage_offset + max_worker_slots * sizeof(backend_usage));
-            CPPUNIT_ASSERT(p.table.offset >= p.logins_offset + sizeof(login_table));
+            CPPUNIT_ASSERT(p.accounts_offset >= p.logins_offset + sizeof(login_table));
+            CPPUNIT_ASSERT(p.table.offset >= p.accounts_offset + 2 * p.accounts_capacity * sizeof(account_entry));
             CPPUNIT_ASSERT(p.total_size >= p.table.offset + p.table.buckets * sizeof(table_bucket));
             for (std::uint64_t off : {p.progress_offset, p.labels_offset, p.workers_offset, p.poller_offset,
-                                      p.stats_offset, p.usage_offset, p.logins_offset})
+                                      p.stats_offset, p.usage_offset, p.logins_offset, p.accounts_offset})
                 CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), off % 64);
             CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), p.table.offset % 4096);
             CPPUNIT_ASSERT_EQUAL(std::uint64_t(0), p.total_size % 4096);
@@ -88,6 +89,8 @@ public:
         // at 70% fill both stay well under 64 MiB.
         CPPUNIT_ASSERT(plan_segment(1048576).total_size <= 32ull << 20);
         CPPUNIT_ASSERT(plan_segment(1430000).total_size <= 40ull << 20);
+        // The default account capacity costs under 1 MiB.
+        CPPUNIT_ASSERT(plan_segment(1048576).total_size - plan_segment(1048576, 0).total_size <= 1ull << 20);
     }
 
     void route_reason_names()
