@@ -152,15 +152,18 @@ backend_conn* client_session::open_backend(int index)
     if (pooled) {   // no login: reset when its last client left
         slot = std::move(pooled);
         slot->set_events(*this);
-        if (slot->params().user != identity_.user) {
+        bool changed_user = slot->params().user != identity_.user;
+        if (changed_user) {
             // pool_change_user: another user's connection. The server checks
             // this user's credentials and resets the session as at a login
             // (tracking included: it is set again on a primary).
             slot->change_user(p, ctx_.cfg->connect_timeout_ms);
-            if (index == 0 && p.track_gtid) slot->send_internal(track_last_gtid_query);
+            if (index == 0 && p.track_gtid) track_session(*slot, tracking_fresh_tag);
             shm::add(ctx_.limit.usage()->pool_user_changes);
         }
         slot->send_internal("\x02" + identity_.database);   // COM_INIT_DB: see retire_backend()
+        // Reset by the pool: tracking '*' again, and the client's list the server's default.
+        if (index == 0 && p.track_gtid && !changed_user) track_session(*slot, tracking_fresh_tag);
         replayed_[std::size_t(index)] = 0;
         shm::add(ctx_.counters->pool_reuses);
         if (index == 0 && primary_switched_) prepare_new_primary(*slot);
@@ -187,9 +190,9 @@ backend_conn* client_session::open_backend(int index)
         return nullptr;
     }
     if (index == 0 && ctx_.cfg->routing() != common::routing_mode::bridge)
-        // Every write's GTID comes back in its OK: add last_gtid to whatever
-        // the session tracks (the client may track variables of its own).
-        slot->send_internal(track_last_gtid_query);
+        // Every write's GTID comes back in its OK, and every session variable
+        // a statement changed (client_variables.cc).
+        track_session(*slot, tracking_fresh_tag);
     if (index == 0 && primary_switched_) prepare_new_primary(*slot);
     return slot.get();
 }
@@ -280,6 +283,7 @@ void client_session::backend_readable(backend_conn& b)
                 return;
             }
             if (a.tag == fence_tag) return fence_answered(a);
+            if (is_tracking_tag(a.tag)) tracking_answered(a);
             if (a.tag >= migration_tag) {   // an optimistic transaction's replay
                 migration_answered(a);
                 if (state_ != state::migrating) return;

@@ -580,6 +580,10 @@ void client_session::relay_response()
             a.ok = false;
             a.error = "malformed answer";
         }
+        if (is_tracking_tag(a.tag)) {
+            tracking_answered(a);
+            if (a.ok) continue;
+        }
         if (!a.ok) {
             CW_LOG(LOG_WARNING, "%s: %s: session setup failed: %s", who(), b->describe().c_str(), a.error.c_str());
             int index = b->index();
@@ -680,6 +684,8 @@ void client_session::relay_response()
             }
             if (state_changed && !(login_.capabilities & cap::session_track))
                 replacement = build_ok(*ok, login_.capabilities);
+            else if (state_changed)
+                replacement = as_client_tracks(*ok);   // the primary tracks more than the client
             if (!replacement.empty()) {
                 std::uint8_t seq = hdr[3];
                 evbuffer_drain(in, header_size + len);

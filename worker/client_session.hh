@@ -169,7 +169,12 @@ private:
     bool fill_route_request(route_request& r, const protocol::statement_info& s);
     void monotonic_requirement(route_request& r, std::vector<read_candidate>& candidates);
     void record_write_position(const protocol::ok_packet& ok);
+    // Session variables the primary reports (client_variables.cc).
     void learn_session_variables(const protocol::ok_packet& ok);
+    void track_session(backend_conn& primary, std::uint64_t tag);
+    void tracking_answered(const internal_answer& a);
+    std::string as_client_tracks(const protocol::ok_packet& ok) const;
+    void plan_prepared_set(const protocol::statement_info& s, const prepared_statement& st);
     void record_position(const protocol::gtid_position& pos);
     void note_unproven_commit();
     bool start_fence();
@@ -324,6 +329,11 @@ private:
     bool tables_locked_ = false;   // see route_request::tables_locked
     // A SET named profiling (on or off: a later SET profiling=0 keeps the
     // history SHOW PROFILES shows); until a reset the session stays on the primary.
+    // What the client's own session_track_system_variables is (the primary
+    // connection tracks '*'): its OKs show only these variables. Unknown
+    // until the server answered tracking_lists_query: OKs then pass as sent.
+    std::string client_tracking_;
+    bool client_tracking_known_ = false;
     bool profiling_ = false;
     bool probe_mid_command_ = false;   // probing_primary: the connection closed during a command
     optimistic_transaction otx_;
