@@ -6,7 +6,8 @@
 # through Causeway and directly against the primary, with the mariadb CLI, DBD::MariaDB
 # (server-side prepares and multi-statements) and PyMySQL: the answers must be the same, and
 # the reads must have been answered by replicas (marker table). A client that tracks session
-# variables itself sees in its OKs only the variables it tracks, as directly.
+# variables itself sees in its OKs only the variables it tracks, as directly, and reads its own
+# session_track_system_variables (the primary connection tracks '*').
 use strict;
 use warnings;
 use Test::More;
@@ -222,6 +223,21 @@ sub ok_blocks {
 }
 is_deeply(ok_blocks($cw->port), ok_blocks($primary->port),
           'a client tracking its own list gets the same OK packets as directly');
+
+# Reading the list shows the client's own, not the '*' of Causeway's primary connection: by
+# name, in SHOW VARIABLES and in information_schema, before and after the client's own SET.
+{
+    my @reads = ('SELECT @@session_track_system_variables', q{SHOW VARIABLES LIKE 'session_track_sys%'},
+                 q{SELECT variable_value FROM information_schema.SESSION_VARIABLES }
+                     . q{WHERE variable_name = 'SESSION_TRACK_SYSTEM_VARIABLES'});
+    my $sql = join('; ', @reads, q{SET session_track_system_variables = 'sql_mode,time_zone'},
+                   'SELECT @@session.session_track_system_variables', @reads[1, 2],
+                   q{SET session_track_system_variables = '*'}, $reads[0]);
+    my ($via, $direct) = map { $t->mariadb([ '-N', '-B', '-e', $sql ], port => $_) } $cw->port, $primary->port;
+    is($via->{out}, $direct->{out}, 'session_track_system_variables reads as directly on the primary')
+        or diag($via->{err});
+    like($direct->{out}, qr/^sql_mode,time_zone$/m, '... (the client\'s own list is in it)');
+}
 
 ok($t->log_is_clean($cw), 'no errors in the causeway log');
 $t->done;

@@ -321,6 +321,7 @@ bool client_session::plan_query(std::string_view payload)
     }
     if (cfg.routing() == routing_mode::bridge) return keep_for_switch_retry(payload), true;
     if (route_to_diagnostics(sql)) return true;
+    if (plan_tracking_read(sql)) return keep_for_switch_retry(payload), true;   // client_variables.cc
     route_read(s);
     if (plan_.backend != 0) plan_.original = std::string(payload);
     keep_for_switch_retry(payload);

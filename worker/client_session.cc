@@ -17,6 +17,7 @@
 #include "protocol/ok_err.hh"
 #include "shm/counters.hh"
 #include "worker/packet_reader.hh"
+#include "worker/session_vars.hh"
 #include "worker/topology_view.hh"
 
 namespace causeway::worker {
@@ -639,6 +640,9 @@ void client_session::relay_response()
         }
         if (avail < header_size + 1) break;
         bool whole = len < response_inspect_limit && tracker_.needs_whole_packet(hdr[4], len);
+        // A row that may show session_track_system_variables (plan_tracking_read()).
+        bool tracking_row = plan_.tracking_rows && active_ == 0 && !whole && tracker_.in_rows();
+        whole = whole || (tracking_row && len < response_inspect_limit);
         if (!whole) {
             if (tracker_.on_packet(std::string_view(reinterpret_cast<char*>(hdr + 4), 1), len) ==
                 packet_role::malformed)
@@ -677,6 +681,8 @@ void client_session::relay_response()
                 record_write_position(*ok);
                 learn_session_variables(*ok);
             }
+            if (tracking_row && role == packet_role::data)
+                replacement = tracking_row_as_client(payload, client_tracking_, plan_.tracking_by_value);
             if (role == packet_role::prepare_ok && payload.size() >= 9) {
                 plan_.after.statement_id = tracker_.statement_id();
                 plan_.after.params = std::uint16_t(std::uint8_t(payload[7]) | std::uint8_t(payload[8]) << 8);

@@ -123,6 +123,10 @@ private:
         bool position_seen = false;   // an OK of its answer carried last_gtid
         bool optimistic_start = false;   // starts an optimistic transaction on plan_.backend
         bool ends_transaction = false;   // COMMIT or ROLLBACK
+        // It may read session_track_system_variables, whose value on the
+        // primary is ours: its text rows show the client's (client_variables.cc).
+        bool tracking_rows = false;
+        bool tracking_by_value = false;   // ... as @@session_track_system_variables
         // A COM_QUERY for the primary outside a transaction: `original` is
         // kept in case the old primary refuses it as read-only during a
         // switchover the poller has not seen yet (client_failover.cc).
@@ -175,6 +179,7 @@ private:
     void tracking_answered(const internal_answer& a);
     std::string as_client_tracks(const protocol::ok_packet& ok) const;
     void plan_prepared_set(const protocol::statement_info& s, const prepared_statement& st);
+    bool plan_tracking_read(std::string_view sql);
     void record_position(const protocol::gtid_position& pos);
     void note_unproven_commit();
     bool start_fence();

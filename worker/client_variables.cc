@@ -8,6 +8,7 @@
 #include "common/log.hh"
 #include "protocol/constants.hh"
 #include "protocol/ok_err.hh"
+#include "shm/counters.hh"
 #include "worker/client_session.hh"
 #include "worker/session_vars.hh"
 
@@ -108,6 +109,22 @@ void client_session::plan_prepared_set(const statement_info& s, const prepared_s
         a.replay = false;   // learnt from the OK instead
         a.restore_autocommit = false;
     }
+}
+
+// A read that may show session_track_system_variables runs on the primary,
+// where the session's list is known, and its rows get the client's value;
+// false when it is routed as usual.
+bool client_session::plan_tracking_read(std::string_view sql)
+{
+    if (!client_tracking_known_ || client_tracking_ == "*" || !may_read_tracking_list(sql)) return false;
+    // SHOW GLOBAL VARIABLES, @@global.x: not the session's value.
+    if (mentions(sql, "global")) return false;
+    plan_.tracking_rows = true;
+    // Named (@@..., or WHERE variable_name = '...'): whatever column shows it.
+    plan_.tracking_by_value = mentions(sql, "@@") || mentions(sql, "session_track_system_variables");
+    plan_.backend = 0;
+    plan_.reason = shm::route_reason::primary_unclassified;
+    return true;
 }
 
 }   // namespace causeway::worker

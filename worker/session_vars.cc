@@ -5,7 +5,9 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <vector>
 
+#include "protocol/bytes.hh"
 #include "protocol/sql_lexer.hh"
 
 namespace causeway::worker {
@@ -123,6 +125,46 @@ bool set_assigns_user_variable(std::string_view sql)
         target_next = false;
     }
     return lex.unterminated() || lex.doubtful() || first;
+}
+
+bool may_read_tracking_list(std::string_view sql)
+{
+    constexpr std::string_view word = "ariables";   // [Vv]ariables, _VARIABLES, ...
+    for (std::size_t i = 1; i + word.size() <= sql.size(); ++i) {
+        if ((sql[i] | 0x20) != 'a' || (sql[i - 1] | 0x20) != 'v') continue;
+        if (strncasecmp(sql.data() + i, word.data(), word.size()) == 0) return true;
+    }
+    return false;
+}
+
+std::string tracking_row_as_client(std::string_view row, std::string_view client_list, bool by_value)
+{
+    constexpr std::string_view name = "session_track_system_variables";
+    std::vector<std::string_view> values;
+    std::vector<bool> nulls;
+    protocol::byte_reader r(row);
+    while (!r.at_end()) {
+        bool null = std::uint8_t(row[row.size() - r.remaining()]) == 0xfb;
+        if (null) r.u8();
+        std::string_view v = null ? std::string_view() : r.lenenc_bytes();
+        if (r.failed()) return {};
+        values.push_back(v);
+        nulls.push_back(null);
+    }
+    bool named_pair = values.size() == 2 && !nulls[0] && same_name(values[0], name);
+    bool changed = false;
+    std::string out;
+    protocol::byte_writer w(out);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (nulls[i]) {
+            w.u8(0xfb);
+            continue;
+        }
+        bool ours = values[i] == "*" && (by_value || (named_pair && i == 1));
+        changed = changed || ours;
+        w.lenenc_bytes(ours ? client_list : values[i]);
+    }
+    return changed ? out : std::string();
 }
 
 std::optional<tracking_lists> parse_tracking_lists(std::string_view answer)

@@ -30,6 +30,20 @@ std::optional<std::string> replay_set(std::string_view name, std::string_view va
 // learnt from its OK. True when the text cannot be read (doubt).
 bool set_assigns_user_variable(std::string_view sql);
 
+// Whether a statement may read session_track_system_variables (by name, or in
+// SHOW VARIABLES / information_schema.SESSION_VARIABLES): one pass over the
+// text, cheap enough for every query.
+bool may_read_tracking_list(std::string_view sql);
+
+// A text-protocol row of such a statement as the client would get it: the
+// value '*' (the list Causeway gives the primary connection) becomes
+// `client_list`. `by_value` (the statement names the variable): any column
+// '*'; a column '*' of anything else it reads would be changed too, which the
+// text gate keeps to statements naming variables. Otherwise (SHOW VARIABLES,
+// information_schema) only the value of a (name, value) row of this variable.
+// Empty: no change.
+std::string tracking_row_as_client(std::string_view row, std::string_view client_list, bool by_value);
+
 // The answer of tracking_lists_query: "session;global" values of
 // session_track_system_variables.
 struct tracking_lists {
