@@ -2,6 +2,7 @@
 #include "worker/session_vars.hh"
 
 #include <ctype.h>
+#include <string.h>
 #include <strings.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 
 #include "protocol/bytes.hh"
 #include "protocol/sql_lexer.hh"
+#include "worker/session_state.hh"
 
 namespace causeway::worker {
 
@@ -129,12 +131,24 @@ bool set_assigns_user_variable(std::string_view sql)
 
 bool may_read_tracking_list(std::string_view sql)
 {
-    constexpr std::string_view word = "ariables";   // [Vv]ariables, _VARIABLES, ...
-    for (std::size_t i = 1; i + word.size() <= sql.size(); ++i) {
-        if ((sql[i] | 0x20) != 'a' || (sql[i - 1] | 0x20) != 'v') continue;
-        if (strncasecmp(sql.data() + i, word.data(), word.size()) == 0) return true;
+    // The common case, no "variables" at all, costs two memchr passes (the
+    // sysbench read path pays only this: ~50 ns for its statements, against
+    // ~20-40 us of proxy CPU per query).
+    constexpr std::string_view rest = "ariables";
+    bool seen = false;
+    for (char v : {'v', 'V'}) {
+        const char* p = sql.data();
+        const char* end = sql.data() + sql.size();
+        while (!seen && p < end && (p = static_cast<const char*>(memchr(p, v, std::size_t(end - p))))) {
+            ++p;
+            seen = std::size_t(end - p) >= rest.size() && strncasecmp(p, rest.data(), rest.size()) == 0;
+        }
     }
-    return false;
+    if (!seen) return false;
+    // By name; SHOW [SESSION] VARIABLES; information_schema.SESSION_VARIABLES.
+    // A table of the application's called `variables` stays a plain read.
+    return mentions(sql, "session_track_system_variables") || mentions(sql, "session_variables") ||
+        (starts_with_word(sql, "show") && mentions(sql, "variables"));
 }
 
 std::string tracking_row_as_client(std::string_view row, std::string_view client_list, bool by_value)

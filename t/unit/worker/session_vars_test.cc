@@ -135,6 +135,9 @@ public:
         CPPUNIT_ASSERT(!may_read_tracking_list("SELECT 'variable'"));
         CPPUNIT_ASSERT(!may_read_tracking_list(""));
         CPPUNIT_ASSERT(!may_read_tracking_list("ariables"));
+        CPPUNIT_ASSERT(!may_read_tracking_list("SELECT name FROM app_variables"));
+        CPPUNIT_ASSERT(!may_read_tracking_list("SELECT * FROM variables"));
+        CPPUNIT_ASSERT(may_read_tracking_list("  SHOW GLOBAL VARIABLES"));
     }
 
     void rows_show_the_clients_list()
