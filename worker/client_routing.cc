@@ -390,6 +390,7 @@ void client_session::keep_for_switch_retry(std::string_view payload)
 // wait (state waiting_replica) when no replica is caught up yet.
 void client_session::route_read(const statement_info& s)
 {
+    plan_.plain_read = s.is_plain_read;
     route_request r;
     bool have_candidates = fill_route_request(r, s);
     route_decision d = route(r);

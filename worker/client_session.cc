@@ -458,7 +458,10 @@ bool client_session::dispatch()
         state_ = state::waiting_backend;
         return false;
     }
-    if (plan_.backend != 0) replay_state(*b);
+    if (plan_.backend != 0)
+        replay_state(*b);
+    else
+        read_tracking_list(*b);   // client_variables.cc
     if (!prepare_statement_on(*b)) {
         state_ = state::waiting_backend;   // a lazy COM_STMT_PREPARE is out
         return false;

@@ -127,6 +127,7 @@ private:
         // primary is ours: its text rows show the client's (client_variables.cc).
         bool tracking_rows = false;
         bool tracking_by_value = false;   // ... as @@session_track_system_variables
+        bool plain_read = false;   // routed as a plain read: its answer changes no variable
         // A COM_QUERY for the primary outside a transaction: `original` is
         // kept in case the old primary refuses it as read-only during a
         // switchover the poller has not seen yet (client_failover.cc).
@@ -180,6 +181,7 @@ private:
     std::string as_client_tracks(const protocol::ok_packet& ok) const;
     void plan_prepared_set(const protocol::statement_info& s, const prepared_statement& st);
     bool plan_tracking_read(std::string_view sql);
+    void read_tracking_list(backend_conn& primary);
     void record_position(const protocol::gtid_position& pos);
     void note_unproven_commit();
     bool start_fence();
@@ -339,6 +341,10 @@ private:
     // until the server answered tracking_lists_query: OKs then pass as sent.
     std::string client_tracking_;
     bool client_tracking_known_ = false;
+    // A new or reset server session's list (the server's default) is read
+    // only before the first statement that needs it (read_tracking_list()):
+    // a connection that only reads never pays that query.
+    bool tracking_read_pending_ = false;
     bool profiling_ = false;
     bool probe_mid_command_ = false;   // probing_primary: the connection closed during a command
     optimistic_transaction otx_;

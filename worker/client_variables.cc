@@ -17,11 +17,28 @@ namespace causeway::worker {
 using namespace protocol;
 
 // On a primary connection: read the session's tracking lists (what they mean
-// depends on `tag`: see session_state.hh), then track everything.
+// depends on `tag`: see session_state.hh), then track everything. On a new or
+// reset session the read waits for a statement that needs it.
 void client_session::track_session(backend_conn& primary, std::uint64_t tag)
 {
-    primary.send_internal(tracking_lists_query, tag);
+    if (tag == tracking_fresh_tag) {
+        client_tracking_known_ = false;
+        tracking_read_pending_ = true;
+    } else {
+        primary.send_internal(tracking_lists_query, tag);
+    }
     primary.send_internal(track_last_gtid_query);
+}
+
+// Before a command on the primary whose answer may report variables (anything
+// but a plain read: its OK is cut to the client's list) or show the list.
+void client_session::read_tracking_list(backend_conn& primary)
+{
+    if (!tracking_read_pending_ || (plan_.plain_read && !plan_.tracking_rows)) return;
+    if (plan_.cmd != command::query && plan_.cmd != command::stmt_execute && plan_.cmd != command::stmt_bulk_execute)
+        return;
+    tracking_read_pending_ = false;
+    primary.send_internal(tracking_lists_query, tracking_fresh_tag);
 }
 
 void client_session::tracking_answered(const internal_answer& a)
@@ -116,7 +133,9 @@ void client_session::plan_prepared_set(const statement_info& s, const prepared_s
 // false when it is routed as usual.
 bool client_session::plan_tracking_read(std::string_view sql)
 {
-    if (!client_tracking_known_ || client_tracking_ == "*" || !may_read_tracking_list(sql)) return false;
+    bool list_known_or_coming = client_tracking_known_ || tracking_read_pending_;
+    if (!list_known_or_coming || (client_tracking_known_ && client_tracking_ == "*") || !may_read_tracking_list(sql))
+        return false;
     // SHOW GLOBAL VARIABLES, @@global.x: not the session's value.
     if (mentions(sql, "global")) return false;
     plan_.tracking_rows = true;
