@@ -37,7 +37,9 @@ my $cw = $t->causeway(config => { causeway => { mode => 'smartscale', session_id
 
 # The read after each form: the marker name (where it ran), then what the session's
 # variables decide.
-my $read = q{SELECT name, 'a' || 'b', 1/3, (SELECT GROUP_CONCAT(s ORDER BY s) FROM g WHERE k = 1), (SELECT MIN("k") FROM g) FROM marker};
+# (A strict sql_mode makes CHAR() of an invalid utf8mb4 string NULL, else empty.)
+my $read = q{SELECT name, 'a' || 'b', 1/3, (SELECT GROUP_CONCAT(s ORDER BY s) FROM g WHERE k = 1), (SELECT MIN("k") FROM g), }
+    . q{HEX(CHAR(0xff, 0x8f USING utf8mb4)) FROM marker};
 
 # Runs statements then the read 6 times in one CLI session; returns (answers without the
 # marker, markers).
@@ -70,6 +72,9 @@ my @cli_cases = (
     [ 'EXECUTE of a PREPAREd SET', q{PREPARE s FROM 'SET sql_mode = ''PIPES_AS_CONCAT,ANSI_QUOTES'''}, 'EXECUTE s' ],
     [ 'EXECUTE ... USING of a PREPAREd SET with parameters',
       q{PREPARE s FROM 'SET div_precision_increment = ?, group_concat_max_len = ?'}, 'EXECUTE s USING 12, 11' ],
+    # The server reports the clause's temporary value (mtr main.ctype_utf8mb4_innodb).
+    [ 'SET STATEMENT sql_mode = ... FOR a write (the change ends with the statement)',
+      q{SET STATEMENT sql_mode = 'NO_ENGINE_SUBSTITUTION' FOR INSERT INTO g VALUES (5, 'y')} ],
     [ 'SET STATEMENT ... FOR (the change ends with the statement)',
       q{SET STATEMENT div_precision_increment = 20, sql_mode = 'PIPES_AS_CONCAT' FOR SELECT 1/3} ],
 );

@@ -261,6 +261,8 @@ bool client_session::plan_query(std::string_view payload)
         s.is_plain_read && may_start_or_keep_optimistic() && answer_unrepeatable(sql) != unrepeatable::none;
     if (otx_.active() && !stays_optimistic(s, payload.size())) return start_migration_for(s);
     after_ok& a = plan_.after;
+    a.set_statement =
+        starts_with_word(sql, "set") && starts_with_word(sql.substr(sql.find_first_not_of(" \t\r\n") + 3), "statement");
     if (s.kind == statement_kind::set_session_state && cfg.session() == common::session_id_kind::provided_in_dbname) {
         if (auto id = session_id_from_set(sql)) {
             if (!*id) {

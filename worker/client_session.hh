@@ -89,6 +89,9 @@ private:
         bool lock_tables = false;   // LOCK TABLES, FLUSH TABLES ... WITH READ LOCK / FOR EXPORT (even if it failed)
         bool unlock_tables = false;
         bool retrack = false;   // the client changed session_track_system_variables
+        // SET STATEMENT ... FOR: the server reports the variables of its
+        // clause with their temporary values, which end with the statement.
+        bool set_statement = false;
         bool profiling = false;   // a SET naming profiling: see route_request::profiling
         int session_read_only = -1;   // SET SESSION TRANSACTION READ ONLY (1) / WRITE (0)
         int next_read_only = -1;   // SET TRANSACTION READ ONLY (1) / WRITE (0): the next transaction only

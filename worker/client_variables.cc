@@ -84,6 +84,10 @@ void client_session::learn_session_variables(const ok_packet& ok)
     if (ctx_.cfg->routing() == common::routing_mode::bridge) return;
     after_ok& a = plan_.after;
     if (a.replay && !a.replay_payload.empty()) return;
+    // Its clause's values are temporary (main.ctype_utf8mb4_innodb: a strict
+    // sql_mode lost on the replicas after SET STATEMENT sql_mode = '...' FOR
+    // INSERT); what its statement itself set is not learnt (as before).
+    if (a.set_statement) return;
     for_each_tracked_variable(ok.session_state, [&](std::string_view name, std::string_view value) {
         switch (tracked_variable_action(name)) {
             case tracked_action::ignore: return;
