@@ -1,6 +1,8 @@
 // OK/EOF/ERR codecs (see ok_err.hh).
 #include "protocol/ok_err.hh"
 
+#include <strings.h>
+
 #include "protocol/bytes.hh"
 #include "protocol/constants.hh"
 
@@ -42,6 +44,43 @@ std::string_view tracked_variable(std::string_view session_state, std::string_vi
         if (var == name) found = value;   // the last one wins
     });
     return found;
+}
+
+bool in_tracking_list(std::string_view list, std::string_view name)
+{
+    auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    while (!list.empty()) {
+        std::size_t comma = list.find(',');
+        std::string_view item = list.substr(0, comma);
+        while (!item.empty() && blank(item.front())) item.remove_prefix(1);
+        while (!item.empty() && blank(item.back())) item.remove_suffix(1);
+        if (item == "*") return true;
+        if (!item.empty() && item.size() == name.size() && strncasecmp(item.data(), name.data(), name.size()) == 0)
+            return true;
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+std::string keep_tracked_variables(std::string_view session_state, std::string_view list)
+{
+    std::string out;
+    byte_writer w(out);
+    byte_reader r(session_state);
+    while (!r.at_end()) {
+        std::uint8_t type = r.u8();
+        std::string_view data = r.lenenc_bytes();
+        if (r.failed()) return std::string(session_state);   // not ours to judge: as the server sent it
+        if (type == track_system_variables) {
+            byte_reader entry(data);
+            std::string_view name = entry.lenenc_bytes();
+            if (!entry.failed() && !in_tracking_list(list, name)) continue;
+        }
+        w.u8(type);
+        w.lenenc_bytes(data);
+    }
+    return out;
 }
 
 std::string build_ok(const ok_packet& ok, std::uint32_t client_caps)

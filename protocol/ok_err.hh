@@ -35,6 +35,15 @@ std::string_view tracked_variable(std::string_view session_state, std::string_vi
 template <typename F>
 void for_each_tracked_variable(std::string_view session_state, F f);
 
+// Whether a session_track_system_variables value ("autocommit,time_zone",
+// "*", "") names `name` (case-insensitive, blanks around names ignored).
+bool in_tracking_list(std::string_view list, std::string_view name);
+
+// The session-state block with the system-variable entries of variables that
+// `list` does not name removed (the other trackers' entries are kept): what
+// the server would send a session tracking `list`, when it tracks more.
+std::string keep_tracked_variables(std::string_view session_state, std::string_view list);
+
 // The OK as a client without CLIENT_SESSION_TRACK expects it (MariaDB writes
 // the info as a length-encoded string when it is not empty, and nothing
 // otherwise; SERVER_SESSION_STATE_CHANGED is cleared).

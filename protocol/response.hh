@@ -32,6 +32,9 @@ public:
 
     // True when the whole answer has been seen (or none is expected).
     bool done() const { return state_ == state::done; }
+    // Between a result set's column definitions and its end: the next packet
+    // that is not a terminator is a row.
+    bool in_rows() const { return state_ == state::rows; }
 
     // True while the client, not the server, must send next (it is sending the
     // file of a LOAD DATA LOCAL INFILE); after its empty packet call

@@ -155,21 +155,23 @@ backend_conn* client_session::open_backend(int index)
     if (pooled) {   // no login: reset when its last client left
         slot = std::move(pooled);
         slot->set_events(*this);
-        bool other_user = slot->params().user != identity_.user;
-        if (other_user) {
+        bool changed_user = slot->params().user != identity_.user;
+        if (changed_user) {
             // pool_change_user: another user's connection. The server checks
             // this user's credentials and resets the session as at a login
             // (tracking included: it is set again on a primary).
             slot->change_user(p, ctx_.cfg->connect_timeout_ms);
-            if (index == 0 && p.track_gtid) slot->send_internal(track_last_gtid_query);
+            if (index == 0 && p.track_gtid) track_session(*slot, tracking_fresh_tag);
             shm::add(ctx_.limit.usage()->pool_user_changes);
         }
         // Kept as it was by a client of this user and database with the same
         // session state (only plain reads ran on it): ready as it is.
-        bool as_is = how == backend_pool::taken::same_session && !other_user;
-        if (how == backend_pool::taken::other_session && !other_user) slot->send_internal("\x1f");   // reset
+        bool as_is = how == backend_pool::taken::same_session && !changed_user;
+        if (how == backend_pool::taken::other_session && !changed_user) slot->send_internal("\x1f");   // reset
         // COM_INIT_DB: see retire_backend().
         if (!as_is) slot->send_internal("\x02" + identity_.database);
+        // Reset by the pool: tracking '*' again, and the client's list the server's default.
+        if (index == 0 && p.track_gtid && !changed_user) track_session(*slot, tracking_fresh_tag);
         replayed_[std::size_t(index)] = as_is ? replay_.generation() : 0;
         shm::add(ctx_.counters->pool_reuses);
         if (index == 0 && primary_switched_) prepare_new_primary(*slot);
@@ -196,9 +198,9 @@ backend_conn* client_session::open_backend(int index)
         return nullptr;
     }
     if (index == 0 && ctx_.cfg->routing() != common::routing_mode::bridge)
-        // Every write's GTID comes back in its OK: add last_gtid to whatever
-        // the session tracks (the client may track variables of its own).
-        slot->send_internal(track_last_gtid_query);
+        // Every write's GTID comes back in its OK, and every session variable
+        // a statement changed (client_variables.cc).
+        track_session(*slot, tracking_fresh_tag);
     if (index == 0 && primary_switched_) prepare_new_primary(*slot);
     return slot.get();
 }
@@ -289,6 +291,7 @@ void client_session::backend_readable(backend_conn& b)
                 return;
             }
             if (a.tag == fence_tag) return fence_answered(a);
+            if (is_tracking_tag(a.tag)) tracking_answered(a);
             if (a.tag >= migration_tag) {   // an optimistic transaction's replay
                 migration_answered(a);
                 if (state_ != state::migrating) return;

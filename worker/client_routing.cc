@@ -272,6 +272,8 @@ bool client_session::plan_query(std::string_view payload)
         s.is_plain_read && may_start_or_keep_optimistic() && answer_unrepeatable(sql) != unrepeatable::none;
     if (otx_.active() && !stays_optimistic(s, payload.size())) return start_migration_for(s);
     after_ok& a = plan_.after;
+    a.set_statement =
+        starts_with_word(sql, "set") && starts_with_word(sql.substr(sql.find_first_not_of(" \t\r\n") + 3), "statement");
     if (s.kind == statement_kind::set_session_state && cfg.session() == common::session_id_kind::provided_in_dbname) {
         if (auto id = session_id_from_set(sql)) {
             if (!*id) {
@@ -332,6 +334,7 @@ bool client_session::plan_query(std::string_view payload)
     }
     if (cfg.routing() == routing_mode::bridge) return keep_for_switch_retry(payload), true;
     if (route_to_diagnostics(sql)) return true;
+    if (plan_tracking_read(sql)) return keep_for_switch_retry(payload), true;   // client_variables.cc
     route_read(s);
     if (plan_.backend != 0) plan_.original = std::string(payload);
     keep_for_switch_retry(payload);
@@ -400,6 +403,7 @@ void client_session::keep_for_switch_retry(std::string_view payload)
 // wait (state waiting_replica) when no replica is caught up yet.
 void client_session::route_read(const statement_info& s)
 {
+    plan_.plain_read = s.is_plain_read;
     route_request r;
     bool have_candidates = fill_route_request(r, s);
     route_decision d = route(r);
@@ -703,7 +707,7 @@ bool client_session::start_fence()
     // so are its transactions): any primary connection then sees its commits.
     backend_conn* p = open_backend(0);   // commands queue until its login completes
     if (!p) return false;
-    p->send_internal(track_last_gtid_query);
+    track_session(*p, tracking_check_tag);   // a procedure may have switched tracking off
     p->send_internal(primary_position_query, fence_tag);
     shm::add(ctx_.counters->position_fences);
     state_ = state::fencing;
@@ -730,38 +734,6 @@ void client_session::fence_answered(const internal_answer& a)
     handle_client_input();
 }
 
-// System variables the primary reports changed (session tracking reports
-// autocommit, the character sets and time_zone by default) by a statement
-// whose effect is not replayed verbatim: a prepared SET, EXECUTE, a stored
-// procedure, a multi-statement. The server is the truth: replica connections
-// get each variable's new value as a plain SET. Applied at once, even if the
-// answer ends in an error, since the change happened.
-void client_session::learn_session_variables(const ok_packet& ok)
-{
-    if (ctx_.cfg->routing() == routing_mode::bridge) return;
-    const after_ok& a = plan_.after;
-    if (a.replay && !a.replay_payload.empty()) return;
-    for_each_tracked_variable(ok.session_state, [&](std::string_view name, std::string_view value) {
-        // Handled on their own: transaction state, our own tracking, positions.
-        static constexpr std::string_view not_replayed[] = {
-            "autocommit",   "last_gtid",     "session_track_system_variables", "transaction_read_only",
-            "tx_read_only", "in_transaction"};
-        for (std::string_view n : not_replayed)
-            if (n.size() == name.size() && strncasecmp(n.data(), name.data(), n.size()) == 0) return;
-        bool plain = !name.empty() &&
-            std::all_of(name.begin(), name.end(), [](char c) { return isalnum((unsigned char)c) || c == '_'; });
-        // A backslash means something else under NO_BACKSLASH_ESCAPES: rather
-        // than guess the session's sql_mode, give up on replicas.
-        if (!plain || value.find_first_of(std::string_view("\\\0", 2)) != std::string_view::npos) {
-            replay_.mark_unknown();
-            return;
-        }
-        std::string set = "\x03SET @@session." + std::string(name) + " = '";
-        for (char c : value) set += c == '\'' ? std::string("''") : std::string(1, c);
-        replay_.add(set + "'", "var:" + std::string(name));
-    });
-}
-
 void client_session::apply_after_ok()
 {
     after_ok& a = plan_.after;
@@ -781,7 +753,8 @@ void client_session::apply_after_ok()
     if (a.unlock_tables) tables_locked_ = false;
     if (a.profiling) profiling_ = true;
     if (a.reset_session) reset_session_state();
-    if (a.retrack && backends_[0] && backends_[0]->ready()) backends_[0]->send_internal(track_last_gtid_query);
+    if (a.retrack && backends_[0] && backends_[0]->ready())
+        track_session(*backends_[0], a.reset_session ? tracking_fresh_tag : tracking_set_tag);
     statement_done();
 }
 
@@ -795,6 +768,7 @@ void client_session::reset_session_state()
     positions_unknown_ = false;
     tables_locked_ = false;
     profiling_ = false;   // the server's reset turns profiling off and clears its history
+    client_tracking_known_ = false;   // the server's default again, read with the next tracking
     pinned_ = -1;
     for (std::size_t i = 1; i < backends_.size(); ++i) retire_backend(int(i));
     otx_.end();   // the reset rolled it back

@@ -17,6 +17,7 @@
 #include "protocol/ok_err.hh"
 #include "shm/counters.hh"
 #include "worker/packet_reader.hh"
+#include "worker/session_vars.hh"
 #include "worker/topology_view.hh"
 
 namespace causeway::worker {
@@ -465,7 +466,10 @@ bool client_session::dispatch()
         state_ = state::waiting_backend;
         return false;
     }
-    if (plan_.backend != 0) replay_state(*b);
+    if (plan_.backend != 0)
+        replay_state(*b);
+    else
+        read_tracking_list(*b);   // client_variables.cc
     if (!prepare_statement_on(*b)) {
         state_ = state::waiting_backend;   // a lazy COM_STMT_PREPARE is out
         return false;
@@ -588,6 +592,10 @@ void client_session::relay_response()
             a.ok = false;
             a.error = "malformed answer";
         }
+        if (is_tracking_tag(a.tag)) {
+            tracking_answered(a);
+            if (a.ok) continue;
+        }
         if (!a.ok) {
             CW_LOG(LOG_WARNING, "%s: %s: session setup failed: %s", who(), b->describe().c_str(), a.error.c_str());
             int index = b->index();
@@ -643,6 +651,9 @@ void client_session::relay_response()
         }
         if (avail < header_size + 1) break;
         bool whole = len < response_inspect_limit && tracker_.needs_whole_packet(hdr[4], len);
+        // A row that may show session_track_system_variables (plan_tracking_read()).
+        bool tracking_row = plan_.tracking_rows && active_ == 0 && !whole && tracker_.in_rows();
+        whole = whole || (tracking_row && len < response_inspect_limit);
         if (!whole) {
             if (tracker_.on_packet(std::string_view(reinterpret_cast<char*>(hdr + 4), 1), len) ==
                 packet_role::malformed)
@@ -681,6 +692,8 @@ void client_session::relay_response()
                 record_write_position(*ok);
                 learn_session_variables(*ok);
             }
+            if (tracking_row && role == packet_role::data)
+                replacement = tracking_row_as_client(payload, client_tracking_, plan_.tracking_by_value);
             if (role == packet_role::prepare_ok && payload.size() >= 9) {
                 plan_.after.statement_id = tracker_.statement_id();
                 plan_.after.params = std::uint16_t(std::uint8_t(payload[7]) | std::uint8_t(payload[8]) << 8);
@@ -688,6 +701,8 @@ void client_session::relay_response()
             }
             if (state_changed && !(login_.capabilities & cap::session_track))
                 replacement = build_ok(*ok, login_.capabilities);
+            else if (state_changed)
+                replacement = as_client_tracks(*ok);   // the primary tracks more than the client
             if (!replacement.empty()) {
                 std::uint8_t seq = hdr[3];
                 evbuffer_drain(in, header_size + len);

@@ -90,6 +90,9 @@ private:
         bool lock_tables = false;   // LOCK TABLES, FLUSH TABLES ... WITH READ LOCK / FOR EXPORT (even if it failed)
         bool unlock_tables = false;
         bool retrack = false;   // the client changed session_track_system_variables
+        // SET STATEMENT ... FOR: the server reports the variables of its
+        // clause with their temporary values, which end with the statement.
+        bool set_statement = false;
         bool profiling = false;   // a SET naming profiling: see route_request::profiling
         int session_read_only = -1;   // SET SESSION TRANSACTION READ ONLY (1) / WRITE (0)
         int next_read_only = -1;   // SET TRANSACTION READ ONLY (1) / WRITE (0): the next transaction only
@@ -124,6 +127,11 @@ private:
         bool position_seen = false;   // an OK of its answer carried last_gtid
         bool optimistic_start = false;   // starts an optimistic transaction on plan_.backend
         bool ends_transaction = false;   // COMMIT or ROLLBACK
+        // It may read session_track_system_variables, whose value on the
+        // primary is ours: its text rows show the client's (client_variables.cc).
+        bool tracking_rows = false;
+        bool tracking_by_value = false;   // ... as @@session_track_system_variables
+        bool plain_read = false;   // routed as a plain read: its answer changes no variable
         // A COM_QUERY for the primary outside a transaction: `original` is
         // kept in case the old primary refuses it as read-only during a
         // switchover the poller has not seen yet (client_failover.cc).
@@ -171,7 +179,14 @@ private:
     bool fill_route_request(route_request& r, const protocol::statement_info& s);
     void monotonic_requirement(route_request& r, std::vector<read_candidate>& candidates);
     void record_write_position(const protocol::ok_packet& ok);
+    // Session variables the primary reports (client_variables.cc).
     void learn_session_variables(const protocol::ok_packet& ok);
+    void track_session(backend_conn& primary, std::uint64_t tag);
+    void tracking_answered(const internal_answer& a);
+    std::string as_client_tracks(const protocol::ok_packet& ok) const;
+    void plan_prepared_set(const protocol::statement_info& s, const prepared_statement& st);
+    bool plan_tracking_read(std::string_view sql);
+    void read_tracking_list(backend_conn& primary);
     void record_position(const protocol::gtid_position& pos);
     void note_unproven_commit();
     bool start_fence();
@@ -334,6 +349,15 @@ private:
     bool tables_locked_ = false;   // see route_request::tables_locked
     // A SET named profiling (on or off: a later SET profiling=0 keeps the
     // history SHOW PROFILES shows); until a reset the session stays on the primary.
+    // What the client's own session_track_system_variables is (the primary
+    // connection tracks '*'): its OKs show only these variables. Unknown
+    // until the server answered tracking_lists_query: OKs then pass as sent.
+    std::string client_tracking_;
+    bool client_tracking_known_ = false;
+    // A new or reset server session's list (the server's default) is read
+    // only before the first statement that needs it (read_tracking_list()):
+    // a connection that only reads never pays that query.
+    bool tracking_read_pending_ = false;
     bool profiling_ = false;
     bool probe_mid_command_ = false;   // probing_primary: the connection closed during a command
     optimistic_transaction otx_;

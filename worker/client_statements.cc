@@ -155,8 +155,8 @@ bool client_session::plan_execute(std::string_view payload)
     plan_.cannot_commit = cannot_commit(s, primary_status_ & server_status::in_trans);
     // A prepared SET (PDO native, Laravel's time zone, Perl server prepares)
     // changes the session like a SET query: replayed verbatim when it has no
-    // parameters (one with parameters leaves replicas unknown).
-    plan_set(s, st.params == 0 ? "\x03" + st.sql : std::string());
+    // parameters, else learnt from the server's report (client_variables.cc).
+    plan_prepared_set(s, st);
     if (route_to_diagnostics(st.sql)) {
         plan_.original = std::string(payload);
         return true;

@@ -18,14 +18,20 @@
 
 namespace causeway::worker {
 
-// Added to whatever the session tracks on every primary connection: each
-// write's GTID then comes back in its OK packet. Idempotent: it is sent again
-// whenever the client may have changed the tracked list (or reset it).
-inline constexpr std::string_view track_last_gtid_query =
-    "\x03SET @@session.session_track_system_variables = "
-    "IF(FIND_IN_SET('last_gtid', @@session.session_track_system_variables), "
-    "@@session.session_track_system_variables, "
-    "CONCAT_WS(',', NULLIF(@@session.session_track_system_variables, ''), 'last_gtid'))";
+// Every primary connection tracks every system variable ('*', last_gtid
+// included): each write's GTID comes back in its OK, and so does each session
+// variable a statement changed, whatever the form (a procedure, EXECUTE, a
+// multi-statement, a prepared SET): learn_session_variables() carries them to
+// the replica connections. The client still sees only what it tracks itself
+// (client_session::client_tracking_). Sent again whenever the client may have
+// changed the list (or reset it). The name is kept for the pool, which sends it
+// after a reset.
+inline constexpr std::string_view track_last_gtid_query = "\x03SET @@session.session_track_system_variables = '*'";
+// Read before the above (see parse_tracking_lists): the session's list (the
+// client's own after its SET, or a procedure's) and the server's default (what
+// a new or reset session starts with).
+inline constexpr std::string_view tracking_lists_query =
+    "\x03SELECT CONCAT(@@session.session_track_system_variables, ';', @@global.session_track_system_variables)";
 
 // The position fence (see client_session::start_fence): every transaction the
 // primary has binlogged so far, this session's included.
@@ -36,6 +42,16 @@ inline constexpr std::string_view primary_position_query = "\x03SELECT @@global.
 // and the position fence.
 inline constexpr std::uint64_t gtid_wait_tag = 1ull << 40;
 inline constexpr std::uint64_t fence_tag = gtid_wait_tag + 1;
+// The answer of tracking_lists_query: on a new or reset session (the client
+// tracks the server's default); right after the client's own SET of the list
+// (the session's list is the client's); anywhere else, where a '*' may be ours.
+inline constexpr std::uint64_t tracking_fresh_tag = gtid_wait_tag + 2;
+inline constexpr std::uint64_t tracking_set_tag = gtid_wait_tag + 3;
+inline constexpr std::uint64_t tracking_check_tag = gtid_wait_tag + 4;
+constexpr bool is_tracking_tag(std::uint64_t tag)
+{
+    return tag >= tracking_fresh_tag && tag <= tracking_check_tag;
+}
 // An optimistic transaction's statements replayed on the primary: this + their index.
 inline constexpr std::uint64_t migration_tag = gtid_wait_tag + 16;
 // ... and the prepares of its executes that run before them: this + their index.

@@ -73,6 +73,8 @@ class ok_err_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(tracked_variable_edge_cases);
     CPPUNIT_TEST(build_ok_strips_tracking_as_the_server_does);
     CPPUNIT_TEST(build_ok_is_identity_for_tracking_clients);
+    CPPUNIT_TEST(tracking_list_membership);
+    CPPUNIT_TEST(keep_only_the_clients_variables);
     CPPUNIT_TEST(ok_truncated_and_malformed);
     CPPUNIT_TEST(ok_info_without_session_track);
     CPPUNIT_TEST(captured_eofs);
@@ -235,6 +237,52 @@ public:
             ++seen;
         });
         CPPUNIT_ASSERT(seen > 30);
+    }
+
+    void tracking_list_membership()
+    {
+        constexpr std::string_view def =
+            "autocommit,character_set_client,character_set_connection,"
+            "character_set_results,time_zone";
+        CPPUNIT_ASSERT(in_tracking_list(def, "autocommit"));
+        CPPUNIT_ASSERT(in_tracking_list(def, "TIME_ZONE"));
+        CPPUNIT_ASSERT(!in_tracking_list(def, "sql_mode"));
+        CPPUNIT_ASSERT(!in_tracking_list(def, "character_set"));   // whole names only
+        CPPUNIT_ASSERT(!in_tracking_list(def, "last_gtid"));
+        CPPUNIT_ASSERT(in_tracking_list("*", "sql_mode"));
+        CPPUNIT_ASSERT(in_tracking_list("last_gtid, *", "sql_mode"));
+        CPPUNIT_ASSERT(in_tracking_list(" sql_mode ,last_gtid", "sql_mode"));
+        CPPUNIT_ASSERT(!in_tracking_list("", "sql_mode"));
+        CPPUNIT_ASSERT(!in_tracking_list(",", ""));
+    }
+
+    // SET NAMES latin1 on a session tracking '*' (MariaDB 10.11, captured with
+    // t/lib/Causeway/Wire.pm): four variables; a client tracking the default
+    // list gets the three character sets, in the server's order.
+    void keep_only_the_clients_variables()
+    {
+        std::string state = variable_entry("character_set_connection", "latin1") +
+            variable_entry("sql_mode", "REAL_AS_FLOAT,PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE,ANSI") +
+            variable_entry("character_set_client", "latin1") + variable_entry("character_set_results", "latin1");
+        constexpr std::string_view def =
+            "autocommit,character_set_client,character_set_connection,"
+            "character_set_results,time_zone";
+        CPPUNIT_ASSERT_EQUAL(
+            hex(variable_entry("character_set_connection", "latin1") +
+                variable_entry("character_set_client", "latin1") + variable_entry("character_set_results", "latin1")),
+            hex(keep_tracked_variables(state, def)));
+        CPPUNIT_ASSERT_EQUAL(hex(state), hex(keep_tracked_variables(state, "*")));
+        CPPUNIT_ASSERT_EQUAL(std::string(), keep_tracked_variables(state, ""));
+        // A write's position goes only to a client that tracks last_gtid.
+        std::string write = variable_entry("last_gtid", "0-1-13");
+        CPPUNIT_ASSERT_EQUAL(std::string(), keep_tracked_variables(write, def));
+        CPPUNIT_ASSERT_EQUAL(hex(write), hex(keep_tracked_variables(write, "time_zone,last_gtid")));
+        // Other trackers' entries (here the schema, type 1) stay.
+        std::string schema = "\x01\x05\x04test"s;
+        CPPUNIT_ASSERT_EQUAL(hex(schema), hex(keep_tracked_variables(schema + write, "")));
+        // A block it cannot read is passed on as it came.
+        std::string broken = write.substr(0, write.size() - 2);
+        CPPUNIT_ASSERT_EQUAL(hex(broken), hex(keep_tracked_variables(broken, "")));
     }
 
     void ok_truncated_and_malformed()
