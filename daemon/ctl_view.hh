@@ -67,6 +67,7 @@ struct poller_view {
     bool heartbeat_fresh = false;   // within progress_max_age_ms
     std::uint64_t polls = 0, poll_errors = 0, rounds = 0;
     std::uint64_t reclaim_sweeps = 0, reclaimed_entries = 0, reclaimed_spills = 0, table_occupied = 0;
+    std::uint64_t primary_domains = 0, replica_domains = 0, domain_limit_polls = 0;
 };
 
 struct backend_view {
@@ -182,8 +183,9 @@ struct table_view {
     double fill = 0;   // percent
     bool floor_set = false;
     protocol::gtid_position floor, watermark;
-    std::uint64_t updates_full = 0, updates_overflow = 0, updates_unrepresentable = 0, update_restarts = 0,
+    std::uint64_t updates_full = 0, updates_overflow = 0, updates_untracked = 0, update_restarts = 0,
                   inline_reclaims = 0;
+    std::uint64_t domains_tracked = 0, domain_capacity = 0;   // GTID domains: tracked one by one, max_gtid_domains
 };
 
 struct status_view {

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -170,7 +171,7 @@ private:
     void monotonic_requirement(route_request& r, std::vector<read_candidate>& candidates);
     void record_write_position(const protocol::ok_packet& ok);
     void learn_session_variables(const protocol::ok_packet& ok);
-    void record_position(const protocol::gtid_position& pos);
+    void record_position(std::span<const protocol::gtid> pos);
     void note_unproven_commit();
     bool start_fence();
     void fence_answered(const internal_answer& a);
