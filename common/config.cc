@@ -142,6 +142,8 @@ const config_key keys[] = {
      "progress older than this is treated as unknown"},
     {"monitor", "session_table_size", key_type::integer, "1048576", 1024, 1 << 26, "", false,
      "entries in the shared session table"},
+    {"monitor", "max_gtid_domains", key_type::integer, "32", 1, 32, "", false,
+     "GTID domains the session table tracks one by one; writes in others wait for a whole primary position"},
     {"primary", "address", key_type::address, "", 0, 0, "", true, "the primary (host:port)"},
     {"replicas", "*", key_type::address, "", 0, 0, "", true, "name = host:port, one per replica"},
     {"servers", "*", key_type::address, "", 0, 0, "", true,
@@ -280,6 +282,8 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
             c.progress_max_age_ms = int(number);
         else if (n == "session_table_size")
             c.session_table_size = int(number);
+        else if (n == "max_gtid_domains")
+            c.max_gtid_domains = int(number);
     } else {
         if (n == "listen")
             c.listen = addr;

@@ -126,6 +126,7 @@ struct config {
     int health_interval_ms = 1000;
     int progress_max_age_ms = 500;
     int session_table_size = 1048576;
+    int max_gtid_domains = 32;   // at most shm::max_tracked_domains
 
     // [primary], [replicas], [servers], [users]. [primary] and [replicas] give
     // the starting roles only: the poller follows the servers' own state.

@@ -39,9 +39,10 @@ void json_table(json_writer& j, const table_view& t)
     j.field("floor", t.floor.to_string()).field("watermark", t.watermark.to_string());
     j.key("stats").begin_object();
     j.field("updates_full", t.updates_full).field("updates_overflow", t.updates_overflow);
-    j.field("updates_unrepresentable", t.updates_unrepresentable).field("update_restarts", t.update_restarts);
+    j.field("updates_untracked", t.updates_untracked).field("update_restarts", t.update_restarts);
     j.field("inline_reclaims", t.inline_reclaims);
     j.end_object();
+    j.field("gtid_domains_tracked", t.domains_tracked).field("max_gtid_domains", t.domain_capacity);
 }
 
 void text_table_fields(text_fields& f, const table_view& t)
@@ -50,9 +51,11 @@ void text_table_fields(text_fields& f, const table_view& t)
           format_count(t.occupied) + " of " + format_count(t.capacity) + " entries (" + format_percent(t.fill) + ")");
     f.add("floor", t.floor_set ? gtid_text(t.floor) : "not set (the poller has not polled the primary yet)");
     f.add("watermark", gtid_text(t.watermark));
+    f.add("domains",
+          format_count(t.domains_tracked) + " tracked of max_gtid_domains " + format_count(t.domain_capacity));
     f.add("table stats",
           "full " + format_count(t.updates_full) + ", overflow " + format_count(t.updates_overflow) +
-              ", unrepresentable " + format_count(t.updates_unrepresentable) + ", restarts " +
+              ", untracked domain " + format_count(t.updates_untracked) + ", restarts " +
               format_count(t.update_restarts) + ", inline reclaims " + format_count(t.inline_reclaims));
 }
 
@@ -65,6 +68,8 @@ void json_poller(json_writer& j, const poller_view& p)
     j.field("polls", p.polls).field("poll_errors", p.poll_errors).field("rounds", p.rounds);
     j.field("reclaim_sweeps", p.reclaim_sweeps).field("reclaimed_entries", p.reclaimed_entries);
     j.field("reclaimed_spills", p.reclaimed_spills).field("table_occupied", p.table_occupied);
+    j.field("primary_domains", p.primary_domains).field("replica_domains", p.replica_domains);
+    j.field("domain_limit_polls", p.domain_limit_polls);
     j.key("users").begin_object();
     j.field("loaded", p.users.loaded).field("capacity", p.users_capacity).field("not_loaded", p.users.not_loaded);
     j.field("refreshes_ok", p.users.loads).field("refresh_failures", p.users.refresh_failures);
@@ -433,6 +438,9 @@ std::string format_counters(const counters_view& v, const report_context& ctx)
               format_count(p.reclaimed_spills) + " spills freed, " + format_count(p.table_occupied) +
               " entries in use at the last sweep");
     f.add("accounts", users_text(p));
+    f.add("domains",
+          format_count(p.primary_domains) + " on the primary, up to " + format_count(p.replica_domains) +
+              " on a replica; " + format_count(p.domain_limit_polls) + " polls past max_gtid_domains");
     const supervisor_view& s = v.supervisor;
     f.add("reloads", format_count(s.reloads_ok) + " applied, " + format_count(s.reloads_failed) + " failed");
     f.add("restarts", format_count(s.worker_restarts) + " workers, " + format_count(s.poller_restarts) + " pollers");

@@ -332,6 +332,9 @@ poller_view read_poller(const shm::segment& seg, const ctl_env& env, std::uint64
     v.table_occupied = shm::read(p.table_occupied);
     v.users = seg.accounts().stats();
     v.users_capacity = seg.accounts().capacity();
+    v.primary_domains = shm::read(p.primary_domains);
+    v.replica_domains = shm::read(p.replica_domains);
+    v.domain_limit_polls = shm::read(p.domain_limit_polls);
     return v;
 }
 
@@ -429,7 +432,9 @@ table_view read_table(const shm::segment& seg)
     const shm::table_stats& s = t.stats();
     v.updates_full = shm::read(s.updates_full);
     v.updates_overflow = shm::read(s.updates_overflow);
-    v.updates_unrepresentable = shm::read(s.updates_unrepresentable);
+    v.updates_untracked = shm::read(s.updates_untracked);
+    v.domains_tracked = t.tracked_domains().size();
+    v.domain_capacity = t.domain_capacity();
     v.update_restarts = shm::read(s.update_restarts);
     v.inline_reclaims = shm::read(s.inline_reclaims);
     return v;

@@ -70,6 +70,7 @@ struct poller_view {
     // users_from_primary, as the poller published it (shm/accounts.hh).
     shm::accounts_stats users;
     std::uint64_t users_capacity = 0;
+    std::uint64_t primary_domains = 0, replica_domains = 0, domain_limit_polls = 0;
 };
 
 struct backend_view {
@@ -188,8 +189,9 @@ struct table_view {
     double fill = 0;   // percent
     bool floor_set = false;
     protocol::gtid_position floor, watermark;
-    std::uint64_t updates_full = 0, updates_overflow = 0, updates_unrepresentable = 0, update_restarts = 0,
+    std::uint64_t updates_full = 0, updates_overflow = 0, updates_untracked = 0, update_restarts = 0,
                   inline_reclaims = 0;
+    std::uint64_t domains_tracked = 0, domain_capacity = 0;   // GTID domains: tracked one by one, max_gtid_domains
 };
 
 struct status_view {

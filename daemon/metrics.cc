@@ -148,8 +148,13 @@ constexpr metric_family families[] = {
     {"causeway_session_spills_reclaimed_total", "counter", "spilled buckets reclaimed by the poller"},
     {"causeway_session_updates_full_total", "counter", "session updates that found no room (spilled)"},
     {"causeway_session_updates_overflow_total", "counter", "session updates with a GTID domain that did not fit"},
-    {"causeway_session_updates_unrepresentable_total", "counter",
-     "session updates with more GTID domains than the directory holds"},
+    {"causeway_session_updates_untracked_total", "counter",
+     "session updates with a GTID domain past max_gtid_domains (tracked by the epoch)"},
+    {"causeway_gtid_domains_tracked", "gauge", "GTID domains the session table tracks one by one"},
+    {"causeway_gtid_domains_max", "gauge", "max_gtid_domains: the most it can track one by one"},
+    {"causeway_gtid_domains_primary", "gauge", "GTID domains in the primary's gtid_binlog_pos at the last poll"},
+    {"causeway_gtid_domains_replica", "gauge", "the most GTID domains a replica's gtid_slave_pos had at its last poll"},
+    {"causeway_gtid_domain_limit_polls_total", "counter", "polls that found more GTID domains than max_gtid_domains"},
     {"causeway_session_update_restarts_total", "counter", "session updates that raced with a reclaim"},
     {"causeway_session_inline_reclaims_total", "counter", "entries freed by workers whose buckets were full"},
     // Processes.
@@ -444,7 +449,12 @@ void table_metrics(prom_writer& w, const table_view& t, const poller_view& p)
     one("causeway_session_spills_reclaimed_total", p.reclaimed_spills);
     one("causeway_session_updates_full_total", t.updates_full);
     one("causeway_session_updates_overflow_total", t.updates_overflow);
-    one("causeway_session_updates_unrepresentable_total", t.updates_unrepresentable);
+    one("causeway_session_updates_untracked_total", t.updates_untracked);
+    one("causeway_gtid_domains_tracked", t.domains_tracked);
+    one("causeway_gtid_domains_max", t.domain_capacity);
+    one("causeway_gtid_domains_primary", p.primary_domains);
+    one("causeway_gtid_domains_replica", p.replica_domains);
+    one("causeway_gtid_domain_limit_polls_total", p.domain_limit_polls);
     one("causeway_session_update_restarts_total", t.update_restarts);
     one("causeway_session_inline_reclaims_total", t.inline_reclaims);
 }

@@ -34,7 +34,17 @@ struct server_state {
     std::size_t slot = 0;   // read slot in the progress block (1..N)
     std::uint64_t identity = 0;
     server_facts facts;   // what the role decision reads
-    protocol::gtid_position binlog_pos;   // @@gtid_binlog_pos at the last poll
+    // The whole positions at the last poll (any number of domains); what is
+    // published is their projection on the tracked domains (project()).
+    protocol::gtid_list binlog_pos;   // @@gtid_binlog_pos
+    protocol::gtid_list slave_pos;   // @@gtid_slave_pos
+    std::uint64_t binlog_epoch = 0;   // the epoch of the poll that read binlog_pos (0: not numbered)
+    std::uint64_t epoch_in_flight = 0;   // the position query out now is that numbered primary poll
+    // The highest epoch whose primary position this server has applied, and
+    // that position (so that the claim survives the queue's pruning).
+    std::uint64_t covered_epoch = 0;
+    protocol::gtid_list covered_pos;
+    bool over_limit = false;   // the last poll found more domains than max_gtid_domains
     shm::progress_snapshot last;   // what we last published
     std::uint64_t next_connect_ns = 0;
     int reconnect_ms = min_reconnect_ms;
@@ -133,6 +143,10 @@ private:
         s.health_query = now >= s.next_health_ns;
         const char* sql =
             s.health_query ? "SHOW SLAVE STATUS" : "SELECT @@gtid_slave_pos, @@read_only, @@gtid_binlog_pos";
+        // A position poll of the primary is numbered before it is sent: a
+        // write whose OK came before this number was taken is in its answer
+        // (shm/layout.hh session_state, the epoch).
+        s.epoch_in_flight = !s.health_query && s.is_primary ? table_.next_epoch() : 0;
         c.query(sql, s.health_query ? std::max(late_ms(), 200) : late_ms(), query_timeout_ms());
     }
 
@@ -201,8 +215,8 @@ private:
             return;
         }
         if (s.health_query) return apply_health(s, a, now);
-        auto slave = protocol::parse_gtid_position(a.rows[0][0].value_or(""));
-        auto binlog = protocol::parse_gtid_position(a.rows[0].size() > 2 ? a.rows[0][2].value_or("") : "");
+        auto slave = protocol::parse_gtid_list(a.rows[0][0].value_or(""));
+        auto binlog = protocol::parse_gtid_list(a.rows[0].size() > 2 ? a.rows[0][2].value_or("") : "");
         if (!slave || !binlog) {
             shm::add(counters_.poll_errors);
             if (s.log_limit.allow())
@@ -223,11 +237,17 @@ private:
         // binlog counts, for entry 0; reads reach the primary through entry 0,
         // never through its read slot. A former primary not re-pointed yet
         // serves reads once its gtid_slave_pos shows what it has.
-        protocol::gtid_position pos = s.is_primary ? *binlog : *slave;
+        s.binlog_pos = std::move(*binlog);
+        s.slave_pos = std::move(*slave);
+        s.binlog_epoch = s.is_primary ? s.epoch_in_flight : 0;
+        if (s.binlog_epoch) note_epoch(s.binlog_epoch, s.binlog_pos);
+        check_domain_count(s);
+        if (!s.is_primary) note_covered_epoch(s);
+        protocol::gtid_position pos =
+            project(s.is_primary ? s.binlog_pos : s.slave_pos, s.is_primary ? 0 : s.covered_epoch);
         if (!(pos == s.last.position) || s.last.advanced_ns == 0) s.last.advanced_ns = now;
         bool again = !s.is_primary && now < fast_until_ns_;
         s.last.position = pos;
-        s.binlog_pos = *binlog;
         bool read_only = a.rows[0].size() > 1 && a.rows[0][1].value_or("0") == "1";
         // A change of read_only is a role change under way: learn at once what
         // the server replicates from, instead of at the next health check.
@@ -245,7 +265,7 @@ private:
         else if (s.last.state == shm::backend_state::down || s.last.state == shm::backend_state::unknown)
             s.last.state = s.last.io_running && s.last.sql_running ? shm::backend_state::up
                                                                    : shm::backend_state::replication_stopped;
-        if (s.is_primary) note_primary_position(*binlog, now);
+        if (s.is_primary) note_primary_position(s.binlog_pos, now);
         s.last.lagging = lagging(s, now);
         progress_.publish(s.slot, s.last);
         if (s.is_primary) publish_primary_entry(s);
@@ -363,16 +383,98 @@ private:
         if (!s.facts.polled) return;
         entry0_ = s.last;
         entry0_.backend_id = primary_identity_;
-        entry0_.position = s.binlog_pos;
+        entry0_.position = project(s.binlog_pos, 0);
         entry0_.state = shm::backend_state::up;
         progress_.publish(shm::primary_index, entry0_);
-        if (!table_.floor_set() && table_.init_floor(s.binlog_pos))
-            CW_LOG(LOG_INFO, "session floor set to the primary's position %s", s.binlog_pos.to_string().c_str());
+        if (!table_.floor_set() && table_.init_floor(s.binlog_pos, s.binlog_epoch))
+            CW_LOG(LOG_INFO, "session floor set to the primary's position %s", table_.floor().to_string().c_str());
+    }
+
+    // What a progress entry shows of a whole position: the domains the
+    // session table tracks (nothing requires any other one) and, once any
+    // session has needed it, the epoch this server has covered.
+    protocol::gtid_position project(const protocol::gtid_list& whole, std::uint64_t epoch) const
+    {
+        protocol::gtid_position p;
+        for (std::uint32_t id : table_.tracked_domains()) {
+            auto it = std::lower_bound(whole.begin(), whole.end(), id,
+                                       [](const protocol::gtid& g, std::uint32_t d) { return g.domain < d; });
+            if (it != whole.end() && it->domain == id) (void)p.set(*it);   // <= max_tracked_domains: fits
+        }
+        if (epoch && table_.epoch_used()) (void)p.set(protocol::gtid{shm::epoch_domain, 0, epoch});
+        return p;
+    }
+
+    // The primary's position as the poll numbered `epoch` read it. Polls
+    // that read the same position share one entry (the latest number: the
+    // highest epoch covering it). Bounded: entries every replica has passed
+    // go, and past max_epochs the oldest go (a replica that only covers
+    // those keeps the epoch it had: slower, never stale).
+    void note_epoch(std::uint64_t epoch, const protocol::gtid_list& pos)
+    {
+        if (!epochs_.empty() && epochs_.back().second == pos) {
+            epochs_.back().first = std::max(epochs_.back().first, epoch);
+            return;
+        }
+        epochs_.emplace_back(epoch, pos);
+        std::uint64_t passed = ~std::uint64_t(0);
+        for (auto& sp : servers_)
+            if (!sp->is_primary) passed = std::min(passed, sp->covered_epoch);
+        while (epochs_.size() > 1 && (epochs_.front().first <= passed || epochs_.size() > max_epochs))
+            epochs_.pop_front();
+    }
+
+    // The highest epoch whose whole primary position this replica has
+    // applied, in every domain (the untracked ones included).
+    void note_covered_epoch(server_state& s)
+    {
+        for (auto it = epochs_.rbegin(); it != epochs_.rend(); ++it) {
+            if (it->first <= s.covered_epoch) break;
+            if (protocol::list_covers(s.slave_pos, it->second)) {
+                s.covered_epoch = it->first;
+                s.covered_pos = it->second;
+                return;
+            }
+        }
+        // Nothing newer: the old claim holds while the position still covers
+        // what it was made on (a replica reset or re-pointed may go back).
+        if (s.covered_epoch && !protocol::list_covers(s.slave_pos, s.covered_pos)) {
+            s.covered_epoch = 0;
+            s.covered_pos.clear();
+        }
+    }
+
+    // More domains than the session table tracks one by one: writes in the
+    // others still route correctly (the epoch), but their sessions read from
+    // the primary a little longer. Said once per server each time it starts.
+    void check_domain_count(server_state& s)
+    {
+        const protocol::gtid_list& whole = s.is_primary ? s.binlog_pos : s.slave_pos;
+        const std::size_t n = whole.size();
+        if (s.is_primary)
+            counters_.primary_domains.store(n, std::memory_order_relaxed);
+        else {
+            std::uint64_t most = 0;
+            for (auto& sp : servers_)
+                if (!sp->is_primary) most = std::max<std::uint64_t>(most, sp->slave_pos.size());
+            counters_.replica_domains.store(most, std::memory_order_relaxed);
+        }
+        const bool over = n > table_.domain_capacity();
+        if (over) shm::add(counters_.domain_limit_polls);
+        if (over && !s.over_limit)
+            CW_LOG(LOG_WARNING,
+                   "%s: %s names %zu GTID domains, more than max_gtid_domains = %zu: the sessions that write in "
+                   "the others read from the primary until the replicas have applied the primary's whole position",
+                   s.conn->describe().c_str(), s.is_primary ? "gtid_binlog_pos" : "gtid_slave_pos", n,
+                   table_.domain_capacity());
+        else if (!over && s.over_limit)
+            CW_LOG(LOG_NOTICE, "%s: %zu GTID domains, within max_gtid_domains again", s.conn->describe().c_str(), n);
+        s.over_limit = over;
     }
 
     // Samples of the primary's position, for max_replica_lag_ms: a server
     // lags when it has not applied what the primary had that long ago.
-    void note_primary_position(const protocol::gtid_position& pos, std::uint64_t now)
+    void note_primary_position(const protocol::gtid_list& pos, std::uint64_t now)
     {
         if (cfg_.max_replica_lag_ms <= 0) return;
         if (samples_.empty() || !(samples_.back().second == pos)) samples_.emplace_back(now, pos);
@@ -386,7 +488,7 @@ private:
         if (cfg_.max_replica_lag_ms <= 0 || s.is_primary || samples_.empty()) return false;
         std::uint64_t limit = std::uint64_t(cfg_.max_replica_lag_ms) * 1000000u;
         const auto& [at, pos] = samples_.front();
-        return now - at >= limit && !s.last.position.covers(pos);
+        return now - at >= limit && !protocol::list_covers(s.slave_pos, pos);
     }
 
     // What every live replica has applied: entries at or below it carry no
@@ -454,7 +556,9 @@ private:
     shm::primary_state state_ = shm::primary_state::unknown;
     shm::progress_snapshot entry0_;   // what entry 0 (the role) last showed
     std::uint64_t primary_identity_ = 0;
-    std::deque<std::pair<std::uint64_t, protocol::gtid_position>> samples_;
+    std::deque<std::pair<std::uint64_t, protocol::gtid_list>> samples_;
+    static constexpr std::size_t max_epochs = 4096;
+    std::deque<std::pair<std::uint64_t, protocol::gtid_list>> epochs_;   // (epoch, primary position), oldest first
     worker::event_ptr tick_;
     int wake_fd_;
     SSL_CTX* backend_tls_;   // backend_tls of this generation (null: off everywhere)

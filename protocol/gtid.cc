@@ -153,23 +153,64 @@ common::result<gtid> parse_gtid(std::string_view text)
     return g;
 }
 
-common::result<gtid_position> parse_gtid_position(std::string_view text)
+namespace {
+
+// Calls add(g) for each item of a GTID list; an error for a malformed one
+// (or whatever add() refuses, as a message).
+template <typename Add>
+common::status parse_items(std::string_view text, Add add)
 {
-    gtid_position pos;
     std::string_view rest = trim(text);
-    if (rest.empty()) return pos;
+    if (rest.empty()) return {};
     while (true) {
         auto comma = rest.find(',');
         std::string_view item = trim(rest.substr(0, comma));
         if (item.empty()) return bad(text, "empty item");
         auto g = parse_gtid(item);
         if (!g) return g.err();
-        if (pos.find(g->domain)) return bad(text, "domain given twice");
-        if (!pos.set(*g)) return bad(text, "more domains than supported");
-        if (comma == std::string_view::npos) break;
+        if (const char* why = add(*g)) return bad(text, why);
+        if (comma == std::string_view::npos) return {};
         rest = rest.substr(comma + 1);
     }
+}
+
+}   // namespace
+
+common::result<gtid_position> parse_gtid_position(std::string_view text)
+{
+    gtid_position pos;
+    auto ok = parse_items(text, [&](const gtid& g) -> const char* {
+        if (pos.find(g.domain)) return "domain given twice";
+        if (!pos.set(g)) return "more domains than supported";
+        return nullptr;
+    });
+    if (!ok) return ok.err();
     return pos;
+}
+
+common::result<gtid_list> parse_gtid_list(std::string_view text)
+{
+    gtid_list list;
+    auto ok = parse_items(text, [&](const gtid& g) -> const char* {
+        list.push_back(g);
+        return nullptr;
+    });
+    if (!ok) return ok.err();
+    std::sort(list.begin(), list.end(), [](const gtid& a, const gtid& b) { return a.domain < b.domain; });
+    for (std::size_t i = 1; i < list.size(); ++i)
+        if (list[i].domain == list[i - 1].domain) return bad(text, "domain given twice");
+    return list;
+}
+
+bool list_covers(std::span<const gtid> applied, std::span<const gtid> required) noexcept
+{
+    std::size_t a = 0;
+    for (const gtid& g : required) {
+        while (a < applied.size() && applied[a].domain < g.domain) ++a;
+        const std::uint64_t have = a < applied.size() && applied[a].domain == g.domain ? applied[a].seqno : 0;
+        if (have < g.seqno) return false;
+    }
+    return true;
 }
 
 }   // namespace causeway::protocol

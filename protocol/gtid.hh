@@ -10,15 +10,17 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.hh"
 
 namespace causeway::protocol {
 
-// A position holds at most this many domains. shm/ stores positions with the
-// same capacity, so a server with more domains is "unparsable" and routes to
-// the primary.
-inline constexpr std::size_t gtid_max_domains = 8;
+// A position holds at most this many domains: the 32 replication domains the
+// session table can track (shm/layout.hh max_tracked_domains) plus the one
+// shm/ uses for its epoch. A server's whole position, which may name more
+// domains, is read with parse_gtid_list().
+inline constexpr std::size_t gtid_max_domains = 33;
 
 // Longest text format() can produce: per domain 10 + 1 + 10 + 1 + 20 digits
 // and separators, plus commas.
@@ -82,6 +84,15 @@ private:
 // 32 bits (domain, server) or 64 bits (seqno), a leading or trailing comma, a
 // domain given twice, and more than gtid_max_domains domains.
 common::result<gtid_position> parse_gtid_position(std::string_view text);
+
+// A whole position however many domains it names (a server's
+// @@gtid_binlog_pos or @@gtid_slave_pos), sorted by domain, with the same
+// rules as parse_gtid_position() otherwise. Allocates: for the poller and the
+// position fence, not for every statement.
+using gtid_list = std::vector<gtid>;
+common::result<gtid_list> parse_gtid_list(std::string_view text);
+// "applied covers required" for two sorted lists (see gtid_position::covers).
+bool list_covers(std::span<const gtid> applied, std::span<const gtid> required) noexcept;
 
 // One "domain-server-seqno", no blanks.
 common::result<gtid> parse_gtid(std::string_view text);

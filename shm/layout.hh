@@ -18,11 +18,23 @@ static_assert(word::is_always_lock_free, "shm needs lock-free 64-bit atomics");
 static_assert(sizeof(word) == 8 && alignof(word) == 8);
 
 inline constexpr std::uint64_t segment_magic = 0x5941'5745'5355'4143ull;   // "CAUSEWAY"
-inline constexpr std::uint64_t layout_version = 16;
+inline constexpr std::uint64_t layout_version = 17;
 
 inline constexpr std::size_t max_backends = 64;   // index 0 is the primary role, 1.. the servers
 inline constexpr std::size_t max_worker_slots = 256;   // two generations during a reload
-inline constexpr std::size_t max_domains = protocol::gtid_max_domains;
+// GTID domains: the session table tracks up to max_tracked_domains of them
+// one by one (max_gtid_domains of the config, at most this); writes in any
+// other domain are tracked together by the epoch (session_state below), which
+// takes directory index 0. Arrays indexed by directory position have
+// max_domains words.
+inline constexpr std::size_t max_tracked_domains = 32;
+inline constexpr std::size_t max_domains = max_tracked_domains + 1;
+inline constexpr std::size_t epoch_index = 0;
+// The domain id the epoch shows as in positions (progress entries, lookups,
+// floor and watermark): a replica's entry carries gtid {epoch_domain, 0, E}
+// when it has applied the primary's whole position as the poll with epoch E
+// read it. A real domain with this id is never tracked on its own.
+inline constexpr std::uint32_t epoch_domain = 0xffffffffu;
 inline constexpr std::size_t backend_text_words = 6;   // 48 bytes: name, address
 
 // ---------------------------------------------------------------- progress
@@ -251,6 +263,12 @@ struct alignas(64) poller_counters {
     word reclaimed_entries;
     word reclaimed_spills;
     word table_occupied;   // entries in use at the end of the last full pass
+    // GTID domains, for the operator: how many the primary's @@gtid_binlog_pos
+    // names and the most any replica's @@gtid_slave_pos names (gauges, at the
+    // last poll), and polls that found more than the directory can track.
+    word primary_domains;
+    word replica_domains;
+    word domain_limit_polls;
 };
 
 // One worker's backend connections and what its pool did. `open[s]` counts
@@ -390,25 +408,26 @@ inline constexpr unsigned key_tag_shift = 32;
 inline constexpr std::uint64_t key_overflow = 1ull << 31;   // a domain did not fit
 inline constexpr std::uint64_t key_version_mask = (1ull << 31) - 1;
 
-// Slot word: domain index + 1 (4 bits, 0 = slot unused) | seqno (60 bits).
-inline constexpr unsigned slot_domain_shift = 60;
-inline constexpr std::uint64_t slot_seqno_max = (1ull << 60) - 1;
+// Slot word: directory index + 1 (6 bits, 0 = slot unused) | seqno (58 bits).
+inline constexpr unsigned slot_domain_shift = 58;
+inline constexpr std::uint64_t slot_seqno_max = (1ull << 58) - 1;
 
 // Bucket meta: 0, or spill (an insert whose first bucket this is found both
 // buckets full; lookups of keys starting here answer unknown until reclaimed)
-// | what (4 bits: domain index + 1 when one seqno, below, records the spilled
-// position; bucket_what_global when session_state::spill does) | low 59 bits:
-// that seqno (CAS-max), or for global a unique number from spill_marks.
+// | what (6 bits: directory index + 1 when one seqno, below, records the
+// spilled position; bucket_what_global when session_state::spill does) | low
+// 57 bits: that seqno (CAS-max), or for global a unique number from spill_marks.
 inline constexpr std::uint64_t bucket_spill = 1ull << 63;
-inline constexpr unsigned bucket_what_shift = 59;
-inline constexpr std::uint64_t bucket_what_global = 15;
-inline constexpr std::uint64_t bucket_low_mask = (1ull << 59) - 1;
+inline constexpr unsigned bucket_what_shift = 57;
+inline constexpr std::uint64_t bucket_what_mask = 0x3f;
+inline constexpr std::uint64_t bucket_what_global = 63;
+inline constexpr std::uint64_t bucket_low_mask = (1ull << 57) - 1;
 
 // Multi-writer counts, bumped with fetch_add on rare paths only.
 struct alignas(64) table_stats {
     word updates_full;   // no room in either bucket: spilled
     word updates_overflow;   // a domain did not fit the entry (or seqno >= 2^60)
-    word updates_unrepresentable;   // more GTID domains than the directory holds
+    word updates_untracked;   // a write in a domain the directory cannot hold: tracked by the epoch
     word update_restarts;   // an update raced with a reclaim and started over
     word inline_reclaims;   // entries freed by an update that found its buckets full
 };
@@ -425,12 +444,29 @@ struct table_region {
 inline constexpr std::size_t table_regions = 2;
 
 // State shared by the table regions: the GTID domain directory (a table slot
-// stores a 3-bit domain index, not the 32-bit id), the floor, the reclaim
+// stores a 6-bit directory index, not the 32-bit id), the floor, the reclaim
 // watermark and the spill position. Indexes are directory positions.
+//
+// The directory holds up to `domain_capacity` domains at indexes 1.., claimed
+// in order by CAS on first use, never freed. A write in any other domain (the
+// directory is full, or its id is epoch_domain) is recorded at index 0, the
+// epoch, as "epoch_sent + 1" read after the write's OK arrived: a number the
+// poller gives each @@gtid_binlog_pos poll of the primary (fetch_add before
+// sending it), so every poll numbered at least that was sent after the write
+// committed and its answer contains the write. A replica's progress entry
+// carries, as domain epoch_domain, the highest epoch whose primary position it
+// has applied in every domain (the poller compares whole positions), so the
+// usual per-domain comparison covers the untracked domains too: such a
+// session reads from the primary only until the replicas have applied a
+// primary position read after its write (a poll interval plus the apply
+// delay), then from replicas again. Never for good.
 struct alignas(64) session_state {
-    word domain_id[max_domains];   // id + 1, 0 = free; claimed once by CAS, never freed
+    word domain_id[max_domains];   // id + 1, 0 = free; [0] unused (the epoch)
+    word domain_count;   // CAS-max: 1 + highest claimed index; lookups scan [0, domain_count)
+    word domain_capacity;   // writer: the creator; domains the directory may claim (max_gtid_domains)
     word floor_set;   // 0 until the poller's first primary poll (init_floor)
-    word directory_full;   // a domain past max_domains was seen: all lookups unknown
+    word epoch_sent;   // fetch_add; writer: the poller, before each position poll of the primary
+    word epoch_used;   // 0 until an update or the floor first needs the epoch; then 1 (for display)
     word spill_marks;   // fetch_add: unique numbers for global bucket spill marks
     alignas(64) word floor[max_domains];   // CAS-max; writers: init_floor, reclaimers
     alignas(64) word watermark[max_domains];   // CAS-max; writer: poller (applied by all live replicas)
@@ -538,7 +574,7 @@ constexpr segment_plan plan_segment(std::uint64_t entries, std::uint64_t account
 
 // The sizes the comments above promise; a change here is a layout change.
 static_assert(sizeof(gtid_slot) == 16);
-static_assert(sizeof(progress_entry) == 192);
+static_assert(sizeof(progress_entry) == 640);
 static_assert(sizeof(backend_label) == 96);
 static_assert(sizeof(backend_labels) == 64 + max_backends * 96);
 static_assert(sizeof(worker_counters) == 448);
@@ -553,9 +589,11 @@ static_assert(sizeof(accounts_block) == 128);
 static_assert(sizeof(table_entry) == 24);
 static_assert(sizeof(table_bucket) == 128 && alignof(table_bucket) == 128);
 static_assert(sizeof(table_stats) == 64);
-static_assert(sizeof(session_state) == 5 * 64);
+static_assert(sizeof(session_state) == 20 * 64, "directory and counts, then floor, watermark, spill");
 static_assert(sizeof(segment_header) <= 4096);
-static_assert(max_domains < 16, "a slot stores the domain index + 1 in 4 bits");
+static_assert(max_domains < 64, "a slot stores the directory index + 1 in 6 bits");
+static_assert(max_domains < bucket_what_global, "a bucket's meta stores the directory index + 1 in 6 bits");
+static_assert(max_domains <= protocol::gtid_max_domains, "a position holds every tracked domain and the epoch");
 static_assert(sizeof(role_block) == 64 && sizeof(drain_list) == 8 * max_backends);
 static_assert(std::is_standard_layout_v<segment_header> && std::is_standard_layout_v<progress_entry> &&
               std::is_standard_layout_v<table_bucket> && std::is_standard_layout_v<worker_counters>);

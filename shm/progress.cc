@@ -74,8 +74,9 @@ void progress_block::publish(std::size_t backend, const progress_snapshot& s) no
     std::uint64_t odd = seqlock_write_begin(e.seq);
     e.backend_id.store(s.backend_id, relaxed);
     e.status.store(status, relaxed);
-    for (std::size_t i = 0; i < max_domains; ++i) {
-        const protocol::gtid g = i < n ? s.position[i] : protocol::gtid{};
+    // Only the gtids in use: readers copy as many as the count says.
+    for (std::size_t i = 0; i < n; ++i) {
+        const protocol::gtid g = s.position[i];
         e.gtid[i].domain_server.store(std::uint64_t(g.domain) << 32 | g.server, relaxed);
         e.gtid[i].seqno.store(g.seqno, relaxed);
     }
@@ -106,8 +107,11 @@ progress_snapshot progress_block::read(std::size_t backend) const noexcept
         }
         s.backend_id = e.backend_id.load(relaxed);
         std::uint64_t status = e.status.load(relaxed);
+        // Only the gtids in use are copied: a read costs the same whatever
+        // max_domains is. A torn count is caught by the seqlock check below.
+        const std::size_t used = std::min<std::size_t>((status >> status_count_shift) & 0xff, max_domains);
         protocol::gtid g[max_domains];
-        for (std::size_t i = 0; i < max_domains; ++i) {
+        for (std::size_t i = 0; i < used; ++i) {
             std::uint64_t ds = e.gtid[i].domain_server.load(relaxed);
             g[i] = protocol::gtid{std::uint32_t(ds >> 32), std::uint32_t(ds), e.gtid[i].seqno.load(relaxed)};
         }

@@ -57,7 +57,8 @@ public:
     progress_block(segment_header* h, progress_entry* e, backend_labels* l) : header_(h), entries_(e), labels_(l) {}
 
     // Poller. `s.ok` is ignored; at most max_domains gtids are stored (the
-    // position type cannot hold more). Indexes past max_backends are ignored.
+    // poller publishes the domains the session table tracks and the epoch).
+    // Indexes past max_backends are ignored.
     void publish(std::size_t backend, const progress_snapshot& s) noexcept;
     // Poller, once per round, after publishing: CLOCK_MONOTONIC now.
     void heartbeat(std::uint64_t now_ns) noexcept;

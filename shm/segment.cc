@@ -254,6 +254,9 @@ common::result<segment> segment::create(const common::config& cfg)
         h->table[0] = plan.table;
         h->table[1] = table_region{};
         h->accounts_capacity = plan.accounts_capacity;
+        h->sessions.domain_capacity.store(
+            std::uint64_t(std::clamp<int>(cfg.max_gtid_domains, 1, int(max_tracked_domains))),
+            std::memory_order_relaxed);
         construct<progress_entry>(base, plan.progress_offset, max_backends);
         auto* labels = construct<backend_labels>(base, plan.labels_offset);
         construct<worker_counters>(base, plan.workers_offset, max_worker_slots);

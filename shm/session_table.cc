@@ -84,6 +84,9 @@ session_table::session_table(segment_header* header, std::size_t region, const t
       buckets_(where.buckets),
       seed_(seed)
 {
+    // Read once and clamped: a damaged word must not index past the arrays.
+    std::uint64_t c = state_->domain_capacity.load(relaxed);
+    capacity_ = c == 0 || c > max_tracked_domains ? max_tracked_domains : std::size_t(c);
 }
 
 // Two buckets from independent bits of the key (the tag is the high 32 bits;
@@ -97,22 +100,41 @@ void session_table::buckets_of(std::uint64_t key, std::size_t& b1, std::size_t& 
     if (b2 == b1) b2 = b1 + 1 == buckets_ ? 0 : b1 + 1;
 }
 
-// The directory fills in order and never frees, so the first free slot means
-// "not there". Acquire: a slot naming index i implies the directory entry i
-// was claimed before; readers that find the id read it with acquire.
+// The directory fills in order from index 1 and never frees, so the first
+// free slot means "not there". Acquire: a slot naming index i implies the
+// directory entry i was claimed (and domain_count raised past it) before;
+// readers that find the id read it with acquire. -1: not tracked on its own
+// (the directory is full, or the id is the epoch's): the epoch covers it.
 int session_table::domain_index(std::uint32_t domain, bool claim) const noexcept
 {
+    if (domain == epoch_domain) return -1;
     const std::uint64_t want = std::uint64_t(domain) + 1;
-    for (std::size_t i = 0; i < max_domains; ++i) {
+    for (std::size_t i = 1; i <= capacity_; ++i) {
         std::uint64_t v = state_->domain_id[i].load(acquire);
         while (true) {
             if (v == want) return int(i);
             if (v != 0) break;
             if (!claim) return -1;
-            if (state_->domain_id[i].compare_exchange_strong(v, want, acq_rel, acquire)) return int(i);
+            if (state_->domain_id[i].compare_exchange_strong(v, want, acq_rel, acquire)) {
+                cas_max(state_->domain_count, i + 1);   // before any slot names index i
+                return int(i);
+            }
         }
     }
     return -1;
+}
+
+std::uint32_t session_table::directory_id(std::size_t i) const noexcept
+{
+    if (i == epoch_index) return epoch_domain;
+    std::uint64_t id = state_->domain_id[i].load(acquire);
+    return id == 0 ? epoch_domain : std::uint32_t(id - 1);   // 0 cannot happen: used only once claimed
+}
+
+std::size_t session_table::domains_in_use() const noexcept
+{
+    // Index 0 (the epoch) is always scanned.
+    return std::clamp<std::size_t>(state_->domain_count.load(acquire), 1, max_domains);
 }
 
 void session_table::prefetch(std::uint64_t key) const noexcept
@@ -130,8 +152,8 @@ lookup_result session_table::lookup(std::uint64_t key) const noexcept
 {
     lookup_result r;
     if (!state_->floor_set.load(acquire)) return r;   // no_floor
-    if (state_->directory_full.load(relaxed) || buckets_ == 0) {
-        r.status = lookup_status::unrepresentable;
+    if (buckets_ == 0) {
+        r.status = lookup_status::spilled;
         return r;
     }
     std::size_t b1, b2;
@@ -146,33 +168,55 @@ lookup_result session_table::lookup(std::uint64_t key) const noexcept
         return r;
     }
     const std::uint64_t tag = tag_of(key);
-    std::uint64_t seq[max_domains] = {};
+    // Only the directory's claimed indexes are looked at (and zeroed): a
+    // lookup costs the same whatever max_domains is.
+    std::uint64_t seq[max_domains];
+    std::size_t in_use = domains_in_use();
+    for (std::size_t d = 0; d < in_use; ++d) seq[d] = 0;
+    auto grow = [&](std::size_t to) {
+        for (std::size_t i = in_use; i < to; ++i) seq[i] = 0;
+        in_use = std::max(in_use, to);
+    };
+    bool overflowed = false;
     for (std::size_t b : {b1, b2}) {
         for (const table_entry& e : table_[b].entry) {
             std::uint64_t kw = e.key.load(acquire);
             if (key_tag(kw) != tag) continue;
-            if (kw & key_overflow) {
-                r.status = lookup_status::overflow;
-                return r;
-            }
+            overflowed |= (kw & key_overflow) != 0;
             // Every entry with this tag counts (a racing insert may have made
             // two): the answer is the max over them.
             for (const word& s : e.slot) {
                 std::uint64_t w = s.load(acquire);
                 int d = slot_domain(w);
-                if (d >= 0 && std::size_t(d) < max_domains) seq[d] = std::max(seq[d], slot_seqno(w));
+                if (d < 0) continue;
+                // A slot naming an index past in_use was claimed after that
+                // load (or the word is damaged): read the count again.
+                if (std::size_t(d) >= in_use) {
+                    grow(domains_in_use());
+                    if (std::size_t(d) >= in_use) {   // damaged: cannot be read as a position
+                        r.status = lookup_status::unreadable;
+                        return r;
+                    }
+                }
+                seq[d] = std::max(seq[d], slot_seqno(w));
             }
         }
     }
-    // After the slot loads (acquire): a slot a reclaim cleared implies its floor raise is visible.
-    for (std::size_t d = 0; d < max_domains; ++d) seq[d] = std::max(seq[d], state_->floor[d].load(acquire));
-    for (std::size_t d = 0; d < max_domains; ++d) {
-        if (seq[d] == 0) continue;
-        std::uint64_t id = state_->domain_id[d].load(acquire);
-        if (id == 0) continue;   // cannot happen: an index is used only once claimed
-        (void)r.position.set(protocol::gtid{std::uint32_t(id - 1), 0, seq[d]});   // <= max_domains: fits
+    // An entry that lost a domain (overflow): what it lost is within the
+    // spill position, raised before the flag was set (the key load above
+    // acquires it), so the spill bounds it: such a session reads from a
+    // replica once one passes every overflowed write of the table, without
+    // waiting for the reclaim sweep. A position above the session's own,
+    // never below it.
+    if (overflowed) {
+        grow(domains_in_use());   // after the key loads: every index a spill names
+        for (std::size_t d = 0; d < in_use; ++d) seq[d] = std::max(seq[d], state_->spill[d].load(acquire));
     }
-    r.status = lookup_status::known;
+    // After the slot loads (acquire): a slot a reclaim cleared implies its floor raise is visible.
+    for (std::size_t d = 0; d < in_use; ++d) seq[d] = std::max(seq[d], state_->floor[d].load(acquire));
+    for (std::size_t d = 0; d < in_use; ++d)
+        if (seq[d] != 0) (void)r.position.set(protocol::gtid{directory_id(d), 0, seq[d]});   // <= max_domains: fits
+    r.status = overflowed ? lookup_status::overflow : lookup_status::known;
     return r;
 }
 
@@ -255,7 +299,7 @@ void session_table::spill(std::size_t bucket, const item* items, std::size_t n) 
         for (std::size_t i = 0; i < n; ++i) cas_max(state_->spill[items[i].idx], items[i].seqno);
     std::uint64_t m = meta.load(relaxed);
     while (true) {
-        const std::uint64_t what = (m >> bucket_what_shift) & 0xf;
+        const std::uint64_t what = (m >> bucket_what_shift) & bucket_what_mask;
         std::uint64_t next;
         if (single && (m == 0 || what == std::uint64_t(items[0].idx + 1))) {
             if (m != 0 && (m & bucket_low_mask) >= items[0].seqno) return;
@@ -270,22 +314,36 @@ void session_table::spill(std::size_t bucket, const item* items, std::size_t n) 
     }
 }
 
-update_status session_table::update(std::uint64_t key, const protocol::gtid_position& pos) noexcept
+update_status session_table::update(std::uint64_t key, std::span<const protocol::gtid> pos,
+                                    position_source source) noexcept
 {
-    if (state_->directory_full.load(relaxed)) {
-        stats_->updates_unrepresentable.fetch_add(1, relaxed);
-        return update_status::unrepresentable;
-    }
     item items[max_domains];
     std::size_t n = 0;
+    std::uint64_t epoch = 0;
+    bool untracked = false;
     for (const protocol::gtid& g : pos) {
-        int idx = domain_index(g.domain, true);
-        if (idx < 0) {
-            state_->directory_full.store(1, release);
-            stats_->updates_unrepresentable.fetch_add(1, relaxed);
-            return update_status::unrepresentable;
+        if (g.seqno == 0) continue;
+        if (g.domain == epoch_domain && source == position_source::progress) {
+            epoch = std::max(epoch, g.seqno);   // a replica's epoch: already a requirement
+            continue;
         }
-        if (g.seqno != 0) items[n++] = item{idx, g.seqno};
+        int idx = domain_index(g.domain, true);
+        if (idx >= 0 && n + 1 < max_domains) {   // one place stays free for the epoch
+            items[n++] = item{idx, g.seqno};
+        } else {
+            untracked = true;
+        }
+    }
+    if (untracked) {
+        // Every primary poll numbered past what is sent now is sent after
+        // this write committed (the caller has its OK): seq_cst, so that the
+        // poller's fetch_add cannot be ordered before this load.
+        epoch = std::max(epoch, state_->epoch_sent.load(std::memory_order_seq_cst) + 1);
+        stats_->updates_untracked.fetch_add(1, relaxed);
+    }
+    if (epoch != 0) {
+        items[n++] = item{int(epoch_index), epoch};
+        if (!state_->epoch_used.load(relaxed)) state_->epoch_used.store(1, relaxed);
     }
     if (n == 0) return update_status::stored;
 
@@ -332,25 +390,46 @@ update_status session_table::update(std::uint64_t key, const protocol::gtid_posi
     return update_status::full;
 }
 
-bool session_table::init_floor(const protocol::gtid_position& primary) noexcept
+bool session_table::init_floor(std::span<const protocol::gtid> primary, std::uint64_t epoch) noexcept
 {
     if (state_->floor_set.load(acquire)) return false;
+    bool untracked = false;
     for (const protocol::gtid& g : primary) {
+        if (g.seqno == 0) continue;
         int idx = domain_index(g.domain, true);
-        if (idx < 0) {
-            state_->directory_full.store(1, release);
-            return false;
-        }
-        cas_max(state_->floor[idx], g.seqno);
+        if (idx < 0)
+            untracked = true;
+        else
+            cas_max(state_->floor[idx], g.seqno);
+    }
+    // Domains the directory cannot hold: a replica must first apply the
+    // primary's whole position as this poll read it.
+    if (untracked) {
+        cas_max(state_->floor[epoch_index], std::max<std::uint64_t>(epoch, 1));
+        state_->epoch_used.store(1, relaxed);
     }
     state_->floor_set.store(1, release);   // after the floor: lookups that see it see the floor
     return true;
 }
 
+std::uint64_t session_table::next_epoch() noexcept
+{
+    return state_->epoch_sent.fetch_add(1, std::memory_order_seq_cst) + 1;
+}
+
+std::vector<std::uint32_t> session_table::tracked_domains() const
+{
+    std::vector<std::uint32_t> ids;
+    for (std::size_t i = 1; i < domains_in_use(); ++i)
+        if (std::uint64_t id = state_->domain_id[i].load(acquire)) ids.push_back(std::uint32_t(id - 1));
+    return ids;
+}
+
 void session_table::publish_watermark(const protocol::gtid_position& applied) noexcept
 {
     for (const protocol::gtid& g : applied) {
-        int idx = domain_index(g.domain, false);   // no session wrote there: nothing to reclaim
+        // A domain no session wrote in has nothing to reclaim.
+        int idx = g.domain == epoch_domain ? int(epoch_index) : domain_index(g.domain, false);
         if (idx >= 0) cas_max(state_->watermark[idx], g.seqno);
     }
 }
@@ -374,7 +453,7 @@ std::size_t session_table::reclaim_bucket(std::size_t b, const std::uint64_t (&w
     std::uint64_t sp[max_domains];
     std::uint64_t meta = kb.meta.load(acquire);
     if (meta & bucket_spill) {
-        const std::uint64_t what = (meta >> bucket_what_shift) & 0xf;
+        const std::uint64_t what = (meta >> bucket_what_shift) & bucket_what_mask;
         bool covered = false;
         if (what == bucket_what_global) {
             covered = covered_spill(sp);
@@ -434,26 +513,26 @@ bool session_table::floor_set() const noexcept
 }
 
 namespace {
-protocol::gtid_position by_directory(const session_state& st, const word (&values)[max_domains])
+}   // namespace
+
+protocol::gtid_position session_table::by_directory(const word (&values)[max_domains]) const noexcept
 {
     protocol::gtid_position p;
-    for (std::size_t d = 0; d < max_domains; ++d) {
-        std::uint64_t id = st.domain_id[d].load(acquire);
+    for (std::size_t d = 0; d < domains_in_use(); ++d) {
         std::uint64_t v = values[d].load(acquire);
-        if (id != 0 && v != 0) (void)p.set(protocol::gtid{std::uint32_t(id - 1), 0, v});
+        if (v != 0) (void)p.set(protocol::gtid{directory_id(d), 0, v});
     }
     return p;
 }
-}   // namespace
 
 protocol::gtid_position session_table::floor() const noexcept
 {
-    return by_directory(*state_, state_->floor);
+    return by_directory(state_->floor);
 }
 
 protocol::gtid_position session_table::watermark() const noexcept
 {
-    return by_directory(*state_, state_->watermark);
+    return by_directory(state_->watermark);
 }
 
 std::size_t session_table::occupied() const noexcept
@@ -473,7 +552,6 @@ void session_table::copy_entries(std::size_t first, std::size_t count, std::vect
 {
     if (buckets_ == 0) return;
     count = std::min(count, buckets_);
-    std::uint64_t ids[max_domains] = {};   // directory ids + 1, loaded on first use (claimed once, never freed)
     for (std::size_t k = 0; k < count; ++k) {
         for (const table_entry& e : table_[(first + k) % buckets_].entry) {
             std::uint64_t kw = e.key.load(acquire);
@@ -490,10 +568,8 @@ void session_table::copy_entries(std::size_t first, std::size_t count, std::vect
                 for (std::uint64_t w : s) {
                     const int d = slot_domain(w);
                     if (d < 0 || std::size_t(d) >= max_domains || slot_seqno(w) == 0) continue;
-                    if (ids[d] == 0) ids[d] = state_->domain_id[d].load(acquire);
-                    if (ids[d] == 0) continue;   // cannot happen: an index is used only once claimed
                     // merge: two racing first writes of one domain can fill both slots.
-                    (void)entry.position.merge_max(protocol::gtid{std::uint32_t(ids[d] - 1), 0, slot_seqno(w)});
+                    (void)entry.position.merge_max(protocol::gtid{directory_id(std::size_t(d)), 0, slot_seqno(w)});
                 }
                 if (!entry.position.empty() || entry.overflow) out.push_back(std::move(entry));
                 break;

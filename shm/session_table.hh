@@ -7,15 +7,20 @@
 // covering p, or unknown. An entry leaves the table only after the floor has
 // been raised to its position, so forgetting it never forgets a write.
 // Two keys that share an entry share the higher position: slower, never stale.
-// Limits (each answers unknown, is counted, and is documented in layout.hh):
-// an entry holds 2 GTID domains (a third marks it "overflow"); a seqno must be
-// below 2^60; the segment knows at most max_domains domains; a key whose two
-// buckets are full "spills" its bucket. All clear when the poller's reclaim
-// finds the lost positions applied by every live replica.
+// Limits (each is counted and documented in layout.hh): an entry holds 2 GTID
+// domains (a third marks it "overflow": lookups answer a bound, the table's
+// spill position); a seqno must be below 2^58 (overflow too); a key whose two
+// buckets are full "spills" its bucket (lookups answer unknown). All clear
+// when the poller's reclaim finds the lost positions applied by every live
+// replica. The directory tracks max_gtid_domains domains one by one; a write
+// in any other domain is recorded as an epoch (layout.hh session_state), so
+// only that session waits, and only until the replicas pass the primary
+// position a poll read after its write.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -28,9 +33,12 @@ namespace causeway::shm {
 enum class lookup_status : std::uint8_t {
     known,   // position = max(session's last write, floor)
     no_floor,   // the poller has not set the floor yet (segment just created)
-    overflow,   // the session wrote in more domains than an entry holds
+    // The session wrote in more domains than an entry holds: position is a
+    // bound (the table's spill position, covering every write that did not
+    // fit, with the entry and the floor): usable(), never below the session's.
+    overflow,
     spilled,   // a write hashing to the same buckets found the table full
-    unrepresentable,   // more GTID domains seen than the segment can hold
+    unreadable,   // a slot names a directory index never claimed (a damaged segment)
 };
 
 struct lookup_result {
@@ -39,13 +47,22 @@ struct lookup_result {
     // ids are 0 (the table stores seqnos only; compare with covers()).
     protocol::gtid_position position;
     bool known() const noexcept { return status == lookup_status::known; }
+    // A position a replica must cover to serve the session, exact or a bound.
+    bool usable() const noexcept { return status == lookup_status::known || status == lookup_status::overflow; }
 };
 
 enum class update_status : std::uint8_t {
     stored,
     overflow,   // stored, but lookups answer unknown until reclaimed
     full,   // not stored: the key's buckets are full (spilled)
-    unrepresentable,   // not stored: too many GTID domains; all lookups unknown
+};
+
+// Where a position given to update() comes from: a server (a write's
+// last_gtid, the primary's binlog position: every domain is a real one) or
+// a progress entry (monotonic reads: domain epoch_domain is the epoch).
+enum class position_source : std::uint8_t {
+    server,
+    progress
 };
 
 // One entry in use, as copy_entries() reads it: not a lookup (no floor, no
@@ -83,12 +100,34 @@ public:
     void prefetch(std::uint64_t key) const noexcept;
     // Raises the session's position to max(current, pos) per domain (the
     // last_gtid of a committed write). Call before the client sees the OK.
-    update_status update(std::uint64_t key, const protocol::gtid_position& pos) noexcept;
+    // A domain the directory cannot hold makes the entry require the next
+    // epoch (call only once the write has committed: its OK arrived).
+    update_status update(std::uint64_t key, std::span<const protocol::gtid> pos,
+                         position_source source = position_source::server) noexcept;
+    update_status update(std::uint64_t key, const protocol::gtid_position& pos,
+                         position_source source = position_source::server) noexcept
+    {
+        return update(key, std::span<const protocol::gtid>(pos.begin(), pos.size()), source);
+    }
 
     // Poller. On its first primary poll: sets the floor to the primary's
-    // position unless already set; until then lookups answer no_floor. Returns
-    // false when it was already set (or the primary has too many domains).
-    bool init_floor(const protocol::gtid_position& primary) noexcept;
+    // position (read by the poll numbered `epoch`) unless already set; until
+    // then lookups answer no_floor. Domains the directory cannot hold raise
+    // the epoch floor to `epoch`. Returns false when it was already set.
+    bool init_floor(std::span<const protocol::gtid> primary, std::uint64_t epoch) noexcept;
+    bool init_floor(const protocol::gtid_position& primary, std::uint64_t epoch = 1) noexcept
+    {
+        return init_floor(std::span<const protocol::gtid>(primary.begin(), primary.size()), epoch);
+    }
+    // Poller: the number of the primary position poll it is about to send.
+    std::uint64_t next_epoch() noexcept;
+    // The domain ids the directory holds (not the epoch), in claim order.
+    std::vector<std::uint32_t> tracked_domains() const;
+    // Whether any session (or the floor) has needed the epoch yet: until
+    // then the poller leaves it out of the positions it publishes.
+    bool epoch_used() const noexcept { return state_->epoch_used.load(std::memory_order_relaxed) != 0; }
+    // How many domains the directory may hold (max_gtid_domains).
+    std::size_t domain_capacity() const noexcept { return capacity_; }
     // Each round: the position every live replica has applied (per domain min,
     // see gtid_position::meet). Kept as a running max: a replica that falls
     // behind or comes back later is then held back by the floor instead.
@@ -124,6 +163,9 @@ private:
     struct item;   // one domain of a position being stored
     void buckets_of(std::uint64_t key, std::size_t& b1, std::size_t& b2) const noexcept;
     int domain_index(std::uint32_t domain, bool claim) const noexcept;
+    std::uint32_t directory_id(std::size_t index) const noexcept;
+    std::size_t domains_in_use() const noexcept;
+    protocol::gtid_position by_directory(const word (&values)[max_domains]) const noexcept;
     bool find_or_claim(std::uint64_t key, place& where, std::uint64_t& kw) noexcept;
     bool raise_slot(table_entry& e, int idx, std::uint64_t seqno) noexcept;
     void spill(std::size_t bucket, const item* items, std::size_t n) noexcept;
@@ -135,6 +177,7 @@ private:
     table_bucket* table_ = nullptr;
     std::size_t buckets_ = 0;
     std::uint64_t seed_ = 0;
+    std::size_t capacity_ = max_tracked_domains;
 };
 
 }   // namespace causeway::shm

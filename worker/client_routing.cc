@@ -486,7 +486,7 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
             shm::lookup_result l = ctx_.table.lookup(ctx_.table.key(shm::session_kind(k.kind), k.id));
             if (l.status == shm::lookup_status::spilled)
                 r.requirement = requirement_status::table_full;
-            else if (!l.known()) {
+            else if (!l.usable()) {   // an overflow's position is a bound: usable
                 if (r.requirement == requirement_status::known) r.requirement = requirement_status::unknown;
             } else if (!r.required.merge_max(l.position)) {
                 r.requirement = requirement_status::unknown;
@@ -554,7 +554,9 @@ void client_session::monotonic_requirement(route_request& r, std::vector<read_ca
             return;
         }
         session_keys(*ctx_.cfg, identity_, nullptr, keys_);
-        for (const auto& k : keys_) ctx_.table.update(ctx_.table.key(shm::session_kind(k.kind), k.id), snap.position);
+        for (const auto& k : keys_)
+            ctx_.table.update(ctx_.table.key(shm::session_kind(k.kind), k.id), snap.position,
+                              shm::position_source::progress);   // its epoch domain is an epoch
         last_read_backend_ = -1;
         return;
     }
@@ -570,14 +572,26 @@ bool client_session::start_gtid_wait(const route_request& r, bool pin)
 {
     int best = -1;
     std::uint64_t best_score = 0;
+    const gtid_position* best_position = nullptr;
     for (const auto& c : r.candidates) {
         // A replica whose replication is stopped would only run out the budget.
         if (!c.usable || c.backend == 0 || !c.applying) continue;
         std::uint64_t score = 0;
         for (const auto& g : r.required) score += std::min(c.position.seqno(g.domain), g.seqno);
-        if (best < 0 || score > best_score) best = c.backend, best_score = score;
+        if (best < 0 || score > best_score) best = c.backend, best_score = score, best_position = &c.position;
     }
     if (best < 0 || r.requirement != requirement_status::known) return false;
+    // The epoch (writes in domains the session table does not track) is no
+    // replication position a replica can wait for: only the poller learns
+    // it, so such a read waits by polling (start_wait) unless the replica
+    // has it already. The other domains are waited for as usual.
+    gtid_position wait_for;
+    for (const auto& g : r.required) {
+        if (g.domain != shm::epoch_domain)
+            (void)wait_for.set(g);
+        else if (best_position->seqno(g.domain) < g.seqno)
+            return false;
+    }
     backend_conn* b = open_backend(best);
     if (!b || !b->ready()) return false;   // logging in now; the poll-based wait covers this read
     std::uint64_t now = common::monotonic_ns();
@@ -591,7 +605,7 @@ bool client_session::start_gtid_wait(const route_request& r, bool pin)
     replay_state(*b);
     char seconds[32];
     snprintf(seconds, sizeof seconds, "%.6f", double(left_ns) / 1e9);
-    b->send_internal("\x03SELECT MASTER_GTID_WAIT('" + r.required.to_string() + "', " + seconds + ")", gtid_wait_tag);
+    b->send_internal("\x03SELECT MASTER_GTID_WAIT('" + wait_for.to_string() + "', " + seconds + ")", gtid_wait_tag);
     // A replica that stops answering (frozen, overloaded) must not hold the
     // read past its budget: 50 ms after it, the connection is given up
     // (backend_closed) and the read goes to the primary.
@@ -673,18 +687,17 @@ void client_session::record_write_position(const ok_packet& ok)
                int(text.size()), text.data());
         return;
     }
-    record_position(*pos);
+    record_position(std::span<const gtid>(pos->begin(), pos->size()));
 }
 
-void client_session::record_position(const gtid_position& pos)
+// Any number of domains: those the session table cannot track one by one
+// are covered by its epoch (shm/layout.hh session_state).
+void client_session::record_position(std::span<const gtid> pos)
 {
     session_keys(*ctx_.cfg, identity_, nullptr, keys_);
     for (const auto& k : unrecorded_keys_)
         if (std::find(keys_.begin(), keys_.end(), k) == keys_.end()) keys_.push_back(k);
-    for (const auto& k : keys_) {
-        shm::update_status u = ctx_.table.update(ctx_.table.key(shm::session_kind(k.kind), k.id), pos);
-        if (u == shm::update_status::unrepresentable) positions_unknown_ = true;
-    }
+    for (const auto& k : keys_) ctx_.table.update(ctx_.table.key(shm::session_kind(k.kind), k.id), pos);
     unrecorded_keys_.clear();
 }
 
@@ -718,8 +731,10 @@ void client_session::fence_answered(const internal_answer& a)
 {
     if (state_ != state::fencing) return;
     fence_pending_ = false;
-    auto pos = a.ok && a.has_value && !a.value_null ? parse_gtid_position(a.value)
-                                                    : common::result<gtid_position>(common::error{0, a.error});
+    // The primary's whole position: it may name more domains than a
+    // gtid_position holds.
+    auto pos = a.ok && a.has_value && !a.value_null ? protocol::parse_gtid_list(a.value)
+                                                    : common::result<protocol::gtid_list>(common::error{0, a.error});
     if (pos) {
         record_position(*pos);
     } else {

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -187,7 +188,7 @@ private:
     void plan_prepared_set(const protocol::statement_info& s, const prepared_statement& st);
     bool plan_tracking_read(std::string_view sql);
     void read_tracking_list(backend_conn& primary);
-    void record_position(const protocol::gtid_position& pos);
+    void record_position(std::span<const protocol::gtid> pos);
     void note_unproven_commit();
     bool start_fence();
     void fence_answered(const internal_answer& a);

@@ -28,6 +28,7 @@ class gtid_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(merge_max);
     CPPUNIT_TEST(meet);
     CPPUNIT_TEST(formats_round_trip);
+    CPPUNIT_TEST(whole_lists);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -163,6 +164,42 @@ public:
         auto l = parse_ok(longest);
         CPPUNIT_ASSERT(longest.size() <= gtid_max_text);
         CPPUNIT_ASSERT_EQUAL(longest.size(), l.to_string().size());
+    }
+
+    // A server's whole position, past gtid_max_domains: sorted, strict, and
+    // compared per domain like a position.
+    void whole_lists()
+    {
+        std::string text;
+        for (int d = 99; d >= 0; --d) text += (d != 99 ? "," : "") + std::to_string(d) + "-1-" + std::to_string(d + 1);
+        auto list = parse_gtid_list(" " + text + " ");
+        CPPUNIT_ASSERT(list.ok());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(100), list->size());
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            CPPUNIT_ASSERT_EQUAL(std::uint32_t(i), (*list)[i].domain);
+            CPPUNIT_ASSERT_EQUAL(std::uint64_t(i + 1), (*list)[i].seqno);
+        }
+        CPPUNIT_ASSERT(parse_gtid_list("").ok() && parse_gtid_list("")->empty());
+        for (const char* bad : {"1-1-1,1-1-2", "1-1-1,", ",1-1-1", "1-1", "1-1-x", "-1-1-1"})
+            CPPUNIT_ASSERT_MESSAGE(bad, !parse_gtid_list(bad).ok());
+
+        auto have = *parse_gtid_list("0-1-5,7-1-3,40-2-9");
+        struct row {
+            const char* required;
+            bool covered;
+        };
+        const row rows[] = {
+            {"", true},
+            {"0-1-5", true},
+            {"0-1-6", false},
+            {"40-1-9,0-1-1", true},
+            {"41-1-1", false},
+            {"7-1-4", false},
+            {"0-1-5,7-1-3,40-1-9", true},
+            {"1-1-0", true},
+        };
+        for (const row& r : rows)
+            CPPUNIT_ASSERT_EQUAL_MESSAGE(r.required, r.covered, list_covers(have, *parse_gtid_list(r.required)));
     }
 };
 
