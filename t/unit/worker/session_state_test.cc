@@ -140,10 +140,10 @@ public:
         CPPUNIT_ASSERT(!worker::parse_bulk_execute("\xfa\x07\x00"s, 2).ok);
         // Another backend's id; the types it never saw go in with their flag, the row untouched.
         CPPUNIT_ASSERT_EQUAL("\xfa\x2a\x00\x00\x00\x80\x00\x03\x00\xfd\x00"s + row,
-                             worker::rewrite_bulk_execute(bare, 2, 42, "\x03\x00\xfd\x00"));
+                             worker::rewrite_bulk_execute(bare, 2, 42, "\x03\x00\xfd\x00"s));
         // The client's own types stay: only the id changes.
         CPPUNIT_ASSERT_EQUAL("\xfa\x2a\x00\x00\x00\x80\x00\x03\x00\xfd\x00"s + row,
-                             worker::rewrite_bulk_execute(typed, 2, 42, "\x08\x00\x08\x00"));
+                             worker::rewrite_bulk_execute(typed, 2, 42, "\x08\x00\x08\x00"s));
         CPPUNIT_ASSERT_EQUAL("\xfa\x2a\x00\x00\x00\x00\x00"s + row, worker::rewrite_bulk_execute(bare, 2, 42, ""));
     }
 
