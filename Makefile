@@ -20,7 +20,8 @@ override CXXFLAGS += -DCAUSEWAY_VERSION='"$(VERSION)"'
 # the sanitizers' log_path at its scratch dir (t/lib/Causeway/Test.pm), so that
 # a report from any causewayd process, a worker that aborted and was respawned
 # included, fails the test that caused it; the report is kept in
-# t/tmp/TEST-PID/sanitizer.PID.
+# t/tmp/TEST-PID/sanitizer.PID. The prove part took 15 minutes on 2 shared
+# cores (49 files, 2,496 tests), the sanitized build about as long again.
 SAN ?=
 comma := ,
 ifneq ($(strip $(SAN)),)
