@@ -499,6 +499,20 @@ status check_whole(const parse_state& st)
     return {};
 }
 
+// A users file's `user = password` lines (no sections), from `file` or else
+// `text`; its own parse state, so that errors name its lines.
+result<std::map<std::string, std::string>> parse_users(FILE* file, const char* text, const std::string& name)
+{
+    parse_state ust;
+    ust.name = name;
+    ust.in_users_file = true;
+    line_source src{file, text, &ust};
+    int urc = ini_parse_stream(read_line, &src, on_entry, &ust);
+    if (!ust.error.empty()) return error{0, ust.error};
+    if (urc > 0) return error{0, name + ":" + std::to_string(urc) + ": syntax error (expected user = password)"};
+    return std::move(ust.cfg.users);
+}
+
 result<config> finish(parse_state& st, int rc)
 {
     if (!st.error.empty()) return error{0, st.error};
@@ -515,21 +529,17 @@ result<config> finish(parse_state& st, int rc)
             return error{0,
                          path + ": owned by uid " + std::to_string(sb.st_uid) +
                              ", not by root or the user causewayd runs as; run chown root " + path};
-        if (sb.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH))
-            return error{0,
-                         path + ": group or others may read it (mode " + std::to_string(sb.st_mode & 0777) +
-                             "); run chmod 600 " + path};
+        if (sb.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) {
+            char mode[8];   // octal, as chmod takes it (it read "mode 420" for 0644)
+            snprintf(mode, sizeof mode, "%04o", unsigned(sb.st_mode & 0777));
+            return error{0, path + ": group or others may read it (mode " + mode + "); run chmod 600 " + path};
+        }
         FILE* f = fopen(path.c_str(), "r");
         if (!f) return sys_error("open " + path, errno);
-        parse_state ust;
-        ust.name = path;
-        ust.in_users_file = true;
-        line_source src{f, nullptr, &ust};
-        int urc = ini_parse_stream(read_line, &src, on_entry, &ust);
+        auto users = parse_users(f, nullptr, path);
         fclose(f);
-        if (!ust.error.empty()) return error{0, ust.error};
-        if (urc > 0) return error{0, path + ":" + std::to_string(urc) + ": syntax error (expected user = password)"};
-        st.cfg.users = ust.cfg.users;
+        if (!users) return users.err();
+        st.cfg.users = std::move(*users);
     }
     if (auto s = check_whole(st); !s) return s.err();
     return st.cfg;
@@ -592,6 +602,11 @@ result<config> parse(FILE* file, const char* text, const std::string& name)
 result<config> parse_config_text(const std::string& text, const std::string& name)
 {
     return parse(nullptr, text.c_str(), name);
+}
+
+result<std::map<std::string, std::string>> parse_users_text(const std::string& text, const std::string& name)
+{
+    return parse_users(nullptr, text.c_str(), name);
 }
 
 result<config> load_config(const std::string& path)

@@ -190,4 +190,9 @@ result<config> load_config(const std::string& path);
 // Same, from text (tests). `name` is used in messages.
 result<config> parse_config_text(const std::string& text, const std::string& name);
 
+// A users_file's content (`user = password` lines, no sections), as
+// load_config reads the file it names (tests, fuzzing). `name` is used in
+// messages.
+result<std::map<std::string, std::string>> parse_users_text(const std::string& text, const std::string& name);
+
 }   // namespace causeway::common

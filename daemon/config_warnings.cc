@@ -1,5 +1,6 @@
 #include "daemon/config_warnings.hh"
 
+#include <stdio.h>
 #include <sys/stat.h>
 
 #include "protocol/auth.hh"
@@ -21,13 +22,14 @@ std::vector<std::string> config_warnings(const common::config& c)
     // Passwords in the file itself (not in a users_file, which the loader checks).
     bool secrets =
         !c.monitor_password.empty() || !c.admin_password_hash.empty() || (c.users_file.empty() && !c.users.empty());
-    std::string mode =
-        std::to_string((sb.st_mode >> 6) & 7) + std::to_string((sb.st_mode >> 3) & 7) + std::to_string(sb.st_mode & 7);
+    char mode[8];   // octal, as chmod takes it
+    snprintf(mode, sizeof mode, "%04o", unsigned(sb.st_mode & 0777));
     if (secrets && (sb.st_mode & S_IROTH))
-        out.push_back(c.file + " holds passwords and every local user may read it (mode " + mode + "); run chmod o-r " +
-                      c.file);
+        out.push_back(c.file + " holds passwords and every local user may read it (mode " + std::string(mode) +
+                      "); run chmod o-r " + c.file);
     if (sb.st_mode & S_IWOTH)
-        out.push_back(c.file + ": every local user may change it (mode " + mode + "); run chmod o-w " + c.file);
+        out.push_back(c.file + ": every local user may change it (mode " + std::string(mode) + "); run chmod o-w " +
+                      c.file);
     return out;
 }
 

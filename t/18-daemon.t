@@ -99,6 +99,7 @@ spit("$dir/usersfile.ini", $uf->config_text);
 $r = $t->run([$bin, '-t', '-c', "$dir/usersfile.ini"], timeout => 10);
 isnt($r->{exit}, 0, 'causewayd -t refuses a world-readable users_file');
 like($r->{out} . $r->{err}, qr/\Q$users\E/, '... and names the users file');
+like($r->{out} . $r->{err}, qr/\(mode 0644\)/, '... and its mode in octal, as chmod takes it');
 $r = $t->run([$bin, '-f', '-c', "$dir/usersfile.ini"], timeout => 10);
 ok($r->{exit} != 0 && $r->{exit} != 124, 'causewayd -f refuses to start with a world-readable users_file');
 chmod 0600, $users;

@@ -81,4 +81,31 @@ is($got{causeway}{insert}, 'ok 3 ', 'a bulk of 3 rows reports 3 affected rows');
 is($got{causeway}{read_back}, 3, 'its rows read back at once with lagging replicas (the position was recorded)');
 like($got{causeway}{duplicate}, qr/^err 1062 23000/, 'a duplicate key in a bulk is the server\'s ERR 1062');
 
+# A bulk naming a statement the primary knows under another id, or does not know: the client's
+# last prepare (id -1) and a read prepared on a replica, which gets an id of Causeway's. The
+# primary must run the statement the client named, as the server itself would (Causeway
+# relayed the id as it was: -1 ran the primary's last prepare, the INSERT, and the read's id
+# was unknown there).
+my %named;
+ok($topo->wait_for_replicas(30), 'replicas caught up (the read is prepared on one)');
+for my $how (qw(direct causeway)) {
+    my ($w) = session($how);
+    my $base = $how eq 'direct' ? 200 : 300;
+    my $insert = prepare($w, 'INSERT INTO b (id, s) VALUES (?, ?)');
+    my $read = prepare($w, 'SELECT s FROM b WHERE id = ? AND s = ?');
+    ok($insert && $read, "$how: prepares an INSERT, then a read");
+    for my $case ([last => 0xffffffff], [read => $read]) {
+        my $r = bulk($w, $case->[1], [ $base + 1, 'named' ]);
+        $named{$how}{ $case->[0] } = join ' ', map { $_ // '' } @$r{qw(type code state)};
+    }
+    my $r = bulk($w, $insert, [ $base + 2, 'named' ]);
+    $named{$how}{insert} = join ' ', map { $_ // '' } @$r{qw(type affected code)};
+    my ($n) = $w->query("SELECT GROUP_CONCAT(id - $base) FROM b WHERE id BETWEEN $base + 1 AND $base + 2", 10);
+    $named{$how}{rows} = $n->{rows}[0][0];
+    $w->close;
+}
+is($named{direct}{rows}, '2', 'directly, only the INSERT\'s bulk wrote a row');
+is_deeply($named{causeway}, $named{direct}, 'through Causeway: the statements the client named, as directly')
+    or diag(explain \%named);
+
 $t->done;

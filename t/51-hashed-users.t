@@ -63,7 +63,7 @@ like($r->{err}, qr/warning: clear-text passwords for: app2;/, 'and warns about t
 my $mode = (stat $cw2->cnf)[2] & 07777;
 chmod 0644, $cw2->cnf;
 $r = $t->run([$t->root . '/bin/causewayd', '-t', '-c', $cw2->cnf]);
-like($r->{err}, qr/warning: \S+ holds passwords and every local user may read it \(mode 644\)/,
+like($r->{err}, qr/warning: \S+ holds passwords and every local user may read it \(mode 0644\)/,
      'a world-readable configuration that holds passwords is warned about');
 kill "HUP", $cw2->pid;
 ok(wait_until(sub { $cw2->log_text =~ /warning: reload: \S+ holds passwords and every local user may read it/ }, timeout => 10),

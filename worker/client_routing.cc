@@ -136,7 +136,10 @@ bool client_session::plan_command(std::string_view payload)
         case command::stmt_reset:
         case command::stmt_fetch: return bridge ? true : plan_statement_command(payload);
         case command::stmt_bulk_execute:   // MariaDB bulk operations: a write, on the primary
-            if (!bridge) plan_.reason = route_reason::primary_write;
+            if (!bridge) {
+                plan_.reason = route_reason::primary_write;
+                plan_bulk_execute(payload);   // client_statements.cc
+            }
             return true;
         case command::reset_connection:
             // The server resets session_track_system_variables too: last_gtid

@@ -221,6 +221,7 @@ private:
     std::uint32_t named_statement(std::string_view payload) const;
     bool plan_statement_command(std::string_view payload);
     bool plan_execute(std::string_view payload);
+    void plan_bulk_execute(std::string_view payload);
     bool prepare_statement_on(backend_conn& b);
     std::string name_prepared_statement(std::string_view prepare_ok);
     void statement_done();

@@ -175,6 +175,23 @@ bool client_session::plan_execute(std::string_view payload)
     return true;
 }
 
+// COM_STMT_BULK_EXECUTE: on the primary under the primary's id of the
+// statement (prepare_statement_on), as an execute: the client's id may be one
+// of Causeway's (the statement was first prepared on a replica), and -1 names
+// the client's last prepare, which may not be the primary's.
+void client_session::plan_bulk_execute(std::string_view payload)
+{
+    plan_.statement_id = named_statement(payload);
+    auto it = statements_.find(plan_.statement_id);
+    if (it == statements_.end()) return;   // the primary answers an unknown statement
+    bulk_view v = parse_bulk_execute(payload, it->second.params);
+    if (v.ok && v.types_included) {   // the client's latest types, as for an execute
+        it->second.param_types = std::string(v.types);
+        plan_.after.types = std::string(v.types);
+        plan_.after.types_sent = true;
+    }
+}
+
 // For a command naming a prepared statement, on its way to `b`: prepares the
 // statement there first when b does not hold it (false while that prepare is
 // out), then gives the command b's id and, for an execute, the parameter
@@ -183,6 +200,7 @@ bool client_session::prepare_statement_on(backend_conn& b)
 {
     switch (plan_.cmd) {
         case command::stmt_execute:
+        case command::stmt_bulk_execute:
         case command::stmt_send_long_data:
         case command::stmt_reset:
         case command::stmt_fetch: break;
@@ -209,7 +227,8 @@ bool client_session::prepare_statement_on(backend_conn& b)
         return true;
     }
     std::string types;
-    if (plan_.cmd == command::stmt_execute && !plan_.after.types_sent && st.params && !st.has_types.count(index)) {
+    const bool executes = plan_.cmd == command::stmt_execute || plan_.cmd == command::stmt_bulk_execute;
+    if (executes && !plan_.after.types_sent && st.params && !st.has_types.count(index)) {
         // The client relies on types this backend never saw: send the last ones.
         if (st.param_types.empty()) {
             if (index != 0 && retry_on_primary("no parameter types to send")) return true;
@@ -226,6 +245,8 @@ bool client_session::prepare_statement_on(backend_conn& b)
     std::string out;
     if (plan_.cmd == command::stmt_execute) {
         out = rewrite_execute(base, st.params, id->second, types);
+    } else if (plan_.cmd == command::stmt_bulk_execute) {
+        out = rewrite_bulk_execute(base, st.params, id->second, types);
     } else {
         out = std::string(base);
         if (out.size() >= 5) put_u32(out.data() + 1, id->second);

@@ -257,4 +257,31 @@ std::string rewrite_execute(std::string_view payload, std::uint16_t params, std:
     return out;
 }
 
+bulk_view parse_bulk_execute(std::string_view payload, std::uint16_t params)
+{
+    bulk_view v;
+    protocol::byte_reader r(payload);
+    r.u8();
+    v.statement_id = r.u32();
+    v.flags = r.u16();
+    v.types_included = v.flags & bulk_send_types;
+    if (v.types_included) v.types = r.bytes(2u * params);
+    v.ok = !r.failed();
+    return v;
+}
+
+std::string rewrite_bulk_execute(std::string_view payload, std::uint16_t params, std::uint32_t backend_id,
+                                 std::string_view types_to_insert)
+{
+    constexpr std::size_t flags_at = 1 + 4, types_at = flags_at + 2;
+    std::string out(payload);
+    for (int i = 0; i < 4; ++i) out[std::size_t(1 + i)] = char((backend_id >> (8 * i)) & 0xff);
+    if (params && !types_to_insert.empty() && out.size() >= types_at &&
+        !(std::uint8_t(out[flags_at]) & bulk_send_types)) {
+        out[flags_at] = char(std::uint8_t(out[flags_at]) | bulk_send_types);
+        out.insert(types_at, types_to_insert);
+    }
+    return out;
+}
+
 }   // namespace causeway::worker

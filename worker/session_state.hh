@@ -207,4 +207,23 @@ execute_view parse_execute(std::string_view payload, std::uint16_t params);
 std::string rewrite_execute(std::string_view payload, std::uint16_t params, std::uint32_t backend_id,
                             std::string_view types_to_insert);
 
+// COM_STMT_BULK_EXECUTE (MariaDB) surgery: the statement id is at bytes 1..4,
+// then 2 bytes of flags; with bulk_send_types set, 2 bytes of type per
+// parameter follow. The rows after them (an indicator byte per parameter,
+// then its value) pass untouched.
+inline constexpr std::uint16_t bulk_send_types = 128;   // STMT_BULK_FLAG_CLIENT_SEND_TYPES
+struct bulk_view {
+    std::uint32_t statement_id = 0;
+    std::uint16_t flags = 0;
+    bool types_included = false;
+    std::string_view types;   // when included
+    bool ok = false;   // parsed (needs the statement's parameter count)
+};
+bulk_view parse_bulk_execute(std::string_view payload, std::uint16_t params);
+// The same bulk execute for another backend: its statement id, and the types
+// block (with its flag) inserted when the client relied on types that
+// backend never saw.
+std::string rewrite_bulk_execute(std::string_view payload, std::uint16_t params, std::uint32_t backend_id,
+                                 std::string_view types_to_insert);
+
 }   // namespace causeway::worker

@@ -5,7 +5,6 @@
 // the session-tracking rewrite must leave no tracking behind.
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,15 +12,13 @@
 #include "protocol/constants.hh"
 #include "protocol/handshake.hh"
 #include "protocol/ok_err.hh"
+#include "t/fuzz/fuzz_check.hh"
 
 namespace {
 
 using namespace causeway::protocol;
 
-void check(bool ok)
-{
-    if (!ok) __builtin_trap();
-}
+using causeway::fuzz::check;
 
 void handshake_response_round_trip(std::string_view payload)
 {
@@ -106,11 +103,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size < 4) return 0;
     const std::uint32_t caps = std::uint32_t(data[0]) | std::uint32_t(data[1]) << 8 | std::uint32_t(data[2]) << 16 |
         std::uint32_t(data[3]) << 24;
-    // An exact-size copy, so that a read past the payload is a heap overflow.
     const std::size_t n = size - 4;
-    std::unique_ptr<char[]> copy(new char[n]);
-    if (n) std::memcpy(copy.get(), data + 4, n);
-    const std::string_view payload(copy.get(), n);
+    const causeway::fuzz::exact_copy copy(data + 4, n);
+    const std::string_view payload = copy.view();
 
     handshake_response_round_trip(payload);
     greeting_round_trip(payload);

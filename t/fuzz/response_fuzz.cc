@@ -7,21 +7,17 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <memory>
 #include <string_view>
 
 #include "protocol/constants.hh"
 #include "protocol/response.hh"
+#include "t/fuzz/fuzz_check.hh"
 
 namespace {
 
 using namespace causeway::protocol;
 
-void check(bool ok)
-{
-    if (!ok) __builtin_trap();
-}
+using causeway::fuzz::check;
 
 }   // namespace
 
@@ -59,17 +55,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         bool whole = t.needs_whole_packet(data[i], length);
         if (whole && have < length) length = std::uint32_t(have);
         std::size_t fed = whole ? have : 1;
-        // An exact-size copy, so that a read past the payload is a heap overflow.
-        std::unique_ptr<char[]> copy(new char[fed]);
-        std::memcpy(copy.get(), data + i, fed);
-        packet_role role = t.on_packet(std::string_view(copy.get(), fed), length);
+        const causeway::fuzz::exact_copy copy(data + i, fed);
+        packet_role role = t.on_packet(copy.view(), length);
         i += have;
         if (role == packet_role::malformed) break;
         check(role != packet_role::local_infile || t.awaiting_client_data());
         check(!(t.done() && t.awaiting_client_data()));
         // Once done, the tracker takes nothing more until the next command.
-        if (t.done())
-            check(response_tracker(t).on_packet(std::string_view(copy.get(), fed), length) == packet_role::malformed);
+        if (t.done()) check(response_tracker(t).on_packet(copy.view(), length) == packet_role::malformed);
     }
     return 0;
 }

@@ -9,14 +9,10 @@
 #include <string>
 #include <string_view>
 
+#include "t/fuzz/fuzz_check.hh"
 #include "worker/session_state.hh"
 
-namespace {
-void check(bool ok)
-{
-    if (!ok) __builtin_trap();
-}
-}   // namespace
+using causeway::fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

@@ -20,6 +20,16 @@ sub binary_works {
     return $? == 0;
 }
 
+# True when the binary is built with AddressSanitizer (make SAN=address,...): its
+# allocator holds freed memory in quarantine (256 MB by default), so a bound on a
+# process's memory says nothing there; such bounds are checked in the plain build.
+sub sanitized {
+    my $b = binary();
+    return 0 unless -x $b;
+    my $ldd = `ldd $b 2>/dev/null`;
+    return $ldd =~ /\blibasan\b/ ? 1 : 0;
+}
+
 # new(dir => DIR, topology => TOPO, config => { section => { key => value|undef } },
 #     name => 'causeway', direct => 0, workers => 2)
 sub new {

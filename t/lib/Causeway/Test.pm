@@ -42,6 +42,13 @@ sub new {
     my $self = bless { dir => $dir, root => $root, owner => $$, proxies => [], pids => [],
                        done => 0 }, $class;
     push @instances, $self;
+    # A causewayd built with make SAN=address,undefined writes any sanitizer report (ASan,
+    # LeakSanitizer, UBSan) to DIR/sanitizer.PID instead of only into a log no test reads;
+    # done() fails the test when such a file exists. Harmless for an uninstrumented binary.
+    for my $var (qw(ASAN_OPTIONS UBSAN_OPTIONS)) {
+        my $own = "log_path=$dir/sanitizer:print_stacktrace=1";
+        $ENV{$var} = length($ENV{$var} // '') ? "$ENV{$var}:$own" : $own;
+    }
     $SIG{INT} = $SIG{TERM} = sub { diag("interrupted by signal"); exit 130 };
     $SIG{PIPE} = 'IGNORE';
     return $self;
@@ -109,10 +116,17 @@ sub stop_causeway {
         unless $r->{exited} && defined $r->{exit_code} && $r->{exit_code} == 0;
 }
 
+# The sanitizer reports any causewayd process of this test wrote (see new()).
+sub sanitizer_reports {
+    my ($self) = @_;
+    return map { "$_:\n" . (slurp($_) // '') } sort glob("$self->{dir}/sanitizer.*");
+}
+
 # Stops every causewayd (with assertions) and the servers, then done_testing.
 sub done {
     my ($self) = @_;
     $self->stop_causeway($_) for @{ $self->{proxies} };
+    is(join("\n", $self->sanitizer_reports), '', 'no sanitizer report from any causewayd process');
     $self->{topology}->stop if $self->{topology};
     $self->{done} = 1;
     done_testing();

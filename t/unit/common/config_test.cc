@@ -33,6 +33,7 @@ class config_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(tls_and_login_limit_keys);
     CPPUNIT_TEST(log_lines_are_escaped);
     CPPUNIT_TEST(backend_tls_per_server);
+    CPPUNIT_TEST(users_file_text);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -226,6 +227,23 @@ public:
         // And the example file itself must load (apart from its users_file).
         auto c = parse_config_text(ini, "etc/causeway.ini");
         CPPUNIT_ASSERT_MESSAGE(c ? "" : c.err().message, c.ok());
+    }
+
+    // What load_config reads from the file users_file names.
+    void users_file_text()
+    {
+        auto u =
+            parse_users_text("; comment\napp = secret\nreport = *14E65567ABDB5135D0CFD9A70B3032C179A49EE7\n", "u.txt");
+        CPPUNIT_ASSERT(u.ok());
+        CPPUNIT_ASSERT_EQUAL(std::size_t(2), u->size());
+        CPPUNIT_ASSERT_EQUAL(std::string("secret"), u->at("app"));
+        auto bad = parse_users_text("app = a\n[users]\nb = c\n", "u.txt");
+        CPPUNIT_ASSERT(!bad.ok());
+        CPPUNIT_ASSERT_EQUAL(0u, unsigned(bad.err().message.find("u.txt:3: ")));
+        bad = parse_users_text("app = a\napp = b\n", "u.txt");
+        CPPUNIT_ASSERT(!bad.ok() && bad.err().message.find("u.txt:2: ") == 0);
+        bad = parse_users_text("app = a\nno equals sign\n", "u.txt");
+        CPPUNIT_ASSERT(!bad.ok() && bad.err().message.find("u.txt:2: syntax error") == 0);
     }
 };
 

@@ -74,10 +74,10 @@ public:
     {
         // Hashes are secrets too: they log in to the backends.
         auto w = warnings_for(std::string(servers) + hashed_user, 0644);
-        CPPUNIT_ASSERT(any_contains(w, "holds passwords and every local user may read it (mode 644)"));
+        CPPUNIT_ASSERT(any_contains(w, "holds passwords and every local user may read it (mode 0644)"));
         CPPUNIT_ASSERT(warnings_for(std::string(servers) + hashed_user, 0640).empty());
         w = warnings_for(std::string(servers) + hashed_user, 0602);
-        CPPUNIT_ASSERT(any_contains(w, "every local user may change it (mode 602)"));
+        CPPUNIT_ASSERT(any_contains(w, "every local user may change it (mode 0602)"));
         CPPUNIT_ASSERT(!any_contains(w, "may read"));
         // The monitor's password alone is enough to warn.
         w = warnings_for(std::string(servers) + "[monitor]\npassword = pw\n" + hashed_user, 0604);

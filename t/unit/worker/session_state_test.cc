@@ -68,6 +68,7 @@ class session_state_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(session_id_by_set);
     CPPUNIT_TEST(session_id_by_attribute);
     CPPUNIT_TEST(diagnostics_statements);
+    CPPUNIT_TEST(bulk_execute_surgery);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -121,6 +122,29 @@ public:
             CPPUNIT_ASSERT_MESSAGE(sql, worker::reads_diagnostics(sql));
         for (const char* sql : {"SHOW TABLES", "SELECT 1", "SHOW STATUS", "GET_LOCK('x', 0)", "SELECT warnings FROM t"})
             CPPUNIT_ASSERT_MESSAGE(sql, !worker::reads_diagnostics(sql));
+    }
+
+    void bulk_execute_surgery()
+    {
+        using namespace std::string_literals;
+        // Statement 7, two parameters (INT, VARCHAR), one row (5, "ab"): with types, then without.
+        const std::string row = "\x00\x05\x00\x00\x00\x00\x02"s + "ab";
+        const std::string typed = "\xfa\x07\x00\x00\x00\x80\x00\x03\x00\xfd\x00"s + row;
+        const std::string bare = "\xfa\x07\x00\x00\x00\x00\x00"s + row;
+        worker::bulk_view v = worker::parse_bulk_execute(typed, 2);
+        CPPUNIT_ASSERT(v.ok && v.statement_id == 7 && v.types_included);
+        CPPUNIT_ASSERT_EQUAL("\x03\x00\xfd\x00"s, std::string(v.types));
+        v = worker::parse_bulk_execute(bare, 2);
+        CPPUNIT_ASSERT(v.ok && v.statement_id == 7 && !v.types_included && v.types.empty());
+        CPPUNIT_ASSERT(!worker::parse_bulk_execute(typed.substr(0, 9), 2).ok);   // types cut short
+        CPPUNIT_ASSERT(!worker::parse_bulk_execute("\xfa\x07\x00"s, 2).ok);
+        // Another backend's id; the types it never saw go in with their flag, the row untouched.
+        CPPUNIT_ASSERT_EQUAL("\xfa\x2a\x00\x00\x00\x80\x00\x03\x00\xfd\x00"s + row,
+                             worker::rewrite_bulk_execute(bare, 2, 42, "\x03\x00\xfd\x00"s));
+        // The client's own types stay: only the id changes.
+        CPPUNIT_ASSERT_EQUAL("\xfa\x2a\x00\x00\x00\x80\x00\x03\x00\xfd\x00"s + row,
+                             worker::rewrite_bulk_execute(typed, 2, 42, "\x08\x00\x08\x00"s));
+        CPPUNIT_ASSERT_EQUAL("\xfa\x2a\x00\x00\x00\x00\x00"s + row, worker::rewrite_bulk_execute(bare, 2, 42, ""));
     }
 
     void session_id_by_attribute()
