@@ -189,7 +189,23 @@ sub kill9 {
     $self->{pid} = undef;
 }
 
-sub pause  { kill 'STOP', $_[0]{pid} if $_[0]{pid} }
+# SIGSTOP is not synchronous: kill() returns once one thread is told, and the
+# others stop only when the scheduler runs them; a query sent meanwhile can
+# still be answered. Returns once every thread of the server is stopped.
+sub pause {
+    my ($self) = @_;
+    return unless $self->{pid};
+    kill 'STOP', $self->{pid};
+    my $task = "/proc/$self->{pid}/task";
+    wait_until(sub {
+        opendir(my $d, $task) or return 1;
+        for my $tid (grep { /^\d+$/ } readdir $d) {
+            my $stat = slurp("$task/$tid/stat") // next;
+            return 0 unless $stat =~ /^\d+ \(.*\) ([A-Za-z])/s && ($1 eq 'T' || $1 eq 't');
+        }
+        return 1;
+    }, timeout => 5, interval => 0.002);
+}
 sub resume { kill 'CONT', $_[0]{pid} if $_[0]{pid} }
 
 # A root DBI handle over the socket (cached; reconnects when the server was restarted).
