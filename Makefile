@@ -128,7 +128,7 @@ check: deps
 	bin/unit-tests
 	mandoc -Tlint -Wwarning man/*.5 man/*.8
 	$(MAKE) -j$$(nproc) fuzz-replay
-	prove t/*.t
+	prove --timer t/*.t
 
 # The transparency matrix (issue 7): every driver of t/compat/ and the mysql-test-run list of
 # t/compat/mtr/, directly and through Causeway in bridge and smartscale mode (~15-20 min; not

@@ -118,6 +118,8 @@ const config_key keys[] = {
      "OpenSSL cipher suites for TLS 1.3 (empty: OpenSSL's default)"},
     {"causeway", "client_compression", key_type::choice, "on", 0, 0, "off|on", true,
      "on: the greeting offers the compressed protocol (CLIENT_COMPRESS) to clients"},
+    {"causeway", "max_packet", key_type::integer, "1048576", 65536, 67108864, "", true,
+     "client commands up to this size are read whole and routed; larger ones stream to the primary"},
     {"causeway", "handshake_timeout_ms", key_type::integer, "10000", 100, 3600000, "", true,
      "a client that has not logged in this long after connecting is closed"},
     {"causeway", "auth_failures_before_delay", key_type::integer, "5", 0, 1000000, "", true,
@@ -385,6 +387,8 @@ bool assign(parse_state& st, const config_key& k, std::string_view name, std::st
             c.tls_ciphers = v;
         else if (n == "tls_ciphersuites")
             c.tls_ciphersuites = v;
+        else if (n == "max_packet")
+            c.max_packet = std::uint32_t(number);
         else if (n == "handshake_timeout_ms")
             c.handshake_timeout_ms = int(number);
         else if (n == "auth_failures_before_delay")

@@ -111,6 +111,7 @@ struct config {
     // 1: CLIENT_COMPRESS is offered; off saves the worker's CPU (deflate per
     // reply) where the clients share a fast network with the proxy.
     int client_compression = 1;
+    std::uint32_t max_packet = 1u << 20;   // commands read whole (routed); larger ones stream to the primary
     int handshake_timeout_ms = 10000;
     int auth_failures_before_delay = 5;
     int auth_failure_delay_ms = 1000;

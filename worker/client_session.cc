@@ -25,16 +25,14 @@ namespace causeway::worker {
 using namespace protocol;
 
 namespace {
-// Client commands up to this size are read whole before they are routed;
-// larger ones stream to the primary.
-constexpr std::uint32_t command_inspect_limit = 1u << 20;
 // Server packets up to this size that the tracker must read are pulled up whole.
 constexpr std::uint32_t response_inspect_limit = 1u << 16;
 // Flow control: stop reading one side while the other's output holds this much.
 constexpr std::size_t output_high_water = 1u << 20;
 constexpr std::size_t output_low_water = 256u << 10;
-// Commands a client may send ahead of its answers before it is read no more.
-constexpr std::size_t pipeline_limit = 4 * command_inspect_limit;
+// Commands a client may send ahead of its answers before it is read no more,
+// in units of max_packet (the largest command read whole).
+constexpr std::size_t pipeline_packets = 4;
 
 const char* command_name(std::uint8_t c)
 {
@@ -308,7 +306,7 @@ void client_session::handle_client_input()
 {
     evbuffer* in = client_->input();
     if (state_ != state::ready && !client_paused_ && !client_stream_left_ && !tracker_.awaiting_client_data() &&
-        evbuffer_get_length(in) > pipeline_limit) {
+        evbuffer_get_length(in) > pipeline_packets * ctx_.cfg->max_packet) {
         // A client sending far ahead of its answers waits until they are out.
         client_->disable_read();
         client_paused_ = true;
@@ -379,7 +377,8 @@ bool client_session::handle_command()
         protocol_error(er::malformed_packet, "Malformed communication packet (empty command)");
         return false;
     }
-    bool whole = len < command_inspect_limit;
+    // max_packet: larger commands stream to the primary.
+    bool whole = len < ctx_.cfg->max_packet;
     // A streamed command is read far enough to see its statement id.
     if (whole ? avail < header_size + len : avail < header_size + 5) return false;
     evbuffer_copyout(in, hdr, 5);
