@@ -11,7 +11,9 @@ use Causeway::Wire qw(CLIENT_CONNECT_WITH_DB CLIENT_CONNECT_ATTRS);
 
 my $t = Causeway::Test->new;
 my $topo = $t->topology;
-my $cw = $t->causeway;
+# This test fails logins on purpose: with the failed-login throttle (t/52) every
+# later login from 127.0.0.1 would wait auth_failure_delay_ms.
+my $cw = $t->causeway(config => { causeway => { auth_failures_before_delay => 1000000 } });
 my $port = $cw->port;
 my $pport = $topo->primary->port;
 
