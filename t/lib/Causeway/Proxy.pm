@@ -117,6 +117,7 @@ sub start {
     my ($self, %o) = @_;
     return $self if $self->{direct};
     spit($self->{cnf}, $self->config_text);
+    chmod 0600, $self->{cnf};    # it holds passwords (causewayd warns about a world-readable one)
     my $bin = binary();
     die "$bin is missing: run make bin/causewayd\n" unless -x $bin;
     my $pid = fork // die "fork: $!";
