@@ -392,6 +392,7 @@ std::string format_counters(const counters_view& v, const report_context& ctx)
         j.field("reloads_ok", v.supervisor.reloads_ok).field("reloads_failed", v.supervisor.reloads_failed);
         j.field("worker_restarts", v.supervisor.worker_restarts);
         j.field("poller_restarts", v.supervisor.poller_restarts);
+        j.field("admin_restarts", v.supervisor.admin_restarts);
         j.end_object();
         j.end_object();
         return j.str();
@@ -443,7 +444,8 @@ std::string format_counters(const counters_view& v, const report_context& ctx)
               " on a replica; " + format_count(p.domain_limit_polls) + " polls past max_gtid_domains");
     const supervisor_view& s = v.supervisor;
     f.add("reloads", format_count(s.reloads_ok) + " applied, " + format_count(s.reloads_failed) + " failed");
-    f.add("restarts", format_count(s.worker_restarts) + " workers, " + format_count(s.poller_restarts) + " pollers");
+    f.add("restarts", format_count(s.worker_restarts) + " workers, " + format_count(s.poller_restarts) + " pollers, " +
+                          format_count(s.admin_restarts) + " admin");
     return t.render() + "\n" + f.render();
 }
 

@@ -463,6 +463,7 @@ counters_view read_counters(const shm::segment& seg, const ctl_env& env, int max
                     shm::read(s.reloads_failed),
                     shm::read(s.worker_restarts),
                     shm::read(s.poller_restarts),
+                    shm::read(s.admin_restarts),
                     {shm::read(s.exited_cpu_us[0]), shm::read(s.exited_cpu_us[1]), shm::read(s.exited_cpu_us[2])}};
     return v;
 }

@@ -27,7 +27,7 @@ constexpr metric_family families[] = {
     {"causeway_workers", "gauge", "worker processes running"},
     {"causeway_reloads_total", "counter",
      "SIGHUP reloads by result (ok: the new generation took over; failed: bad file, TLS setup or start failed)"},
-    {"causeway_process_restarts_total", "counter", "worker or poller processes respawned after an unexpected exit"},
+    {"causeway_process_restarts_total", "counter", "worker, poller or admin processes respawned after an unexpected exit"},
     // Worker counters, summed over every worker slot (see worker_counter_family()).
     {"causeway_client_connections", "gauge", "client connections open"},
     {"causeway_client_connections_accepted_total", "counter", "client connections accepted"},
@@ -307,6 +307,7 @@ void supervisor_metrics(prom_writer& w, const supervisor_view& s)
     begin(w, "causeway_process_restarts_total");
     w.sample({{"role", "worker"}}, s.worker_restarts);
     w.sample({{"role", "poller"}}, s.poller_restarts);
+    w.sample({{"role", "admin"}}, s.admin_restarts);
 }
 
 // Each backend family in turn, one sample per backend (the format wants a

@@ -192,6 +192,7 @@ void supervisor::handle_child_exit(child& c, int status)
     CW_LOG(LOG_NOTICE, "respawning %s in %u ms", child_name(c.slot).c_str(), backoff);
     if (c.kind == role::worker) shm::add(seg_.header().supervisor.worker_restarts);
     if (c.kind == role::poller) shm::add(seg_.header().supervisor.poller_restarts);
+    if (c.kind == role::admin) shm::add(seg_.header().supervisor.admin_restarts);
     pending_.push_back({c.slot, monotonic_ms() + backoff});
     backoff = std::min(backoff * 2, max_backoff_ms);
 }

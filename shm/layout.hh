@@ -18,7 +18,7 @@ static_assert(word::is_always_lock_free, "shm needs lock-free 64-bit atomics");
 static_assert(sizeof(word) == 8 && alignof(word) == 8);
 
 inline constexpr std::uint64_t segment_magic = 0x5941'5745'5355'4143ull;   // "CAUSEWAY"
-inline constexpr std::uint64_t layout_version = 17;
+inline constexpr std::uint64_t layout_version = 18;
 
 inline constexpr std::size_t max_backends = 64;   // index 0 is the primary role, 1.. the servers
 inline constexpr std::size_t max_worker_slots = 256;   // two generations during a reload
@@ -522,6 +522,7 @@ struct alignas(64) segment_header {
         word reloads_failed;   // bad file, TLS setup failed, or the new generation did not start
         word worker_restarts;   // workers respawned after an unexpected exit
         word poller_restarts;   // the poller likewise
+        word admin_restarts;   // the admin process likewise
         // CPU time (user + system, microseconds) of the children reaped so far,
         // by role: worker, poller, admin. With the live processes' own, the
         // per-role CPU counters never fall when a process exits.

@@ -305,14 +305,25 @@ ok(wait_until(sub {
 }, timeout => 20, interval => 0.2), 'causeway_process_restarts_total counts the worker and the poller respawned');
 my $cpu_after = scrape()->{'causeway_process_cpu_seconds_total{role="worker"}'} // 0;
 cmp_ok($cpu_after, '>=', $cpu_before, "the workers' CPU counter does not fall when one exits ($cpu_before s, then $cpu_after s)");
+# The admin process (it serves this endpoint): the one child that is neither a worker nor the poller.
+my $now = eval { decode_json(get('/status')->{content}) } // {};
+my %known = map { $_->{pid} => 1 } @{ $now->{counters}{workers} // [] };
+$known{ $now->{counters}{poller}{pid} // 0 } = 1;
+my ($admin_pid) = grep { !$known{$_} } $cw->children;
+ok($admin_pid, "the admin process ($admin_pid) to kill");
+$cw->{ignore_log} = qr/\b(?:$victim|$poller_pid|$admin_pid)\b/;
+kill 'KILL', $admin_pid;
+ok(wait_until(sub { my $x = scrape() or return 0; ($x->{'causeway_process_restarts_total{role="admin"}'} // 0) == 1 },
+              timeout => 20, interval => 0.2), 'and counts the admin process respawned, once it serves again');
 my $ctl = $t->run([$t->root . '/bin/causewayctl', '-c', $cw->cnf, '--json', 'counters'], timeout => 20);
 my $cj = eval { decode_json($ctl->{out}) } // {};
+is($cj->{supervisor}{admin_restarts}, 1, 'causewayctl counters --json: supervisor.admin_restarts 1');
 is($cj->{supervisor}{worker_restarts}, 1, 'causewayctl counters --json: supervisor.worker_restarts 1');
 is($cj->{total}{refused}{auth_failure}, 20, 'causewayctl counters --json: total.refused.auth_failure 20');
 cmp_ok($cj->{total}{latency}{read_replica}{count} // 0, '>=', $replica_count, 'and the replica read-latency count');
 cmp_ok($cj->{total}{commands}{query} // 0, '>', 0, 'and commands by command');
 my $ctl_text = $t->run([$t->root . '/bin/causewayctl', '-c', $cw->cnf, 'counters'], timeout => 20)->{out};
-like($ctl_text, qr/^restarts\s+1 workers, 1 pollers$/m, 'causewayctl counters prints the restarts');
+like($ctl_text, qr/^restarts\s+1 workers, 1 pollers, 1 admin$/m, 'causewayctl counters prints the restarts');
 
 # ------------------------------------------------------------------ the manual lists what is served
 my %listed = map { $_ => 1 } slurp($t->root . '/man/causewayd.8') =~ /^\.It Sy (causeway_[a-z0-9_]+) Pq /mg;
