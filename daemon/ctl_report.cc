@@ -444,8 +444,9 @@ std::string format_counters(const counters_view& v, const report_context& ctx)
               " on a replica; " + format_count(p.domain_limit_polls) + " polls past max_gtid_domains");
     const supervisor_view& s = v.supervisor;
     f.add("reloads", format_count(s.reloads_ok) + " applied, " + format_count(s.reloads_failed) + " failed");
-    f.add("restarts", format_count(s.worker_restarts) + " workers, " + format_count(s.poller_restarts) + " pollers, " +
-                          format_count(s.admin_restarts) + " admin");
+    f.add("restarts",
+          format_count(s.worker_restarts) + " workers, " + format_count(s.poller_restarts) + " pollers, " +
+              format_count(s.admin_restarts) + " admin");
     return t.render() + "\n" + f.render();
 }
 

@@ -27,7 +27,8 @@ constexpr metric_family families[] = {
     {"causeway_workers", "gauge", "worker processes running"},
     {"causeway_reloads_total", "counter",
      "SIGHUP reloads by result (ok: the new generation took over; failed: bad file, TLS setup or start failed)"},
-    {"causeway_process_restarts_total", "counter", "worker, poller or admin processes respawned after an unexpected exit"},
+    {"causeway_process_restarts_total", "counter",
+     "worker, poller or admin processes respawned after an unexpected exit"},
     // Worker counters, summed over every worker slot (see worker_counter_family()).
     {"causeway_client_connections", "gauge", "client connections open"},
     {"causeway_client_connections_accepted_total", "counter", "client connections accepted"},

@@ -87,6 +87,9 @@ $t->stop_causeway($cw);
     my @s = stat($g->shm_path);
     is(sprintf('%04o', $s[2] & 07777), '0640', 'shm_group: segment mode 0640');
     is($s[5], $nogroup, 'shm_group: segment group is nogroup');
+    # causewayctl reads the configuration too: readable by the group, as an operator would set it.
+    chown -1, $nogroup, $g->cnf;
+    chmod 0640, $g->cnf;
     my $r2 = $t->run(['setpriv', "--reuid=$nobody", "--regid=$nogroup", '--clear-groups', $ctl, '-c', $g->cnf,
                       'status'], timeout => 20);
     is($r2->{exit}, 0, 'shm_group: causewayctl as a member of the group reads it');
