@@ -204,8 +204,7 @@ struct status_view {
 
 // The supervisor's counters in the segment header.
 struct supervisor_view {
-    std::uint64_t reloads_ok = 0, reloads_failed = 0, worker_restarts = 0, poller_restarts = 0,
-                  admin_restarts = 0;
+    std::uint64_t reloads_ok = 0, reloads_failed = 0, worker_restarts = 0, poller_restarts = 0, admin_restarts = 0;
     std::uint64_t exited_cpu_us[3] = {};   // of reaped workers, pollers, admin processes
 };
 

@@ -58,8 +58,7 @@ void backend_pool::configure(event_base* base, const settings& s, shm::backend_u
     event_add(sweep_.get(), &every);
 }
 
-void backend_pool::put(key k, std::unique_ptr<backend_conn> conn, std::string_view track_query,
-                       const std::string* session)
+void backend_pool::put(key k, std::unique_ptr<backend_conn> conn, const std::string* session)
 {
     std::size_t same_server =
         std::count_if(entries_.begin(), entries_.end(), [&](const entry& e) { return e.k.index == k.index; });
@@ -69,10 +68,7 @@ void backend_pool::put(key k, std::unique_ptr<backend_conn> conn, std::string_vi
         return;
     }
     conn->set_events(*this);
-    if (!session) {
-        conn->send_internal("\x1f");   // COM_RESET_CONNECTION
-        if (!track_query.empty()) conn->send_internal(track_query);
-    }
+    if (!session) conn->send_internal("\x1f");   // COM_RESET_CONNECTION
     int server = k.server;
     entries_.push_back({std::move(k), std::move(conn), common::monotonic_ns(), session != nullptr,
                         session ? *session : std::string()});

@@ -54,8 +54,9 @@ public:
     // nothing on it but plain reads, the last without warnings, after the
     // session state in `*session` (its replay log, see replay_fingerprint()):
     // kept as it is, without a reset (its current database is the key's).
-    void put(key k, std::unique_ptr<backend_conn> conn, std::string_view track_query,
-             const std::string* session = nullptr);
+    // A reset connection's taker sets up its session again (for a primary:
+    // client_session::track_session).
+    void put(key k, std::unique_ptr<backend_conn> conn, const std::string* session = nullptr);
     // A kept connection for `k`, or null. Its reset's answers may still be on
     // their way: the new owner reads them as its own internal answers. One
     // idle past ping_after_ms comes checking() (see backend_conn::start_check).

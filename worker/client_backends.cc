@@ -33,9 +33,7 @@ void client_session::retire_backend(int index, bool statement_end, const std::st
     // own disconnect handles those, exactly as without the pool.
     bool clean = !(primary_status_ & server_status::in_trans) && !tables_locked_ && index != pinned_;
     if (idle && clean && (reuse_backends_ || statement_end) && !ctx_.draining && !identity_.database.empty()) {
-        bool track = index == 0 && ctx_.cfg->routing() != common::routing_mode::bridge;
-        ctx_.pool.put(pool_key(index), std::move(backends_[std::size_t(index)]),
-                      track ? track_last_gtid_query : std::string_view(), session);
+        ctx_.pool.put(pool_key(index), std::move(backends_[std::size_t(index)]), session);
     } else {
         // An idle server session ends with COM_QUIT, as a client's would: the
         // server then counts no aborted connection and logs no warning.

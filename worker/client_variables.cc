@@ -27,7 +27,7 @@ void client_session::track_session(backend_conn& primary, std::uint64_t tag)
     } else {
         primary.send_internal(tracking_lists_query, tag);
     }
-    primary.send_internal(track_last_gtid_query);
+    primary.send_internal(track_all_variables_query);
 }
 
 // Before a command on the primary whose answer may report variables (anything

@@ -24,9 +24,8 @@ namespace causeway::worker {
 // multi-statement, a prepared SET): learn_session_variables() carries them to
 // the replica connections. The client still sees only what it tracks itself
 // (client_session::client_tracking_). Sent again whenever the client may have
-// changed the list (or reset it). The name is kept for the pool, which sends it
-// after a reset.
-inline constexpr std::string_view track_last_gtid_query = "\x03SET @@session.session_track_system_variables = '*'";
+// changed the list (or reset it).
+inline constexpr std::string_view track_all_variables_query = "\x03SET @@session.session_track_system_variables = '*'";
 // Read before the above (see parse_tracking_lists): the session's list (the
 // client's own after its SET, or a procedure's) and the server's default (what
 // a new or reset session starts with).
