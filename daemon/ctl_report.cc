@@ -73,6 +73,7 @@ void json_poller(json_writer& j, const poller_view& p)
     j.key("users").begin_object();
     j.field("loaded", p.users.loaded).field("capacity", p.users_capacity).field("not_loaded", p.users.not_loaded);
     j.field("refreshes_ok", p.users.loads).field("refresh_failures", p.users.refresh_failures);
+    j.field("forced_refreshes", p.users.forced_refreshes);
     j.field("last_refresh_ok", p.users.last_refresh_ok).field("last_refresh_unix_ns", p.users.last_refresh_realtime_ns);
     j.end_object();
     j.end_object();
@@ -87,6 +88,7 @@ std::string users_text(const poller_view& p)
     if (u.not_loaded) out += " (" + format_count(u.not_loaded) + " NOT loaded: past users_capacity or too long)";
     out += ", last refresh " + format_utc(u.last_refresh_realtime_ns, false) + (u.last_refresh_ok ? " ok" : " FAILED");
     out += ", " + format_count(u.loads) + " ok, " + format_count(u.refresh_failures) + " failed";
+    if (u.forced_refreshes) out += ", " + format_count(u.forced_refreshes) + " early for refused logins";
     return out;
 }
 

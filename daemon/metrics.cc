@@ -136,6 +136,8 @@ constexpr metric_family families[] = {
     {"causeway_users_not_loaded", "gauge",
      "accounts of the last load not stored: past users_capacity or a user or host name too long"},
     {"causeway_users_refresh_total", "counter", "loads of the accounts from the primary, by result (ok, failed)"},
+    {"causeway_users_forced_refresh_total", "counter",
+     "loads started early because a login the loaded accounts refused asked for one"},
     {"causeway_users_last_refresh_time_seconds", "gauge", "when the accounts were last loaded or tried, Unix time"},
     {"causeway_users_last_refresh_ok", "gauge", "1 when the last load of the accounts succeeded"},
     // Session table.
@@ -420,6 +422,8 @@ void poller_metrics(prom_writer& w, const poller_view& p)
     begin(w, "causeway_users_refresh_total");
     w.sample({{"result", "ok"}}, p.users.loads);
     w.sample({{"result", "failed"}}, p.users.refresh_failures);
+    begin(w, "causeway_users_forced_refresh_total");
+    w.sample(p.users.forced_refreshes);
     begin(w, "causeway_users_last_refresh_time_seconds");
     if (p.users.last_refresh_realtime_ns) w.sample_double(double(p.users.last_refresh_realtime_ns) / 1e9);
     begin(w, "causeway_users_last_refresh_ok");

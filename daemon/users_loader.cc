@@ -19,6 +19,10 @@ namespace {
 // A failed refresh (or the first load) is tried again this soon, however
 // long users_refresh_s is: logins of loaded accounts wait for the first.
 constexpr int retry_s = 2;
+// A refused login asks for a load at once (shm::account_store::
+// request_refresh), but a stream of bad logins never reads the primary's
+// accounts more often than this.
+constexpr std::uint64_t forced_refresh_gap_ns = 200'000'000;
 // Bytes of answer per account allowed: user, host, hash and flags as text.
 constexpr std::size_t answer_bytes_per_account = 1024;
 
@@ -76,8 +80,18 @@ void users_loader::tick(const common::backend_config* primary, std::uint64_t now
         conn_.reset();
         done_ = false;
     }
-    if (in_flight_ || now_ns < next_ns_ || !primary) return;
+    if (in_flight_) return;
+    std::uint64_t requests = store_.refresh_requests();
+    if (!primary) {
+        // Nothing to load from: the logins waiting for a load get their answer now.
+        store_.answer_requests(requests, false);
+        return;
+    }
+    forced_ = requests > requests_at_start_ && now_ns >= last_start_ns_ + forced_refresh_gap_ns;
+    if (now_ns < next_ns_ && !forced_) return;
     in_flight_ = true;
+    requests_at_start_ = requests;
+    last_start_ns_ = now_ns;
     monitor_events& events = *this;
     conn_ = std::make_unique<monitor_conn>(base_, 0, primary->name, primary->addr, events);
     worker::login_params tls;
@@ -109,6 +123,7 @@ void users_loader::monitor_answer(monitor_conn& m, protocol::small_result& answe
     if (r.stored != last_count_)
         CW_LOG(LOG_INFO, "users_from_primary: %zu accounts loaded from %s", r.stored, m.describe().c_str());
     last_count_ = r.stored;
+    store_.answer_requests(requests_at_start_, forced_);
     in_flight_ = false;
     done_ = true;
     next_ns_ = common::monotonic_ns() + std::uint64_t(cfg_.users_refresh_s) * 1000000000u;
@@ -125,6 +140,7 @@ void users_loader::failed(const std::string& why)
     if (log_limit_.allow())
         CW_LOG(LOG_WARNING, "users_from_primary: loading the accounts failed: %s; %s", why.c_str(),
                store_.stats().loads ? "the previous ones stay in use" : "logins of accounts not in [users] wait");
+    store_.answer_requests(requests_at_start_, forced_);
     in_flight_ = false;
     done_ = true;
     next_ns_ = common::monotonic_ns() + std::uint64_t(std::min(retry_s, cfg_.users_refresh_s)) * 1000000000u;

@@ -3,7 +3,8 @@
 // primary with the [monitor] account on a connection of its own, reads the
 // accounts from mysql.global_priv and publishes them in the segment
 // (shm/accounts.hh). A failed refresh keeps the previous set and is retried
-// within seconds. Not here: how a login uses them (worker/client_auth.cc).
+// within seconds, and a login the loaded accounts refuse asks for a load at
+// once (a user created a moment ago). Not here: how a login uses them (worker/client_auth.cc).
 #pragma once
 
 #include <cstdint>
@@ -57,6 +58,9 @@ private:
     bool in_flight_ = false;
     bool done_ = false;   // conn_ finished (answer or failure): closed at the next tick
     std::uint64_t next_ns_ = 0;   // the next refresh is due then
+    std::uint64_t last_start_ns_ = 0;
+    std::uint64_t requests_at_start_ = 0;   // refresh requests seen when the attempt in flight started
+    bool forced_ = false;   // that attempt started early, for requests
     std::size_t last_count_ = ~std::size_t(0);
     common::log_rate_limit log_limit_{2};
 };

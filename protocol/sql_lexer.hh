@@ -208,7 +208,8 @@ struct word_info {
 const word_info* find_word(std::string_view word);
 
 // @@name (scope prefix allowed) whose value belongs to one server or one
-// session: last_insert_id, server_id, gtid_*, read_only, ...
+// session: last_insert_id, server_id, gtid_*, read_only, ..., and any
+// @@global.name.
 bool is_server_variable(std::string_view name);
 // An information_schema table that describes the (replicated) data
 // dictionary rather than the server answering: TABLES, COLUMNS, ...

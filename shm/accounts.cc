@@ -97,6 +97,33 @@ void account_store::refresh_failed(std::uint64_t now_realtime_ns) noexcept
     block_->refresh_failures.store(block_->refresh_failures.load(relaxed) + 1, relaxed);
 }
 
+std::uint64_t account_store::request_refresh() noexcept
+{
+    return block_ ? block_->refresh_requests.fetch_add(1, relaxed) + 1 : 0;
+}
+
+bool account_store::refresh_answered(std::uint64_t ticket) const noexcept
+{
+    return !block_ || block_->refresh_answered.load(std::memory_order_acquire) >= ticket;
+}
+
+std::uint64_t account_store::refresh_requests() const noexcept
+{
+    return block_ ? block_->refresh_requests.load(relaxed) : 0;
+}
+
+void account_store::answer_requests(std::uint64_t seen_at_start, bool forced) noexcept
+{
+    if (!block_) return;
+    if (forced) block_->forced_refreshes.fetch_add(1, relaxed);
+    // During a reload two pollers answer: the count only grows. Release:
+    // a worker that sees its ticket answered sees the set published before.
+    std::uint64_t cur = block_->refresh_answered.load(relaxed);
+    while (cur < seen_at_start &&
+           !block_->refresh_answered.compare_exchange_weak(cur, seen_at_start, std::memory_order_release, relaxed)) {
+    }
+}
+
 account_lookup account_store::lookup(std::string_view user, std::string_view ip) const
 {
     account_lookup out;
@@ -157,6 +184,7 @@ accounts_stats account_store::stats() const noexcept
     s.last_refresh_ok = block_->last_refresh_ok.load(relaxed) == 1;
     s.refresh_failures = block_->refresh_failures.load(relaxed);
     s.not_loaded = block_->not_loaded.load(relaxed);
+    s.forced_refreshes = block_->forced_refreshes.load(relaxed);
     return s;
 }
 

@@ -52,6 +52,7 @@ struct accounts_stats {
     bool last_refresh_ok = false;
     std::uint64_t refresh_failures = 0;
     std::uint64_t not_loaded = 0;
+    std::uint64_t forced_refreshes = 0;   // loads started early for a refused login
 };
 
 class account_store {
@@ -71,6 +72,15 @@ public:
 
     // Workers: the account the server would authenticate `user` from `ip` as.
     account_lookup lookup(std::string_view user, std::string_view ip) const;
+
+    // Workers: a login the loaded set refuses asks for a fresh load; the
+    // ticket is answered once an attempt that started after it has ended.
+    std::uint64_t request_refresh() noexcept;
+    bool refresh_answered(std::uint64_t ticket) const noexcept;
+    // Poller: the requests taken so far (read when an attempt starts), and
+    // an attempt's end, which answers the requests seen at its start.
+    std::uint64_t refresh_requests() const noexcept;
+    void answer_requests(std::uint64_t seen_at_start, bool forced) noexcept;
 
     accounts_stats stats() const noexcept;
     std::uint64_t capacity() const noexcept { return capacity_; }

@@ -18,7 +18,7 @@ static_assert(word::is_always_lock_free, "shm needs lock-free 64-bit atomics");
 static_assert(sizeof(word) == 8 && alignof(word) == 8);
 
 inline constexpr std::uint64_t segment_magic = 0x5941'5745'5355'4143ull;   // "CAUSEWAY"
-inline constexpr std::uint64_t layout_version = 18;
+inline constexpr std::uint64_t layout_version = 19;
 
 inline constexpr std::size_t max_backends = 64;   // index 0 is the primary role, 1.. the servers
 inline constexpr std::size_t max_worker_slots = 256;   // two generations during a reload
@@ -374,6 +374,14 @@ struct alignas(64) accounts_block {
     // poller overlap for a moment, and two writers in one buffer would defeat
     // its seqlock. See account_store::publish.
     word writer;
+    // A login the loaded accounts refuse asks for a fresh load before its
+    // answer (a user created or a password changed a moment ago): workers
+    // take a ticket (fetch_add on refresh_requests); the poller, when an
+    // attempt that started after a ticket ends (ok or failed), raises
+    // refresh_answered to the requests it had seen at that start.
+    word refresh_requests;
+    word refresh_answered;
+    word forced_refreshes;   // attempts started early for such requests
     alignas(64) word seq[2];   // per-buffer seqlock (shm/seqlock.hh)
     word count[2];   // entries in each buffer
 };
@@ -586,7 +594,7 @@ static_assert(sizeof(worker_stats) == 13 * 64, "3 histograms, command and refusa
 static_assert(sizeof(backend_usage) == 8 * max_backends + 192);
 static_assert(sizeof(login_table) == login_slots * 16);
 static_assert(sizeof(account_entry) == 8 * (1 + account_user_words + account_host_words + account_hash_words));
-static_assert(sizeof(accounts_block) == 128);
+static_assert(sizeof(accounts_block) == 192);
 static_assert(sizeof(table_entry) == 24);
 static_assert(sizeof(table_bucket) == 128 && alignof(table_bucket) == 128);
 static_assert(sizeof(table_stats) == 64);

@@ -7,6 +7,7 @@
 #  - B11: after SET profiling=1, SHOW PROFILES and information_schema.PROFILING list the
 #    client's own statements, as directly: not Causeway's set-up statements, and not an empty
 #    history because the reads ran on a replica.
+#  - @@global.x reads the primary's global value.
 use strict;
 use warnings;
 use Test::More;
@@ -79,5 +80,14 @@ is($dbh->selectrow_array('SELECT name FROM marker'), $primary->name, 'while prof
 ok($dbh->do('SET profiling = 0'), 'SET profiling = 0');
 is($dbh->selectrow_array('SELECT name FROM marker'), $primary->name,
    'after it, reads stay on the primary (SHOW PROFILES still shows the history)');
+
+# ---- @@global.x: SET GLOBAL is not replicated, so only the primary has the value the client set
+# (mysql-test-run's concurrent_innodb_unsafelog sets the global isolation level, then reads it).
+$primary->sql('SET GLOBAL innodb_lock_wait_timeout = 7');
+my $global = 'SELECT @@global.innodb_lock_wait_timeout, @@GLOBAL.`innodb_lock_wait_timeout` AS q';
+my %g = map { $_ => cli($_, $global) } keys %port;
+like($g{direct}, qr/^7\t7$/m, 'directly, @@global.x is the value SET GLOBAL gave');
+is($g{causeway}, $g{direct}, 'through Causeway the same (the replicas still have 50)');
+$primary->sql('SET GLOBAL innodb_lock_wait_timeout = DEFAULT');
 
 $t->done;

@@ -6,6 +6,8 @@
 // login's OK, the switch to the compressed protocol when the client asked.
 #include <string.h>
 
+#include <algorithm>
+
 #include "common/clock.hh"
 #include "common/log.hh"
 #include "protocol/auth.hh"
@@ -83,9 +85,34 @@ void client_session::client_tls_failed()
         CW_LOG(LOG_NOTICE, "%s: TLS failed: %s", who(), client_->tls_description().c_str());
 }
 
+namespace {
+
+// A login the loaded accounts refuse waits this long at most for the load it
+// asked for (never past handshake_timeout_ms), checking every poll.
+constexpr int accounts_wait_ms = 2000;
+constexpr int accounts_poll_ms = 5;
+
+}   // namespace
+
+void client_session::hold_login(std::string_view token, std::uint8_t seq, int ms)
+{
+    login_delayed_ = true;
+    delayed_token_ = std::string(token);
+    delayed_seq_ = seq;
+    client_->disable_read();
+    client_->set_timeout(ms);   // replaces the handshake or idle timeout: login_timer_fired
+}
+
 void client_session::login_timer_fired()
 {
     if (login_delayed_) {
+        bool loaded = ctx_.accounts.refresh_answered(accounts_ticket_) ||
+            (accounts_wait_first_load_ && ctx_.accounts.stats().loads > 0);
+        if (accounts_ticket_ && !loaded && common::monotonic_ms() < accounts_wait_until_ms_) {
+            client_->set_timeout(accounts_poll_ms);
+            return;
+        }
+        accounts_ticket_ = 0;
         login_delayed_ = false;
         login_delay_done_ = true;
         client_->enable_read();
@@ -143,15 +170,23 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
                                             ctx_.cfg->auth_failure_delay_ms);
         if (delay > 0) {
             shm::add(ctx_.counters->auth_delays);
-            login_delayed_ = true;
-            delayed_token_ = std::string(token);
-            delayed_seq_ = seq;
-            client_->disable_read();
-            client_->set_timeout(delay);   // replaces the handshake timeout: login_timer_fired
-            return;
+            return hold_login(token, seq, delay);
         }
     }
     auto check = check_credentials(*ctx_.cfg, ctx_.accounts, login_.user, host, token, scramble_);
+    bool may_load = check.from_loaded_accounts || check.outcome == credential_outcome::not_loaded;
+    if (check.outcome != credential_outcome::ok && may_load && !accounts_reloaded_) {
+        // A user created, unlocked or given a new password a moment ago (a
+        // test's CREATE USER, then its login), or a login just after start,
+        // before the first load: ask for a load now and answer after it,
+        // instead of refusing until the next users_refresh_s.
+        accounts_reloaded_ = true;
+        accounts_wait_first_load_ = check.outcome == credential_outcome::not_loaded;
+        accounts_ticket_ = ctx_.accounts.request_refresh();
+        int wait_ms = std::min(accounts_wait_ms, ctx_.cfg->handshake_timeout_ms);
+        accounts_wait_until_ms_ = common::monotonic_ms() + std::uint64_t(wait_ms);
+        return hold_login(token, seq, accounts_poll_ms);
+    }
     if (check.outcome != credential_outcome::ok) {
         // Not the client's fault: neither counted nor slowed as a failure.
         if (check.outcome == credential_outcome::not_loaded) {
@@ -180,6 +215,7 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
         changing_user_from_.reset();
         set_who(login_.user);
         state_ = state::ready;
+        start_idle_timer();   // a wait for the accounts replaced it
         return;
     }
     changing_user_from_.reset();
@@ -265,6 +301,7 @@ void client_session::handle_change_user(std::string_view payload)
     reset_session_state();
     unrecorded_keys_.clear();
     changing_user_from_ = previous_login{login_.user, login_.database, identity_};
+    accounts_reloaded_ = false;
     identity_.provided.clear();
     login_.user = c->user;
     login_.database = c->database;

@@ -156,6 +156,7 @@ private:
     void handle_change_user(std::string_view payload);
     bool start_client_tls();
     void login_timer_fired();   // handshake_timeout_ms, or the end of a login's delay
+    void hold_login(std::string_view token, std::uint8_t seq, int ms);   // login_timer_fired resumes it
     void start_idle_timer();   // logged in: client_idle_timeout_s starts
     void idle_timer_fired();
     void client_tls_failed();
@@ -378,10 +379,15 @@ private:
     std::uint8_t last_client_seq_ = 0;
     std::uint8_t login_ok_seq_ = 0;   // nonzero: the client's OK waits for the primary's login
     std::uint8_t login_seq_ = 1;   // of the HandshakeResponse: 2 after an SSLRequest
-    // A login held for auth_failure_delay_ms: the token and sequence id it resumes with.
+    // A login held for auth_failure_delay_ms, or until a load of the accounts
+    // answers accounts_ticket_: the token and sequence id it resumes with.
     bool login_delayed_ = false, login_delay_done_ = false;
     std::string delayed_token_;
     std::uint8_t delayed_seq_ = 0;
+    std::uint64_t accounts_ticket_ = 0;   // nonzero: waiting for that load (until accounts_wait_until_ms_)
+    std::uint64_t accounts_wait_until_ms_ = 0;
+    bool accounts_reloaded_ = false;   // this login waited for a load already: its answer is final
+    bool accounts_wait_first_load_ = false;   // none had succeeded: any load will do
     std::uint64_t backend_stream_left_ = 0;   // bytes of the current server packet still to relay
     std::uint64_t client_stream_left_ = 0;   // likewise for a large client packet
     bool backend_continuation_ = false;   // the last server chunk was 16 MiB - 1: more follows

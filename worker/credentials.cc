@@ -23,6 +23,8 @@ credential_check check_credentials(const common::config& cfg, const shm::account
         return c;
     }
     auto found = accounts.lookup(user, ip);
+    c.from_loaded_accounts = found.status != shm::account_lookup_status::not_loaded &&
+        found.status != shm::account_lookup_status::unreadable;
     switch (found.status) {
         case shm::account_lookup_status::not_loaded:
         case shm::account_lookup_status::unreadable:

@@ -30,6 +30,9 @@ struct credential_check {
     credential_outcome outcome = credential_outcome::denied;
     std::string password_sha1;   // ok: SHA1(password) for the backend logins (empty: no password)
     const char* why = "";   // for the log line: which rule refused
+    // The loaded accounts refused it: a load made after a CREATE USER, ALTER
+    // USER or SET PASSWORD a moment ago may answer otherwise.
+    bool from_loaded_accounts = false;
 };
 
 credential_check check_credentials(const common::config& cfg, const shm::account_store& accounts, std::string_view user,

@@ -30,6 +30,8 @@ sub server_options {
 # What mtr's bootstrap adds to a fresh data dir (timezone test data, mtr.*), plus root over TCP
 # as root\@localhost (name resolution on, so that DEFINER clauses read as in the .result files),
 # without READ_ONLY ADMIN (Causeway logs in to the servers with the client's credentials).
+# Causeway loads the accounts from the primary (users_from_primary): tests that create a user
+# and log in as it at once work as they do directly.
 sub setup_primary {
     my ($topo, $tmp) = @_;
     my $p = $topo->primary;
@@ -37,6 +39,7 @@ sub setup_primary {
         "DELETE FROM mysql.global_priv WHERE user = '';", "FLUSH PRIVILEGES;",
         "ALTER USER 'root'\@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('');",
         "REVOKE READ_ONLY ADMIN ON *.* FROM 'root'\@'localhost';",
+        "GRANT SELECT ON mysql.global_priv TO 'monitor'\@'%';",
         "ALTER DATABASE test CHARACTER SET latin1 COLLATE latin1_swedish_ci;",
         "USE mysql;", slurp('/usr/share/mysql/mysql_test_data_timezone.sql'),
         "CREATE DATABASE mtr CHARSET=latin1;", "USE mtr;",
@@ -137,7 +140,8 @@ sub run {
         system('cp', '-a', "$MTR_DIR/std_data", "$vardir/std_data") == 0 or die "cp std_data failed\n";
         my $topo = $o{start_topology}->(name => "mtr-$mode",
             topology => { primary_extra => server_options($vardir), replica_extra => server_options($vardir) },
-            setup => sub { setup_primary($_[0], $o{dir}) }, users => { root => '' });
+            setup => sub { setup_primary($_[0], $o{dir}) }, users => { root => '' },
+            causeway => { users_from_primary => 'on' });
         my $port = $mode eq 'direct' ? $topo->primary->port : $o{proxy}{$mode}->port;
         my @run = $mode eq 'direct' ? @$list : grep { !$excl{$_}{$mode} && ($res{direct}{$_}[0] // '') eq 'pass' } @$list;
         $res{$mode} = !@run ? {} : run_mtr($o{dir}, $mode, $port, [map { s/^main\.//r } @run]);

@@ -27,6 +27,7 @@ class accounts_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(damage_is_not_trusted);
     CPPUNIT_TEST(failed_refresh_keeps_the_set);
     CPPUNIT_TEST(one_writer_at_a_time);
+    CPPUNIT_TEST(refresh_requests_are_answered_in_order);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -159,6 +160,25 @@ public:
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(1), st.refresh_failures);
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(2), st.last_refresh_realtime_ns);
         CPPUNIT_ASSERT(seg.accounts().lookup("app", "1.2.3.4").status == account_lookup_status::found);
+    }
+
+    void refresh_requests_are_answered_in_order()
+    {
+        scratch_segment s;
+        segment seg = must(segment::create(s.cfg));
+        account_store a = seg.accounts();
+        std::uint64_t first = a.request_refresh(), second = a.request_refresh();
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(2), second);
+        CPPUNIT_ASSERT(!a.refresh_answered(first));
+        // An attempt that started after the first request only.
+        a.answer_requests(first, true);
+        CPPUNIT_ASSERT(a.refresh_answered(first) && !a.refresh_answered(second));
+        // The overlapping old poller of a reload answers less: nothing goes back.
+        a.answer_requests(0, false);
+        CPPUNIT_ASSERT(a.refresh_answered(first));
+        a.answer_requests(a.refresh_requests(), true);
+        CPPUNIT_ASSERT(a.refresh_answered(second));
+        CPPUNIT_ASSERT_EQUAL(std::uint64_t(2), a.stats().forced_refreshes);
     }
 
     void one_writer_at_a_time()
