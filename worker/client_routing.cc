@@ -46,12 +46,13 @@ std::string quoted_use(std::string_view db)
 }
 }   // namespace
 
-// SHOW WARNINGS and its kind (reads_diagnostics()) go where the previous
-// statement ran, whose diagnostics they show; false when that is the primary
-// or gone (normal routing then).
-bool client_session::route_to_diagnostics(std::string_view sql)
+// SHOW WARNINGS and its kind (reads_diagnostics()), FOUND_ROWS() and
+// ROW_COUNT() (reads_previous_outcome()) go where the previous statement ran,
+// whose diagnostics or outcome they show; false when that is the primary or
+// gone (normal routing then).
+bool client_session::route_to_diagnostics(std::string_view sql, const protocol::statement_info& s)
 {
-    if (last_answer_backend_ <= 0 || !reads_diagnostics(sql)) return false;
+    if (last_answer_backend_ <= 0 || !(reads_diagnostics(sql) || reads_previous_outcome(s))) return false;
     const backend_conn* b = backends_[std::size_t(last_answer_backend_)].get();
     // None: given back to the pool after a statement that left no warnings
     // (pool_mode = statement); a connection to that replica taken again has
@@ -336,7 +337,7 @@ bool client_session::plan_query(std::string_view payload)
         default: break;
     }
     if (cfg.routing() == routing_mode::bridge) return keep_for_switch_retry(payload), true;
-    if (route_to_diagnostics(sql)) return true;
+    if (route_to_diagnostics(sql, s)) return true;
     if (plan_tracking_read(sql)) return keep_for_switch_retry(payload), true;   // client_variables.cc
     route_read(s);
     if (plan_.backend != 0) plan_.original = std::string(payload);

@@ -176,7 +176,7 @@ private:
     bool plan_kill(std::string_view sql);
     void route_read(const protocol::statement_info& s);
     void keep_for_switch_retry(std::string_view payload);
-    bool route_to_diagnostics(std::string_view sql);
+    bool route_to_diagnostics(std::string_view sql, const protocol::statement_info& s);
     bool fill_route_request(route_request& r, const protocol::statement_info& s);
     void monotonic_requirement(route_request& r, std::vector<read_candidate>& candidates);
     void record_write_position(const protocol::ok_packet& ok);

@@ -240,6 +240,12 @@ bool reads_diagnostics(std::string_view sql)
     return mentions(sql, "warning_count") || mentions(sql, "error_count");
 }
 
+bool reads_previous_outcome(const protocol::statement_info& s)
+{
+    return s.kind == protocol::statement_kind::must_primary && s.flags == protocol::flag_previous_outcome &&
+        s.table_count == 0 && s.hint != protocol::route_hint::primary;
+}
+
 execute_view parse_execute(std::string_view payload, std::uint16_t params)
 {
     execute_view v;

@@ -124,6 +124,10 @@ inline constexpr std::string_view read_only_transaction_message = "Cannot execut
 // WARNINGS / ERRORS / COUNT(*) ..., GET DIAGNOSTICS, @@warning_count,
 // @@error_count): it must run where that statement ran.
 bool reads_diagnostics(std::string_view sql);
+// Whether `s` reads only the outcome of the previous statement (FOUND_ROWS(),
+// ROW_COUNT()) and nothing else that must stay on the primary (no table, no
+// other session function, no primary hint): it too runs where that ran.
+bool reads_previous_outcome(const protocol::statement_info& s);
 
 // Whether statement `s`, run on the primary (`in_trans`: inside a transaction),
 // provably commits nothing, so that its OK without last_gtid means "nothing

@@ -124,6 +124,14 @@ public:
             CPPUNIT_ASSERT_MESSAGE(sql, worker::reads_diagnostics(sql));
         for (const char* sql : {"SHOW TABLES", "SELECT 1", "SHOW STATUS", "GET_LOCK('x', 0)", "SELECT warnings FROM t"})
             CPPUNIT_ASSERT_MESSAGE(sql, !worker::reads_diagnostics(sql));
+        // FOUND_ROWS() and ROW_COUNT() alone read the previous statement's outcome.
+        for (const char* sql : {"SELECT FOUND_ROWS()", "select row_count()", "SELECT FOUND_ROWS() AS n FROM DUAL",
+                                "SELECT ROW_COUNT(), FOUND_ROWS() + 1"})
+            CPPUNIT_ASSERT_MESSAGE(sql, worker::reads_previous_outcome(protocol::classify(sql)));
+        for (const char* sql : {"SELECT FOUND_ROWS(), LAST_INSERT_ID()", "SELECT FOUND_ROWS() INTO @n",
+                                "SELECT FOUND_ROWS(), v FROM t", "SELECT /* causeway:primary */ FOUND_ROWS()",
+                                "SELECT FOUND_ROWS(), @x", "SELECT 1", "SELECT found_rows FROM t"})
+            CPPUNIT_ASSERT_MESSAGE(sql, !worker::reads_previous_outcome(protocol::classify(sql)));
     }
 
     void diagnostics_signal_for_a_substituted_error()
