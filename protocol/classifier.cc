@@ -32,7 +32,8 @@ tx_scope split_scope(std::string_view& name)
 
 // Flags that turn a SELECT into must_primary (as opposed to locking or doubt).
 constexpr std::uint32_t must_primary_flags = flag_into | flag_user_variable_read | flag_user_variable_assign |
-    flag_primary_function | flag_unknown_function | flag_server_variable | flag_server_specific | flag_calc_found_rows;
+    flag_primary_function | flag_unknown_function | flag_server_variable | flag_server_specific | flag_calc_found_rows |
+    flag_previous_outcome;
 
 // A SET may read user variables and still be replayed (SETs replay in order).
 constexpr std::uint32_t unreplayable_flags = ~std::uint32_t(flag_user_variable_read);
@@ -1181,6 +1182,8 @@ void parser::on_word()
         const bool builtin = e && (e->cls == word_class::pure || e->cls == word_class::primary);
         if (!builtin || prev_punct_ == '.' || next_.begin != cur_.end)
             flag(flag_unknown_function);
+        else if (e->id == w::found_rows || e->id == w::row_count)
+            flag(flag_previous_outcome);
         else if (e->cls == word_class::primary)
             flag(flag_primary_function);
         pending_call_ = true;
@@ -1529,6 +1532,7 @@ const char* to_string(statement_flag flag)
         case flag_explain_write: return "explain_write";
         case flag_multi: return "multi";
         case flag_deep_nesting: return "deep_nesting";
+        case flag_previous_outcome: return "previous_outcome";
     }
     return "invalid";
 }

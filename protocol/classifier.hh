@@ -70,6 +70,9 @@ enum statement_flag : std::uint32_t {
     flag_explain_write = 1u << 15,   // EXPLAIN of a statement that is not a read
     flag_multi = 1u << 16,   // more than one statement
     flag_deep_nesting = 1u << 17,   // parentheses deeper than the classifier tracks
+    // FOUND_ROWS(), ROW_COUNT(): the outcome of the session's previous
+    // statement, known only to the server that ran it.
+    flag_previous_outcome = 1u << 18,
 };
 
 enum class tx_scope : std::uint8_t {

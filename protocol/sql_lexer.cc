@@ -304,9 +304,9 @@ constexpr word_info f(std::string_view n, word_id id = word_id::none)
 {
     return {n, id, word_class::pure};
 }
-constexpr word_info p(std::string_view n)
+constexpr word_info p(std::string_view n, word_id id = word_id::none)
 {
-    return {n, word_id::none, word_class::primary};
+    return {n, id, word_class::primary};
 }
 
 using w = word_id;
@@ -865,7 +865,7 @@ constexpr word_info word_list[] = {
     p("BINLOG_GTID_POS"),
     p("CONNECTION_ID"),
     p("CURRVAL"),
-    p("FOUND_ROWS"),
+    p("FOUND_ROWS", w::found_rows),
     p("GET_LOCK"),
     p("IS_FREE_LOCK"),
     p("IS_USED_LOCK"),
@@ -877,7 +877,7 @@ constexpr word_info word_list[] = {
     p("NEXTVAL"),
     p("RELEASE_ALL_LOCKS"),
     p("RELEASE_LOCK"),
-    p("ROW_COUNT"),
+    p("ROW_COUNT", w::row_count),
     p("SETVAL"),
     p("SOURCE_POS_WAIT"),
     p("WAIT_FOR_EXECUTED_GTID_SET"),

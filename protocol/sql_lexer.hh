@@ -155,6 +155,8 @@ enum class word_id : std::uint8_t {   // keywords the classifier looks for
     spatial,
     sql,
     sql_calc_found_rows,
+    found_rows,   // FOUND_ROWS() and ROW_COUNT(): see flag_previous_outcome
+    row_count,
     start,
     statement,
     status,

@@ -1,7 +1,11 @@
 # Differences from the server found with real clients (issue 7 items 4 and 5b), each compared
 # with the same client run directly against the primary:
 #  - a write inside START TRANSACTION READ ONLY gets the primary's ERR 1792, not the
-#    replica's 1290;
+#    replica's 1290, and SHOW WARNINGS, SHOW ERRORS, @@error_count and GET DIAGNOSTICS after it
+#    (mariadb --show-warnings, DBD::MariaDB) show that 1792 alone;
+#  - FOUND_ROWS() and ROW_COUNT() after a read a replica answered are that read's outcome
+#    (mtr main.select_pkeycache); after FLUSH STATUS, SHOW STATUS counts the session's own
+#    statements (mtr main.join_outer_jcl6): its reads stay on the primary;
 #  - while LOCK TABLES holds locks everything stays on the primary (ERR 1100 for a table not
 #    locked, as the server says); mariadb-dump (default and --lock-all-tables) through
 #    Causeway equals a direct dump, AUTO_INCREMENT of SHOW CREATE TABLE included (the
@@ -113,6 +117,82 @@ for my $how (sort keys %h) {
     $r{$how} = [ $row, $x->selectall_arrayref('SHOW WARNINGS'), $x->selectrow_arrayref('SELECT @@warning_count') ];
 }
 is_deeply($r{causeway}, $r{direct}, 'SHOW WARNINGS and @@warning_count after a read show that read\'s warnings')
+    or diag(explain \%r);
+
+# ---- the diagnostics of a write refused in a read-only transaction (make compat cli+dump, B1):
+# the replica refused it with 1290 and the client got the primary's 1792; SHOW WARNINGS and
+# its kind, which run on that replica, must show the 1792 alone. The CLI prints the warnings
+# after an error (--show-warnings), skipping a duplicate of the error it just printed.
+my $ro_sql = join('; ', 'START TRANSACTION READ ONLY', 'SELECT v FROM t WHERE id = 1', 'INSERT INTO t VALUES (97, 1)',
+                  'SHOW WARNINGS', 'SELECT @@warning_count, @@error_count', 'SHOW COUNT(*) ERRORS',
+                  'GET DIAGNOSTICS CONDITION 1 @s = RETURNED_SQLSTATE, @e = MYSQL_ERRNO, @m = MESSAGE_TEXT',
+                  'SELECT @s, @e, @m', 'COMMIT', 'SELECT 1 AS after_commit');
+my %cli;
+for my $how (sort keys %port) {
+    my $r = $t->mariadb(['--batch', '--force', '--show-warnings', '-vv'], stdin => "$ro_sql;\n", port => $port{$how},
+                        timeout => 30);
+    $cli{$how} = "exit $r->{exit}\n$r->{out}$r->{err}";
+}
+like($cli{direct}, qr/^Error\t1792\tCannot execute statement in a READ ONLY transaction$/m,
+     'directly, SHOW WARNINGS shows the 1792');
+is($cli{causeway}, $cli{direct}, 'mariadb --show-warnings: the diagnostics of the refused write are the primary\'s 1792 alone')
+    or diag(join "\n", grep { /1290|1792/ } split /\n/, $cli{causeway});
+%r = ();
+for my $how (sort keys %h) {
+    my $x = $h{$how};
+    $x->do('START TRANSACTION READ ONLY');
+    $x->selectrow_array('SELECT v FROM t WHERE id = 1');
+    $x->do('INSERT INTO t VALUES (96, 1)');
+    $r{$how} = [ $x->selectall_arrayref('SHOW ERRORS'), $x->selectrow_arrayref('SELECT @@error_count'),
+                 $x->selectall_arrayref('SHOW WARNINGS') ];
+    push @{ $r{$how} }, $x->do('COMMIT') ? 'committed' : $x->errstr;
+}
+is_deeply($r{causeway}, $r{direct}, 'DBD::MariaDB: SHOW ERRORS, @@error_count, SHOW WARNINGS after the refused write as directly')
+    or diag(explain \%r);
+
+# ---- FOUND_ROWS() and ROW_COUNT() read the outcome of the previous statement (mtr
+# main.select_pkeycache): after a read a replica answered they are that replica's, not the
+# primary's (whose last statement found 10 rows and changed one).
+sub read_on_replica {    # the session's read of 3 rows, answered by a replica through Causeway
+    my ($x, $how) = @_;
+    my $rows;
+    wait_until(sub { $rows = $x->selectall_arrayref('SELECT m.name, t.v FROM marker m JOIN t ON t.id <= 3');
+                     $how eq 'direct' || $is_replica{ $rows->[0][0] // '' } }, timeout => 10, interval => 0.05);
+    return $rows->[0][0] // 'ERR';
+}
+%r = ();
+for my $how (sort keys %h) {
+    my $x = $h{$how};
+    my @seen;
+    for my $probe ('SELECT FOUND_ROWS()', 'SELECT ROW_COUNT()') {
+        $x->selectrow_array('SELECT SQL_CALC_FOUND_ROWS id FROM t LIMIT 1');
+        $x->do('UPDATE t SET v = v + 1 WHERE id = 10');
+        push @seen, read_on_replica($x, $how), $x->selectrow_array($probe);
+    }
+    my $sth = $x->prepare('SELECT FOUND_ROWS()', { mariadb_server_prepare => 1 });
+    $x->selectrow_array('SELECT SQL_CALC_FOUND_ROWS id FROM t LIMIT 1');
+    push @seen, read_on_replica($x, $how), $sth && $sth->execute ? ($sth->fetchrow_array)[0] : 'ERR ' . $x->errstr;
+    $r{$how} = \@seen;
+}
+ok(!grep({ !$is_replica{$_} } @{ $r{causeway} }[0, 2, 4]), 'through Causeway the reads ran on replicas')
+    or diag(explain \%r);
+is_deeply([ @{ $r{causeway} }[1, 3, 5] ], [ @{ $r{direct} }[1, 3, 5] ],
+          'FOUND_ROWS(), ROW_COUNT() and a prepared FOUND_ROWS() after a replica\'s read: as directly (3, -1, 3)')
+    or diag(explain \%r);
+
+# ---- FLUSH STATUS: the client counts what its next statements do (mtr main.join_outer_jcl6,
+# main.count_distinct2); only the primary's session runs them all, so they stay there.
+%r = ();
+for my $how (sort keys %port) {
+    my $x = $t->connect(port => $port{$how});
+    $x->do('FLUSH STATUS');
+    my $n = $x->selectrow_array('SELECT COUNT(*) FROM t WHERE v > 0');
+    $r{$how} = [ $n, $x->selectall_arrayref(q{SHOW STATUS LIKE 'Handler_read_rnd_next'}),
+                 $x->selectrow_array('SELECT name FROM marker') ];
+    $x->disconnect;
+}
+is($r{causeway}[2], 'primary', 'after FLUSH STATUS the session\'s reads run on the primary');
+is_deeply([ @{ $r{causeway} }[0, 1] ], [ @{ $r{direct} }[0, 1] ], 'SHOW STATUS after FLUSH STATUS counts the read as directly')
     or diag(explain \%r);
 
 # ---- a statement ending in a NUL byte

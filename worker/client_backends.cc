@@ -289,6 +289,7 @@ void client_session::backend_readable(backend_conn& b)
                 return;
             }
             if (a.tag == fence_tag) return fence_answered(a);
+            if (a.tag == diagnostics_tag) continue;   // its ERR is the point
             if (is_tracking_tag(a.tag)) tracking_answered(a);
             if (a.tag >= migration_tag) {   // an optimistic transaction's replay
                 migration_answered(a);

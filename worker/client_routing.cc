@@ -46,12 +46,13 @@ std::string quoted_use(std::string_view db)
 }
 }   // namespace
 
-// SHOW WARNINGS and its kind (reads_diagnostics()) go where the previous
-// statement ran, whose diagnostics they show; false when that is the primary
-// or gone (normal routing then).
-bool client_session::route_to_diagnostics(std::string_view sql)
+// SHOW WARNINGS and its kind (reads_diagnostics()), FOUND_ROWS() and
+// ROW_COUNT() (reads_previous_outcome()) go where the previous statement ran,
+// whose diagnostics or outcome they show; false when that is the primary or
+// gone (normal routing then).
+bool client_session::route_to_diagnostics(std::string_view sql, const protocol::statement_info& s)
 {
-    if (last_answer_backend_ <= 0 || !reads_diagnostics(sql)) return false;
+    if (last_answer_backend_ <= 0 || !(reads_diagnostics(sql) || reads_previous_outcome(s))) return false;
     const backend_conn* b = backends_[std::size_t(last_answer_backend_)].get();
     // None: given back to the pool after a statement that left no warnings
     // (pool_mode = statement); a connection to that replica taken again has
@@ -319,6 +320,8 @@ bool client_session::plan_query(std::string_view payload)
         case statement_kind::write:
             // FLUSH TABLES [t, ...] WITH READ LOCK | FOR EXPORT lock like LOCK TABLES.
             a.lock_tables = starts_with_word(sql, "flush") && (mentions(sql, "lock") || mentions(sql, "export"));
+            // FLUSH STATUS: the client counts what its next statements do (SHOW STATUS).
+            a.measuring = starts_with_word(sql, "flush") && mentions(sql, "status");
             break;
         case statement_kind::multi_statement:
             a.lock_tables = s.kinds_seen & (1u << unsigned(statement_kind::lock_tables));
@@ -336,7 +339,7 @@ bool client_session::plan_query(std::string_view payload)
         default: break;
     }
     if (cfg.routing() == routing_mode::bridge) return keep_for_switch_retry(payload), true;
-    if (route_to_diagnostics(sql)) return true;
+    if (route_to_diagnostics(sql, s)) return true;
     if (plan_tracking_read(sql)) return keep_for_switch_retry(payload), true;   // client_variables.cc
     route_read(s);
     if (plan_.backend != 0) plan_.original = std::string(payload);
@@ -368,7 +371,7 @@ void client_session::plan_set(const statement_info& s, std::string_view query)
             a.replay_payload = std::string(query);
             if (!s.replayable) a.replay_payload.clear();
             a.retrack = mentions(query, "session_track_system_variables");
-            a.profiling = mentions(query, "profiling");
+            a.measuring = mentions(query, "profiling");
             if (s.scope == tx_scope::session && s.kind != statement_kind::set_session_state)
                 a.session_read_only = s.kind == statement_kind::set_transaction_read_only;
             break;
@@ -474,7 +477,7 @@ bool client_session::fill_route_request(route_request& r, const statement_info& 
     r.touches_temporary_table = starts_transaction ? !temporary_.empty() : temporary_.touches(s, identity_.database);
     r.replica_state_unknown = replay_.overflowed() || positions_unknown_;
     r.tables_locked = tables_locked_;
-    r.profiling = profiling_;
+    r.measuring = measuring_;
     r.progress_fresh = ctx_.progress.heartbeat_fresh(now, std::uint64_t(cfg.progress_max_age_ms));
     r.selection = cfg.selection_policy();
     r.round_robin_cursor = ctx_.read_cursor;   // moved by each read that goes to a replica (route_read)
@@ -769,7 +772,7 @@ void client_session::apply_after_ok()
     if (a.session_read_only >= 0) session_read_only_ = a.session_read_only == 1;
     if (a.next_read_only >= 0) next_read_only_ = a.next_read_only == 1;
     if (a.unlock_tables) tables_locked_ = false;
-    if (a.profiling) profiling_ = true;
+    if (a.measuring) measuring_ = true;
     if (a.reset_session) reset_session_state();
     if (a.retrack && backends_[0] && backends_[0]->ready())
         track_session(*backends_[0], a.reset_session ? tracking_fresh_tag : tracking_set_tag);
@@ -785,7 +788,7 @@ void client_session::reset_session_state()
     next_read_only_ = false;
     positions_unknown_ = false;
     tables_locked_ = false;
-    profiling_ = false;   // the server's reset turns profiling off and clears its history
+    measuring_ = false;   // the server's reset turns profiling off and clears its history
     client_tracking_known_ = false;   // the server's default again, read with the next tracking
     pinned_ = -1;
     for (std::size_t i = 1; i < backends_.size(); ++i) retire_backend(int(i));

@@ -595,6 +595,7 @@ void client_session::relay_response()
             tracking_answered(a);
             if (a.ok) continue;
         }
+        if (a.tag == diagnostics_tag) continue;   // its ERR is the point
         if (!a.ok) {
             CW_LOG(LOG_WARNING, "%s: %s: session setup failed: %s", who(), b->describe().c_str(), a.error.c_str());
             int index = b->index();
@@ -678,6 +679,9 @@ void client_session::relay_response()
                 }
                 response_error_ = true;
                 if (active_ > 0 && active_ == pinned_) replacement = as_primary_error_in_read_only_transaction(payload);
+                // The replica's diagnostics area holds its own error: SHOW
+                // WARNINGS and its kind, which run there next, show the client's.
+                if (!replacement.empty()) b->send_internal(diagnostics_signal(replacement), diagnostics_tag);
             }
             bool state_changed =
                 (role == packet_role::ok) && (tracker_.status() & server_status::session_state_changed);

@@ -94,7 +94,7 @@ private:
         // SET STATEMENT ... FOR: the server reports the variables of its
         // clause with their temporary values, which end with the statement.
         bool set_statement = false;
-        bool profiling = false;   // a SET naming profiling: see route_request::profiling
+        bool measuring = false;   // a SET naming profiling, FLUSH STATUS: see route_request::measuring
         int session_read_only = -1;   // SET SESSION TRANSACTION READ ONLY (1) / WRITE (0)
         int next_read_only = -1;   // SET TRANSACTION READ ONLY (1) / WRITE (0): the next transaction only
         bool prepare = false;   // register the prepared statement
@@ -177,7 +177,7 @@ private:
     bool plan_kill(std::string_view sql);
     void route_read(const protocol::statement_info& s);
     void keep_for_switch_retry(std::string_view payload);
-    bool route_to_diagnostics(std::string_view sql);
+    bool route_to_diagnostics(std::string_view sql, const protocol::statement_info& s);
     bool fill_route_request(route_request& r, const protocol::statement_info& s);
     void monotonic_requirement(route_request& r, std::vector<read_candidate>& candidates);
     void record_write_position(const protocol::ok_packet& ok);
@@ -350,8 +350,6 @@ private:
     bool fence_pending_ = false;
     bool reuse_backends_ = false;   // the client left between commands: its backends go to the pool
     bool tables_locked_ = false;   // see route_request::tables_locked
-    // A SET named profiling (on or off: a later SET profiling=0 keeps the
-    // history SHOW PROFILES shows); until a reset the session stays on the primary.
     // What the client's own session_track_system_variables is (the primary
     // connection tracks '*'): its OKs show only these variables. Unknown
     // until the server answered tracking_lists_query: OKs then pass as sent.
@@ -361,7 +359,10 @@ private:
     // only before the first statement that needs it (read_tracking_list()):
     // a connection that only reads never pays that query.
     bool tracking_read_pending_ = false;
-    bool profiling_ = false;
+    // A SET named profiling (on or off: a later SET profiling=0 keeps the
+    // history SHOW PROFILES shows), or FLUSH STATUS, succeeded: until a reset
+    // the session stays on the primary (route_request::measuring).
+    bool measuring_ = false;
     bool probe_mid_command_ = false;   // probing_primary: the connection closed during a command
     optimistic_transaction otx_;
     protocol::answer_digest otx_digest_;   // of the answer being relayed from the transaction's replica

@@ -64,7 +64,7 @@ bool client_session::plan_statement_command(std::string_view payload)
         plan_.after.prepare = true;
         plan_.after.prepare_sql = std::string(sql);
         statement_info s = classify(sql);
-        if (route_to_diagnostics(sql)) {   // prepared where the diagnostics it shows are
+        if (route_to_diagnostics(sql, s)) {   // prepared where the diagnostics it shows are
             plan_.original = std::string(payload);
         } else if (s.is_plain_read) {   // prepared where the read would run
             route_read(s);
@@ -157,7 +157,7 @@ bool client_session::plan_execute(std::string_view payload)
     // changes the session like a SET query: replayed verbatim when it has no
     // parameters, else learnt from the server's report (client_variables.cc).
     plan_prepared_set(s, st);
-    if (route_to_diagnostics(st.sql)) {
+    if (route_to_diagnostics(st.sql, s)) {
         plan_.original = std::string(payload);
         return true;
     }

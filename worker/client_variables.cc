@@ -103,7 +103,7 @@ void client_session::learn_session_variables(const ok_packet& ok)
                 return;
             case tracked_action::profiling:
                 // SHOW PROFILES lists the statements of the server it runs on.
-                if (strcasecmp(std::string(value).c_str(), "OFF") != 0 && value != "0") profiling_ = true;
+                if (strcasecmp(std::string(value).c_str(), "OFF") != 0 && value != "0") measuring_ = true;
                 return;
             case tracked_action::primary_only: replay_.mark_unknown(); return;
             case tracked_action::replay: break;
@@ -125,7 +125,7 @@ void client_session::plan_prepared_set(const statement_info& s, const prepared_s
     plan_set(s, std::string());
     after_ok& a = plan_.after;
     a.retrack = mentions(st.sql, "session_track_system_variables");
-    a.profiling = mentions(st.sql, "profiling");
+    a.measuring = mentions(st.sql, "profiling");
     if (a.replay && !set_assigns_user_variable(st.sql)) {
         a.replay = false;   // learnt from the OK instead
         a.restore_autocommit = false;

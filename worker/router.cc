@@ -118,7 +118,7 @@ route_decision route_with_primary(const route_request& r)
     if (r.tables_locked) return primary(route_reason::primary_locking_read);
     // A read-only transaction stays where it started, whatever it runs.
     if (r.pinned_backend >= 0) return {route_target::replica, r.pinned_backend, route_reason::replica_caught_up, false};
-    if (r.profiling) return primary(route_reason::primary_server_specific);
+    if (r.measuring) return primary(route_reason::primary_server_specific);
     const protocol::statement_info* s = r.statement;
     if (!s) return primary(route_reason::primary_unclassified);
     if (s->hint == protocol::route_hint::primary) return primary(route_reason::primary_unclassified);

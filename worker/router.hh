@@ -58,9 +58,11 @@ struct route_request {
     bool touches_temporary_table = false;   // names a temporary table this connection created
     bool replica_state_unknown = false;   // session state could not be carried to replicas
     bool tables_locked = false;   // LOCK TABLES / FLUSH TABLES ... WITH READ LOCK holds locks on the primary
-    // SET profiling: SHOW PROFILES lists the statements of one server session,
-    // the primary's, so every statement runs there (make compat B11).
-    bool profiling = false;
+    // The client measures its own session: after SET profiling, SHOW PROFILES
+    // lists the statements of one server session (make compat B11); after
+    // FLUSH STATUS, SHOW STATUS counts them (mtr main.join_outer_jcl6). That
+    // session is the primary's, so every statement runs there.
+    bool measuring = false;
     // A transaction may start optimistically on a replica (optimistic_transactions
     // on, smartscale, no conflict just before); it is pinned there like a
     // read-only one, and moved by the session at its first write.

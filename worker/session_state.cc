@@ -202,6 +202,21 @@ std::string as_primary_error_in_read_only_transaction(std::string_view err_paylo
     return protocol::build_err(er_read_only_transaction, "25006", read_only_transaction_message);
 }
 
+std::string diagnostics_signal(std::string_view err_payload)
+{
+    auto e = protocol::parse_err(err_payload);
+    if (!e || e->sql_state.size() != 5) return {};
+    std::string q = "\x03SIGNAL SQLSTATE '" + std::string(e->sql_state) +
+        "' SET MYSQL_ERRNO = " + std::to_string(e->code) + ", MESSAGE_TEXT = '";
+    // Quotes doubled and backslashes avoided: the same under any sql_mode.
+    for (char c : e->message) {
+        if (c == '\\') return {};
+        q += c;
+        if (c == '\'') q += c;
+    }
+    return q + "'";
+}
+
 bool starts_with_word(std::string_view text, std::string_view word)
 {
     std::size_t i = 0;
@@ -223,6 +238,12 @@ bool reads_diagnostics(std::string_view sql)
     if (starts_with_word(sql, "get")) return mentions(sql, "diagnostics");
     // @@warning_count, @@session.error_count, ...
     return mentions(sql, "warning_count") || mentions(sql, "error_count");
+}
+
+bool reads_previous_outcome(const protocol::statement_info& s)
+{
+    return s.kind == protocol::statement_kind::must_primary && s.flags == protocol::flag_previous_outcome &&
+        s.table_count == 0 && s.hint != protocol::route_hint::primary;
 }
 
 execute_view parse_execute(std::string_view payload, std::uint16_t params)

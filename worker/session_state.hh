@@ -51,6 +51,9 @@ constexpr bool is_tracking_tag(std::uint64_t tag)
 {
     return tag >= tracking_fresh_tag && tag <= tracking_check_tag;
 }
+// A SIGNAL that gives a replica's diagnostics area the error the client got
+// instead of the replica's own (diagnostics_signal()): its ERR is expected.
+inline constexpr std::uint64_t diagnostics_tag = gtid_wait_tag + 5;
 // An optimistic transaction's statements replayed on the primary: this + their index.
 inline constexpr std::uint64_t migration_tag = gtid_wait_tag + 16;
 // ... and the prepares of its executes that run before them: this + their index.
@@ -121,6 +124,10 @@ inline constexpr std::string_view read_only_transaction_message = "Cannot execut
 // WARNINGS / ERRORS / COUNT(*) ..., GET DIAGNOSTICS, @@warning_count,
 // @@error_count): it must run where that statement ran.
 bool reads_diagnostics(std::string_view sql);
+// Whether `s` reads only the outcome of the previous statement (FOUND_ROWS(),
+// ROW_COUNT()) and nothing else that must stay on the primary (no table, no
+// other session function, no primary hint): it too runs where that ran.
+bool reads_previous_outcome(const protocol::statement_info& s);
 
 // Whether statement `s`, run on the primary (`in_trans`: inside a transaction),
 // provably commits nothing, so that its OK without last_gtid means "nothing
@@ -189,6 +196,12 @@ struct prepared_statement {
 // the primary would answer: a write there fails because the transaction is
 // read-only (1792), not because the replica is (1290). Empty: keep the ERR.
 std::string as_primary_error_in_read_only_transaction(std::string_view err_payload);
+
+// The COM_QUERY payload of a SIGNAL that leaves the error `err_payload` (an
+// ERR packet) in a server's diagnostics area exactly as the server's own
+// error would (SHOW WARNINGS, @@error_count, GET DIAGNOSTICS): sent where the
+// client was given that error instead of the server's. Empty if unparsable.
+std::string diagnostics_signal(std::string_view err_payload);
 
 // COM_STMT_EXECUTE surgery: the statement id is at bytes 1..4; after flags (1),
 // iteration count (4) and the NULL bitmap ((params+7)/8) comes the

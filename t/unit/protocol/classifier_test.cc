@@ -174,8 +174,12 @@ public:
             {"SELECT RELEASE_LOCK('a')", sk::must_primary, false, "", flag_primary_function},
             {"SELECT RELEASE_ALL_LOCKS()", sk::must_primary, false, "", flag_primary_function},
             {"SELECT IS_FREE_LOCK('a'), IS_USED_LOCK('a')", sk::must_primary, false, "", flag_primary_function},
-            {"SELECT FOUND_ROWS()", sk::must_primary, false, "", flag_primary_function},
-            {"SELECT ROW_COUNT()", sk::must_primary, false, "", flag_primary_function},
+            {"SELECT FOUND_ROWS()", sk::must_primary, false, "", flag_previous_outcome},
+            {"SELECT ROW_COUNT()", sk::must_primary, false, "", flag_previous_outcome},
+            {"select found_rows() from dual", sk::must_primary, false, "", flag_previous_outcome},
+            {"SELECT FOUND_ROWS(), LAST_INSERT_ID()", sk::must_primary, false, "",
+             flag_previous_outcome | flag_primary_function},
+            {"SELECT found_rows FROM t", sk::read, true, "t", 0},
             {"SELECT NEXTVAL(s)", sk::must_primary, false, "", flag_primary_function},
             {"SELECT SETVAL(s, 10)", sk::must_primary, false, "", flag_primary_function},
             {"SELECT LASTVAL(s)", sk::must_primary, false, "", flag_primary_function},
@@ -882,7 +886,7 @@ public:
     {
         for (std::size_t k = 0; k < statement_kind_count; ++k)
             CPPUNIT_ASSERT(std::strcmp(to_string(statement_kind(k)), "invalid") != 0);
-        for (std::uint32_t bit = 1; bit <= flag_deep_nesting; bit <<= 1)
+        for (std::uint32_t bit = 1; bit <= flag_previous_outcome; bit <<= 1)
             CPPUNIT_ASSERT(std::strcmp(to_string(statement_flag(bit)), "invalid") != 0);
         CPPUNIT_ASSERT_EQUAL(std::string("do"), std::string(to_string(sk::do_stmt)));
         CPPUNIT_ASSERT_EQUAL(std::string("locking"), std::string(to_string(flag_locking)));

@@ -45,7 +45,7 @@ enum session_fact : unsigned {
     no_primary = 1u << 8,   // the role block names no primary (down, switching, split brain)
     session_wrote = 1u << 9,   // the session's previous transaction wrote
     unrepeatable = 1u << 10,   // the statement's answer cannot be repeated (NOW(), RAND(), ...)
-    profiling = 1u << 11,   // SET profiling: SHOW PROFILES shows the primary's session
+    measuring = 1u << 11,   // SET profiling, FLUSH STATUS: SHOW PROFILES / STATUS show the primary's session
 };
 
 constexpr bool usable = true;
@@ -172,7 +172,7 @@ std::string decide(const row& r, std::string& error)
     q.touches_temporary_table = r.facts & temporary_table;
     q.replica_state_unknown = r.facts & state_unknown;
     q.tables_locked = r.facts & tables_locked;
-    q.profiling = r.facts & profiling;
+    q.measuring = r.facts & measuring;
     q.optimistic = r.facts & optimistic;
     q.session_wrote = r.facts & session_wrote;
     q.unrepeatable = r.facts & unrepeatable;
@@ -624,18 +624,18 @@ const std::vector<row> read_only_transaction_rows = {
      .sql = "START TRANSACTION READ ONLY",
      .facts = tables_locked,
      .want = primary(rr::primary_locking_read)},
-    {.what = "a plain read while profiling (make compat B11)",
+    {.what = "a plain read while profiling (make compat B11) or after FLUSH STATUS",
      .sql = "SELECT * FROM t",
-     .facts = profiling,
+     .facts = measuring,
      .want = primary(rr::primary_server_specific)},
     {.what = "START TRANSACTION READ ONLY while profiling",
      .sql = "START TRANSACTION READ ONLY",
-     .facts = profiling,
+     .facts = measuring,
      .want = primary(rr::primary_server_specific)},
     {.what = "a plain read while profiling, direct mode",
      .sql = "SELECT * FROM t",
      .mode = direct,
-     .facts = profiling,
+     .facts = measuring,
      .want = primary(rr::primary_server_specific)},
     {.what = "START TRANSACTION READ ONLY, session state unknown on replicas",
      .sql = "START TRANSACTION READ ONLY",

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "protocol/classifier.hh"
+#include "protocol/ok_err.hh"
 #include "worker/session_state.hh"
 
 using namespace causeway;
@@ -68,6 +69,7 @@ class session_state_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(session_id_by_set);
     CPPUNIT_TEST(session_id_by_attribute);
     CPPUNIT_TEST(diagnostics_statements);
+    CPPUNIT_TEST(diagnostics_signal_for_a_substituted_error);
     CPPUNIT_TEST(bulk_execute_surgery);
     CPPUNIT_TEST_SUITE_END();
 
@@ -122,6 +124,34 @@ public:
             CPPUNIT_ASSERT_MESSAGE(sql, worker::reads_diagnostics(sql));
         for (const char* sql : {"SHOW TABLES", "SELECT 1", "SHOW STATUS", "GET_LOCK('x', 0)", "SELECT warnings FROM t"})
             CPPUNIT_ASSERT_MESSAGE(sql, !worker::reads_diagnostics(sql));
+        // FOUND_ROWS() and ROW_COUNT() alone read the previous statement's outcome.
+        for (const char* sql : {"SELECT FOUND_ROWS()", "select row_count()", "SELECT FOUND_ROWS() AS n FROM DUAL",
+                                "SELECT ROW_COUNT(), FOUND_ROWS() + 1"})
+            CPPUNIT_ASSERT_MESSAGE(sql, worker::reads_previous_outcome(protocol::classify(sql)));
+        for (const char* sql : {"SELECT FOUND_ROWS(), LAST_INSERT_ID()", "SELECT FOUND_ROWS() INTO @n",
+                                "SELECT FOUND_ROWS(), v FROM t", "SELECT /* causeway:primary */ FOUND_ROWS()",
+                                "SELECT FOUND_ROWS(), @x", "SELECT 1", "SELECT found_rows FROM t"})
+            CPPUNIT_ASSERT_MESSAGE(sql, !worker::reads_previous_outcome(protocol::classify(sql)));
+    }
+
+    void diagnostics_signal_for_a_substituted_error()
+    {
+        using namespace std::string_literals;
+        const std::string replica_err = protocol::build_err(
+            1290, "HY000",
+            "The MariaDB server is running with the --read-only option so it cannot execute this statement");
+        const std::string as_primary = worker::as_primary_error_in_read_only_transaction(replica_err);
+        CPPUNIT_ASSERT_EQUAL(protocol::build_err(1792, "25006", "Cannot execute statement in a READ ONLY transaction"),
+                             as_primary);
+        CPPUNIT_ASSERT_EQUAL(
+            "\x03SIGNAL SQLSTATE '25006' SET MYSQL_ERRNO = 1792, "
+            "MESSAGE_TEXT = 'Cannot execute statement in a READ ONLY transaction'"s,
+            worker::diagnostics_signal(as_primary));
+        CPPUNIT_ASSERT_EQUAL("\x03SIGNAL SQLSTATE '42000' SET MYSQL_ERRNO = 1064, MESSAGE_TEXT = 'near ''x'''"s,
+                             worker::diagnostics_signal(protocol::build_err(1064, "42000", "near 'x'")));
+        // A backslash would read differently under NO_BACKSLASH_ESCAPES; nothing to send for bad bytes.
+        CPPUNIT_ASSERT(worker::diagnostics_signal(protocol::build_err(1064, "42000", "a\\b")).empty());
+        CPPUNIT_ASSERT(worker::diagnostics_signal("\x00\x00"s).empty());
     }
 
     void bulk_execute_surgery()
