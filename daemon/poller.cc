@@ -17,6 +17,7 @@
 #include "daemon/monitor_conn.hh"
 #include "daemon/roles.hh"
 #include "daemon/users_loader.hh"
+#include "protocol/lex_session.hh"
 #include "shm/counters.hh"
 #include "worker/libevent_raii.hh"
 
@@ -141,8 +142,8 @@ private:
         if (!c.ready()) return;   // logging in, or last query still out (its deadline handles it)
         // Every server gets both queries, whatever its role: roles change.
         s.health_query = now >= s.next_health_ns;
-        const char* sql =
-            s.health_query ? "SHOW SLAVE STATUS" : "SELECT @@gtid_slave_pos, @@read_only, @@gtid_binlog_pos";
+        const char* sql = s.health_query ? "SHOW SLAVE STATUS"
+                                         : "SELECT @@gtid_slave_pos, @@read_only, @@gtid_binlog_pos, @@global.sql_mode";
         // A position poll of the primary is numbered before it is sent: a
         // write whose OK came before this number was taken is in its answer
         // (shm/layout.hh session_state, the epoch).
@@ -253,6 +254,15 @@ private:
         // the server replicates from, instead of at the next health check.
         if (s.facts.polled && read_only != s.facts.read_only) s.next_health_ns = 0;
         s.facts.read_only = s.last.read_only = read_only;
+        // New sessions start with the global sql_mode: workers lex their
+        // statements with it until the session sets its own.
+        if (a.rows[0].size() > 3 && a.rows[0][3]) {
+            protocol::lex_options lex;
+            protocol::apply_sql_mode(lex, *a.rows[0][3]);
+            s.last.sql_mode_known = true;
+            s.last.ansi_quotes = lex.ansi_quotes;
+            s.last.no_backslash_escapes = lex.no_backslash_escapes;
+        }
         s.facts.polled = true;
         s.facts.down = false;
         s.last.last_good_poll_ns = now;

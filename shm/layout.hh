@@ -73,6 +73,11 @@ inline constexpr std::uint64_t status_sql_running = 1u << 9;
 inline constexpr std::uint64_t status_read_only = 1u << 10;
 inline constexpr std::uint64_t status_repl_error = 1u << 11;   // Last_SQL_Errno or Last_IO_Errno non-zero
 inline constexpr std::uint64_t status_lagging = 1u << 12;   // behind by more than max_replica_lag_ms
+// The server's global sql_mode, as far as it changes how statements lex (new
+// sessions start with it): known, ANSI_QUOTES, NO_BACKSLASH_ESCAPES.
+inline constexpr std::uint64_t status_sql_mode_known = 1u << 13;
+inline constexpr std::uint64_t status_ansi_quotes = 1u << 14;
+inline constexpr std::uint64_t status_no_backslash_escapes = 1u << 15;
 inline constexpr unsigned status_count_shift = 16;   // 8 bits: gtids in use
 inline constexpr unsigned status_error_shift = 32;   // 32 bits: last MySQL/errno code
 

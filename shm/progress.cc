@@ -69,7 +69,9 @@ void progress_block::publish(std::size_t backend, const progress_snapshot& s) no
     std::uint64_t status = std::uint64_t(s.state) | (s.io_running ? status_io_running : 0) |
         (s.sql_running ? status_sql_running : 0) | (s.read_only ? status_read_only : 0) |
         (s.repl_error ? status_repl_error : 0) | (s.lagging ? status_lagging : 0) |
-        (std::uint64_t(n) << status_count_shift) | (std::uint64_t(s.last_error) << status_error_shift);
+        (s.sql_mode_known ? status_sql_mode_known : 0) | (s.ansi_quotes ? status_ansi_quotes : 0) |
+        (s.no_backslash_escapes ? status_no_backslash_escapes : 0) | (std::uint64_t(n) << status_count_shift) |
+        (std::uint64_t(s.last_error) << status_error_shift);
 
     std::uint64_t odd = seqlock_write_begin(e.seq);
     e.backend_id.store(s.backend_id, relaxed);
@@ -135,6 +137,9 @@ progress_snapshot progress_block::read(std::size_t backend) const noexcept
         s.read_only = status & status_read_only;
         s.repl_error = status & status_repl_error;
         s.lagging = status & status_lagging;
+        s.sql_mode_known = status & status_sql_mode_known;
+        s.ansi_quotes = status & status_ansi_quotes;
+        s.no_backslash_escapes = status & status_no_backslash_escapes;
         s.last_error = std::uint32_t(status >> status_error_shift);
         s.position.clear();
         for (std::size_t i = 0; i < n; ++i)

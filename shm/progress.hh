@@ -25,6 +25,10 @@ struct progress_snapshot {
     bool read_only = false;
     bool repl_error = false;   // replication stopped on an error (Last_SQL_Errno / Last_IO_Errno)
     bool lagging = false;   // behind by more than max_replica_lag_ms
+    // @@global.sql_mode's lexing modes (protocol/lex_session.hh), once polled.
+    bool sql_mode_known = false;
+    bool ansi_quotes = false;
+    bool no_backslash_escapes = false;
     std::uint32_t last_error = 0;
     protocol::gtid_position position;   // replicas: gtid_slave_pos; primary: gtid_binlog_pos
     std::uint64_t last_good_poll_ns = 0;

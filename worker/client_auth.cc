@@ -219,6 +219,7 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
         return;
     }
     changing_user_from_.reset();
+    start_lexing_as_new_session();
     password_sha1_ = std::move(check.password_sha1);
     client_->cancel_timeout();   // logged in: handshake_timeout_ms no longer applies
     start_idle_timer();   // client_idle_timeout_s does

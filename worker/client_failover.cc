@@ -156,7 +156,7 @@ bool client_session::hold_read_only_refusal(std::string_view payload, std::uint8
     if (!e || e->code != er::no_primary || e->message.find("--read-only") == std::string_view::npos) return false;
     // Classified only now (bridge mode classifies nothing): one statement
     // that writes; a multi-statement may have run its first parts.
-    statement_kind kind = classify(statement_text(plan_.original)).kind;
+    statement_kind kind = classify(statement_text(plan_.original), lex_).kind;
     if (kind != statement_kind::write && kind != statement_kind::do_stmt) return false;
     held_refusal_.assign(payload);
     held_refusal_seq_ = seq;

@@ -101,7 +101,7 @@ bool client_session::plan_optimistic_execute(const prepared_statement& st, const
                                              const execute_view& v, std::string_view payload, bool& planned)
 {
     if (!may_start_or_keep_optimistic()) return true;
-    plan_.unrepeatable = s.is_plain_read && answer_unrepeatable(st.sql) != unrepeatable::none;
+    plan_.unrepeatable = s.is_plain_read && answer_unrepeatable(st.sql, lex_) != unrepeatable::none;
     bool replayable = optimistic_execute(s, st, v, payload);
     if (!otx_.active()) {
         // It may start one (the first read under autocommit=0): only if it can

@@ -268,12 +268,12 @@ bool client_session::plan_query(std::string_view payload)
     std::string_view sql = statement_text(payload);
     if (sql.size() < 128 && sql.size() > 4 && !plan_kill(sql)) return false;
     if (plan_.rewritten) return true;   // a translated KILL QUERY
-    statement_info s = classify(sql);
+    statement_info s = classify(sql, lex_);
     plan_.cannot_commit = cannot_commit(s, primary_status_ & server_status::in_trans);
     plan_.ends_transaction = s.kind == statement_kind::commit || s.kind == statement_kind::rollback;
     if (!optimistic_may_go_on(s)) return false;
     plan_.unrepeatable =
-        s.is_plain_read && may_start_or_keep_optimistic() && answer_unrepeatable(sql) != unrepeatable::none;
+        s.is_plain_read && may_start_or_keep_optimistic() && answer_unrepeatable(sql, lex_) != unrepeatable::none;
     if (otx_.active() && !stays_optimistic(s, payload.size())) return start_migration_for(s);
     after_ok& a = plan_.after;
     a.set_statement =
@@ -790,6 +790,7 @@ void client_session::reset_session_state()
     tables_locked_ = false;
     measuring_ = false;   // the server's reset turns profiling off and clears its history
     client_tracking_known_ = false;   // the server's default again, read with the next tracking
+    start_lexing_as_new_session();
     pinned_ = -1;
     for (std::size_t i = 1; i < backends_.size(); ++i) retire_backend(int(i));
     otx_.end();   // the reset rolled it back

@@ -183,6 +183,11 @@ private:
     void record_write_position(const protocol::ok_packet& ok);
     // Session variables the primary reports (client_variables.cc).
     void learn_session_variables(const protocol::ok_packet& ok);
+    // How this session's statements lex (sql_mode, character_set_client): at
+    // login and after a reset from the primary's global sql_mode and the
+    // login's character set, then from what the primary reports changed.
+    void start_lexing_as_new_session();
+    void learn_lexing_variables(const protocol::ok_packet& ok);
     void track_session(backend_conn& primary, std::uint64_t tag);
     void tracking_answered(const internal_answer& a);
     std::string as_client_tracks(const protocol::ok_packet& ok) const;
@@ -363,6 +368,7 @@ private:
     // history SHOW PROFILES shows), or FLUSH STATUS, succeeded: until a reset
     // the session stays on the primary (route_request::measuring).
     bool measuring_ = false;
+    protocol::lex_options lex_;   // see start_lexing_as_new_session
     bool probe_mid_command_ = false;   // probing_primary: the connection closed during a command
     optimistic_transaction otx_;
     protocol::answer_digest otx_digest_;   // of the answer being relayed from the transaction's replica

@@ -63,7 +63,7 @@ bool client_session::plan_statement_command(std::string_view payload)
         std::string_view sql = statement_text(payload);
         plan_.after.prepare = true;
         plan_.after.prepare_sql = std::string(sql);
-        statement_info s = classify(sql);
+        statement_info s = classify(sql, lex_);
         if (route_to_diagnostics(sql, s)) {   // prepared where the diagnostics it shows are
             plan_.original = std::string(payload);
         } else if (s.is_plain_read) {   // prepared where the read would run
@@ -122,7 +122,7 @@ bool client_session::plan_execute(std::string_view payload)
         return false;
     }
     prepared_statement& st = it->second;
-    statement_info s = classify(st.sql);   // once: every decision below reads it
+    statement_info s = classify(st.sql, lex_);   // once: every decision below reads it
     if (st.params == 0 && transaction_control(s.kind)) {
         // BEGIN, COMMIT and ROLLBACK sent as prepared statements (DBD::MariaDB
         // and sysbench prepare them) run as their text form, whose answer is

@@ -7,6 +7,7 @@
 
 #include "common/log.hh"
 #include "protocol/constants.hh"
+#include "protocol/lex_session.hh"
 #include "protocol/ok_err.hh"
 #include "shm/counters.hh"
 #include "worker/client_session.hh"
@@ -79,6 +80,32 @@ std::string client_session::as_client_tracks(const ok_packet& ok) const
 // already in the log). The server is the truth: replica connections get each
 // variable's new value as a plain SET. Applied at once, even if the answer
 // ends in an error, since the change happened.
+void client_session::start_lexing_as_new_session()
+{
+    lex_ = protocol::lex_options{};
+    // A new server session starts with the global sql_mode (as the poller
+    // last read it on the primary; the server default until then).
+    shm::progress_snapshot primary = ctx_.progress.read(shm::primary_index);
+    if (primary.ok && primary.sql_mode_known) {
+        lex_.ansi_quotes = primary.ansi_quotes;
+        lex_.no_backslash_escapes = primary.no_backslash_escapes;
+    }
+    lex_.multibyte_unsafe_charset = protocol::multibyte_unsafe_collation(login_.charset);
+}
+
+// Whatever the statement (a SET, a SET inside CALL or EXECUTE, SET NAMES), the
+// primary reports these when they change: the next statement lexes as the
+// server will read it.
+void client_session::learn_lexing_variables(const ok_packet& ok)
+{
+    for_each_tracked_variable(ok.session_state, [&](std::string_view name, std::string_view value) {
+        if (name.size() == 8 && strncasecmp(name.data(), "sql_mode", 8) == 0)
+            protocol::apply_sql_mode(lex_, value);
+        else if (name.size() == 20 && strncasecmp(name.data(), "character_set_client", 20) == 0)
+            lex_.multibyte_unsafe_charset = protocol::multibyte_unsafe_charset(value);
+    });
+}
+
 void client_session::learn_session_variables(const ok_packet& ok)
 {
     if (ctx_.cfg->routing() == common::routing_mode::bridge) return;

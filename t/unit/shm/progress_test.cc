@@ -85,6 +85,8 @@ public:
         w.io_running = true;
         w.sql_running = false;
         w.read_only = true;
+        w.sql_mode_known = true;
+        w.no_backslash_escapes = true;
         w.last_error = 1236;
         w.position = pos("0-1-22,1-2-7");
         w.last_good_poll_ns = 123;
@@ -99,6 +101,7 @@ public:
         CPPUNIT_ASSERT_EQUAL(w.backend_id, r.backend_id);
         CPPUNIT_ASSERT(r.state == backend_state::replication_stopped);
         CPPUNIT_ASSERT(r.io_running && !r.sql_running && r.read_only);
+        CPPUNIT_ASSERT(r.sql_mode_known && r.no_backslash_escapes && !r.ansi_quotes);
         CPPUNIT_ASSERT_EQUAL(std::uint32_t(1236), r.last_error);
         CPPUNIT_ASSERT_EQUAL(std::string("0-1-22,1-2-7"), r.position.to_string());
         CPPUNIT_ASSERT_EQUAL(std::uint64_t(123), r.last_good_poll_ns);
