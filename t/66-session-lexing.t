@@ -45,10 +45,18 @@ sub answers {
     return join ',', map { $_->{type} eq 'err' ? "err $_->{code}" : $_->{type} } $w->query($sql);
 }
 
+# Where a plain read of the session runs once the replicas have its write (until then the
+# primary rightly serves it).
 sub where_read_runs {
     my ($w) = @_;
-    my ($r) = $w->query('SELECT name FROM marker');
-    return $r->{type} eq 'rows' ? $r->{rows}[0][0] : "($r->{type})";
+    $topo->wait_for_replicas(30);
+    my $name = '';
+    wait_until(sub {
+        my ($r) = $w->query('SELECT name FROM marker');
+        $name = $r->{type} eq 'rows' ? $r->{rows}[0][0] : "($r->{type})";
+        $replica{$name};
+    }, timeout => 5);
+    return $name;
 }
 
 # Runs `$sql` (writes row $id) through Causeway on $w and directly on a fresh direct client
