@@ -203,12 +203,13 @@ is("@slow", '', 'unknown users: 1045 with the server\'s text, each within the 2 
 my $loads = $forced->() - $forced0;
 ok($loads <= 2 + (time - $t0) / 0.2, sprintf('%d early loads for 8 refusals in %.1f s', $loads, time - $t0));
 
-# A dropped account is refused at once too: without a database in its login, at its first
-# statement (the servers refuse its backend logins; the next load drops it from the set). With
+# A dropped account is refused at once too, at login as by the server: a loaded account's login
+# waits for the primary's own (the next load drops it from the set). With
 # users_refresh_s = 3600 only refusals and SIGHUP load the accounts: a SIGHUP loads them at once.
 $p->sql("DROP USER 'hup'\@'%'");
 my $dropped = login(user => 'hup', password => 'hpw2');
-like($dropped, qr/^ERROR 1045 \(28000\)( at line 1)?: Access denied for user 'hup'/, 'DROP USER: refused at once');
+is($dropped, "ERROR 1045 (28000): Access denied for user 'hup'\@'127.0.0.1' (using password: YES)",
+   'DROP USER: refused at once, at login');
 my $loads_ok = sub { my $x = HTTP::Tiny->new(timeout => 10)->get("http://127.0.0.1:$admin_port/metrics");
                      ($x->{content} // '') =~ /^causeway_users_refresh_total\{result="ok"\} (\d+)$/m ? $1 : 0 };
 my $ok0 = $loads_ok->();

@@ -249,11 +249,12 @@ void client_session::finish_login(std::string_view token, std::uint8_t seq)
     CW_LOG(LOG_DEBUG, "%s: logged in%s%s (%s)", who(), login_.database.empty() ? "" : " to ", login_.database.c_str(),
            client_->tls_description().c_str());
     state_ = state::ready;
-    if (!identity_.database.empty() && current_primary(ctx_).available) {
+    if ((!identity_.database.empty() || check.from_loaded_accounts) && current_primary(ctx_).available) {
         // A server refuses an unknown database at login, not at the first
-        // query: log in to the primary now and answer the client after it.
-        // (With no primary, during a failover, the first command's server
-        // checks it instead: reads still work.)
+        // query, and an account loaded from the primary may have been dropped
+        // or changed since the last load: log in to the primary now and answer
+        // the client after it. (With no primary, during a failover, the first
+        // command's server checks it instead: reads still work.)
         login_ok_seq_ = std::uint8_t(seq + 1);
         plan_ = command_plan{};
         state_ = state::waiting_backend;
