@@ -36,8 +36,9 @@ public:
     // that is not a terminator is a row.
     bool in_rows() const { return state_ == state::rows; }
     // The next packet starts an answer or its next result set (a column
-    // count, an OK, an ERR...), or is a result set's column definition.
+    // count, an OK, an ERR...).
     bool at_result_start() const { return state_ == state::first; }
+    // The next packet is a result set's column definition.
     bool in_columns() const { return state_ == state::columns; }
 
     // True while the client, not the server, must send next (it is sending the
