@@ -222,35 +222,4 @@ void packet_renumberer::rewrite_input(std::uint8_t* p, std::size_t n, std::uint8
     }
 }
 
-namespace {
-bool space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-// Takes `word` (any case) and the blanks after it from the front of `s`.
-bool take_word(std::string_view& s, std::string_view word)
-{
-    if (s.size() < word.size()) return false;
-    for (std::size_t i = 0; i < word.size(); ++i)
-        if ((s[i] | 0x20) != word[i]) return false;
-    if (s.size() > word.size() && !space(s[word.size()]) && s[word.size()] != '\'' && s[word.size()] != '"')
-        return false;
-    s.remove_prefix(word.size());
-    while (!s.empty() && space(s.front())) s.remove_prefix(1);
-    return true;
-}
-}   // namespace
-
-bool asks_compression_status(std::string_view s)
-{
-    while (!s.empty() && space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && (space(s.back()) || s.back() == ';')) s.remove_suffix(1);
-    if (!take_word(s, "show")) return false;
-    if (!take_word(s, "session")) (void)take_word(s, "local");
-    if (!take_word(s, "status") || !take_word(s, "like")) return false;
-    if (s.size() != 13 || (s.front() != '\'' && s.front() != '"') || s.back() != s.front()) return false;
-    s = s.substr(1, 11);
-    return take_word(s, "compression") && s.empty();
-}
-
 }   // namespace causeway::protocol

@@ -106,9 +106,4 @@ private:
     bool new_command_ = false;   // the packet whose header is being read starts a command
 };
 
-// SHOW [SESSION | LOCAL] STATUS LIKE 'Compression' (any case, either quote,
-// an optional ';'): the one status a proxy must answer for the client's
-// session, whose compression the server session behind does not share.
-bool asks_compression_status(std::string_view sql);
-
 }   // namespace causeway::protocol

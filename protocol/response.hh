@@ -35,6 +35,11 @@ public:
     // Between a result set's column definitions and its end: the next packet
     // that is not a terminator is a row.
     bool in_rows() const { return state_ == state::rows; }
+    // The next packet starts an answer or its next result set (a column
+    // count, an OK, an ERR...).
+    bool at_result_start() const { return state_ == state::first; }
+    // The next packet is a result set's column definition.
+    bool in_columns() const { return state_ == state::columns; }
 
     // True while the client, not the server, must send next (it is sending the
     // file of a LOAD DATA LOCAL INFILE); after its empty packet call

@@ -7,7 +7,8 @@
 # replica's connection), no temporary tables, LAST_INSERT_ID() 0, no warnings, CONNECTION_ID()
 # naming its own session in the process list, no open transaction,
 # and its writes tracked; a client that leaves a transaction open gives nothing to the pool (read back at once with lagging replicas). Another user never gets
-# that connection. One worker, so that the clients share its pool.
+# that connection; a taker has its own database selected (bridge mode too). One worker, so
+# that the clients share its pool.
 use strict;
 use warnings;
 use Test::More;
@@ -125,5 +126,28 @@ isnt($o_thread, $a_thread, "another user does not get app's pooled connection");
 like($o_user, qr/^app2@/, '... it is logged in as itself');
 $other->disconnect;
 $fresh->disconnect;
+# A reused connection has the taker's database selected, whatever the client before it did
+# with its own (B12, found by mtr in bridge mode: 48 tests got ERR 1046 "No database
+# selected" at their first statement): it dropped its database (the server session then has
+# none), or left another one selected by USE, which bridge mode does not follow.
+my $bridge = $t->causeway(config => { causeway => { mode => 'bridge', workers => 1 } });
+for my $proxy ($bridge, $cw) {
+    my $mode = $proxy == $bridge ? 'bridge' : 'smartscale';
+    for my $leave ('DROP DATABASE pooldb; CREATE DATABASE pooldb', 'USE mysql') {
+        # (Smartscale follows USE: that connection is pooled for clients of database mysql.)
+        next if $mode eq 'smartscale' && $leave =~ /^USE/;
+        $primary->sql('CREATE DATABASE IF NOT EXISTS pooldb');
+        my $first = $t->mariadb(['-N', '-e', "SELECT CONNECTION_ID() FOR UPDATE; $leave"],
+                                port => $proxy->port, db => 'pooldb');
+        my $next = $t->mariadb(['-N', '-e', 'SELECT CONNECTION_ID(), DATABASE() FOR UPDATE; '
+                                . 'CREATE TABLE pooled (a INT); DROP TABLE pooled'], port => $proxy->port, db => 'pooldb');
+        chomp(my $id = $first->{out});
+        is($next->{out}, "$id\tpooldb\n", "$mode, after a client's '$leave': the next client gets its "
+           . 'server connection with its own database selected') or diag($first->{err} . $next->{err});
+        is($next->{err}, '', '... and creates a table in it (no ERR 1046)');
+    }
+}
+$primary->sql('DROP DATABASE pooldb');
+
 ok($topo->wait_for_replicas(30), 'replicas catch up');
 $t->done;

@@ -64,6 +64,41 @@ for my $tls (0, 1) {
     is($v, sha1_hex(7) x 655360, "$label: the 25 MiB value is intact");
 }
 
+# The Compression status in every form that shows it (SHOW [SESSION | GLOBAL] STATUS with
+# LIKE or WHERE, information_schema's SESSION_STATUS and GLOBAL_STATUS, any column order),
+# as text and as server-side prepared statements, compressed or not: the rows and the column
+# metadata are the primary's own (the server session behind is never compressed: before, only
+# the text form SHOW STATUS LIKE 'Compression' said ON, with a SELECT's metadata).
+my @status_forms = ("SHOW STATUS LIKE 'Compression'", "SHOW SESSION STATUS LIKE 'Compr%'",
+                    "SHOW STATUS WHERE Variable_name = 'Compression'", "SHOW GLOBAL STATUS LIKE 'Compression'",
+                    "SELECT * FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'COMPRESSION'",
+                    "SELECT * FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'COMPRESSION'",
+                    "SELECT 7, s.VARIABLE_VALUE, s.variable_name FROM information_schema.session_status s "
+                    . "WHERE VARIABLE_NAME LIKE 'COMPRESS%'");
+for my $compress (1, 0) {
+    my @c = ('--skip-ssl', $compress ? ('--compress') : ());
+    my $forms = join('; ', @status_forms);
+    my $d = $t->mariadb([@c, '--column-type-info', '-e', $forms], port => $primary->port);
+    my $r = $t->mariadb([@c, '--column-type-info', '-e', $forms]);
+    my $word = $compress ? 'ON' : 'OFF';
+    my $says = () = $d->{out} =~ /\t$word(?:\t|$)/mg;
+    is($says, scalar @status_forms, 'mariadb' . ($compress ? ' --compress' : '') . ": the primary says $word in every form")
+        or diag($d->{out});
+    is($r->{out}, $d->{out}, 'mariadb' . ($compress ? ' --compress' : '') . ': every form, with its metadata, as from the primary')
+        or diag($r->{err});
+    for my $ps (0, 1) {
+        my $dsn = "mariadb_compression=$compress" . ($ps ? ';mariadb_server_prepare=1' : '');
+        my $label = 'DBD::MariaDB' . ($compress ? ' compressed' : '') . ($ps ? ', server prepares' : '');
+        my ($h, $direct) = ($t->connect(dsn => $dsn), $t->connect(port => $primary->port, dsn => $dsn));
+        for my $q (@status_forms) {
+            my $want = $direct->selectall_arrayref($q);
+            is_deeply($h->selectall_arrayref($q), $want, "$label: $q")
+                or diag(explain { want => $want, err => $h->errstr });
+        }
+        $_->disconnect for $h, $direct;
+    }
+}
+
 # Multi-statements, warnings and errors in one compressed session: the same as from the
 # primary itself, compressed too.
 {
@@ -111,8 +146,7 @@ for my $ps (0, 1) {
     ok($dbh, "$label: connects with mariadb_compression") or diag($DBI::errstr);
     next unless $dbh;
     cmp_ok(compressed_count(), '>', $before, "$label: a compressed connection");
-    # (As a server-side prepared statement it still says OFF: the proxy answers the text form only.)
-    is(($dbh->selectrow_array("SHOW STATUS LIKE 'Compression'"))[1], 'ON', "$label: Compression is ON") unless $ps;
+    is(($dbh->selectrow_array("SHOW STATUS LIKE 'Compression'"))[1], 'ON', "$label: Compression is ON");
     my $blob = join('', map { chr($_ % 256) } 0 .. 65535) x 320;    # 20 MiB, every byte value
     my $blob_sum = sub {    # what the server makes of the blob sent by $h
         my $h = shift;

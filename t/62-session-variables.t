@@ -7,7 +7,8 @@
 # (server-side prepares and multi-statements) and PyMySQL: the answers must be the same, and
 # the reads must have been answered by replicas (marker table). A client that tracks session
 # variables itself sees in its OKs only the variables it tracks, as directly, and reads its own
-# session_track_system_variables (the primary connection tracks '*').
+# session_track_system_variables (the primary connection tracks '*'), as text or as a
+# server-side prepared statement.
 use strict;
 use warnings;
 use Test::More;
@@ -242,6 +243,30 @@ is_deeply(ok_blocks($cw->port), ok_blocks($primary->port),
     is($via->{out}, $direct->{out}, 'session_track_system_variables reads as directly on the primary')
         or diag($via->{err});
     like($direct->{out}, qr/^sql_mode,time_zone$/m, '... (the client\'s own list is in it)');
+}
+
+# The same reads as server-side prepared statements (DBD::MariaDB mariadb_server_prepare=1:
+# binary-protocol rows; before, they showed the '*' of Causeway's primary connection), before
+# and after the client's own SET, itself prepared too, and with another column beside it.
+{
+    my @reads = ('SELECT @@session_track_system_variables', 'SELECT @@session.session_track_system_variables, 1',
+                 q{SHOW VARIABLES LIKE 'session_track_sys%'},
+                 q{SELECT variable_value FROM information_schema.SESSION_VARIABLES }
+                     . q{WHERE variable_name = 'SESSION_TRACK_SYSTEM_VARIABLES'});
+    my @steps = (@reads, q{SET session_track_system_variables = 'sql_mode,time_zone'}, @reads,
+                 q{SET session_track_system_variables = '*'}, $reads[0]);
+    my $answers = sub {
+        my ($port) = @_;
+        my $h = $t->connect(port => $port, dsn => 'mariadb_server_prepare=1');
+        my @a = map { /^SET/ ? ($h->do($_) ? 'ok' : $h->errstr) : $h->selectall_arrayref($_) // $h->errstr } @steps;
+        $h->disconnect;
+        return \@a;
+    };
+    my ($via, $direct) = map { $answers->($_) } $cw->port, $primary->port;
+    is_deeply($via, $direct, 'server-side prepared: session_track_system_variables reads as directly on the primary')
+        or diag(explain { via => $via, direct => $direct });
+    is($direct->[5][0][0], 'sql_mode,time_zone', "... (the client's own list is in it)");
+    isnt($direct->[0][0][0], '*', "... (and before its SET the server's default, not '*')");
 }
 
 ok($t->log_is_clean($cw), 'no errors in the causeway log');

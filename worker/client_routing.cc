@@ -15,7 +15,6 @@
 #include "common/clock.hh"
 #include "common/log.hh"
 #include "protocol/bytes.hh"
-#include "protocol/compress.hh"
 #include "protocol/constants.hh"
 #include "protocol/ok_err.hh"
 #include "protocol/unrepeatable.hh"
@@ -93,12 +92,6 @@ bool client_session::plan_command(std::string_view payload)
     }
     switch (plan_.cmd) {
         case command::query:
-            if (client_->compressing() && asks_compression_status(payload.substr(1))) {
-                // The server session behind is not compressed; the client's is.
-                plan_.rewritten = true;
-                plan_.payload = "\x03SELECT 'Compression' AS Variable_name, 'ON' AS Value";
-                return true;
-            }
             if (bridge && cfg.session() != common::session_id_kind::provided_in_dbname) {
                 std::string_view sql = payload.substr(1);
                 if (sql.size() < 128 && sql.size() > 4 && !plan_kill(sql)) return false;

@@ -495,6 +495,10 @@ bool client_session::forward(backend_conn& b)
             backends_[0]->send_internal("\x03SET TRANSACTION READ WRITE");
     }
     tracker_.begin(plan_.cmd, b.capabilities());
+    // The server sessions are not compressed, and the primary's tracks '*'.
+    rows_.start({.compression = client_->compressing(),
+                 .tracking = plan_.tracking_rows && plan_.backend == 0,
+                 .tracking_by_value = plan_.tracking_by_value});
     response_started_ = false;
     response_error_ = false;
     active_ = plan_.backend;
@@ -650,10 +654,11 @@ void client_session::relay_response()
             return close_after_flush();
         }
         if (avail < header_size + 1) break;
-        bool whole = len < response_inspect_limit && tracker_.needs_whole_packet(hdr[4], len);
-        // A row that may show session_track_system_variables (plan_tracking_read()).
-        bool tracking_row = plan_.tracking_rows && active_ == 0 && !whole && tracker_.in_rows();
-        whole = whole || (tracking_row && len < response_inspect_limit);
+        // Column definitions and rows that may show the proxy's own session state (answer_rows.hh).
+        bool result_start = tracker_.at_result_start();
+        bool column = rows_.active() && tracker_.in_columns();
+        bool row = rows_.active() && tracker_.in_rows() && rows_.rows_watched();
+        bool whole = len < response_inspect_limit && (column || row || tracker_.needs_whole_packet(hdr[4], len));
         if (!whole) {
             if (tracker_.on_packet(std::string_view(reinterpret_cast<char*>(hdr + 4), 1), len) ==
                 packet_role::malformed)
@@ -696,8 +701,12 @@ void client_session::relay_response()
                 learn_lexing_variables(*ok);
                 learn_session_variables(*ok);
             }
-            if (tracking_row && role == packet_role::data)
-                replacement = tracking_row_as_client(payload, client_tracking_, plan_.tracking_by_value);
+            if (role == packet_role::data && result_start)
+                rows_.result_start();
+            else if (role == packet_role::data && column)
+                rows_.column(payload);
+            else if (role == packet_role::data && row)
+                replacement = rows_.row(payload, plan_.cmd == command::stmt_execute, client_tracking_);
             if (role == packet_role::prepare_ok && payload.size() >= 9) {
                 plan_.after.statement_id = tracker_.statement_id();
                 plan_.after.params = std::uint16_t(std::uint8_t(payload[7]) | std::uint8_t(payload[8]) << 8);

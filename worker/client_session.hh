@@ -21,6 +21,7 @@
 #include "protocol/ok_err.hh"
 #include "protocol/response.hh"
 #include "shm/layout.hh"
+#include "worker/answer_rows.hh"
 #include "worker/backend_conn.hh"
 #include "worker/libevent_raii.hh"
 #include "worker/optimistic_tx.hh"
@@ -129,7 +130,7 @@ private:
         bool optimistic_start = false;   // starts an optimistic transaction on plan_.backend
         bool ends_transaction = false;   // COMMIT or ROLLBACK
         // It may read session_track_system_variables, whose value on the
-        // primary is ours: its text rows show the client's (client_variables.cc).
+        // primary is ours: its rows show the client's (client_variables.cc).
         bool tracking_rows = false;
         bool tracking_by_value = false;   // ... as @@session_track_system_variables
         bool plain_read = false;   // routed as a plain read: its answer changes no variable
@@ -311,6 +312,7 @@ private:
     std::vector<std::uint64_t> replayed_;   // per backend: replay_log generation applied
     int active_ = -1;   // the backend answering the current command
     protocol::response_tracker tracker_;
+    answer_rows rows_;   // of the current answer, shown with the client's session state
     protocol::handshake_response login_;   // user, database as sent, charset, capabilities, attrs
     session_identity identity_;   // user, current database (no ?sessionId), provided id
     replay_log replay_;

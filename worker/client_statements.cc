@@ -170,6 +170,7 @@ bool client_session::plan_execute(std::string_view payload)
         }
         return true;
     }
+    if (plan_tracking_read(st.sql)) return true;   // client_variables.cc
     route_read(s);
     if (plan_.backend != 0) plan_.original = std::string(payload);
     return true;

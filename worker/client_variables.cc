@@ -159,9 +159,10 @@ void client_session::plan_prepared_set(const statement_info& s, const prepared_s
     }
 }
 
-// A read that may show session_track_system_variables runs on the primary,
-// where the session's list is known, and its rows get the client's value;
-// false when it is routed as usual.
+// A read (a query or a prepared statement's execute) that may show
+// session_track_system_variables runs on the primary, where the session's
+// list is known, and its rows get the client's value (answer_rows.hh); false
+// when it is routed as usual.
 bool client_session::plan_tracking_read(std::string_view sql)
 {
     bool list_known_or_coming = client_tracking_known_ || tracking_read_pending_;

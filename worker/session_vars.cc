@@ -7,9 +7,7 @@
 
 #include <algorithm>
 #include <optional>
-#include <vector>
 
-#include "protocol/bytes.hh"
 #include "protocol/sql_lexer.hh"
 #include "worker/session_state.hh"
 
@@ -150,35 +148,6 @@ bool may_read_tracking_list(std::string_view sql)
     // A table of the application's called `variables` stays a plain read.
     return mentions(sql, "session_track_system_variables") || mentions(sql, "session_variables") ||
         (starts_with_word(sql, "show") && mentions(sql, "variables"));
-}
-
-std::string tracking_row_as_client(std::string_view row, std::string_view client_list, bool by_value)
-{
-    constexpr std::string_view name = "session_track_system_variables";
-    std::vector<std::optional<std::string_view>> values;   // nullopt: NULL
-    protocol::byte_reader r(row);
-    while (!r.at_end()) {
-        bool null = std::uint8_t(row[row.size() - r.remaining()]) == 0xfb;
-        if (null) r.u8();
-        std::optional<std::string_view> v;
-        if (!null) v = r.lenenc_bytes();
-        if (r.failed()) return {};
-        values.push_back(v);
-    }
-    bool named_pair = values.size() == 2 && values[0] && same_name(*values[0], name);
-    bool changed = false;
-    std::string out;
-    protocol::byte_writer w(out);
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        if (!values[i]) {
-            w.u8(0xfb);
-            continue;
-        }
-        bool ours = *values[i] == "*" && (by_value || (named_pair && i == 1));
-        changed = changed || ours;
-        w.lenenc_bytes(ours ? client_list : *values[i]);
-    }
-    return changed ? out : std::string();
 }
 
 std::optional<tracking_lists> parse_tracking_lists(std::string_view answer)

@@ -35,15 +35,6 @@ bool set_assigns_user_variable(std::string_view sql);
 // text, cheap enough for every query.
 bool may_read_tracking_list(std::string_view sql);
 
-// A text-protocol row of such a statement as the client would get it: the
-// value '*' (the list Causeway gives the primary connection) becomes
-// `client_list`. `by_value` (the statement names the variable): any column
-// '*'; a column '*' of anything else it reads would be changed too, which the
-// text gate keeps to statements naming variables. Otherwise (SHOW VARIABLES,
-// information_schema) only the value of a (name, value) row of this variable.
-// Empty: no change.
-std::string tracking_row_as_client(std::string_view row, std::string_view client_list, bool by_value);
-
 // The answer of tracking_lists_query: "session;global" values of
 // session_track_system_variables.
 struct tracking_lists {

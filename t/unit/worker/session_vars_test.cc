@@ -16,7 +16,6 @@ class session_vars_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(user_variable_assignments);
     CPPUNIT_TEST(tracking_lists_answer);
     CPPUNIT_TEST(statements_that_may_read_the_list);
-    CPPUNIT_TEST(rows_show_the_clients_list);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -138,41 +137,6 @@ public:
         CPPUNIT_ASSERT(!may_read_tracking_list("SELECT name FROM app_variables"));
         CPPUNIT_ASSERT(!may_read_tracking_list("SELECT * FROM variables"));
         CPPUNIT_ASSERT(may_read_tracking_list("  SHOW GLOBAL VARIABLES"));
-    }
-
-    void rows_show_the_clients_list()
-    {
-        using namespace std::literals;
-        constexpr std::string_view list = "autocommit,time_zone";
-        auto row = [](std::initializer_list<std::string_view> cols) {
-            std::string r;
-            for (auto c : cols) {
-                if (c == "NULL") {
-                    r += char(0xfb);
-                    continue;
-                }
-                r += char(c.size());
-                r += c;
-            }
-            return r;
-        };
-        // SELECT @@session_track_system_variables [, ...]
-        CPPUNIT_ASSERT_EQUAL(row({list}), tracking_row_as_client(row({"*"}), list, true));
-        CPPUNIT_ASSERT_EQUAL(row({"r1", list}), tracking_row_as_client(row({"r1", "*"}), list, true));
-        CPPUNIT_ASSERT_EQUAL(row({list, "ANSI", "NULL"}),
-                             tracking_row_as_client(row({"*", "ANSI", "NULL"}), list, true));
-        // SHOW VARIABLES / information_schema.SESSION_VARIABLES: (name, value)
-        CPPUNIT_ASSERT_EQUAL(row({"session_track_system_variables", list}),
-                             tracking_row_as_client(row({"session_track_system_variables", "*"}), list, false));
-        CPPUNIT_ASSERT_EQUAL(row({"SESSION_TRACK_SYSTEM_VARIABLES", list}),
-                             tracking_row_as_client(row({"SESSION_TRACK_SYSTEM_VARIABLES", "*"}), list, false));
-        // Another variable's row is left alone, even with the value '*'.
-        CPPUNIT_ASSERT_EQUAL(std::string(), tracking_row_as_client(row({"ft_boolean_syntax", "*"}), list, false));
-        CPPUNIT_ASSERT_EQUAL(std::string(), tracking_row_as_client(row({"*"}), list, false));
-        CPPUNIT_ASSERT_EQUAL(std::string(), tracking_row_as_client(row({"sql_mode", "ANSI"}), list, false));
-        // Nothing to change, or a row it cannot read: forwarded as it came.
-        CPPUNIT_ASSERT_EQUAL(std::string(), tracking_row_as_client(row({"r1", "x"}), list, true));
-        CPPUNIT_ASSERT_EQUAL(std::string(), tracking_row_as_client("\x05*"s, list, true));
     }
 };
 
