@@ -4,6 +4,7 @@
 #include "common/config.hh"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #include <cstring>
 #include <set>
 #include <utility>
+
+#include "common/unique_fd.hh"
 
 namespace causeway::common {
 
@@ -526,8 +529,15 @@ result<config> finish(parse_state& st, int rc)
     if (!st.cfg.users_file.empty()) {
         if (!st.cfg.users.empty()) return error{0, st.name + ": use either [users] or users_file, not both"};
         const std::string& path = st.cfg.users_file;
+        const std::string what = st.name + ": users_file " + path;
+        // Opened first and checked through the descriptor (nothing can swap
+        // the file between the check and the read), without blocking: a FIFO
+        // there must not hang a start or a reload.
+        unique_fd fd(open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+        if (!fd) return sys_error(what, errno);
         struct stat sb;
-        if (stat(path.c_str(), &sb) != 0) return sys_error(st.name + ": users_file " + path, errno);
+        if (fstat(fd.get(), &sb) != 0) return sys_error(what, errno);
+        if (!S_ISREG(sb.st_mode)) return error{0, what + ": not a regular file"};
         // Whoever owns it can give any user any password: root or causewayd's own user only.
         if (sb.st_uid != 0 && sb.st_uid != geteuid())
             return error{0,
@@ -538,8 +548,9 @@ result<config> finish(parse_state& st, int rc)
             snprintf(mode, sizeof mode, "%04o", unsigned(sb.st_mode & 0777));
             return error{0, path + ": group or others may read it (mode " + mode + "); run chmod 600 " + path};
         }
-        FILE* f = fopen(path.c_str(), "r");
-        if (!f) return sys_error("open " + path, errno);
+        FILE* f = fdopen(fd.get(), "r");
+        if (!f) return sys_error(what, errno);
+        fd.release();   // the FILE owns it now
         auto users = parse_users(f, nullptr, path);
         fclose(f);
         if (!users) return users.err();

@@ -1,6 +1,8 @@
 // The config loader: defaults, types, ranges, file:line in every error, and
 // that the man page and the example INI document every key of the table.
 #include <cppunit/extensions/HelperMacros.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -34,6 +36,7 @@ class config_test : public CppUnit::TestFixture {
     CPPUNIT_TEST(log_lines_are_escaped);
     CPPUNIT_TEST(backend_tls_per_server);
     CPPUNIT_TEST(users_file_text);
+    CPPUNIT_TEST(users_file_not_regular);
     CPPUNIT_TEST_SUITE_END();
 
 public:
@@ -244,6 +247,21 @@ public:
         CPPUNIT_ASSERT(!bad.ok() && bad.err().message.find("u.txt:2: ") == 0);
         bad = parse_users_text("app = a\nno equals sign\n", "u.txt");
         CPPUNIT_ASSERT(!bad.ok() && bad.err().message.find("u.txt:2: syntax error") == 0);
+    }
+
+    // users_file must be a regular file: a FIFO is refused at once, never
+    // read (a read would block the start or the reload).
+    void users_file_not_regular()
+    {
+        char dir[] = "/tmp/cw-config-test-XXXXXX";
+        CPPUNIT_ASSERT(mkdtemp(dir));
+        std::string fifo = std::string(dir) + "/users";
+        CPPUNIT_ASSERT_EQUAL(0, mkfifo(fifo.c_str(), 0600));
+        for (const std::string& path : {fifo, std::string(dir)})
+            expect_error("[causeway]\nusers_file = " + path + "\n[primary]\naddress = 127.0.0.1:3306\n",
+                         "e.ini: users_file " + path + ": not a regular file");
+        unlink(fifo.c_str());
+        rmdir(dir);
     }
 };
 
