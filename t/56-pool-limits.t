@@ -176,6 +176,7 @@ sub start_relay {
                     next;
                 }
                 my $fd = fileno $s;
+                next unless defined $fd;    # closed above in this round, with its peer
                 my $n = sysread($s, my $buf, 65536);
                 my $p = $peer{$fd};
                 if (!$n) {
