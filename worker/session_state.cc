@@ -90,7 +90,7 @@ constexpr std::uint8_t kind_of(shm::session_kind k)
 {
     return std::uint8_t(k);
 }
-// The "any database" key: writes whose databases are not all known record here.
+// The "any database" key: every write records here (see session_keys).
 constexpr const char* any_database = "\x01*";
 
 void add_unique(std::vector<key_source>& out, key_source k)

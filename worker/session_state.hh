@@ -96,9 +96,10 @@ struct key_source {
 };
 
 // The keys of `id` under `cfg`'s session_id, for a statement naming `tables`
-// (DATABASE: the current database and every schema named; a statement whose
-// tables are not all known also names the "any database" key, which every
-// DATABASE read checks, so a write the classifier cannot place is never missed).
+// (DATABASE: the current database, every schema named, and always the "any
+// database" key, which every DATABASE read checks: a write can change other
+// databases than its text names, through a trigger, a foreign key's cascade
+// or a stored program, so no write is left out of it).
 void session_keys(const common::config& cfg, const session_identity& id, const protocol::statement_info* stmt,
                   std::vector<key_source>& out);
 
