@@ -46,6 +46,8 @@ struct server_state {
     std::uint64_t covered_epoch = 0;
     protocol::gtid_list covered_pos;
     bool over_limit = false;   // the last poll found more domains than max_gtid_domains
+    std::string sql_mode;   // @@global.sql_mode, as last polled
+    bool sql_mode_differs = false;   // a replica's differs from the primary's (warned)
     shm::progress_snapshot last;   // what we last published
     std::uint64_t next_connect_ns = 0;
     int reconnect_ms = min_reconnect_ms;
@@ -262,6 +264,8 @@ private:
             s.last.sql_mode_known = true;
             s.last.ansi_quotes = lex.ansi_quotes;
             s.last.no_backslash_escapes = lex.no_backslash_escapes;
+            s.sql_mode = std::move(*a.rows[0][3]);
+            check_sql_mode(s);
         }
         s.facts.polled = true;
         s.facts.down = false;
@@ -457,6 +461,26 @@ private:
     // More domains than the session table tracks one by one: writes in the
     // others still route correctly (the epoch), but their sessions read from
     // the primary a little longer. Said once per server each time it starts.
+    // A session that sets no sql_mode of its own reads on a replica with the
+    // replica's global one: the same statement can answer otherwise there
+    // (NO_BACKSLASH_ESCAPES, PIPES_AS_CONCAT, ...). Causeway cannot set a
+    // server's globals; it says so, once per change.
+    void check_sql_mode(server_state& s)
+    {
+        if (s.is_primary || primary_slot_ == 0) return;
+        const server_state& p = *servers_[primary_slot_ - 1];
+        if (p.sql_mode.empty() && !p.last.sql_mode_known) return;
+        const bool differs = s.sql_mode != p.sql_mode;
+        if (differs && !s.sql_mode_differs)
+            CW_LOG(LOG_WARNING,
+                   "%s: global sql_mode '%s' differs from the primary's '%s': reads of sessions that set no "
+                   "sql_mode run there with another one; set the same sql_mode on every server",
+                   s.conn->describe().c_str(), s.sql_mode.c_str(), p.sql_mode.c_str());
+        else if (!differs && s.sql_mode_differs)
+            CW_LOG(LOG_NOTICE, "%s: global sql_mode is the primary's again", s.conn->describe().c_str());
+        s.sql_mode_differs = differs;
+    }
+
     void check_domain_count(server_state& s)
     {
         const protocol::gtid_list& whole = s.is_primary ? s.binlog_pos : s.slave_pos;
