@@ -83,6 +83,18 @@ for my $form (['SET', "SET sql_mode = 'NO_BACKSLASH_ESCAPES'"],
     ok($replica{ where_read_runs($w) }, "NO_BACKSLASH_ESCAPES by $name: a plain read still runs on a replica");
 }
 
+# ---- SET STATEMENT sql_mode = ... FOR: the value holds for that statement only
+{
+    my ($w, $direct) = (client(), client(port => $p->port));
+    my %id = ($w => 7, $direct => 1007);
+    for my $c ($w, $direct) {
+        for my $sql ("SET sql_mode = 'NO_BACKSLASH_ESCAPES'", "SET STATEMENT sql_mode = '' FOR INSERT INTO lx VALUES ($id{$c})") {
+            unlike(answers($c, $sql), qr/err/, $sql =~ s/\d+\)$/N)/r);
+        }
+    }
+    same_as_direct("NO_BACKSLASH_ESCAPES after SET STATEMENT sql_mode = '' FOR", $w, $direct, $hidden->(6), 6);
+}
+
 # ---- the primary's global sql_mode: a new session starts with it
 my $global = $p->value('SELECT @@global.sql_mode');
 $p->sql("SET GLOBAL sql_mode = CONCAT(\@\@global.sql_mode, ',NO_BACKSLASH_ESCAPES')");

@@ -698,7 +698,6 @@ void client_session::relay_response()
             // A write's position is recorded before the client can see its OK.
             if (state_changed && active_ == 0) {
                 record_write_position(*ok);
-                learn_lexing_variables(*ok);
                 learn_session_variables(*ok);
             }
             if (role == packet_role::data && result_start)

@@ -186,9 +186,10 @@ private:
     void learn_session_variables(const protocol::ok_packet& ok);
     // How this session's statements lex (sql_mode, character_set_client): at
     // login and after a reset from the primary's global sql_mode and the
-    // login's character set, then from what the primary reports changed.
+    // login's character set, then from what the primary reports changed
+    // (learn_session_variables).
     void start_lexing_as_new_session();
-    void learn_lexing_variables(const protocol::ok_packet& ok);
+    void learn_lexing_variable(std::string_view name, std::string_view value);
     void track_session(backend_conn& primary, std::uint64_t tag);
     void tracking_answered(const internal_answer& a);
     std::string as_client_tracks(const protocol::ok_packet& ok) const;

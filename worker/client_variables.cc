@@ -96,26 +96,27 @@ void client_session::start_lexing_as_new_session()
 // Whatever the statement (a SET, a SET inside CALL or EXECUTE, SET NAMES), the
 // primary reports these when they change: the next statement lexes as the
 // server will read it.
-void client_session::learn_lexing_variables(const ok_packet& ok)
+void client_session::learn_lexing_variable(std::string_view name, std::string_view value)
 {
-    for_each_tracked_variable(ok.session_state, [&](std::string_view name, std::string_view value) {
-        if (name.size() == 8 && strncasecmp(name.data(), "sql_mode", 8) == 0)
-            protocol::apply_sql_mode(lex_, value);
-        else if (name.size() == 20 && strncasecmp(name.data(), "character_set_client", 20) == 0)
-            lex_.multibyte_unsafe_charset = protocol::multibyte_unsafe_charset(value);
-    });
+    if (name.size() == 8 && strncasecmp(name.data(), "sql_mode", 8) == 0)
+        protocol::apply_sql_mode(lex_, value);
+    else if (name.size() == 20 && strncasecmp(name.data(), "character_set_client", 20) == 0)
+        lex_.multibyte_unsafe_charset = protocol::multibyte_unsafe_charset(value);
 }
 
 void client_session::learn_session_variables(const ok_packet& ok)
 {
-    if (ctx_.cfg->routing() == common::routing_mode::bridge) return;
     after_ok& a = plan_.after;
-    if (a.replay && !a.replay_payload.empty()) return;
     // Its clause's values are temporary (main.ctype_utf8mb4_innodb: a strict
     // sql_mode lost on the replicas after SET STATEMENT sql_mode = '...' FOR
-    // INSERT); what its statement itself set is not learnt (as before).
+    // INSERT): neither carried nor lexed with.
     if (a.set_statement) return;
+    // Lexing follows every report; the replicas need none in bridge mode, nor
+    // after a SET that is replayed as written.
+    const bool carry = ctx_.cfg->routing() != common::routing_mode::bridge && !(a.replay && !a.replay_payload.empty());
     for_each_tracked_variable(ok.session_state, [&](std::string_view name, std::string_view value) {
+        learn_lexing_variable(name, value);
+        if (!carry) return;
         switch (tracked_variable_action(name)) {
             case tracked_action::ignore: return;
             case tracked_action::handled:
