@@ -259,12 +259,14 @@ private:
         // New sessions start with the global sql_mode: workers lex their
         // statements with it until the session sets its own.
         if (a.rows[0].size() > 3 && a.rows[0][3]) {
-            protocol::lex_options lex;
-            protocol::apply_sql_mode(lex, *a.rows[0][3]);
-            s.last.sql_mode_known = true;
-            s.last.ansi_quotes = lex.ansi_quotes;
-            s.last.no_backslash_escapes = lex.no_backslash_escapes;
-            s.sql_mode = std::move(*a.rows[0][3]);
+            if (!s.last.sql_mode_known || *a.rows[0][3] != s.sql_mode) {   // read anew only when it changed
+                protocol::lex_options lex;
+                protocol::apply_sql_mode(lex, *a.rows[0][3]);
+                s.last.sql_mode_known = true;
+                s.last.ansi_quotes = lex.ansi_quotes;
+                s.last.no_backslash_escapes = lex.no_backslash_escapes;
+                s.sql_mode = std::move(*a.rows[0][3]);
+            }
             check_sql_mode(s);
         }
         s.facts.polled = true;
@@ -469,7 +471,7 @@ private:
     {
         if (s.is_primary || primary_slot_ == 0) return;
         const server_state& p = *servers_[primary_slot_ - 1];
-        if (p.sql_mode.empty() && !p.last.sql_mode_known) return;
+        if (!p.last.sql_mode_known) return;
         const bool differs = s.sql_mode != p.sql_mode;
         if (differs && !s.sql_mode_differs)
             CW_LOG(LOG_WARNING,
